@@ -1,0 +1,70 @@
+//! Benchmarks on the synthetic world of 10,000 hangars, 40,000 drones and
+//! 2,000 no-go polygons (`synth::Spec::benchmark`).
+//!
+//! Run: `cargo bench -p dispatch-core --bench dispatch`
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use dispatch_core::assign::{nearest_capable, nearest_capable_scan};
+use dispatch_core::synth::{self, Spec};
+use dispatch_core::{Capability, CapabilitySet, IncidentKind, LatLon, Need, assign};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default()
+}
+
+fn targets(n: usize, extent: f64) -> Vec<LatLon> {
+    let mut rng = SmallRng::seed_from_u64(99);
+    (0..n).map(|_| synth::random_point(&mut rng, extent)).collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let spec = Spec::benchmark(epoch());
+    let world = synth::world(&spec);
+    let pts = targets(1024, spec.extent_deg);
+    let lifebuoy: CapabilitySet = [Capability::Lifebuoy].into_iter().collect();
+
+    let mut g = c.benchmark_group("nearest_capable");
+    let mut i = 0;
+    g.bench_function("rtree", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            black_box(nearest_capable(&world, pts[i], lifebuoy, 50.0))
+        })
+    });
+    let mut i = 0;
+    g.bench_function("linear_scan", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            black_box(nearest_capable_scan(&world, pts[i], lifebuoy, 50.0))
+        })
+    });
+    g.finish();
+
+    let policy = synth::policies()[&IncidentKind::PersonInWater];
+    let mut g = c.benchmark_group("assign");
+    let mut i = 0;
+    g.bench_function("person_in_water_full", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let need = Need {
+                position: pts[i],
+                at: epoch(),
+                required: policy.capabilities,
+                priority: policy.priority,
+                life_threatening: policy.life_threatening,
+                on_scene_s: policy.on_scene_s,
+                rescue: policy.rescue,
+            };
+            black_box(assign(&world, &need).is_ok())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches_group, benches);
+criterion_main!(benches_group);

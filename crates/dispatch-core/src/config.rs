@@ -1,0 +1,840 @@
+//! Loading and validating a scenario: a TOML file for hangars, drones,
+//! incident kinds and patrols, and a GeoJSON file for the no-go zones (so that
+//! zones can be drawn in any GIS tool).
+//!
+//! Validation collects every problem it finds, each naming the file and the
+//! item, so that one run of `dispatcher check-config` shows them all.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+use geo::{Coord, LineString, Polygon, Validation};
+use serde::Deserialize;
+
+use crate::model::{
+    ActiveWindow, Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId,
+    IncidentKind, KindPolicy, LatLon, PatrolId, PatrolRoute, Performance, Timestamp, Zone, ZoneId,
+    ZoneKind,
+};
+use crate::world::{PlanningParams, Region, World};
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigProblem {
+    pub file: PathBuf,
+    /// The item at fault, e.g. `drone "yg-1"` or `zone feature #3 ("airport")`.
+    pub item: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.item {
+            Some(item) => write!(f, "{}: {item}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// All problems found in a configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "{n} problem{} in the configuration:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub region: Region,
+    pub params: PlanningParams,
+    pub policies: HashMap<IncidentKind, KindPolicy>,
+    /// Loudspeaker text per kind, where configured.
+    pub messages: HashMap<IncidentKind, String>,
+    pub hangars: Vec<Hangar>,
+    pub drones: Vec<Drone>,
+    pub zones: Vec<Zone>,
+    pub patrols: Vec<PatrolRoute>,
+    pub zones_file: PathBuf,
+}
+
+impl Scenario {
+    /// Builds the indexed world from the scenario.
+    pub fn world(&self) -> World {
+        match World::build(
+            self.region,
+            self.params,
+            self.policies.clone(),
+            self.hangars.clone(),
+            self.drones.clone(),
+            self.zones.clone(),
+        ) {
+            Ok(w) => w,
+            // Validation already refused everything `World::build` refuses.
+            Err(e) => unreachable!("validated scenario failed to build: {e}"),
+        }
+    }
+}
+
+/// Reads and validates the scenario at `path` and the zones file it names.
+pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| one(path, None, format!("cannot read: {e}")))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(path, &text, |zones_path| {
+        let full = base.join(zones_path);
+        let t = std::fs::read_to_string(&full)
+            .map_err(|e| one(&full, None, format!("cannot read zones file: {e}")))?;
+        Ok((full, t))
+    })
+}
+
+/// Parses a scenario from text; `read_zones` resolves and reads the zones file.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    read_zones: impl FnOnce(&str) -> Result<(PathBuf, String), ConfigError>,
+) -> Result<Scenario, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        one(
+            path,
+            None,
+            e.to_string().trim_end().replace('\n', "\n      "),
+        )
+    })?;
+    let mut v = Validator {
+        file: path.to_path_buf(),
+        problems: Vec::new(),
+    };
+    let region = v.region(&raw.scenario.region);
+    let params = v.params(&raw.planning);
+    let (policies, messages) = v.kinds(&raw.kinds);
+    let hangars = v.hangars(&raw.hangar, region);
+    let drones = v.drones(&raw.drone, &hangars, region);
+    let patrols = v.patrols(&raw.patrol, region);
+    let mut problems = v.problems;
+
+    let (zones_file, zones) = match read_zones(&raw.scenario.zones) {
+        Ok((file, text)) => {
+            let mut zv = Validator {
+                file: file.clone(),
+                problems: Vec::new(),
+            };
+            let zones = zv.zones(&text, region);
+            problems.extend(zv.problems);
+            (file, zones)
+        }
+        Err(e) => {
+            problems.extend(e.problems);
+            (PathBuf::from(&raw.scenario.zones), Vec::new())
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+    Ok(Scenario {
+        name: raw.scenario.name,
+        region,
+        params,
+        policies,
+        messages,
+        hangars,
+        drones,
+        zones,
+        patrols,
+        zones_file,
+    })
+}
+
+/// Parses a GeoJSON zones document on its own (used by the server for zones
+/// drawn at run time).
+pub fn parse_zones(file: &Path, text: &str, region: Region) -> Result<Vec<Zone>, ConfigError> {
+    let mut v = Validator {
+        file: file.to_path_buf(),
+        problems: Vec::new(),
+    };
+    let zones = v.zones(text, region);
+    if v.problems.is_empty() {
+        Ok(zones)
+    } else {
+        Err(ConfigError {
+            problems: v.problems,
+        })
+    }
+}
+
+fn one(file: &Path, item: Option<String>, message: String) -> ConfigError {
+    ConfigError {
+        problems: vec![ConfigProblem {
+            file: file.to_path_buf(),
+            item,
+            message,
+        }],
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    scenario: RawScenario,
+    #[serde(default)]
+    planning: RawPlanning,
+    kinds: BTreeMap<String, RawKind>,
+    #[serde(default)]
+    hangar: Vec<RawHangar>,
+    #[serde(default)]
+    drone: Vec<RawDrone>,
+    #[serde(default)]
+    patrol: Vec<RawPatrol>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    /// Path of the GeoJSON zones file, relative to the TOML file.
+    zones: String,
+    region: RawRegion,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    min_lat: f64,
+    min_lon: f64,
+    max_lat: f64,
+    max_lon: f64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPlanning {
+    cruise_altitude_m: Option<f64>,
+    reserve_pct: Option<f64>,
+    route_margin_m: Option<f64>,
+    alternatives: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKind {
+    priority: u8,
+    #[serde(default)]
+    life_threatening: bool,
+    #[serde(default)]
+    rescue: bool,
+    capabilities: Vec<Capability>,
+    on_scene_s: f64,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHangar {
+    id: String,
+    name: String,
+    lat: f64,
+    lon: f64,
+    slots: u32,
+    #[serde(default = "yes")]
+    charging: bool,
+    #[serde(default = "default_charge_rate")]
+    charge_rate_pct_per_min: f64,
+    #[serde(default = "default_launch_delay")]
+    launch_delay_s: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrone {
+    id: String,
+    name: Option<String>,
+    hangar: String,
+    system_id: u8,
+    capabilities: Vec<Capability>,
+    cruise_speed_mps: f64,
+    climb_rate_mps: f64,
+    descent_rate_mps: f64,
+    endurance_min: f64,
+    #[serde(default = "full")]
+    battery_pct: f64,
+    #[serde(default)]
+    maintenance: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPatrol {
+    id: String,
+    name: String,
+    waypoints: Vec<RawPoint>,
+    from: Option<String>,
+    until: Option<String>,
+    repeat_every_min: Option<f64>,
+    #[serde(default)]
+    capabilities: Vec<Capability>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    lat: f64,
+    lon: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn full() -> f64 {
+    100.0
+}
+fn default_charge_rate() -> f64 {
+    2.0
+}
+fn default_launch_delay() -> f64 {
+    20.0
+}
+
+struct Validator {
+    file: PathBuf,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Validator {
+    fn err(&mut self, item: impl Into<Option<String>>, message: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            file: self.file.clone(),
+            item: item.into(),
+            message: message.into(),
+        });
+    }
+
+    fn region(&mut self, r: &RawRegion) -> Region {
+        let region = Region {
+            min_lat: r.min_lat,
+            min_lon: r.min_lon,
+            max_lat: r.max_lat,
+            max_lon: r.max_lon,
+        };
+        let item = Some("[scenario.region]".to_owned());
+        for (what, lat, lon) in [("min", r.min_lat, r.min_lon), ("max", r.max_lat, r.max_lon)] {
+            if let Err(m) = check_lat_lon(lat, lon) {
+                self.err(item.clone(), format!("{what} corner: {m}"));
+            }
+        }
+        if r.min_lat >= r.max_lat || r.min_lon >= r.max_lon {
+            self.err(item, "min_lat/min_lon must be below max_lat/max_lon");
+        } else if r.max_lat - r.min_lat > 10.0 || r.max_lon - r.min_lon > 10.0 {
+            self.err(
+                item,
+                "region spans more than 10 degrees; the planner's local frame is meant for one operating area",
+            );
+        }
+        region
+    }
+
+    fn params(&mut self, p: &RawPlanning) -> PlanningParams {
+        let d = PlanningParams::default();
+        let params = PlanningParams {
+            cruise_altitude_m: p.cruise_altitude_m.unwrap_or(d.cruise_altitude_m),
+            reserve_pct: p.reserve_pct.unwrap_or(d.reserve_pct),
+            route_margin_m: p.route_margin_m.unwrap_or(d.route_margin_m),
+            alternatives: p.alternatives.unwrap_or(d.alternatives),
+        };
+        let item = Some("[planning]".to_owned());
+        if !(params.cruise_altitude_m > 0.0 && params.cruise_altitude_m <= 500.0) {
+            self.err(item.clone(), "cruise_altitude_m must be in (0, 500]");
+        }
+        if !(0.0..100.0).contains(&params.reserve_pct) {
+            self.err(item.clone(), "reserve_pct must be in [0, 100)");
+        }
+        if !(params.route_margin_m >= 0.0 && params.route_margin_m <= 5000.0) {
+            self.err(item, "route_margin_m must be in [0, 5000]");
+        }
+        params
+    }
+
+    fn kinds(
+        &mut self,
+        raw: &BTreeMap<String, RawKind>,
+    ) -> (
+        HashMap<IncidentKind, KindPolicy>,
+        HashMap<IncidentKind, String>,
+    ) {
+        let mut policies = HashMap::new();
+        let mut messages = HashMap::new();
+        for (name, k) in raw {
+            let item = Some(format!("[kinds.{name}]"));
+            let Some(kind) = IncidentKind::parse(name) else {
+                let known: Vec<&str> = IncidentKind::ALL.iter().map(|k| k.as_str()).collect();
+                self.err(
+                    item,
+                    format!(
+                        "unknown incident kind `{name}`; known kinds: {}",
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if !(1..=5).contains(&k.priority) {
+                self.err(
+                    item.clone(),
+                    format!("priority {} is out of range 1..=5", k.priority),
+                );
+            }
+            if !(k.on_scene_s >= 0.0 && k.on_scene_s.is_finite()) {
+                self.err(
+                    item.clone(),
+                    "on_scene_s must be a non-negative number of seconds",
+                );
+            }
+            policies.insert(
+                kind,
+                KindPolicy {
+                    priority: k.priority,
+                    life_threatening: k.life_threatening,
+                    capabilities: k.capabilities.iter().copied().collect(),
+                    on_scene_s: k.on_scene_s,
+                    rescue: k.rescue,
+                },
+            );
+            if let Some(m) = &k.message {
+                messages.insert(kind, m.clone());
+            }
+        }
+        for kind in IncidentKind::ALL {
+            if !policies.contains_key(&kind) {
+                self.err(
+                    None,
+                    format!("incident kind `{kind}` has no [kinds.{kind}] section"),
+                );
+            }
+        }
+        (policies, messages)
+    }
+
+    fn position(&mut self, item: &str, lat: f64, lon: f64, region: Region) -> LatLon {
+        let p = LatLon::new(lat, lon);
+        if let Err(m) = check_lat_lon(lat, lon) {
+            self.err(Some(item.to_owned()), m);
+        } else if !region.contains(p) {
+            let hint = if region.contains(LatLon::new(lon, lat)) {
+                "; lat and lon look swapped"
+            } else {
+                ""
+            };
+            self.err(
+                Some(item.to_owned()),
+                format!("position lat {lat}, lon {lon} is outside the scenario region{hint}"),
+            );
+        }
+        p
+    }
+
+    fn hangars(&mut self, raw: &[RawHangar], region: Region) -> Vec<Hangar> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for h in raw {
+            let item = format!("hangar \"{}\"", h.id);
+            if h.id.trim().is_empty() {
+                self.err(Some(item.clone()), "id must not be empty");
+            }
+            if !seen.insert(h.id.clone()) {
+                self.err(Some(item.clone()), "duplicate hangar id");
+            }
+            let position = self.position(&item, h.lat, h.lon, region);
+            if h.slots == 0 {
+                self.err(Some(item.clone()), "slots must be at least 1");
+            }
+            if !(h.charge_rate_pct_per_min >= 0.0 && h.launch_delay_s >= 0.0) {
+                self.err(
+                    Some(item),
+                    "charge_rate_pct_per_min and launch_delay_s must not be negative",
+                );
+            }
+            out.push(Hangar {
+                id: HangarId(h.id.clone()),
+                name: h.name.clone(),
+                position,
+                slots: h.slots,
+                charging: h.charging,
+                charge_rate_pct_per_min: h.charge_rate_pct_per_min,
+                launch_delay_s: h.launch_delay_s,
+            });
+        }
+        out
+    }
+
+    fn drones(&mut self, raw: &[RawDrone], hangars: &[Hangar], region: Region) -> Vec<Drone> {
+        let by_id: HashMap<&str, &Hangar> = hangars.iter().map(|h| (h.id.0.as_str(), h)).collect();
+        let mut ids = HashSet::new();
+        let mut sysids: HashMap<u8, &str> = HashMap::new();
+        let mut per_hangar: HashMap<&str, u32> = HashMap::new();
+        let mut out = Vec::new();
+        for d in raw {
+            let item = Some(format!("drone \"{}\"", d.id));
+            if !ids.insert(d.id.as_str()) {
+                self.err(item.clone(), "duplicate drone id");
+            }
+            if d.system_id == 0 || d.system_id == 255 {
+                self.err(
+                    item.clone(),
+                    format!(
+                        "system_id {} is reserved (0 is broadcast, 255 is ground stations)",
+                        d.system_id
+                    ),
+                );
+            } else if let Some(other) = sysids.insert(d.system_id, &d.id) {
+                self.err(
+                    item.clone(),
+                    format!(
+                        "system_id {} is already used by drone \"{other}\"",
+                        d.system_id
+                    ),
+                );
+            }
+            for (what, v) in [
+                ("cruise_speed_mps", d.cruise_speed_mps),
+                ("climb_rate_mps", d.climb_rate_mps),
+                ("descent_rate_mps", d.descent_rate_mps),
+                ("endurance_min", d.endurance_min),
+            ] {
+                if !(v > 0.0 && v.is_finite()) {
+                    self.err(
+                        item.clone(),
+                        format!("{what} must be a positive number, got {v}"),
+                    );
+                }
+            }
+            if !(0.0..=100.0).contains(&d.battery_pct) {
+                self.err(
+                    item.clone(),
+                    format!("battery_pct {} is outside 0..=100", d.battery_pct),
+                );
+            }
+            let Some(h) = by_id.get(d.hangar.as_str()) else {
+                self.err(item, format!("unknown hangar \"{}\"", d.hangar));
+                continue;
+            };
+            let n = per_hangar.entry(h.id.0.as_str()).or_default();
+            *n += 1;
+            if *n == h.slots + 1 {
+                self.err(
+                    item.clone(),
+                    format!(
+                        "hangar \"{}\" has {} slots and more drones than that",
+                        h.id, h.slots
+                    ),
+                );
+            }
+            let _ = region;
+            out.push(Drone {
+                id: DroneId(d.id.clone()),
+                name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+                hangar: h.id.clone(),
+                system_id: d.system_id,
+                capabilities: d.capabilities.iter().copied().collect(),
+                performance: Performance {
+                    cruise_speed_mps: d.cruise_speed_mps,
+                    climb_rate_mps: d.climb_rate_mps,
+                    descent_rate_mps: d.descent_rate_mps,
+                    endurance_min: d.endurance_min,
+                },
+                state: if d.maintenance {
+                    DroneState::Maintenance
+                } else {
+                    DroneState::Docked
+                },
+                battery_pct: d.battery_pct,
+                position: h.position,
+                task: None,
+            });
+        }
+        out
+    }
+
+    fn window(&mut self, item: &str, from: Option<&str>, until: Option<&str>) -> ActiveWindow {
+        let mut parse = |what: &str, s: Option<&str>| -> Option<Timestamp> {
+            let s = s?;
+            match DateTime::parse_from_rfc3339(s) {
+                Ok(t) => Some(t.to_utc()),
+                Err(e) => {
+                    self.err(
+                        Some(item.to_owned()),
+                        format!("{what} `{s}` is not an RFC 3339 time (e.g. 2026-09-18T12:30:00+08:00): {e}"),
+                    );
+                    None
+                }
+            }
+        };
+        let w = ActiveWindow {
+            from: parse("from", from),
+            until: parse("until", until),
+        };
+        if let (Some(f), Some(u)) = (w.from, w.until)
+            && f >= u
+        {
+            self.err(
+                Some(item.to_owned()),
+                "the active window ends before it starts",
+            );
+        }
+        w
+    }
+
+    fn patrols(&mut self, raw: &[RawPatrol], region: Region) -> Vec<PatrolRoute> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for p in raw {
+            let item = format!("patrol \"{}\"", p.id);
+            if !seen.insert(p.id.as_str()) {
+                self.err(Some(item.clone()), "duplicate patrol id");
+            }
+            if p.waypoints.len() < 2 {
+                self.err(Some(item.clone()), "a patrol needs at least 2 waypoints");
+            }
+            let waypoints = p
+                .waypoints
+                .iter()
+                .enumerate()
+                .map(|(i, w)| self.position(&format!("{item} waypoint {i}"), w.lat, w.lon, region))
+                .collect();
+            let window = self.window(&item, p.from.as_deref(), p.until.as_deref());
+            if p.repeat_every_min.is_some_and(|m| !(m > 0.0)) {
+                self.err(Some(item), "repeat_every_min must be positive");
+            }
+            out.push(PatrolRoute {
+                id: PatrolId(p.id.clone()),
+                name: p.name.clone(),
+                waypoints,
+                window,
+                repeat_every_min: p.repeat_every_min,
+                capabilities: p.capabilities.iter().copied().collect::<CapabilitySet>(),
+            });
+        }
+        out
+    }
+
+    fn zones(&mut self, text: &str, region: Region) -> Vec<Zone> {
+        let fc = match text.parse::<geojson::GeoJson>() {
+            Ok(geojson::GeoJson::FeatureCollection(fc)) => fc,
+            Ok(_) => {
+                self.err(None, "zones must be a GeoJSON FeatureCollection");
+                return Vec::new();
+            }
+            Err(e) => {
+                self.err(None, format!("not valid GeoJSON: {e}"));
+                return Vec::new();
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (i, f) in fc.features.iter().enumerate() {
+            let props = f.properties.clone().unwrap_or_default();
+            let id = props.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+            let item = match &id {
+                Some(id) => format!("zone feature #{i} (\"{id}\")"),
+                None => format!("zone feature #{i}"),
+            };
+            let raw: RawZoneProps = match serde_json::from_value(serde_json::Value::Object(props)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.err(Some(item), format!("bad properties: {e}"));
+                    continue;
+                }
+            };
+            if !seen.insert(raw.id.clone()) {
+                self.err(Some(item.clone()), "duplicate zone id");
+            }
+            let Some(geom) = &f.geometry else {
+                self.err(Some(item), "feature has no geometry");
+                continue;
+            };
+            let geojson::Value::Polygon(rings) = &geom.value else {
+                self.err(
+                    Some(item),
+                    "geometry must be a Polygon (split multi-polygons into one feature each)",
+                );
+                continue;
+            };
+            let Some(polygon) = self.polygon(&item, rings, region) else {
+                continue;
+            };
+            if !(raw.floor_m >= 0.0 && raw.ceiling_m > raw.floor_m) {
+                self.err(Some(item.clone()), "need 0 <= floor_m < ceiling_m");
+            }
+            let window = self.window(
+                &item,
+                raw.active_from.as_deref(),
+                raw.active_until.as_deref(),
+            );
+            out.push(Zone {
+                id: ZoneId(raw.id),
+                name: raw.name,
+                kind: raw.kind,
+                polygon,
+                floor_m: raw.floor_m,
+                ceiling_m: raw.ceiling_m,
+                window,
+                rescue_exempt: raw.rescue_exempt,
+            });
+        }
+        out
+    }
+
+    fn polygon(
+        &mut self,
+        item: &str,
+        rings: &[Vec<Vec<f64>>],
+        region: Region,
+    ) -> Option<Polygon<f64>> {
+        let before = self.problems.len();
+        if rings.is_empty() {
+            self.err(Some(item.to_owned()), "polygon has no rings");
+            return None;
+        }
+        let mut lines = Vec::new();
+        for (r, ring) in rings.iter().enumerate() {
+            let role = if r == 0 {
+                "exterior ring".to_owned()
+            } else {
+                format!("hole #{}", r - 1)
+            };
+            if ring.len() < 4 {
+                self.err(
+                    Some(item.to_owned()),
+                    format!(
+                        "{role} has {} positions; a closed ring needs at least 4",
+                        ring.len()
+                    ),
+                );
+                continue;
+            }
+            if ring.first() != ring.last() {
+                self.err(
+                    Some(item.to_owned()),
+                    format!("{role} is open: its first and last positions differ (GeoJSON rings must be closed)"),
+                );
+                continue;
+            }
+            let mut coords = Vec::new();
+            for (k, pos) in ring.iter().enumerate() {
+                let [lon, lat] = pos.as_slice()[..] else {
+                    if pos.len() < 2 {
+                        self.err(
+                            Some(item.to_owned()),
+                            format!("{role} position {k} has fewer than 2 numbers"),
+                        );
+                        continue;
+                    }
+                    // Altitude in a third ordinate is allowed and ignored.
+                    coords.push(Coord {
+                        x: pos[0],
+                        y: pos[1],
+                    });
+                    continue;
+                };
+                coords.push(Coord { x: lon, y: lat });
+            }
+            for (k, c) in coords.iter().enumerate() {
+                if let Err(m) = check_lat_lon(c.y, c.x) {
+                    self.err(
+                        Some(item.to_owned()),
+                        format!(
+                            "{role} position {k} [{}, {}]: {m} (GeoJSON order is [lon, lat])",
+                            c.x, c.y
+                        ),
+                    );
+                    break;
+                }
+                if !region.contains(LatLon::new(c.y, c.x)) {
+                    let hint = if region.contains(LatLon::new(c.x, c.y)) {
+                        "; it looks like [lat, lon], GeoJSON order is [lon, lat]"
+                    } else {
+                        ""
+                    };
+                    self.err(
+                        Some(item.to_owned()),
+                        format!(
+                            "{role} position {k} [{}, {}] is outside the scenario region{hint}",
+                            c.x, c.y
+                        ),
+                    );
+                    break;
+                }
+            }
+            lines.push(LineString::new(coords));
+        }
+        if self.problems.len() > before || lines.is_empty() {
+            return None;
+        }
+        let exterior = lines.remove(0);
+        let polygon = Polygon::new(exterior, lines);
+        if let Err(e) = polygon.check_validation() {
+            self.err(Some(item.to_owned()), format!("invalid polygon: {e}"));
+            return None;
+        }
+        Some(polygon)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZoneProps {
+    id: String,
+    name: String,
+    kind: ZoneKind,
+    #[serde(default)]
+    floor_m: f64,
+    #[serde(default = "default_ceiling")]
+    ceiling_m: f64,
+    active_from: Option<String>,
+    active_until: Option<String>,
+    #[serde(default)]
+    rescue_exempt: bool,
+    /// Free text shown to users.
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: Option<String>,
+}
+
+fn default_ceiling() -> f64 {
+    10_000.0
+}
+
+fn check_lat_lon(lat: f64, lon: f64) -> Result<(), String> {
+    if !lat.is_finite() || !lon.is_finite() {
+        return Err("coordinates must be finite numbers".into());
+    }
+    if !(-90.0..=90.0).contains(&lat) {
+        let hint = if (-90.0..=90.0).contains(&lon) {
+            "; lat and lon look swapped"
+        } else {
+            ""
+        };
+        return Err(format!("latitude {lat} is outside -90..=90{hint}"));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(format!("longitude {lon} is outside -180..=180"));
+    }
+    Ok(())
+}

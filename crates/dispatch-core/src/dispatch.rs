@@ -1,0 +1,714 @@
+//! The dispatcher state machine: `handle(now, input) -> outputs`.
+//!
+//! It owns the [`World`] and the incidents, and decides; it performs nothing.
+//! Adapters (the CLI, the fleet manager, the server) feed it inputs with the
+//! current time and carry out what it outputs.
+//!
+//! # Priority policy
+//! - The queue is served strictly by priority (5 first), then by report time,
+//!   then by id. A batch of incidents reported together is queued first and
+//!   then served in that order, so a lower-priority incident never picks a
+//!   drone before a higher-priority one of the same batch has chosen.
+//! - The queue is served again whenever capacity may have appeared: a drone
+//!   becomes dispatchable, an incident ends or is cancelled, a zone goes away.
+//! - Preemption: a drone on non-life-threatening work (a patrol) may be taken
+//!   by a life-threatening incident of strictly higher priority. A drone on a
+//!   life-threatening incident is never taken. The preempted incident returns
+//!   to the queue and is served again (another drone, or it waits, reported as
+//!   queued with the reason: for a patrol, "uncovered").
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::assign::{Assignment, Need, assign};
+use crate::model::{
+    DroneId, DroneState, Incident, IncidentId, IncidentKind, IncidentStatus, LatLon, PatrolId,
+    PatrolRoute, Tasking, Timestamp, Zone, ZoneId,
+};
+use crate::routing::secs;
+use crate::world::{World, WorldError};
+
+/// A new incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub kind: IncidentKind,
+    pub position: LatLon,
+    /// Overrides the kind's configured priority.
+    pub priority: Option<u8>,
+    /// Launch as soon as a drone is found, or wait for [`Input::Launch`].
+    pub auto_launch: bool,
+    pub patrol: Option<PatrolId>,
+}
+
+/// What the dispatcher is told.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Report(Report),
+    /// Incidents that arrived together: served by priority, not arrival order.
+    ReportBatch(Vec<Report>),
+    /// The dispatcher confirms a proposal.
+    Launch(IncidentId),
+    Cancel {
+        incident: IncidentId,
+        reason: String,
+    },
+    /// Progress reported by the fleet: en_route, on_scene, returning, resolved, failed.
+    Progress {
+        incident: IncidentId,
+        status: IncidentStatus,
+    },
+    /// The drone cannot serve the incident any more (lost link, low battery,
+    /// rejected upload): back to the queue, to be served by another drone.
+    Requeue {
+        incident: IncidentId,
+        reason: String,
+    },
+    DroneUpdate {
+        drone: DroneId,
+        state: DroneState,
+        position: LatLon,
+        battery_pct: f64,
+    },
+    UpsertZone(Zone),
+    RemoveZone(ZoneId),
+    /// Time passed: expire zones, open patrol windows.
+    Tick,
+}
+
+/// What the dispatcher decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    Reported {
+        incident: IncidentId,
+        kind: IncidentKind,
+        priority: u8,
+    },
+    Proposed {
+        incident: IncidentId,
+        assignment: Box<Assignment>,
+    },
+    Assigned {
+        incident: IncidentId,
+        assignment: Box<Assignment>,
+    },
+    Queued {
+        incident: IncidentId,
+        reason: String,
+    },
+    Preempted {
+        drone: DroneId,
+        from: IncidentId,
+        to: IncidentId,
+    },
+    StatusChanged {
+        incident: IncidentId,
+        from: IncidentStatus,
+        to: IncidentStatus,
+    },
+    ZoneAdded {
+        zone: ZoneId,
+    },
+    ZoneRemoved {
+        zone: ZoneId,
+    },
+    ZoneExpired {
+        zone: ZoneId,
+    },
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum DispatchError {
+    #[error("unknown incident {0}")]
+    UnknownIncident(IncidentId),
+    #[error("incident {incident} cannot go from {from} to {to}")]
+    InvalidTransition {
+        incident: IncidentId,
+        from: IncidentStatus,
+        to: IncidentStatus,
+    },
+    #[error("incident {0} has no proposal to launch")]
+    NothingToLaunch(IncidentId),
+    #[error("no policy configured for incident kind `{0}`")]
+    NoPolicy(IncidentKind),
+    #[error("priority {0} is out of range 1..=5")]
+    BadPriority(u8),
+    #[error(transparent)]
+    World(#[from] WorldError),
+}
+
+/// One line of an incident's time line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub status: IncidentStatus,
+    pub note: String,
+}
+
+/// An incident with its current assignment and history.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentRecord {
+    pub incident: Incident,
+    pub assignment: Option<Assignment>,
+    pub auto_launch: bool,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    world: World,
+    incidents: BTreeMap<IncidentId, IncidentRecord>,
+    patrols: Vec<PatrolRoute>,
+    /// When each patrol last started a pass.
+    patrol_started: BTreeMap<PatrolId, Timestamp>,
+    next_id: u64,
+}
+
+impl Dispatcher {
+    pub fn new(world: World, patrols: Vec<PatrolRoute>) -> Self {
+        Self {
+            world,
+            incidents: BTreeMap::new(),
+            patrols,
+            patrol_started: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn incident(&self, id: IncidentId) -> Option<&IncidentRecord> {
+        self.incidents.get(&id)
+    }
+
+    pub fn incidents(&self) -> impl Iterator<Item = &IncidentRecord> {
+        self.incidents.values()
+    }
+
+    pub fn patrols(&self) -> &[PatrolRoute] {
+        &self.patrols
+    }
+
+    /// Ids of queued incidents in the order the queue is served.
+    pub fn queue(&self) -> Vec<IncidentId> {
+        let mut q: Vec<&Incident> = self
+            .incidents
+            .values()
+            .map(|r| &r.incident)
+            .filter(|i| i.status == IncidentStatus::Queued)
+            .collect();
+        q.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(a.reported_at.cmp(&b.reported_at))
+                .then(a.id.cmp(&b.id))
+        });
+        q.into_iter().map(|i| i.id).collect()
+    }
+
+    pub fn handle(&mut self, now: Timestamp, input: Input) -> Result<Vec<Output>, DispatchError> {
+        let mut out = Vec::new();
+        match input {
+            Input::Report(r) => {
+                self.open(now, r, &mut out)?;
+                self.serve_queue(now, &mut out);
+            }
+            Input::ReportBatch(rs) => {
+                // Validate all first, so a bad report loses none of the others.
+                for r in &rs {
+                    self.check_report(r)?;
+                }
+                for r in rs {
+                    self.open(now, r, &mut out)?;
+                }
+                self.serve_queue(now, &mut out);
+            }
+            Input::Launch(id) => self.launch(now, id, &mut out)?,
+            Input::Cancel { incident, reason } => {
+                self.finish(now, incident, IncidentStatus::Cancelled, &reason, &mut out)?;
+                self.serve_queue(now, &mut out);
+            }
+            Input::Progress { incident, status } => {
+                self.progress(now, incident, status, &mut out)?;
+                self.serve_queue(now, &mut out);
+            }
+            Input::Requeue { incident, reason } => {
+                self.requeue(now, incident, &reason, &mut out)?;
+                self.serve_queue(now, &mut out);
+            }
+            Input::DroneUpdate {
+                drone,
+                state,
+                position,
+                battery_pct,
+            } => {
+                self.world.check_position(position)?;
+                let task = self.world.drone(&drone).and_then(|d| d.task);
+                let task = task.filter(|_| !state.is_on_ground());
+                self.world
+                    .update_drone(&drone, state, position, battery_pct, task)?;
+                self.serve_queue(now, &mut out);
+            }
+            Input::UpsertZone(z) => {
+                let id = z.id.clone();
+                self.world.upsert_zone(z);
+                out.push(Output::ZoneAdded { zone: id });
+            }
+            Input::RemoveZone(id) => {
+                self.world.remove_zone(&id)?;
+                out.push(Output::ZoneRemoved { zone: id });
+                self.serve_queue(now, &mut out);
+            }
+            Input::Tick => {
+                for zone in self.world.expire_zones(now) {
+                    out.push(Output::ZoneExpired { zone });
+                }
+                self.open_patrols(now, &mut out)?;
+                self.serve_queue(now, &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    fn check_report(&self, r: &Report) -> Result<(), DispatchError> {
+        self.world.check_position(r.position)?;
+        if self.world.policy(r.kind).is_none() {
+            return Err(DispatchError::NoPolicy(r.kind));
+        }
+        if let Some(p) = r.priority.filter(|p| !(1..=5).contains(p)) {
+            return Err(DispatchError::BadPriority(p));
+        }
+        Ok(())
+    }
+
+    fn open(
+        &mut self,
+        now: Timestamp,
+        r: Report,
+        out: &mut Vec<Output>,
+    ) -> Result<IncidentId, DispatchError> {
+        self.check_report(&r)?;
+        let policy = *self
+            .world
+            .policy(r.kind)
+            .ok_or(DispatchError::NoPolicy(r.kind))?;
+        let id = IncidentId(self.next_id);
+        self.next_id += 1;
+        let priority = r.priority.unwrap_or(policy.priority);
+        let incident = Incident {
+            id,
+            kind: r.kind,
+            position: r.position,
+            priority,
+            reported_at: now,
+            required: policy.capabilities,
+            status: IncidentStatus::Queued,
+            drone: None,
+            reason: None,
+            patrol: r.patrol,
+        };
+        self.incidents.insert(
+            id,
+            IncidentRecord {
+                incident,
+                assignment: None,
+                auto_launch: r.auto_launch,
+                timeline: vec![TimelineEntry {
+                    at: now,
+                    status: IncidentStatus::Queued,
+                    note: format!(
+                        "reported: {} at {} (priority {priority})",
+                        r.kind, r.position
+                    ),
+                }],
+            },
+        );
+        out.push(Output::Reported {
+            incident: id,
+            kind: r.kind,
+            priority,
+        });
+        Ok(id)
+    }
+
+    fn serve_queue(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        // A preemption puts an incident back in the queue: serve until stable.
+        for _ in 0..8 {
+            let mut preempted = false;
+            for id in self.queue() {
+                preempted |= self.try_assign(now, id, out);
+            }
+            if !preempted {
+                break;
+            }
+        }
+    }
+
+    /// Returns whether the assignment preempted another incident.
+    fn try_assign(&mut self, now: Timestamp, id: IncidentId, out: &mut Vec<Output>) -> bool {
+        let Some(rec) = self.incidents.get(&id) else {
+            return false;
+        };
+        let inc = &rec.incident;
+        let Some(policy) = self.world.policy(inc.kind).copied() else {
+            return false;
+        };
+        let need = Need {
+            position: inc.position,
+            at: now,
+            required: inc.required,
+            priority: inc.priority,
+            life_threatening: policy.life_threatening,
+            on_scene_s: policy.on_scene_s,
+            rescue: policy.rescue,
+        };
+        match assign(&self.world, &need) {
+            Ok(a) => {
+                let mut preempted = false;
+                if let Some(from) = a.chosen.preempts {
+                    preempted = true;
+                    out.push(Output::Preempted {
+                        drone: a.chosen.drone.clone(),
+                        from,
+                        to: id,
+                    });
+                    let note = format!("drone {} taken by incident {id}", a.chosen.drone);
+                    self.back_to_queue(now, from, &note, out);
+                }
+                let auto = self.incidents.get(&id).is_some_and(|r| r.auto_launch);
+                let status = if auto {
+                    IncidentStatus::Assigned
+                } else {
+                    IncidentStatus::Proposed
+                };
+                let Some(idx) = self.world.drone_index(&a.chosen.drone) else {
+                    return preempted;
+                };
+                let airborne = !self.world.drone_at(idx).state.is_on_ground();
+                let state = if airborne {
+                    self.world.drone_at(idx).state
+                } else {
+                    DroneState::Preflight
+                };
+                let task = Tasking {
+                    incident: id,
+                    kind: inc_kind(&self.incidents, id),
+                    priority: need.priority,
+                    life_threatening: policy.life_threatening,
+                };
+                self.world.set_task(idx, state, Some(task));
+                let note = format!(
+                    "{} drone {} from {}: ETA {:.0} s over {:.0} m{}",
+                    if auto { "assigned" } else { "proposed" },
+                    a.chosen.drone,
+                    a.chosen.hangar,
+                    a.chosen.eta_s,
+                    a.route.length_m,
+                    if a.route.final_leg_enters.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; final leg enters rescue-exempt zone(s) {}",
+                            join(&a.route.final_leg_enters)
+                        )
+                    }
+                );
+                self.set_status(now, id, status, note, out);
+                if let Some(rec) = self.incidents.get_mut(&id) {
+                    rec.incident.drone = Some(a.chosen.drone.clone());
+                    rec.incident.reason = None;
+                    rec.assignment = Some(a.clone());
+                }
+                out.push(if auto {
+                    Output::Assigned {
+                        incident: id,
+                        assignment: Box::new(a),
+                    }
+                } else {
+                    Output::Proposed {
+                        incident: id,
+                        assignment: Box::new(a),
+                    }
+                });
+                preempted
+            }
+            Err(nc) => {
+                let Some(rec) = self.incidents.get_mut(&id) else {
+                    return false;
+                };
+                if rec.incident.reason.as_deref() != Some(nc.reason.as_str()) {
+                    let reason = if rec.incident.kind == IncidentKind::Patrol {
+                        format!("patrol uncovered: {}", nc.reason)
+                    } else {
+                        nc.reason
+                    };
+                    rec.incident.reason = Some(reason.clone());
+                    rec.timeline.push(TimelineEntry {
+                        at: now,
+                        status: IncidentStatus::Queued,
+                        note: format!("queued: {reason}"),
+                    });
+                    out.push(Output::Queued {
+                        incident: id,
+                        reason,
+                    });
+                }
+                false
+            }
+        }
+    }
+
+    fn launch(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), DispatchError> {
+        let rec = self
+            .incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))?;
+        if rec.incident.status != IncidentStatus::Proposed {
+            return Err(DispatchError::NothingToLaunch(id));
+        }
+        self.set_status(
+            now,
+            id,
+            IncidentStatus::Assigned,
+            "launch confirmed".into(),
+            out,
+        );
+        if let Some(rec) = self.incidents.get(&id)
+            && let Some(a) = &rec.assignment
+        {
+            out.push(Output::Assigned {
+                incident: id,
+                assignment: Box::new(a.clone()),
+            });
+        }
+        Ok(())
+    }
+
+    fn progress(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        status: IncidentStatus,
+        out: &mut Vec<Output>,
+    ) -> Result<(), DispatchError> {
+        let rec = self
+            .incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))?;
+        let from = rec.incident.status;
+        if !from.can_move_to(status) || status == IncidentStatus::Queued {
+            return Err(DispatchError::InvalidTransition {
+                incident: id,
+                from,
+                to: status,
+            });
+        }
+        if status.is_terminal() {
+            return self.finish(now, id, status, "reported by the fleet", out);
+        }
+        let drone_state = match status {
+            IncidentStatus::EnRoute => Some(DroneState::EnRoute),
+            IncidentStatus::OnScene => Some(DroneState::OnScene),
+            IncidentStatus::Returning => Some(DroneState::Returning),
+            _ => None,
+        };
+        if let (Some(state), Some(drone)) = (drone_state, rec.incident.drone.clone())
+            && let Some(idx) = self.world.drone_index(&drone)
+        {
+            let task = self.world.drone_at(idx).task;
+            // Returning drones keep nothing to preempt: the task is over.
+            let task = task.filter(|_| state != DroneState::Returning);
+            self.world.set_task(idx, state, task);
+        }
+        self.set_status(now, id, status, String::new(), out);
+        Ok(())
+    }
+
+    /// Ends an incident (resolved, cancelled or failed) and frees its drone.
+    fn finish(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        status: IncidentStatus,
+        reason: &str,
+        out: &mut Vec<Output>,
+    ) -> Result<(), DispatchError> {
+        let rec = self
+            .incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))?;
+        let from = rec.incident.status;
+        if !from.can_move_to(status) {
+            return Err(DispatchError::InvalidTransition {
+                incident: id,
+                from,
+                to: status,
+            });
+        }
+        self.release_drone(id);
+        if status != IncidentStatus::Resolved
+            && let Some(rec) = self.incidents.get_mut(&id)
+        {
+            rec.incident.reason = Some(reason.to_owned());
+        }
+        self.set_status(now, id, status, reason.to_owned(), out);
+        Ok(())
+    }
+
+    fn requeue(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        reason: &str,
+        out: &mut Vec<Output>,
+    ) -> Result<(), DispatchError> {
+        let rec = self
+            .incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))?;
+        let from = rec.incident.status;
+        if !from.can_move_to(IncidentStatus::Queued) {
+            return Err(DispatchError::InvalidTransition {
+                incident: id,
+                from,
+                to: IncidentStatus::Queued,
+            });
+        }
+        self.back_to_queue(now, id, reason, out);
+        Ok(())
+    }
+
+    fn back_to_queue(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        reason: &str,
+        out: &mut Vec<Output>,
+    ) {
+        self.release_drone(id);
+        if let Some(rec) = self.incidents.get_mut(&id) {
+            rec.incident.drone = None;
+            rec.assignment = None;
+            rec.incident.reason = None;
+        }
+        self.set_status(now, id, IncidentStatus::Queued, reason.to_owned(), out);
+    }
+
+    /// Takes the incident's task off its drone. A drone still in its hangar
+    /// goes back to docked; one in the air flies home and is no longer
+    /// dispatchable until the fleet reports it docked.
+    fn release_drone(&mut self, id: IncidentId) {
+        let Some(drone) = self
+            .incidents
+            .get(&id)
+            .and_then(|r| r.incident.drone.clone())
+        else {
+            return;
+        };
+        let Some(idx) = self.world.drone_index(&drone) else {
+            return;
+        };
+        let d = self.world.drone_at(idx);
+        if d.task.is_some_and(|t| t.incident != id) {
+            // Already re-tasked (preempted): nothing of ours to release.
+            return;
+        }
+        let state = match d.state {
+            DroneState::Preflight => DroneState::Docked,
+            DroneState::EnRoute | DroneState::OnScene => DroneState::Returning,
+            s => s,
+        };
+        self.world.set_task(idx, state, None);
+    }
+
+    fn set_status(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        to: IncidentStatus,
+        note: String,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(rec) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        let from = rec.incident.status;
+        rec.incident.status = to;
+        rec.timeline.push(TimelineEntry {
+            at: now,
+            status: to,
+            note,
+        });
+        if from != to {
+            out.push(Output::StatusChanged {
+                incident: id,
+                from,
+                to,
+            });
+        }
+    }
+
+    /// Opens a patrol incident for each patrol whose window is open, that has
+    /// no open incident, and whose repeat interval has elapsed.
+    fn open_patrols(&mut self, now: Timestamp, out: &mut Vec<Output>) -> Result<(), DispatchError> {
+        let mut due = Vec::new();
+        for p in &self.patrols {
+            if !p.window.overlaps(now, now) || p.waypoints.is_empty() {
+                continue;
+            }
+            let open = self.incidents.values().any(|r| {
+                r.incident.patrol.as_ref() == Some(&p.id) && !r.incident.status.is_terminal()
+            });
+            let last = self.patrol_started.get(&p.id).copied();
+            let repeat_due = match (last, p.repeat_every_min) {
+                (None, _) => true,
+                (Some(t), Some(every)) => now >= t + secs(every * 60.0),
+                (Some(_), None) => false,
+            };
+            if !open && repeat_due {
+                due.push((p.id.clone(), p.waypoints[0]));
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut reports = Vec::new();
+        for (id, at) in due {
+            self.patrol_started.insert(id.clone(), now);
+            reports.push(Report {
+                kind: IncidentKind::Patrol,
+                position: at,
+                priority: None,
+                auto_launch: true,
+                patrol: Some(id),
+            });
+        }
+        for r in reports {
+            self.open(now, r, out)?;
+        }
+        Ok(())
+    }
+}
+
+fn inc_kind(incidents: &BTreeMap<IncidentId, IncidentRecord>, id: IncidentId) -> IncidentKind {
+    incidents
+        .get(&id)
+        .map(|r| r.incident.kind)
+        .unwrap_or(IncidentKind::Patrol)
+}
+
+fn join(ids: &[ZoneId]) -> String {
+    ids.iter()
+        .map(|z| z.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

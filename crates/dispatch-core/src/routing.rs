@@ -1,0 +1,595 @@
+//! No-go-aware route planning.
+//!
+//! A visibility graph over the corners of the zones that matter, pushed out by
+//! the route margin, searched with A*. The graph is built lazily: it starts with
+//! the zones that block the straight line, and every zone found blocking an edge
+//! during the search adds its corners and the search runs again, until no new
+//! zone shows up. Edges are tested against *every* zone through the R-tree, so a
+//! returned route never crosses a blocking zone whatever the lazy set holds.
+//!
+//! A zone blocks when it is in force at some moment of the flight and its
+//! altitude band meets the cruise altitude. The flight's duration is not known
+//! before the route is, so planning starts with the straight-line duration and
+//! widens the window to the planned duration until the two agree.
+//!
+//! Optimisation happens in the region's local frame; reported lengths are
+//! geodesic (WGS84).
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use chrono::TimeDelta;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::geodesy::distance_m;
+use crate::model::{LatLon, Timestamp, ZoneId};
+use crate::world::World;
+
+/// One route question.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRequest {
+    pub from: LatLon,
+    pub to: LatLon,
+    pub depart: Timestamp,
+    /// Seconds between `depart` and the start of cruise (launch, climb).
+    pub pre_cruise_s: f64,
+    pub speed_mps: f64,
+    pub altitude_m: f64,
+    /// A rescue flight may enter a rescue-exempt zone on its final leg.
+    pub rescue: bool,
+}
+
+/// A planned route.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// From start to target, both included.
+    pub waypoints: Vec<LatLon>,
+    /// Geodesic length, metres.
+    pub length_m: f64,
+    /// Rescue-exempt zones the final leg enters to reach the target.
+    pub final_leg_enters: Vec<ZoneId>,
+    /// Zones the first leg leaves (the start lay inside them).
+    pub departs_from: Vec<ZoneId>,
+    /// Zones the route bends around.
+    pub avoided: Vec<ZoneId>,
+}
+
+impl Route {
+    pub fn duration_s(&self, speed_mps: f64) -> f64 {
+        self.length_m / speed_mps
+    }
+}
+
+/// Why no route exists.
+#[derive(Debug, Clone, Error, PartialEq, Serialize)]
+pub enum RouteError {
+    #[error("target lies inside no-go zone `{zone}` ({name}), which is not open to this flight")]
+    TargetInZone { zone: ZoneId, name: String },
+    #[error("target is unreachable: no-go zone(s) {} close every way in", list(.zones))]
+    Unreachable { zones: Vec<ZoneId> },
+    #[error("position {position} is outside the operating region")]
+    OutsideRegion { position: LatLon },
+}
+
+fn list(z: &[ZoneId]) -> String {
+    z.iter()
+        .map(|z| format!("`{z}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Plans the shortest route for `req` that keeps out of every blocking zone.
+pub fn plan_route(world: &World, req: &RouteRequest) -> Result<Route, RouteError> {
+    for p in [req.from, req.to] {
+        if !world.region().contains(p) {
+            return Err(RouteError::OutsideRegion { position: p });
+        }
+    }
+    let direct = distance_m(req.from, req.to);
+    let mut horizon_s = req.pre_cruise_s + direct / req.speed_mps;
+    for _ in 0..4 {
+        let end = req.depart + secs(horizon_s);
+        let route = plan_in_window(world, req, end)?;
+        let needed = req.pre_cruise_s + route.duration_s(req.speed_mps);
+        if needed <= horizon_s + 1.0 {
+            return Ok(route);
+        }
+        horizon_s = needed * 1.1;
+    }
+    // Still growing: treat every zone that starts after departure as active.
+    plan_in_window(world, req, Timestamp::MAX_UTC)
+}
+
+pub(crate) fn secs(s: f64) -> TimeDelta {
+    TimeDelta::milliseconds((s * 1000.0).round().clamp(0.0, 1e15) as i64)
+}
+
+const START: usize = 0;
+const TARGET: usize = 1;
+
+struct Search<'w> {
+    world: &'w World,
+    altitude: f64,
+    start_t: Timestamp,
+    end_t: Timestamp,
+    /// Zones the first leg may leave.
+    start_zones: Vec<usize>,
+    /// Zones the final leg may enter.
+    target_zones: Vec<usize>,
+    nodes: Vec<[f64; 2]>,
+    node_zone: Vec<Option<usize>>,
+    included: HashSet<usize>,
+    blocked_cache: HashMap<(usize, usize), Option<usize>>,
+}
+
+fn plan_in_window(
+    world: &World,
+    req: &RouteRequest,
+    end_t: Timestamp,
+) -> Result<Route, RouteError> {
+    let frame = world.frame();
+    let s = frame.project(req.from);
+    let t = frame.project(req.to);
+    let blocking = |i: usize| {
+        world
+            .indexed_zone(i)
+            .is_some_and(|z| z.zone.blocks(req.altitude_m, req.depart, end_t))
+    };
+    let mut target_zones = Vec::new();
+    for zi in world.zones_at_point(t).filter(|&i| blocking(i)) {
+        let Some(z) = world.indexed_zone(zi) else {
+            continue;
+        };
+        if !z.contains_point(t) {
+            continue;
+        }
+        if !(req.rescue && z.zone.rescue_exempt) {
+            return Err(RouteError::TargetInZone {
+                zone: z.zone.id.clone(),
+                name: z.zone.name.clone(),
+            });
+        }
+        target_zones.push(zi);
+    }
+    let start_zones: Vec<usize> = world
+        .zones_at_point(s)
+        .filter(|&i| blocking(i) && world.indexed_zone(i).is_some_and(|z| z.contains_point(s)))
+        .collect();
+
+    let mut search = Search {
+        world,
+        altitude: req.altitude_m,
+        start_t: req.depart,
+        end_t,
+        start_zones,
+        target_zones,
+        nodes: vec![s, t],
+        node_zone: vec![None, None],
+        included: HashSet::new(),
+        blocked_cache: HashMap::new(),
+    };
+
+    let mut pending: Vec<usize> = search.blockers(START, TARGET);
+    loop {
+        for zi in pending.drain(..) {
+            search.include(zi);
+        }
+        let (path, discovered) = search.astar();
+        if !discovered.is_empty() {
+            pending = discovered;
+            continue;
+        }
+        return match path {
+            Some(path) => Ok(search.route(req, &path)),
+            None => Err(RouteError::Unreachable {
+                zones: search.zones_closing_target(),
+            }),
+        };
+    }
+}
+
+impl Search<'_> {
+    fn is_blocking(&self, zi: usize) -> bool {
+        self.world
+            .indexed_zone(zi)
+            .is_some_and(|z| z.zone.blocks(self.altitude, self.start_t, self.end_t))
+    }
+
+    /// Blocking zones the straight edge `u`-`v` crosses.
+    fn blockers(&self, u: usize, v: usize) -> Vec<usize> {
+        let (a, b) = (self.nodes[u], self.nodes[v]);
+        self.world
+            .zones_near_segment(a, b)
+            .filter(|&zi| self.is_blocking(zi))
+            .filter(|zi| !(self.touches(u, v, START) && self.start_zones.contains(zi)))
+            .filter(|zi| !(self.touches(u, v, TARGET) && self.target_zones.contains(zi)))
+            .filter(|&zi| self.world.indexed_zone(zi).is_some_and(|z| z.crosses(a, b)))
+            .collect()
+    }
+
+    fn touches(&self, u: usize, v: usize, n: usize) -> bool {
+        u == n || v == n
+    }
+
+    /// The zone blocking `u`-`v`, preferring one not yet in the graph.
+    fn blocked_by(&mut self, u: usize, v: usize) -> Option<usize> {
+        let key = (u.min(v), u.max(v));
+        if let Some(&hit) = self.blocked_cache.get(&key) {
+            return hit;
+        }
+        let blockers = self.blockers(u, v);
+        let hit = blockers
+            .iter()
+            .copied()
+            .find(|z| !self.included.contains(z))
+            .or_else(|| blockers.first().copied());
+        self.blocked_cache.insert(key, hit);
+        hit
+    }
+
+    fn include(&mut self, zi: usize) {
+        if !self.included.insert(zi) {
+            return;
+        }
+        let Some(z) = self.world.indexed_zone(zi) else {
+            return;
+        };
+        for &node in &z.nodes {
+            let inside_other = self
+                .world
+                .zones_at_point(node)
+                .filter(|&o| o != zi && self.is_blocking(o))
+                .any(|o| {
+                    self.world
+                        .indexed_zone(o)
+                        .is_some_and(|oz| oz.contains_point(node))
+                });
+            if !inside_other {
+                self.nodes.push(node);
+                self.node_zone.push(Some(zi));
+            }
+        }
+    }
+
+    /// A* from START to TARGET. Returns the path (node indices) and the zones
+    /// discovered blocking edges that are not yet in the graph.
+    fn astar(&mut self) -> (Option<Vec<usize>>, Vec<usize>) {
+        let n = self.nodes.len();
+        let target = self.nodes[TARGET];
+        let h = |p: [f64; 2]| ((p[0] - target[0]).powi(2) + (p[1] - target[1]).powi(2)).sqrt();
+        let mut g = vec![f64::INFINITY; n];
+        let mut prev = vec![usize::MAX; n];
+        let mut closed = vec![false; n];
+        let mut heap = BinaryHeap::new();
+        let mut discovered = Vec::new();
+        g[START] = 0.0;
+        heap.push(Open {
+            f: h(self.nodes[START]),
+            node: START,
+        });
+        while let Some(Open { node: u, .. }) = heap.pop() {
+            if closed[u] {
+                continue;
+            }
+            closed[u] = true;
+            if u == TARGET {
+                let mut path = vec![TARGET];
+                let mut c = TARGET;
+                while c != START {
+                    c = prev[c];
+                    path.push(c);
+                }
+                path.reverse();
+                return (Some(path), discovered);
+            }
+            for v in 0..n {
+                if closed[v] || v == u || v == START {
+                    continue;
+                }
+                let (a, b) = (self.nodes[u], self.nodes[v]);
+                let w = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+                let cand = g[u] + w;
+                if cand >= g[v] {
+                    continue;
+                }
+                if let Some(zi) = self.blocked_by(u, v) {
+                    if !self.included.contains(&zi) && !discovered.contains(&zi) {
+                        discovered.push(zi);
+                    }
+                    continue;
+                }
+                g[v] = cand;
+                prev[v] = u;
+                heap.push(Open {
+                    f: cand + h(b),
+                    node: v,
+                });
+            }
+        }
+        (None, discovered)
+    }
+
+    fn route(&self, req: &RouteRequest, path: &[usize]) -> Route {
+        let frame = self.world.frame();
+        let mut waypoints: Vec<LatLon> = path
+            .iter()
+            .map(|&i| match i {
+                START => req.from,
+                TARGET => req.to,
+                _ => frame.unproject(self.nodes[i]),
+            })
+            .collect();
+        waypoints.dedup();
+        let length_m = waypoints.windows(2).map(|w| distance_m(w[0], w[1])).sum();
+        let ids = |zs: &[usize]| -> Vec<ZoneId> {
+            zs.iter()
+                .filter_map(|&z| self.world.indexed_zone(z))
+                .map(|z| z.zone.id.clone())
+                .collect()
+        };
+        let mut avoided: Vec<usize> = path.iter().filter_map(|&i| self.node_zone[i]).collect();
+        avoided.sort_unstable();
+        avoided.dedup();
+        Route {
+            waypoints,
+            length_m,
+            final_leg_enters: ids(&self.target_zones),
+            departs_from: ids(&self.start_zones),
+            avoided: ids(&avoided),
+        }
+    }
+
+    /// The zones that block the ways into the target, for the error message.
+    fn zones_closing_target(&self) -> Vec<ZoneId> {
+        let mut zs: Vec<usize> = self
+            .blocked_cache
+            .iter()
+            .filter(|((u, v), _)| *u == TARGET || *v == TARGET)
+            .filter_map(|(_, hit)| *hit)
+            .collect();
+        zs.sort_unstable();
+        zs.dedup();
+        let mut ids: Vec<ZoneId> = zs
+            .into_iter()
+            .filter_map(|z| self.world.indexed_zone(z))
+            .map(|z| z.zone.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Open {
+    f: f64,
+    node: usize,
+}
+
+impl Eq for Open {}
+
+impl Ord for Open {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Min-heap on f; ties broken by node for determinism.
+        other
+            .f
+            .total_cmp(&self.f)
+            .then_with(|| other.node.cmp(&self.node))
+    }
+}
+
+impl PartialOrd for Open {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::DateTime;
+    use geo::{Coord, LineString, Polygon};
+
+    use super::*;
+    use crate::model::{ActiveWindow, Zone, ZoneKind};
+    use crate::world::{PlanningParams, Region};
+
+    fn t(s: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).unwrap_or_default()
+    }
+
+    fn rect(id: &str, lat0: f64, lon0: f64, lat1: f64, lon1: f64) -> Zone {
+        let ring = vec![
+            Coord { x: lon0, y: lat0 },
+            Coord { x: lon1, y: lat0 },
+            Coord { x: lon1, y: lat1 },
+            Coord { x: lon0, y: lat1 },
+            Coord { x: lon0, y: lat0 },
+        ];
+        Zone {
+            id: ZoneId(id.into()),
+            name: id.into(),
+            kind: ZoneKind::Other,
+            polygon: Polygon::new(LineString::new(ring), vec![]),
+            floor_m: 0.0,
+            ceiling_m: 10_000.0,
+            window: ActiveWindow::PERMANENT,
+            rescue_exempt: false,
+        }
+    }
+
+    fn world(zones: Vec<Zone>) -> World {
+        let region = Region {
+            min_lat: 30.0,
+            min_lon: 120.0,
+            max_lat: 31.0,
+            max_lon: 121.0,
+        };
+        World::build(region, PlanningParams::default(), HashMap::new(), vec![], vec![], zones)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn req(from: (f64, f64), to: (f64, f64)) -> RouteRequest {
+        RouteRequest {
+            from: LatLon::new(from.0, from.1),
+            to: LatLon::new(to.0, to.1),
+            depart: t("2026-09-28T12:00:00Z"),
+            pre_cruise_s: 30.0,
+            speed_mps: 15.0,
+            altitude_m: 60.0,
+            rescue: true,
+        }
+    }
+
+    /// Plans and checks that no leg crosses any zone of `blocking`.
+    fn check(w: &World, r: &RouteRequest, blocking: &[&str]) -> Route {
+        let route = plan_route(w, r).unwrap_or_else(|e| panic!("{e}"));
+        for leg in route.waypoints.windows(2) {
+            for id in blocking {
+                let z = w.zone(&ZoneId((*id).into())).unwrap_or_else(|| panic!("{id}"));
+                let seg = geo::Line::new(
+                    Coord { x: leg[0].lon, y: leg[0].lat },
+                    Coord { x: leg[1].lon, y: leg[1].lat },
+                );
+                assert!(!geo::Intersects::intersects(&z.polygon, &seg), "leg {leg:?} crosses {id}");
+            }
+        }
+        route
+    }
+
+    #[test]
+    fn open_sky_is_a_straight_line() {
+        let w = world(vec![rect("far", 30.8, 120.8, 30.9, 120.9)]);
+        let route = check(&w, &req((30.1, 120.1), (30.2, 120.2)), &["far"]);
+        assert_eq!(route.waypoints.len(), 2);
+        assert!((route.length_m - distance_m(route.waypoints[0], route.waypoints[1])).abs() < 1e-6);
+        assert!(route.avoided.is_empty());
+    }
+
+    #[test]
+    fn bends_around_a_wall_by_its_nearer_end() {
+        // A wall across the direct line, longer to the south.
+        let w = world(vec![rect("wall", 30.3, 120.49, 30.52, 120.51)]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["wall"]);
+        assert_eq!(route.avoided, vec![ZoneId("wall".into())]);
+        // Goes over the north end (30.52 + margin), not the far south end.
+        assert!(route.waypoints.iter().any(|p| p.lat > 30.52));
+        assert!(route.waypoints.iter().all(|p| p.lat > 30.49));
+        let direct = distance_m(LatLon::new(30.5, 120.3), LatLon::new(30.5, 120.7));
+        assert!(route.length_m > direct && route.length_m < direct * 1.01);
+    }
+
+    #[test]
+    fn threads_between_two_zones() {
+        let w = world(vec![
+            rect("north", 30.51, 120.45, 30.7, 120.55),
+            rect("south", 30.3, 120.45, 30.49, 120.55),
+        ]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["north", "south"]);
+        assert!(route.waypoints.iter().all(|p| p.lat > 30.49 && p.lat < 30.51));
+    }
+
+    #[test]
+    fn inactive_and_high_zones_do_not_block() {
+        let mut later = rect("later", 30.3, 120.49, 30.7, 120.51);
+        later.window = ActiveWindow {
+            from: Some(t("2026-09-28T18:00:00Z")),
+            until: None,
+        };
+        let mut high = rect("high", 30.3, 120.55, 30.7, 120.57);
+        high.floor_m = 200.0;
+        let w = world(vec![later, high]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &[]);
+        assert_eq!(route.waypoints.len(), 2);
+    }
+
+    #[test]
+    fn a_zone_opening_during_the_flight_blocks_it() {
+        // Opens 10 minutes after departure; the 38 km flight takes 42 minutes.
+        let mut soon = rect("soon", 30.3, 120.49, 30.52, 120.51);
+        soon.window.from = Some(t("2026-09-28T12:10:00Z"));
+        let w = world(vec![soon]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["soon"]);
+        assert_eq!(route.avoided, vec![ZoneId("soon".into())]);
+    }
+
+    #[test]
+    fn target_in_a_closed_zone_is_an_error_naming_it() {
+        let w = world(vec![rect("npp", 30.4, 120.4, 30.6, 120.6)]);
+        let err = plan_route(&w, &req((30.1, 120.1), (30.5, 120.5)));
+        assert_eq!(
+            err,
+            Err(RouteError::TargetInZone {
+                zone: ZoneId("npp".into()),
+                name: "npp".into()
+            })
+        );
+    }
+
+    #[test]
+    fn rescue_may_enter_an_exempt_zone_on_the_final_leg_only() {
+        let mut crowd = rect("crowd", 30.45, 120.45, 30.55, 120.55);
+        crowd.rescue_exempt = true;
+        let w = world(vec![crowd, rect("wall", 30.3, 120.35, 30.52, 120.37)]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.5)), &["wall"]);
+        assert_eq!(route.final_leg_enters, vec![ZoneId("crowd".into())]);
+        // Every leg but the last stays out of the crowd.
+        let crowd = w.zone(&ZoneId("crowd".into())).map(|z| z.polygon.clone());
+        let crowd = crowd.unwrap_or_else(|| panic!("crowd"));
+        let n = route.waypoints.len();
+        for leg in route.waypoints[..n - 1].windows(2) {
+            let seg = geo::Line::new(
+                Coord { x: leg[0].lon, y: leg[0].lat },
+                Coord { x: leg[1].lon, y: leg[1].lat },
+            );
+            assert!(!geo::Intersects::intersects(&crowd, &seg));
+        }
+        // Not a rescue: the same target is refused.
+        let mut patrol = req((30.5, 120.3), (30.5, 120.5));
+        patrol.rescue = false;
+        assert!(matches!(plan_route(&w, &patrol), Err(RouteError::TargetInZone { .. })));
+    }
+
+    #[test]
+    fn enclosed_target_is_unreachable_naming_the_ring() {
+        // A square ring: a polygon with a hole; the target sits in the hole.
+        let outer = LineString::new(vec![
+            Coord { x: 120.4, y: 30.4 },
+            Coord { x: 120.6, y: 30.4 },
+            Coord { x: 120.6, y: 30.6 },
+            Coord { x: 120.4, y: 30.6 },
+            Coord { x: 120.4, y: 30.4 },
+        ]);
+        let hole = LineString::new(vec![
+            Coord { x: 120.45, y: 30.45 },
+            Coord { x: 120.55, y: 30.45 },
+            Coord { x: 120.55, y: 30.55 },
+            Coord { x: 120.45, y: 30.55 },
+            Coord { x: 120.45, y: 30.45 },
+        ]);
+        let mut ring = rect("ring", 0.0, 0.0, 0.0, 0.0);
+        ring.polygon = Polygon::new(outer, vec![hole]);
+        let w = world(vec![ring]);
+        let err = plan_route(&w, &req((30.1, 120.1), (30.5, 120.5)));
+        assert_eq!(err, Err(RouteError::Unreachable { zones: vec![ZoneId("ring".into())] }));
+        assert!(err.map_err(|e| e.to_string()).unwrap_err().contains("`ring`"));
+    }
+
+    #[test]
+    fn leaves_the_zone_it_starts_in() {
+        let w = world(vec![rect("npp", 30.4, 120.4, 30.6, 120.6)]);
+        let route = plan_route(&w, &req((30.5, 120.5), (30.5, 120.9))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(route.departs_from, vec![ZoneId("npp".into())]);
+        assert_eq!(route.waypoints.len(), 2);
+    }
+
+    #[test]
+    fn outside_the_region_is_refused() {
+        let w = world(vec![]);
+        assert!(matches!(
+            plan_route(&w, &req((30.5, 120.5), (31.5, 120.5))),
+            Err(RouteError::OutsideRegion { .. })
+        ));
+    }
+}

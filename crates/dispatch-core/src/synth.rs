@@ -1,0 +1,244 @@
+//! Seeded synthetic worlds for benchmarks, load tests and property tests.
+//!
+//! The same seed always gives the same world, so a failing property test or a
+//! surprising benchmark can be reproduced exactly.
+
+use std::collections::HashMap;
+
+use geo::{Coord, LineString, Polygon};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::model::{
+    ActiveWindow, Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId,
+    IncidentId, IncidentKind, KindPolicy, LatLon, Performance, Tasking, Timestamp, Zone, ZoneId,
+    ZoneKind,
+};
+use crate::world::{PlanningParams, Region, World};
+
+/// Shape of a synthetic world.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub seed: u64,
+    pub hangars: usize,
+    pub drones_per_hangar: usize,
+    pub zones: usize,
+    /// Side of the square region, degrees.
+    pub extent_deg: f64,
+    /// Zone radius range, metres.
+    pub zone_radius_m: (f64, f64),
+    /// Time around which timed zones are placed.
+    pub epoch: Timestamp,
+}
+
+impl Spec {
+    /// The benchmark world of the dispatch-core issue: 10,000 hangars,
+    /// 40,000 drones, 2,000 no-go polygons over about 100 km x 100 km.
+    pub fn benchmark(epoch: Timestamp) -> Spec {
+        Spec {
+            seed: 7,
+            hangars: 10_000,
+            drones_per_hangar: 4,
+            zones: 2_000,
+            extent_deg: 1.0,
+            zone_radius_m: (150.0, 600.0),
+            epoch,
+        }
+    }
+}
+
+/// Region used by synthetic worlds of the given extent.
+pub fn region(extent_deg: f64) -> Region {
+    Region {
+        min_lat: 30.0,
+        min_lon: 120.0,
+        max_lat: 30.0 + extent_deg,
+        max_lon: 120.0 + extent_deg,
+    }
+}
+
+/// Incident policies shared by synthetic worlds.
+pub fn policies() -> HashMap<IncidentKind, KindPolicy> {
+    use Capability::*;
+    let p = |priority, life_threatening, caps: &[Capability], on_scene_s| KindPolicy {
+        priority,
+        life_threatening,
+        capabilities: caps.iter().copied().collect(),
+        on_scene_s,
+        rescue: life_threatening,
+    };
+    HashMap::from([
+        (IncidentKind::PersonInWater, p(5, true, &[Lifebuoy], 120.0)),
+        (IncidentKind::SpectatorInDangerZone, p(4, true, &[Loudspeaker], 180.0)),
+        (IncidentKind::TidalSurgeWarning, p(4, true, &[Loudspeaker], 300.0)),
+        (IncidentKind::HighriseFire, p(4, true, &[ThermalCamera], 600.0)),
+        (IncidentKind::ForestFire, p(3, true, &[ThermalCamera], 600.0)),
+        (IncidentKind::MissingPerson, p(3, true, &[ThermalCamera], 900.0)),
+        (IncidentKind::Patrol, p(1, false, &[Loudspeaker], 600.0)),
+    ])
+}
+
+/// Generates the parts of a world (hangars, drones, zones).
+pub fn parts(spec: &Spec) -> (Vec<Hangar>, Vec<Drone>, Vec<Zone>) {
+    let mut rng = SmallRng::seed_from_u64(spec.seed);
+    let r = region(spec.extent_deg);
+    let point = |rng: &mut SmallRng| {
+        LatLon::new(
+            rng.random_range(r.min_lat..r.max_lat),
+            rng.random_range(r.min_lon..r.max_lon),
+        )
+    };
+    let hangars: Vec<Hangar> = (0..spec.hangars)
+        .map(|i| Hangar {
+            id: HangarId(format!("h{i}")),
+            name: format!("hangar {i}"),
+            position: point(&mut rng),
+            slots: spec.drones_per_hangar.max(1) as u32,
+            charging: true,
+            charge_rate_pct_per_min: 2.0,
+            launch_delay_s: rng.random_range(10.0..40.0),
+        })
+        .collect();
+    let mut drones = Vec::new();
+    for h in &hangars {
+        for _ in 0..spec.drones_per_hangar {
+            let n = drones.len();
+            let mut caps: CapabilitySet = Capability::ALL
+                .into_iter()
+                .filter(|_| rng.random_bool(0.3))
+                .collect();
+            if caps.is_empty() {
+                caps.insert(Capability::Loudspeaker);
+            }
+            let roll: f64 = rng.random();
+            let (state, task, position) = if roll < 0.80 {
+                (DroneState::Docked, None, h.position)
+            } else if roll < 0.85 {
+                (DroneState::Charging, None, h.position)
+            } else if roll < 0.90 {
+                (DroneState::Maintenance, None, h.position)
+            } else if roll < 0.95 {
+                let task = Tasking {
+                    incident: IncidentId(1_000_000 + n as u64),
+                    kind: IncidentKind::Patrol,
+                    priority: 1,
+                    life_threatening: false,
+                };
+                (DroneState::EnRoute, Some(task), point(&mut rng))
+            } else {
+                (DroneState::Returning, None, point(&mut rng))
+            };
+            drones.push(Drone {
+                id: DroneId(format!("d{n}")),
+                name: format!("drone {n}"),
+                hangar: h.id.clone(),
+                system_id: (n % 250 + 1) as u8,
+                capabilities: caps,
+                performance: Performance {
+                    cruise_speed_mps: rng.random_range(12.0..20.0),
+                    climb_rate_mps: rng.random_range(3.0..7.0),
+                    descent_rate_mps: 3.0,
+                    endurance_min: rng.random_range(25.0..55.0),
+                },
+                state,
+                battery_pct: rng.random_range(30.0..100.0),
+                position,
+                task,
+            });
+        }
+    }
+    let zones = (0..spec.zones)
+        .map(|i| {
+            let c = point(&mut rng);
+            let radius = rng.random_range(spec.zone_radius_m.0..spec.zone_radius_m.1);
+            let polygon = convex_polygon(&mut rng, c, radius);
+            let window = if rng.random_bool(0.7) {
+                ActiveWindow::PERMANENT
+            } else {
+                let start = rng.random_range(-3.0..3.0);
+                let len = rng.random_range(0.5..4.0);
+                ActiveWindow {
+                    from: Some(spec.epoch + hours(start)),
+                    until: Some(spec.epoch + hours(start + len)),
+                }
+            };
+            let (floor_m, ceiling_m) = if rng.random_bool(0.9) {
+                (0.0, 10_000.0)
+            } else {
+                (100.0, 500.0)
+            };
+            Zone {
+                id: ZoneId(format!("z{i}")),
+                name: format!("zone {i}"),
+                kind: ZoneKind::Other,
+                polygon,
+                floor_m,
+                ceiling_m,
+                window,
+                rescue_exempt: rng.random_bool(0.2),
+            }
+        })
+        .collect();
+    (hangars, drones, zones)
+}
+
+/// Builds a synthetic world.
+pub fn world(spec: &Spec) -> World {
+    let (hangars, drones, zones) = parts(spec);
+    match World::build(
+        region(spec.extent_deg),
+        PlanningParams::default(),
+        policies(),
+        hangars,
+        drones,
+        zones,
+    ) {
+        Ok(w) => w,
+        Err(e) => unreachable!("synthetic worlds have unique ids inside the region: {e}"),
+    }
+}
+
+/// A random point of the region of `spec`.
+pub fn random_point(rng: &mut SmallRng, extent_deg: f64) -> LatLon {
+    let r = region(extent_deg);
+    LatLon::new(
+        rng.random_range(r.min_lat..r.max_lat),
+        rng.random_range(r.min_lon..r.max_lon),
+    )
+}
+
+fn hours(h: f64) -> chrono::TimeDelta {
+    chrono::TimeDelta::seconds((h * 3600.0) as i64)
+}
+
+/// A convex polygon around `c`: points at sorted random angles on an ellipse.
+fn convex_polygon(rng: &mut SmallRng, c: LatLon, radius_m: f64) -> Polygon<f64> {
+    let n = rng.random_range(4..9);
+    let mut angles: Vec<f64> = (0..n)
+        .map(|_| rng.random_range(0.0..std::f64::consts::TAU))
+        .collect();
+    angles.sort_by(f64::total_cmp);
+    angles.dedup_by(|a, b| (*a - *b).abs() < 0.2);
+    if angles.len() < 3 {
+        angles = vec![0.0, 2.1, 4.2];
+    }
+    let squash = rng.random_range(0.4..1.0);
+    let rot = rng.random_range(0.0..std::f64::consts::PI);
+    let m_lat = 111_195.0;
+    let m_lon = m_lat * c.lat.to_radians().cos();
+    let mut coords: Vec<Coord<f64>> = angles
+        .iter()
+        .map(|a| {
+            let (x, y) = (radius_m * a.cos(), radius_m * squash * a.sin());
+            let (xr, yr) = (x * rot.cos() - y * rot.sin(), x * rot.sin() + y * rot.cos());
+            Coord {
+                x: c.lon + xr / m_lon,
+                y: c.lat + yr / m_lat,
+            }
+        })
+        .collect();
+    if let Some(&first) = coords.first() {
+        coords.push(first);
+    }
+    Polygon::new(LineString::new(coords), vec![])
+}

@@ -1,0 +1,528 @@
+//! The world: hangars, drones and zones, with the R-trees that answer
+//! "what is near here" without scanning.
+//!
+//! Three `rstar` trees, all keyed in the region's [`LocalFrame`] (metres):
+//! - hangars as points (static between configuration loads);
+//! - zones by envelope, with the exact `geo` test done by callers after the
+//!   envelope filter; zones are inserted, removed and expired one by one;
+//! - *dispatchable* drones as points: idle drones in their hangars and drones
+//!   on preemptable work. A drone changing state or position is removed and
+//!   re-inserted on its own; nothing is ever rebuilt wholesale.
+
+use std::collections::HashMap;
+
+use geo::{Contains, Coord, Intersects, Line, LineString, Polygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::geodesy::LocalFrame;
+use crate::model::{
+    Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind, KindPolicy, LatLon, Tasking,
+    Timestamp, Zone, ZoneId,
+};
+
+pub(crate) type PointEntry = GeomWithData<[f64; 2], usize>;
+type ZoneEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// The rectangle dispatch operates in. Positions outside it are refused: the
+/// local frame and the search bounds are only valid inside.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Region {
+    pub min_lat: f64,
+    pub min_lon: f64,
+    pub max_lat: f64,
+    pub max_lon: f64,
+}
+
+impl Region {
+    pub fn contains(&self, p: LatLon) -> bool {
+        (self.min_lat..=self.max_lat).contains(&p.lat)
+            && (self.min_lon..=self.max_lon).contains(&p.lon)
+    }
+
+    pub fn centre(&self) -> LatLon {
+        LatLon::new(
+            (self.min_lat + self.max_lat) / 2.0,
+            (self.min_lon + self.max_lon) / 2.0,
+        )
+    }
+}
+
+/// Settings that shape planning for the whole world.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlanningParams {
+    /// Cruise altitude above ground, metres.
+    pub cruise_altitude_m: f64,
+    /// Battery percentage that must remain on landing.
+    pub reserve_pct: f64,
+    /// Clearance kept from zone corners by the route planner, metres.
+    pub route_margin_m: f64,
+    /// How many runner-up drones an assignment reports.
+    pub alternatives: usize,
+}
+
+impl Default for PlanningParams {
+    fn default() -> Self {
+        Self {
+            cruise_altitude_m: 60.0,
+            reserve_pct: 20.0,
+            route_margin_m: 100.0,
+            alternatives: 3,
+        }
+    }
+}
+
+/// Errors from changing the world.
+#[derive(Debug, Error, PartialEq)]
+pub enum WorldError {
+    #[error("unknown drone `{0}`")]
+    UnknownDrone(DroneId),
+    #[error("unknown hangar `{0}`")]
+    UnknownHangar(HangarId),
+    #[error("unknown zone `{0}`")]
+    UnknownZone(ZoneId),
+    #[error("duplicate {what} id `{id}`")]
+    Duplicate { what: &'static str, id: String },
+    #[error("position {position} is outside the operating region")]
+    OutsideRegion { position: LatLon },
+}
+
+/// A zone with its frame geometry and the corner nodes routes may bend at.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexedZone {
+    pub(crate) zone: Zone,
+    pub(crate) projected: Polygon<f64>,
+    pub(crate) envelope: AABB<[f64; 2]>,
+    /// Corners pushed out by the route margin, already outside this zone.
+    pub(crate) nodes: Vec<[f64; 2]>,
+}
+
+/// Hangars, drones, zones and their spatial indexes.
+#[derive(Debug, Clone)]
+pub struct World {
+    region: Region,
+    frame: LocalFrame,
+    params: PlanningParams,
+    policies: HashMap<IncidentKind, KindPolicy>,
+    hangars: Vec<Hangar>,
+    hangar_by_id: HashMap<HangarId, usize>,
+    drones: Vec<Drone>,
+    drone_by_id: HashMap<DroneId, usize>,
+    zones: Vec<Option<IndexedZone>>,
+    zone_by_id: HashMap<ZoneId, usize>,
+    hangar_tree: RTree<PointEntry>,
+    zone_tree: RTree<ZoneEntry>,
+    dispatchable_tree: RTree<PointEntry>,
+    /// Key each drone is filed under in `dispatchable_tree`, if it is.
+    dispatchable_key: Vec<Option<[f64; 2]>>,
+    max_cruise_speed_mps: f64,
+}
+
+impl World {
+    pub fn new(
+        region: Region,
+        params: PlanningParams,
+        policies: HashMap<IncidentKind, KindPolicy>,
+    ) -> Self {
+        let frame = LocalFrame::new(region.centre(), region.min_lat, region.max_lat);
+        Self {
+            region,
+            frame,
+            params,
+            policies,
+            hangars: Vec::new(),
+            hangar_by_id: HashMap::new(),
+            drones: Vec::new(),
+            drone_by_id: HashMap::new(),
+            zones: Vec::new(),
+            zone_by_id: HashMap::new(),
+            hangar_tree: RTree::new(),
+            zone_tree: RTree::new(),
+            dispatchable_tree: RTree::new(),
+            dispatchable_key: Vec::new(),
+            max_cruise_speed_mps: f64::MIN_POSITIVE,
+        }
+    }
+
+    /// Builds a world in one go, bulk-loading the trees.
+    pub fn build(
+        region: Region,
+        params: PlanningParams,
+        policies: HashMap<IncidentKind, KindPolicy>,
+        hangars: Vec<Hangar>,
+        drones: Vec<Drone>,
+        zones: Vec<Zone>,
+    ) -> Result<Self, WorldError> {
+        let mut w = World::new(region, params, policies);
+        for h in hangars {
+            w.check_position(h.position)?;
+            if w.hangar_by_id
+                .insert(h.id.clone(), w.hangars.len())
+                .is_some()
+            {
+                return Err(WorldError::Duplicate {
+                    what: "hangar",
+                    id: h.id.0,
+                });
+            }
+            w.hangars.push(h);
+        }
+        for d in drones {
+            w.check_position(d.position)?;
+            if !w.hangar_by_id.contains_key(&d.hangar) {
+                return Err(WorldError::UnknownHangar(d.hangar));
+            }
+            if w.drone_by_id.insert(d.id.clone(), w.drones.len()).is_some() {
+                return Err(WorldError::Duplicate {
+                    what: "drone",
+                    id: d.id.0,
+                });
+            }
+            w.max_cruise_speed_mps = w.max_cruise_speed_mps.max(d.performance.cruise_speed_mps);
+            w.drones.push(d);
+        }
+        let mut zone_entries = Vec::new();
+        for z in zones {
+            if w.zone_by_id.contains_key(&z.id) {
+                return Err(WorldError::Duplicate {
+                    what: "zone",
+                    id: z.id.0,
+                });
+            }
+            let iz = w.index_zone(z);
+            zone_entries.push(ZoneEntry::new(
+                Rectangle::from_aabb(iz.envelope),
+                w.zones.len(),
+            ));
+            w.zone_by_id.insert(iz.zone.id.clone(), w.zones.len());
+            w.zones.push(Some(iz));
+        }
+        w.zone_tree = RTree::bulk_load(zone_entries);
+        w.hangar_tree = RTree::bulk_load(
+            w.hangars
+                .iter()
+                .enumerate()
+                .map(|(i, h)| PointEntry::new(w.frame.project(h.position), i))
+                .collect(),
+        );
+        w.dispatchable_key = vec![None; w.drones.len()];
+        let mut entries = Vec::new();
+        for i in 0..w.drones.len() {
+            if is_dispatchable(&w.drones[i]) {
+                let key = w.frame.project(w.drones[i].position);
+                w.dispatchable_key[i] = Some(key);
+                entries.push(PointEntry::new(key, i));
+            }
+        }
+        w.dispatchable_tree = RTree::bulk_load(entries);
+        Ok(w)
+    }
+
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    pub fn frame(&self) -> &LocalFrame {
+        &self.frame
+    }
+
+    /// Fastest cruise speed of the fleet: bounds how early a far drone could arrive.
+    pub fn max_cruise_speed_mps(&self) -> f64 {
+        self.max_cruise_speed_mps
+    }
+
+    pub fn params(&self) -> &PlanningParams {
+        &self.params
+    }
+
+    pub fn policy(&self, kind: IncidentKind) -> Option<&KindPolicy> {
+        self.policies.get(&kind)
+    }
+
+    pub fn policies(&self) -> &HashMap<IncidentKind, KindPolicy> {
+        &self.policies
+    }
+
+    pub fn hangars(&self) -> &[Hangar] {
+        &self.hangars
+    }
+
+    pub fn hangar(&self, id: &HangarId) -> Option<&Hangar> {
+        self.hangar_by_id.get(id).map(|&i| &self.hangars[i])
+    }
+
+    pub fn drones(&self) -> &[Drone] {
+        &self.drones
+    }
+
+    pub fn drone(&self, id: &DroneId) -> Option<&Drone> {
+        self.drone_by_id.get(id).map(|&i| &self.drones[i])
+    }
+
+    pub(crate) fn drone_at(&self, idx: usize) -> &Drone {
+        &self.drones[idx]
+    }
+
+    pub(crate) fn drone_index(&self, id: &DroneId) -> Option<usize> {
+        self.drone_by_id.get(id).copied()
+    }
+
+    pub fn zones(&self) -> impl Iterator<Item = &Zone> {
+        self.zones.iter().flatten().map(|z| &z.zone)
+    }
+
+    pub fn zone(&self, id: &ZoneId) -> Option<&Zone> {
+        self.zone_by_id
+            .get(id)
+            .and_then(|&i| self.zones[i].as_ref())
+            .map(|z| &z.zone)
+    }
+
+    pub(crate) fn indexed_zone(&self, idx: usize) -> Option<&IndexedZone> {
+        self.zones.get(idx).and_then(Option::as_ref)
+    }
+
+    pub fn check_position(&self, p: LatLon) -> Result<(), WorldError> {
+        if self.region.contains(p) {
+            Ok(())
+        } else {
+            Err(WorldError::OutsideRegion { position: p })
+        }
+    }
+
+    /// Hangars by increasing distance from `p`.
+    pub fn hangars_near(&self, p: LatLon) -> impl Iterator<Item = &Hangar> {
+        self.hangar_tree
+            .nearest_neighbor_iter(&self.frame.project(p))
+            .map(|e| &self.hangars[e.data])
+    }
+
+    /// Dispatchable drones by increasing frame distance (metres) from `p`.
+    pub(crate) fn dispatchable_near(&self, p: [f64; 2]) -> impl Iterator<Item = (usize, f64)> {
+        self.dispatchable_tree
+            .nearest_neighbor_iter_with_distance_2(&p)
+            .map(|(e, d2)| (e.data, d2.sqrt()))
+    }
+
+    pub fn dispatchable_count(&self) -> usize {
+        self.dispatchable_tree.size()
+    }
+
+    /// Zones whose envelope meets the envelope of `a`-`b` (frame metres).
+    pub(crate) fn zones_near_segment(
+        &self,
+        a: [f64; 2],
+        b: [f64; 2],
+    ) -> impl Iterator<Item = usize> {
+        let env = AABB::from_corners(a, b);
+        self.zone_tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data)
+    }
+
+    /// Zones whose envelope holds the frame point `p`.
+    pub(crate) fn zones_at_point(&self, p: [f64; 2]) -> impl Iterator<Item = usize> {
+        self.zone_tree.locate_all_at_point(&p).map(|e| e.data)
+    }
+
+    /// Ids of the zones whose polygon contains `p` (any time, any altitude).
+    pub fn zones_containing(&self, p: LatLon) -> Vec<ZoneId> {
+        let q = self.frame.project(p);
+        let c = Coord { x: q[0], y: q[1] };
+        self.zones_at_point(q)
+            .filter_map(|i| self.indexed_zone(i))
+            .filter(|z| z.projected.intersects(&c))
+            .map(|z| z.zone.id.clone())
+            .collect()
+    }
+
+    /// Adds a zone, or replaces the zone with the same id.
+    pub fn upsert_zone(&mut self, zone: Zone) {
+        if self.zone_by_id.contains_key(&zone.id) {
+            // Replacing is remove + insert: the envelope may have moved.
+            let _ = self.remove_zone(&zone.id.clone());
+        }
+        let iz = self.index_zone(zone);
+        let idx = self.zones.len();
+        self.zone_tree
+            .insert(ZoneEntry::new(Rectangle::from_aabb(iz.envelope), idx));
+        self.zone_by_id.insert(iz.zone.id.clone(), idx);
+        self.zones.push(Some(iz));
+    }
+
+    pub fn remove_zone(&mut self, id: &ZoneId) -> Result<Zone, WorldError> {
+        let idx = self
+            .zone_by_id
+            .remove(id)
+            .ok_or_else(|| WorldError::UnknownZone(id.clone()))?;
+        let iz = self.zones[idx]
+            .take()
+            .ok_or_else(|| WorldError::UnknownZone(id.clone()))?;
+        self.zone_tree
+            .remove(&ZoneEntry::new(Rectangle::from_aabb(iz.envelope), idx));
+        Ok(iz.zone)
+    }
+
+    /// Removes zones whose window has closed for good; returns their ids.
+    pub fn expire_zones(&mut self, now: Timestamp) -> Vec<ZoneId> {
+        let expired: Vec<ZoneId> = self
+            .zones()
+            .filter(|z| z.window.expired(now))
+            .map(|z| z.id.clone())
+            .collect();
+        for id in &expired {
+            let _ = self.remove_zone(id);
+        }
+        expired
+    }
+
+    /// Records a drone's new state, position, battery and tasking, and keeps
+    /// the dispatchable index in step with it.
+    pub fn update_drone(
+        &mut self,
+        id: &DroneId,
+        state: DroneState,
+        position: LatLon,
+        battery_pct: f64,
+        task: Option<Tasking>,
+    ) -> Result<(), WorldError> {
+        let idx = self
+            .drone_index(id)
+            .ok_or_else(|| WorldError::UnknownDrone(id.clone()))?;
+        let d = &mut self.drones[idx];
+        d.state = state;
+        d.position = position;
+        d.battery_pct = battery_pct.clamp(0.0, 100.0);
+        d.task = task;
+        self.reindex_drone(idx);
+        Ok(())
+    }
+
+    pub(crate) fn set_task(&mut self, idx: usize, state: DroneState, task: Option<Tasking>) {
+        self.drones[idx].state = state;
+        self.drones[idx].task = task;
+        self.reindex_drone(idx);
+    }
+
+    fn reindex_drone(&mut self, idx: usize) {
+        let want = is_dispatchable(&self.drones[idx])
+            .then(|| self.frame.project(self.drones[idx].position));
+        let have = self.dispatchable_key[idx];
+        if want == have {
+            return;
+        }
+        if let Some(key) = have {
+            self.dispatchable_tree.remove(&PointEntry::new(key, idx));
+        }
+        if let Some(key) = want {
+            self.dispatchable_tree.insert(PointEntry::new(key, idx));
+        }
+        self.dispatchable_key[idx] = want;
+    }
+
+    /// Drone indices in the dispatchable tree, for consistency checks.
+    pub fn dispatchable_ids(&self) -> Vec<DroneId> {
+        let mut v: Vec<DroneId> = self
+            .dispatchable_tree
+            .iter()
+            .map(|e| self.drones[e.data].id.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn index_zone(&self, zone: Zone) -> IndexedZone {
+        let f = &self.frame;
+        let project_ring = |r: &LineString<f64>| {
+            LineString::new(r.0.iter().map(|&c| f.project_coord(c)).collect())
+        };
+        let projected = Polygon::new(
+            project_ring(zone.polygon.exterior()),
+            zone.polygon.interiors().iter().map(project_ring).collect(),
+        );
+        let mut lo = [f64::INFINITY; 2];
+        let mut hi = [f64::NEG_INFINITY; 2];
+        for c in projected.exterior().coords() {
+            lo = [lo[0].min(c.x), lo[1].min(c.y)];
+            hi = [hi[0].max(c.x), hi[1].max(c.y)];
+        }
+        let mut nodes = Vec::new();
+        for ring in std::iter::once(projected.exterior()).chain(projected.interiors()) {
+            for node in offset_corners(ring, self.params.route_margin_m) {
+                if !projected.intersects(&Coord {
+                    x: node[0],
+                    y: node[1],
+                }) {
+                    nodes.push(node);
+                }
+            }
+        }
+        IndexedZone {
+            zone,
+            projected,
+            envelope: AABB::from_corners(lo, hi),
+            nodes,
+        }
+    }
+}
+
+impl IndexedZone {
+    pub(crate) fn crosses(&self, a: [f64; 2], b: [f64; 2]) -> bool {
+        let seg = Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+        self.projected.intersects(&seg)
+    }
+
+    pub(crate) fn contains_point(&self, p: [f64; 2]) -> bool {
+        let c = Coord { x: p[0], y: p[1] };
+        self.projected.contains(&c) || self.projected.intersects(&c)
+    }
+}
+
+/// In the dispatchable index: idle in a hangar, or on work a life-threatening
+/// incident may take it from (the assigner checks priorities).
+pub(crate) fn is_dispatchable(d: &Drone) -> bool {
+    match (d.state, d.task) {
+        (DroneState::Docked | DroneState::Charging, None) => true,
+        (DroneState::EnRoute | DroneState::OnScene, Some(t)) => !t.life_threatening,
+        _ => false,
+    }
+}
+
+/// Each corner of a closed ring pushed `margin` metres along the outside of
+/// its bisector, so that a route through it keeps clear of both edges.
+/// Reflex corners end up inside the polygon and are dropped by the caller.
+fn offset_corners(ring: &LineString<f64>, margin: f64) -> Vec<[f64; 2]> {
+    let pts = &ring.0;
+    let n = pts.len().saturating_sub(1); // closed ring: last == first
+    let mut out = Vec::with_capacity(n);
+    if n < 3 {
+        return out;
+    }
+    for i in 0..n {
+        let v = pts[i];
+        let p = pts[(i + n - 1) % n];
+        let q = pts[(i + 1) % n];
+        let a = unit(v.x - p.x, v.y - p.y);
+        let b = unit(v.x - q.x, v.y - q.y);
+        let (Some(a), Some(b)) = (a, b) else { continue };
+        let sum = (a.0 + b.0, a.1 + b.1);
+        // Half the corner angle: the wider the corner, the closer the node may sit.
+        let dir = match unit(sum.0, sum.1) {
+            Some(d) => d,
+            // Straight corner: no bend needed here.
+            None => continue,
+        };
+        let cos_full = (a.0 * b.0 + a.1 * b.1).clamp(-1.0, 1.0);
+        let half = cos_full.acos() / 2.0;
+        let dist = (margin / half.sin().max(1.0 / 3.0)).max(margin);
+        out.push([v.x + dir.0 * dist, v.y + dir.1 * dist]);
+    }
+    out
+}
+
+fn unit(x: f64, y: f64) -> Option<(f64, f64)> {
+    let l = (x * x + y * y).sqrt();
+    (l > 1e-9).then(|| (x / l, y / l))
+}

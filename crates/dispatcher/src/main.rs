@@ -1,0 +1,295 @@
+//! `dispatcher`: the dispatch system's command line.
+//!
+//! - `check-config` validates a scenario and lists every problem found.
+//! - `plan` answers "which drone would fly to this incident, by which route,
+//!   arriving when" on a scenario, without flying anything.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use dispatch_core::{
+    Assignment, DroneId, DroneState, IncidentKind, LatLon, Need, NoCandidate, Scenario, World,
+    assign, config,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dispatcher",
+    version,
+    about = "Drone patrol and rescue dispatcher"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a scenario (TOML + the GeoJSON zones file it names).
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Choose the drone for one incident and print its route, ETA and the alternatives.
+    ///
+    /// Exit status: 0 when a drone is assigned, 2 when the incident would be queued.
+    Plan {
+        #[arg(long)]
+        config: PathBuf,
+        /// Incident kind, e.g. person_in_water, forest_fire.
+        #[arg(long, value_parser = parse_kind)]
+        kind: IncidentKind,
+        /// Incident position as LAT,LON in decimal degrees.
+        #[arg(long, value_parser = parse_lat_lon)]
+        at: LatLon,
+        /// Time of the report (RFC 3339 / ISO 8601); decides which temporary zones are in force. Default: now.
+        #[arg(long, value_parser = parse_time)]
+        time: Option<DateTime<Utc>>,
+        /// Treat these drones as unavailable (comma-separated ids), for what-if planning.
+        #[arg(long, value_delimiter = ',')]
+        unavailable: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::CheckConfig { config } => {
+            let s = config::load(&config).map_err(anyhow::Error::msg)?;
+            let permanent = s.zones.iter().filter(|z| z.window.is_permanent()).count();
+            println!(
+                "{}: ok: \"{}\": {} hangars, {} drones, {} zones ({} permanent, {} timed) from {}, {} patrols",
+                config.display(),
+                s.name,
+                s.hangars.len(),
+                s.drones.len(),
+                s.zones.len(),
+                permanent,
+                s.zones.len() - permanent,
+                s.zones_file.display(),
+                s.patrols.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            config,
+            kind,
+            at,
+            time,
+            unavailable,
+            json,
+        } => {
+            let s = config::load(&config).map_err(anyhow::Error::msg)?;
+            let world = what_if_world(&s, &unavailable)?;
+            let time = time.unwrap_or_else(Utc::now);
+            let policy = world
+                .policy(kind)
+                .with_context(|| format!("no policy for kind {kind}"))?;
+            world
+                .check_position(at)
+                .with_context(|| format!("cannot plan for {at}"))?;
+            let need = Need {
+                position: at,
+                at: time,
+                required: policy.capabilities,
+                priority: policy.priority,
+                life_threatening: policy.life_threatening,
+                on_scene_s: policy.on_scene_s,
+                rescue: policy.rescue,
+            };
+            let result = assign(&world, &need);
+            if json {
+                let v = match &result {
+                    Ok(a) => {
+                        serde_json::json!({"status": "assigned", "kind": kind, "at": at, "time": time, "assignment": a})
+                    }
+                    Err(nc) => {
+                        serde_json::json!({"status": "queued", "kind": kind, "at": at, "time": time, "reason": nc.reason, "rejected": nc.rejected})
+                    }
+                };
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                match &result {
+                    Ok(a) => print_assignment(&world, kind, at, time, a),
+                    Err(nc) => print_queued(kind, at, nc),
+                }
+            }
+            Ok(if result.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+    }
+}
+
+fn what_if_world(s: &Scenario, unavailable: &[String]) -> Result<World> {
+    let mut world = s.world();
+    for id in unavailable {
+        let id = DroneId(id.clone());
+        let Some(d) = world.drone(&id) else {
+            bail!("--unavailable: unknown drone `{id}`");
+        };
+        let (pos, battery) = (d.position, d.battery_pct);
+        world.update_drone(&id, DroneState::Maintenance, pos, battery, None)?;
+    }
+    Ok(world)
+}
+
+fn print_assignment(
+    world: &World,
+    kind: IncidentKind,
+    at: LatLon,
+    time: DateTime<Utc>,
+    a: &Assignment,
+) {
+    let c = &a.chosen;
+    println!("incident: {kind} at {at}, reported {}", time.to_rfc3339());
+    println!(
+        "assigned: drone {} from hangar {} ({})",
+        c.drone,
+        c.hangar,
+        world
+            .hangar(&c.hangar)
+            .map(|h| h.name.as_str())
+            .unwrap_or("?")
+    );
+    println!(
+        "ETA:      {:.0} s ({}), arriving {}",
+        c.eta_s,
+        mmss(c.eta_s),
+        a.arrival_at.to_rfc3339()
+    );
+    println!(
+        "route:    {:.0} m, {} legs (straight line {:.0} m)",
+        a.route.length_m,
+        a.route.waypoints.len() - 1,
+        c.distance_m
+    );
+    for (i, w) in a.route.waypoints.iter().enumerate() {
+        println!("  {i:>2}  {w}");
+    }
+    if !a.route.avoided.is_empty() {
+        println!("  bends around: {}", join(&a.route.avoided));
+    }
+    if !a.route.final_leg_enters.is_empty() {
+        println!(
+            "  final leg enters rescue-exempt zone(s): {}",
+            join(&a.route.final_leg_enters)
+        );
+    }
+    println!("return:   {:.0} m to {}", a.return_route.length_m, c.hangar);
+    let e = &a.energy;
+    println!(
+        "energy:   {:.1}% of {:.0}% (climb {:.1}, out {:.1}, on scene {:.1}, back {:.1}, descent {:.1}); lands with {:.1}%, reserve {:.0}%",
+        e.total_pct,
+        e.battery_pct,
+        e.climb_pct,
+        e.outbound_pct,
+        e.on_scene_pct,
+        e.return_pct,
+        e.descent_pct,
+        c.battery_on_landing_pct,
+        e.reserve_pct
+    );
+    if a.alternatives.is_empty() {
+        println!("alternatives: none");
+    } else {
+        println!("alternatives:");
+        for alt in &a.alternatives {
+            println!(
+                "  {:<8} from {:<14} ETA {:>5.0} s ({}), route {:.0} m",
+                alt.drone.0,
+                alt.hangar.0,
+                alt.eta_s,
+                mmss(alt.eta_s),
+                alt.route_length_m
+            );
+        }
+    }
+    if !a.rejected.is_empty() {
+        println!("passed over (nearer than the chosen drone):");
+        for r in &a.rejected {
+            println!("  {:<8} {:>6.0} m: {}", r.drone.0, r.distance_m, r.reason);
+        }
+    }
+}
+
+fn print_queued(kind: IncidentKind, at: LatLon, nc: &NoCandidate) {
+    println!("incident: {kind} at {at}");
+    println!("queued:   {}", nc.reason);
+    for r in &nc.rejected {
+        println!("  {:<8} {:>6.0} m: {}", r.drone.0, r.distance_m, r.reason);
+    }
+}
+
+fn mmss(s: f64) -> String {
+    let s = s.round() as i64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parse_kind(s: &str) -> Result<IncidentKind, String> {
+    IncidentKind::parse(s).ok_or_else(|| {
+        let known: Vec<&str> = IncidentKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind `{s}`; known kinds: {}", known.join(", "))
+    })
+}
+
+fn parse_lat_lon(s: &str) -> Result<LatLon, String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("`{s}` is not LAT,LON (e.g. 30.347,120.457)"))?;
+    let lat: f64 = a
+        .trim()
+        .parse()
+        .map_err(|e| format!("latitude `{a}`: {e}"))?;
+    let lon: f64 = b
+        .trim()
+        .parse()
+        .map_err(|e| format!("longitude `{b}`: {e}"))?;
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(format!(
+            "latitude {lat} is outside -90..=90{}",
+            if (-90.0..=90.0).contains(&lon) {
+                "; did you swap LAT and LON?"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(format!("longitude {lon} is outside -180..=180"));
+    }
+    Ok(LatLon::new(lat, lon))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            format!("`{s}` is not an RFC 3339 time such as 2026-09-28T13:00:00+08:00: {e}")
+        })
+}

@@ -1,0 +1,1 @@
+//! Cross-crate scenario tests live beside this file; the library is empty.
