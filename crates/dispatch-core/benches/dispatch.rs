@@ -19,7 +19,9 @@ fn epoch() -> DateTime<Utc> {
 
 fn targets(n: usize, extent: f64) -> Vec<LatLon> {
     let mut rng = SmallRng::seed_from_u64(99);
-    (0..n).map(|_| synth::random_point(&mut rng, extent)).collect()
+    (0..n)
+        .map(|_| synth::random_point(&mut rng, extent))
+        .collect()
 }
 
 fn benches(c: &mut Criterion) {

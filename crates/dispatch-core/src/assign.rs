@@ -208,7 +208,9 @@ pub fn assign_brute_force(world: &World, need: &Need) -> Option<Candidate> {
 
 /// The nearest dispatchable drone with `required` and at least `min_battery_pct`,
 /// by straight-line distance: the fast path behind assignment, benchmarked
-/// against [`nearest_capable_scan`].
+/// against [`nearest_capable_scan`]. Drones at the same distance (the same
+/// hangar) are told apart by the lower fleet index, so the answer does not
+/// depend on the shape of the tree.
 pub fn nearest_capable(
     world: &World,
     position: LatLon,
@@ -216,18 +218,28 @@ pub fn nearest_capable(
     min_battery_pct: f64,
 ) -> Option<DroneId> {
     let p = world.frame().project(position);
-    world
-        .dispatchable_near(p)
-        .map(|(i, _)| world.drone_at(i))
-        .find(|d| {
-            d.task.is_none()
-                && d.capabilities.contains_all(required)
-                && d.battery_pct >= min_battery_pct
-        })
-        .map(|d| d.id.clone())
+    let fits = |d: &Drone| {
+        d.task.is_none()
+            && d.capabilities.contains_all(required)
+            && d.battery_pct >= min_battery_pct
+    };
+    let mut best: Option<(usize, f64)> = None;
+    for (i, dist) in world.dispatchable_near(p) {
+        if let Some((b, bd)) = best {
+            if dist > bd {
+                break;
+            }
+            if i < b && fits(world.drone_at(i)) {
+                best = Some((i, dist));
+            }
+        } else if fits(world.drone_at(i)) {
+            best = Some((i, dist));
+        }
+    }
+    best.map(|(i, _)| world.drone_at(i).id.clone())
 }
 
-/// Linear-scan baseline of [`nearest_capable`].
+/// Linear-scan baseline of [`nearest_capable`], with the same tie rule.
 pub fn nearest_capable_scan(
     world: &World,
     position: LatLon,
@@ -238,14 +250,15 @@ pub fn nearest_capable_scan(
     world
         .drones()
         .iter()
-        .filter(|d| crate::world::is_dispatchable(d) && d.task.is_none())
-        .filter(|d| d.capabilities.contains_all(required) && d.battery_pct >= min_battery_pct)
-        .map(|d| {
+        .enumerate()
+        .filter(|(_, d)| crate::world::is_dispatchable(d) && d.task.is_none())
+        .filter(|(_, d)| d.capabilities.contains_all(required) && d.battery_pct >= min_battery_pct)
+        .map(|(i, d)| {
             let q = world.frame().project(d.position);
-            ((q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2), d)
+            (((q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2)).sqrt(), i)
         })
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, d)| d.id.clone())
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(_, i)| world.drone_at(i).id.clone())
 }
 
 enum Outcome {

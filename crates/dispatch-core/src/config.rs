@@ -619,7 +619,7 @@ impl Validator {
                 .map(|(i, w)| self.position(&format!("{item} waypoint {i}"), w.lat, w.lon, region))
                 .collect();
             let window = self.window(&item, p.from.as_deref(), p.until.as_deref());
-            if p.repeat_every_min.is_some_and(|m| !(m > 0.0)) {
+            if p.repeat_every_min.is_some_and(|m| m.is_nan() || m <= 0.0) {
                 self.err(Some(item), "repeat_every_min must be positive");
             }
             out.push(PatrolRoute {
@@ -837,4 +837,377 @@ fn check_lat_lon(lat: f64, lon: f64) -> Result<(), String> {
         return Err(format!("longitude {lon} is outside -180..=180"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: &str = r#"
+[kinds.person_in_water]
+priority = 5
+life_threatening = true
+rescue = true
+capabilities = ["lifebuoy"]
+on_scene_s = 120
+[kinds.spectator_in_danger_zone]
+priority = 4
+capabilities = ["loudspeaker"]
+on_scene_s = 60
+[kinds.tidal_surge_warning]
+priority = 4
+capabilities = ["loudspeaker"]
+on_scene_s = 60
+[kinds.highrise_fire]
+priority = 4
+capabilities = ["thermal_camera"]
+on_scene_s = 60
+[kinds.forest_fire]
+priority = 3
+capabilities = ["thermal_camera"]
+on_scene_s = 60
+[kinds.missing_person]
+priority = 3
+capabilities = ["thermal_camera"]
+on_scene_s = 60
+[kinds.patrol]
+priority = 1
+capabilities = ["loudspeaker"]
+on_scene_s = 60
+"#;
+
+    const HEAD: &str = r#"
+[scenario]
+name = "test"
+zones = "zones.geojson"
+region = { min_lat = 30.0, min_lon = 120.0, max_lat = 31.0, max_lon = 121.0 }
+"#;
+
+    const HANGAR: &str = r#"
+[[hangar]]
+id = "h1"
+name = "H1"
+lat = 30.5
+lon = 120.5
+slots = 2
+"#;
+
+    fn drone(id: &str, hangar: &str, sysid: u8, caps: &str) -> String {
+        format!(
+            "[[drone]]\nid = \"{id}\"\nhangar = \"{hangar}\"\nsystem_id = {sysid}\ncapabilities = [{caps}]\n\
+             cruise_speed_mps = 15\nclimb_rate_mps = 5\ndescent_rate_mps = 3\nendurance_min = 40\n"
+        )
+    }
+
+    const EMPTY_ZONES: &str = r#"{"type":"FeatureCollection","features":[]}"#;
+
+    fn zone(props: &str, ring: &str) -> String {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{{props}}},
+               "geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}]}}"#
+        )
+    }
+
+    const SQUARE: &str = "[[120.4,30.4],[120.6,30.4],[120.6,30.6],[120.4,30.6],[120.4,30.4]]";
+    const PROPS: &str = r#""id":"z1","name":"Z1","kind":"airport""#;
+
+    fn run(toml_text: &str, zones: &str) -> Result<Scenario, ConfigError> {
+        let zones = zones.to_owned();
+        parse(Path::new("scenario.toml"), toml_text, move |_| {
+            Ok((PathBuf::from("zones.geojson"), zones))
+        })
+    }
+
+    /// Loads and expects exactly one problem whose text contains all of `expected`.
+    fn check(toml_text: &str, zones: &str, expected: &[&str]) {
+        let err = match run(toml_text, zones) {
+            Ok(_) => panic!("configuration was accepted; expected {expected:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(err.problems.len(), 1, "{err}");
+        let text = err.problems[0].to_string();
+        for e in expected {
+            assert!(text.contains(e), "`{text}` does not contain `{e}`");
+        }
+    }
+
+    fn good() -> String {
+        format!(
+            "{HEAD}{KINDS}{HANGAR}{}",
+            drone("d1", "h1", 1, "\"lifebuoy\"")
+        )
+    }
+
+    #[test]
+    fn a_good_configuration_loads() {
+        let s = run(&good(), &zone(PROPS, SQUARE)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.hangars.len(), s.drones.len(), s.zones.len()), (1, 1, 1));
+        assert!(s.zones[0].window.is_permanent());
+    }
+
+    #[test]
+    fn broken_toml_names_the_file_and_line() {
+        check(
+            "[scenario\nname = 1",
+            EMPTY_ZONES,
+            &["scenario.toml", "line 1"],
+        );
+    }
+
+    #[test]
+    fn swapped_hangar_coordinates() {
+        let t = good().replace("lat = 30.5\nlon = 120.5", "lat = 120.5\nlon = 30.5");
+        check(
+            &t,
+            EMPTY_ZONES,
+            &["hangar \"h1\"", "latitude 120.5", "swapped"],
+        );
+    }
+
+    #[test]
+    fn swapped_but_in_range_coordinates_are_caught_by_the_region() {
+        let mut t = good().replace("lat = 30.5\nlon = 120.5", "lat = 10.5\nlon = 30.5");
+        t = t.replace(
+            "region = { min_lat = 30.0, min_lon = 120.0, max_lat = 31.0, max_lon = 121.0 }",
+            "region = { min_lat = 30.0, min_lon = 10.0, max_lat = 31.0, max_lon = 11.0 }",
+        );
+        check(
+            &t,
+            EMPTY_ZONES,
+            &["hangar \"h1\"", "outside the scenario region", "swapped"],
+        );
+    }
+
+    #[test]
+    fn duplicate_drone_ids() {
+        let t = format!("{}{}", good(), drone("d1", "h1", 2, ""));
+        check(&t, EMPTY_ZONES, &["drone \"d1\"", "duplicate drone id"]);
+    }
+
+    #[test]
+    fn duplicate_hangar_ids() {
+        let t = format!("{}{HANGAR}", good());
+        check(&t, EMPTY_ZONES, &["hangar \"h1\"", "duplicate hangar id"]);
+    }
+
+    #[test]
+    fn duplicate_system_ids() {
+        let t = format!("{}{}", good(), drone("d2", "h1", 1, ""));
+        check(
+            &t,
+            EMPTY_ZONES,
+            &[
+                "drone \"d2\"",
+                "system_id 1 is already used by drone \"d1\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn reserved_system_id() {
+        let t = good().replace("system_id = 1", "system_id = 0");
+        check(
+            &t,
+            EMPTY_ZONES,
+            &["drone \"d1\"", "system_id 0 is reserved"],
+        );
+    }
+
+    #[test]
+    fn drone_in_unknown_hangar() {
+        let t = good().replace("hangar = \"h1\"", "hangar = \"nowhere\"");
+        check(
+            &t,
+            EMPTY_ZONES,
+            &["drone \"d1\"", "unknown hangar \"nowhere\""],
+        );
+    }
+
+    #[test]
+    fn more_drones_than_slots() {
+        let t = format!(
+            "{}{}{}",
+            good(),
+            drone("d2", "h1", 2, ""),
+            drone("d3", "h1", 3, "")
+        );
+        check(&t, EMPTY_ZONES, &["drone \"d3\"", "has 2 slots"]);
+    }
+
+    #[test]
+    fn unknown_capability() {
+        let t = good().replace("\"lifebuoy\"]", "\"parachute\"]");
+        check(
+            &t,
+            EMPTY_ZONES,
+            &["scenario.toml", "unknown variant `parachute`", "lifebuoy"],
+        );
+    }
+
+    #[test]
+    fn unknown_kind() {
+        let t = format!(
+            "{}\n[kinds.alien_landing]\npriority = 2\ncapabilities = []\non_scene_s = 1\n",
+            good()
+        );
+        check(
+            &t,
+            EMPTY_ZONES,
+            &[
+                "[kinds.alien_landing]",
+                "unknown incident kind `alien_landing`",
+            ],
+        );
+    }
+
+    #[test]
+    fn missing_kind() {
+        let t = good().replace("[kinds.patrol]", "[kinds.patrol_removed_by_typo]");
+        let err = run(&t, EMPTY_ZONES)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("unknown incident kind `patrol_removed_by_typo`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("incident kind `patrol` has no [kinds.patrol] section"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_a_typo_not_a_silent_default() {
+        let t = good().replace("slots = 2", "slots = 2\nslot = 3");
+        check(&t, EMPTY_ZONES, &["unknown field `slot`"]);
+    }
+
+    #[test]
+    fn open_polygon() {
+        let ring = "[[120.4,30.4],[120.6,30.4],[120.6,30.6],[120.4,30.6],[120.45,30.45]]";
+        check(
+            &good(),
+            &zone(PROPS, ring),
+            &[
+                "zones.geojson",
+                "zone feature #0 (\"z1\")",
+                "exterior ring is open",
+            ],
+        );
+    }
+
+    #[test]
+    fn self_intersecting_polygon() {
+        // A bow tie.
+        let ring = "[[120.4,30.4],[120.6,30.6],[120.6,30.4],[120.4,30.6],[120.4,30.4]]";
+        check(
+            &good(),
+            &zone(PROPS, ring),
+            &["zone feature #0 (\"z1\")", "self-intersection"],
+        );
+    }
+
+    #[test]
+    fn lat_lon_order_in_geojson() {
+        let ring = "[[30.4,120.4],[30.4,120.6],[30.6,120.6],[30.6,120.4],[30.4,120.4]]";
+        check(
+            &good(),
+            &zone(PROPS, ring),
+            &["zone feature #0 (\"z1\")", "latitude 120.4", "[lon, lat]"],
+        );
+    }
+
+    #[test]
+    fn too_few_positions() {
+        let ring = "[[120.4,30.4],[120.6,30.4],[120.4,30.4]]";
+        check(
+            &good(),
+            &zone(PROPS, ring),
+            &["exterior ring has 3 positions"],
+        );
+    }
+
+    #[test]
+    fn unknown_zone_kind() {
+        let props = r#""id":"z1","name":"Z1","kind":"volcano""#;
+        check(
+            &good(),
+            &zone(props, SQUARE),
+            &["zone feature #0 (\"z1\")", "unknown variant `volcano`"],
+        );
+    }
+
+    #[test]
+    fn duplicate_zone_ids() {
+        let one = zone(PROPS, SQUARE);
+        let feature = one
+            .trim_start_matches(r#"{"type":"FeatureCollection","features":["#)
+            .trim_end_matches("]}");
+        let two = format!(r#"{{"type":"FeatureCollection","features":[{feature},{feature}]}}"#);
+        check(
+            &good(),
+            &two,
+            &["zone feature #1 (\"z1\")", "duplicate zone id"],
+        );
+    }
+
+    #[test]
+    fn bad_time_window() {
+        let props = r#""id":"z1","name":"Z1","kind":"crowd","active_from":"tomorrow""#;
+        check(
+            &good(),
+            &zone(props, SQUARE),
+            &[
+                "zone feature #0 (\"z1\")",
+                "`tomorrow` is not an RFC 3339 time",
+            ],
+        );
+        let props = r#""id":"z1","name":"Z1","kind":"crowd","active_from":"2026-09-28T14:00:00+08:00","active_until":"2026-09-28T12:00:00+08:00""#;
+        check(&good(), &zone(props, SQUARE), &["ends before it starts"]);
+    }
+
+    #[test]
+    fn not_geojson() {
+        check(
+            &good(),
+            "{ not json",
+            &["zones.geojson", "not valid GeoJSON"],
+        );
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let t = format!(
+            "{}{}",
+            good().replace("hangar = \"h1\"", "hangar = \"x\""),
+            drone("d1", "h1", 1, "")
+        );
+        let err = run(&t, "{ not json")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(err.problems.len(), 4, "{err}");
+    }
+
+    #[test]
+    fn the_demo_scenario_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/haining.toml");
+        let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.hangars.len() >= 6 && s.drones.len() >= 12);
+        assert!(
+            s.zones
+                .iter()
+                .any(|z| z.kind == ZoneKind::Airport && z.window.is_permanent())
+        );
+        assert!(
+            s.zones
+                .iter()
+                .any(|z| z.kind == ZoneKind::Nuclear && z.window.is_permanent())
+        );
+        assert!(
+            s.zones
+                .iter()
+                .any(|z| z.kind == ZoneKind::Crowd && !z.window.is_permanent())
+        );
+    }
 }

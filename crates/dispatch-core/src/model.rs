@@ -466,16 +466,16 @@ impl IncidentStatus {
         if self.is_terminal() {
             return false;
         }
-        match (self, next) {
-            (_, Cancelled) | (_, Failed) => true,
-            (Queued, Proposed | Assigned) => true,
-            (Proposed, Assigned | Queued) => true,
-            (Assigned, EnRoute | Queued) => true,
-            (EnRoute, OnScene | Returning | Queued) => true,
-            (OnScene, Returning | Resolved | Queued) => true,
-            (Returning, Resolved) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (_, Cancelled | Failed)
+                | (Queued, Proposed | Assigned)
+                | (Proposed, Assigned | Queued)
+                | (Assigned, EnRoute | Queued)
+                | (EnRoute, OnScene | Returning | Queued)
+                | (OnScene, Returning | Resolved | Queued)
+                | (Returning, Resolved)
+        )
     }
 }
 

@@ -396,7 +396,9 @@ mod tests {
     use crate::world::{PlanningParams, Region};
 
     fn t(s: &str) -> Timestamp {
-        DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.to_utc())
+            .unwrap_or_default()
     }
 
     fn rect(id: &str, lat0: f64, lon0: f64, lat1: f64, lon1: f64) -> Zone {
@@ -426,8 +428,15 @@ mod tests {
             max_lat: 31.0,
             max_lon: 121.0,
         };
-        World::build(region, PlanningParams::default(), HashMap::new(), vec![], vec![], zones)
-            .unwrap_or_else(|e| panic!("{e}"))
+        World::build(
+            region,
+            PlanningParams::default(),
+            HashMap::new(),
+            vec![],
+            vec![],
+            zones,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn req(from: (f64, f64), to: (f64, f64)) -> RouteRequest {
@@ -447,12 +456,23 @@ mod tests {
         let route = plan_route(w, r).unwrap_or_else(|e| panic!("{e}"));
         for leg in route.waypoints.windows(2) {
             for id in blocking {
-                let z = w.zone(&ZoneId((*id).into())).unwrap_or_else(|| panic!("{id}"));
+                let z = w
+                    .zone(&ZoneId((*id).into()))
+                    .unwrap_or_else(|| panic!("{id}"));
                 let seg = geo::Line::new(
-                    Coord { x: leg[0].lon, y: leg[0].lat },
-                    Coord { x: leg[1].lon, y: leg[1].lat },
+                    Coord {
+                        x: leg[0].lon,
+                        y: leg[0].lat,
+                    },
+                    Coord {
+                        x: leg[1].lon,
+                        y: leg[1].lat,
+                    },
                 );
-                assert!(!geo::Intersects::intersects(&z.polygon, &seg), "leg {leg:?} crosses {id}");
+                assert!(
+                    !geo::Intersects::intersects(&z.polygon, &seg),
+                    "leg {leg:?} crosses {id}"
+                );
             }
         }
         route
@@ -487,7 +507,12 @@ mod tests {
             rect("south", 30.3, 120.45, 30.49, 120.55),
         ]);
         let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["north", "south"]);
-        assert!(route.waypoints.iter().all(|p| p.lat > 30.49 && p.lat < 30.51));
+        assert!(
+            route
+                .waypoints
+                .iter()
+                .all(|p| p.lat > 30.49 && p.lat < 30.51)
+        );
     }
 
     #[test]
@@ -540,15 +565,24 @@ mod tests {
         let n = route.waypoints.len();
         for leg in route.waypoints[..n - 1].windows(2) {
             let seg = geo::Line::new(
-                Coord { x: leg[0].lon, y: leg[0].lat },
-                Coord { x: leg[1].lon, y: leg[1].lat },
+                Coord {
+                    x: leg[0].lon,
+                    y: leg[0].lat,
+                },
+                Coord {
+                    x: leg[1].lon,
+                    y: leg[1].lat,
+                },
             );
             assert!(!geo::Intersects::intersects(&crowd, &seg));
         }
         // Not a rescue: the same target is refused.
         let mut patrol = req((30.5, 120.3), (30.5, 120.5));
         patrol.rescue = false;
-        assert!(matches!(plan_route(&w, &patrol), Err(RouteError::TargetInZone { .. })));
+        assert!(matches!(
+            plan_route(&w, &patrol),
+            Err(RouteError::TargetInZone { .. })
+        ));
     }
 
     #[test]
@@ -562,24 +596,49 @@ mod tests {
             Coord { x: 120.4, y: 30.4 },
         ]);
         let hole = LineString::new(vec![
-            Coord { x: 120.45, y: 30.45 },
-            Coord { x: 120.55, y: 30.45 },
-            Coord { x: 120.55, y: 30.55 },
-            Coord { x: 120.45, y: 30.55 },
-            Coord { x: 120.45, y: 30.45 },
+            Coord {
+                x: 120.45,
+                y: 30.45,
+            },
+            Coord {
+                x: 120.55,
+                y: 30.45,
+            },
+            Coord {
+                x: 120.55,
+                y: 30.55,
+            },
+            Coord {
+                x: 120.45,
+                y: 30.55,
+            },
+            Coord {
+                x: 120.45,
+                y: 30.45,
+            },
         ]);
         let mut ring = rect("ring", 0.0, 0.0, 0.0, 0.0);
         ring.polygon = Polygon::new(outer, vec![hole]);
         let w = world(vec![ring]);
         let err = plan_route(&w, &req((30.1, 120.1), (30.5, 120.5)));
-        assert_eq!(err, Err(RouteError::Unreachable { zones: vec![ZoneId("ring".into())] }));
-        assert!(err.map_err(|e| e.to_string()).unwrap_err().contains("`ring`"));
+        assert_eq!(
+            err,
+            Err(RouteError::Unreachable {
+                zones: vec![ZoneId("ring".into())]
+            })
+        );
+        assert!(
+            err.map_err(|e| e.to_string())
+                .unwrap_err()
+                .contains("`ring`")
+        );
     }
 
     #[test]
     fn leaves_the_zone_it_starts_in() {
         let w = world(vec![rect("npp", 30.4, 120.4, 30.6, 120.6)]);
-        let route = plan_route(&w, &req((30.5, 120.5), (30.5, 120.9))).unwrap_or_else(|e| panic!("{e}"));
+        let route =
+            plan_route(&w, &req((30.5, 120.5), (30.5, 120.9))).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(route.departs_from, vec![ZoneId("npp".into())]);
         assert_eq!(route.waypoints.len(), 2);
     }

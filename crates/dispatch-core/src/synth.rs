@@ -69,11 +69,26 @@ pub fn policies() -> HashMap<IncidentKind, KindPolicy> {
     };
     HashMap::from([
         (IncidentKind::PersonInWater, p(5, true, &[Lifebuoy], 120.0)),
-        (IncidentKind::SpectatorInDangerZone, p(4, true, &[Loudspeaker], 180.0)),
-        (IncidentKind::TidalSurgeWarning, p(4, true, &[Loudspeaker], 300.0)),
-        (IncidentKind::HighriseFire, p(4, true, &[ThermalCamera], 600.0)),
-        (IncidentKind::ForestFire, p(3, true, &[ThermalCamera], 600.0)),
-        (IncidentKind::MissingPerson, p(3, true, &[ThermalCamera], 900.0)),
+        (
+            IncidentKind::SpectatorInDangerZone,
+            p(4, true, &[Loudspeaker], 180.0),
+        ),
+        (
+            IncidentKind::TidalSurgeWarning,
+            p(4, true, &[Loudspeaker], 300.0),
+        ),
+        (
+            IncidentKind::HighriseFire,
+            p(4, true, &[ThermalCamera], 600.0),
+        ),
+        (
+            IncidentKind::ForestFire,
+            p(3, true, &[ThermalCamera], 600.0),
+        ),
+        (
+            IncidentKind::MissingPerson,
+            p(3, true, &[ThermalCamera], 900.0),
+        ),
         (IncidentKind::Patrol, p(1, false, &[Loudspeaker], 600.0)),
     ])
 }
