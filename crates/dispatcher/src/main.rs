@@ -7,8 +7,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Appends one formatted line to a `String` (formatting into a string cannot fail).
+macro_rules! w {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use clap::{Parser, Subcommand};
 use dispatch_core::{
     Assignment, DroneId, DroneState, IncidentKind, LatLon, Need, NoCandidate, Scenario, World,
@@ -47,7 +55,7 @@ enum Command {
         at: LatLon,
         /// Time of the report (RFC 3339 / ISO 8601); decides which temporary zones are in force. Default: now.
         #[arg(long, value_parser = parse_time)]
-        time: Option<DateTime<Utc>>,
+        time: Option<DateTime<FixedOffset>>,
         /// Treat these drones as unavailable (comma-separated ids), for what-if planning.
         #[arg(long, value_delimiter = ',')]
         unavailable: Vec<String>,
@@ -73,7 +81,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::CheckConfig { config } => {
             let s = config::load(&config).map_err(anyhow::Error::msg)?;
             let permanent = s.zones.iter().filter(|z| z.window.is_permanent()).count();
-            println!(
+            emit(&format!(
                 "{}: ok: \"{}\": {} hangars, {} drones, {} zones ({} permanent, {} timed) from {}, {} patrols",
                 config.display(),
                 s.name,
@@ -84,7 +92,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.zones.len() - permanent,
                 s.zones_file.display(),
                 s.patrols.len()
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan {
@@ -97,7 +105,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let s = config::load(&config).map_err(anyhow::Error::msg)?;
             let world = what_if_world(&s, &unavailable)?;
-            let time = time.unwrap_or_else(Utc::now);
+            let shown = time.unwrap_or_else(|| Utc::now().fixed_offset());
+            let time = shown.to_utc();
             let policy = world
                 .policy(kind)
                 .with_context(|| format!("no policy for kind {kind}"))?;
@@ -114,6 +123,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 rescue: policy.rescue,
             };
             let result = assign(&world, &need);
+            let mut text = String::new();
             if json {
                 let v = match &result {
                     Ok(a) => {
@@ -123,13 +133,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         serde_json::json!({"status": "queued", "kind": kind, "at": at, "time": time, "reason": nc.reason, "rejected": nc.rejected})
                     }
                 };
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                text = serde_json::to_string_pretty(&v)?;
+                text.push('\n');
             } else {
                 match &result {
-                    Ok(a) => print_assignment(&world, kind, at, time, a),
-                    Err(nc) => print_queued(kind, at, nc),
+                    Ok(a) => print_assignment(&mut text, &world, kind, at, shown, a),
+                    Err(nc) => print_queued(&mut text, kind, at, nc),
                 }
             }
+            emit(&text)?;
             Ok(if result.is_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -153,15 +165,21 @@ fn what_if_world(s: &Scenario, unavailable: &[String]) -> Result<World> {
 }
 
 fn print_assignment(
+    out: &mut String,
     world: &World,
     kind: IncidentKind,
     at: LatLon,
-    time: DateTime<Utc>,
+    time: DateTime<FixedOffset>,
     a: &Assignment,
 ) {
     let c = &a.chosen;
-    println!("incident: {kind} at {at}, reported {}", time.to_rfc3339());
-    println!(
+    w!(
+        out,
+        "incident: {kind} at {at}, reported {}",
+        time.format("%Y-%m-%dT%H:%M:%S%:z")
+    );
+    w!(
+        out,
         "assigned: drone {} from hangar {} ({})",
         c.drone,
         c.hangar,
@@ -170,33 +188,44 @@ fn print_assignment(
             .map(|h| h.name.as_str())
             .unwrap_or("?")
     );
-    println!(
+    w!(
+        out,
         "ETA:      {:.0} s ({}), arriving {}",
         c.eta_s,
         mmss(c.eta_s),
-        a.arrival_at.to_rfc3339()
+        a.arrival_at
+            .with_timezone(time.offset())
+            .format("%Y-%m-%dT%H:%M:%S%:z")
     );
-    println!(
+    w!(
+        out,
         "route:    {:.0} m, {} legs (straight line {:.0} m)",
         a.route.length_m,
         a.route.waypoints.len() - 1,
         c.distance_m
     );
     for (i, w) in a.route.waypoints.iter().enumerate() {
-        println!("  {i:>2}  {w}");
+        w!(out, "  {i:>2}  {w}");
     }
     if !a.route.avoided.is_empty() {
-        println!("  bends around: {}", join(&a.route.avoided));
+        w!(out, "  bends around: {}", join(&a.route.avoided));
     }
     if !a.route.final_leg_enters.is_empty() {
-        println!(
+        w!(
+            out,
             "  final leg enters rescue-exempt zone(s): {}",
             join(&a.route.final_leg_enters)
         );
     }
-    println!("return:   {:.0} m to {}", a.return_route.length_m, c.hangar);
+    w!(
+        out,
+        "return:   {:.0} m to {}",
+        a.return_route.length_m,
+        c.hangar
+    );
     let e = &a.energy;
-    println!(
+    w!(
+        out,
         "energy:   {:.1}% of {:.0}% (climb {:.1}, out {:.1}, on scene {:.1}, back {:.1}, descent {:.1}); lands with {:.1}%, reserve {:.0}%",
         e.total_pct,
         e.battery_pct,
@@ -209,11 +238,12 @@ fn print_assignment(
         e.reserve_pct
     );
     if a.alternatives.is_empty() {
-        println!("alternatives: none");
+        w!(out, "alternatives: none");
     } else {
-        println!("alternatives:");
+        w!(out, "alternatives:");
         for alt in &a.alternatives {
-            println!(
+            w!(
+                out,
                 "  {:<8} from {:<14} ETA {:>5.0} s ({}), route {:.0} m",
                 alt.drone.0,
                 alt.hangar.0,
@@ -224,18 +254,43 @@ fn print_assignment(
         }
     }
     if !a.rejected.is_empty() {
-        println!("passed over (nearer than the chosen drone):");
+        w!(out, "passed over (nearer than the chosen drone):");
         for r in &a.rejected {
-            println!("  {:<8} {:>6.0} m: {}", r.drone.0, r.distance_m, r.reason);
+            w!(
+                out,
+                "  {:<8} {:>6.0} m: {}",
+                r.drone.0,
+                r.distance_m,
+                r.reason
+            );
         }
     }
 }
 
-fn print_queued(kind: IncidentKind, at: LatLon, nc: &NoCandidate) {
-    println!("incident: {kind} at {at}");
-    println!("queued:   {}", nc.reason);
+fn print_queued(out: &mut String, kind: IncidentKind, at: LatLon, nc: &NoCandidate) {
+    w!(out, "incident: {kind} at {at}");
+    w!(out, "queued:   {}", nc.reason);
     for r in &nc.rejected {
-        println!("  {:<8} {:>6.0} m: {}", r.drone.0, r.distance_m, r.reason);
+        w!(
+            out,
+            "  {:<8} {:>6.0} m: {}",
+            r.drone.0,
+            r.distance_m,
+            r.reason
+        );
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly instead of panicking.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
@@ -286,10 +341,8 @@ fn parse_lat_lon(s: &str) -> Result<LatLon, String> {
     Ok(LatLon::new(lat, lon))
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|e| {
-            format!("`{s}` is not an RFC 3339 time such as 2026-09-28T13:00:00+08:00: {e}")
-        })
+fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| {
+        format!("`{s}` is not an RFC 3339 time such as 2026-09-28T13:00:00+08:00: {e}")
+    })
 }
