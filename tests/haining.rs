@@ -32,15 +32,7 @@ fn need(world: &World, kind: IncidentKind, position: LatLon, time: DateTime<Utc>
     let p = world
         .policy(kind)
         .unwrap_or_else(|| panic!("no policy for {kind}"));
-    Need {
-        position,
-        at: time,
-        required: p.capabilities,
-        priority: p.priority,
-        life_threatening: p.life_threatening,
-        on_scene_s: p.on_scene_s,
-        rescue: p.rescue,
-    }
+    Need::new(p, position, time)
 }
 
 fn plan(world: &World, kind: IncidentKind, position: LatLon, time: DateTime<Utc>) -> Assignment {

@@ -53,15 +53,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("person_in_water_full", |b| {
         b.iter(|| {
             i = (i + 1) % pts.len();
-            let need = Need {
-                position: pts[i],
-                at: epoch(),
-                required: policy.capabilities,
-                priority: policy.priority,
-                life_threatening: policy.life_threatening,
-                on_scene_s: policy.on_scene_s,
-                rescue: policy.rescue,
-            };
+            let need = Need::new(&policy, pts[i], epoch());
             black_box(assign(&world, &need).is_ok())
         })
     });

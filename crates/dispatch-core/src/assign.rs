@@ -12,7 +12,9 @@
 use serde::Serialize;
 
 use crate::geodesy::distance_m;
-use crate::model::{CapabilitySet, Drone, DroneId, HangarId, IncidentId, LatLon, Timestamp};
+use crate::model::{
+    CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
+};
 use crate::routing::{Route, RouteError, RouteRequest, plan_route, secs};
 use crate::world::World;
 
@@ -27,6 +29,21 @@ pub struct Need {
     pub on_scene_s: f64,
     /// May enter rescue-exempt zones on the final leg.
     pub rescue: bool,
+}
+
+impl Need {
+    /// What an incident of a kind with `policy` needs at `position`, reported at `at`.
+    pub fn new(policy: &KindPolicy, position: LatLon, at: Timestamp) -> Need {
+        Need {
+            position,
+            at,
+            required: policy.capabilities,
+            priority: policy.priority,
+            life_threatening: policy.life_threatening,
+            on_scene_s: policy.on_scene_s,
+            rescue: policy.rescue,
+        }
+    }
 }
 
 /// Battery use of one sortie, in percentage points.

@@ -369,13 +369,9 @@ impl Dispatcher {
             return false;
         };
         let need = Need {
-            position: inc.position,
-            at: now,
             required: inc.required,
             priority: inc.priority,
-            life_threatening: policy.life_threatening,
-            on_scene_s: policy.on_scene_s,
-            rescue: policy.rescue,
+            ..Need::new(&policy, inc.position, now)
         };
         match assign(&self.world, &need) {
             Ok(a) => {

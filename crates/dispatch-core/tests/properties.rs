@@ -103,15 +103,7 @@ proptest! {
     ) {
         let world = synth::world(&small_spec(seed, zones));
         let policy = synth::policies()[&kind];
-        let need = Need {
-            position: point(at),
-            at: epoch(),
-            required: policy.capabilities,
-            priority: policy.priority,
-            life_threatening: policy.life_threatening,
-            on_scene_s: policy.on_scene_s,
-            rescue: policy.rescue,
-        };
+        let need = Need::new(&policy, point(at), epoch());
         let fast = assign(&world, &need);
         let slow = assign_brute_force(&world, &need);
         match (&fast, &slow) {

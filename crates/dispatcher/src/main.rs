@@ -113,15 +113,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             world
                 .check_position(at)
                 .with_context(|| format!("cannot plan for {at}"))?;
-            let need = Need {
-                position: at,
-                at: time,
-                required: policy.capabilities,
-                priority: policy.priority,
-                life_threatening: policy.life_threatening,
-                on_scene_s: policy.on_scene_s,
-                rescue: policy.rescue,
-            };
+            let need = Need::new(policy, at, time);
             let result = assign(&world, &need);
             let mut text = String::new();
             if json {
