@@ -78,6 +78,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Position of a configured hangar (validation guarantees every drone's
+    /// hangar exists; an unknown id gives the region centre).
+    pub fn hangar_position(&self, id: &HangarId) -> LatLon {
+        self.hangars
+            .iter()
+            .find(|h| &h.id == id)
+            .map(|h| h.position)
+            .unwrap_or_else(|| self.region.centre())
+    }
+
     /// Builds the indexed world from the scenario.
     pub fn world(&self) -> World {
         match World::build(

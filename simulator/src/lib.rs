@@ -1,0 +1,211 @@
+//! `drone-sim`: a fleet of simulated multicopters that speak real MAVLink 2
+//! over UDP, with ArduCopter conventions, for testing the dispatcher (and
+//! for flying with QGroundControl, MAVProxy or pymavlink) without hardware.
+//!
+//! One UDP socket per link carries the whole fleet to the ground station
+//! (`--gcs`), as a MAVLink router would: vehicles are told apart by system id.
+//! A link holds at most 250 vehicles (system ids are one byte); larger
+//! synthetic fleets use several links. `--listen-base` also gives each vehicle
+//! its own UDP port for extra ground stations. `--control` opens a line-based
+//! TCP interface for status and fault injection (see docs/simulator.md).
+
+pub mod control;
+pub mod mission;
+pub mod physics;
+pub mod runtime;
+pub mod vehicle;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dispatch_core::{Capability, IncidentKind, config};
+
+use crate::physics::{Airframe, Wind};
+use crate::vehicle::VehicleConfig;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "drone-sim",
+    version,
+    about = "SITL simulator: simulated drones speaking MAVLink 2 over UDP"
+)]
+pub struct Cli {
+    /// Scenario file: one vehicle per configured drone, parked in its hangar.
+    #[arg(long, required_unless_present = "synthetic")]
+    pub config: Option<PathBuf>,
+    /// Ground station address to send MAVLink to (it answers on the same socket).
+    #[arg(long, default_value = "127.0.0.1:14550")]
+    pub gcs: SocketAddr,
+    /// Local address of the fleet socket (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: SocketAddr,
+    /// Run physics this many times faster than real time.
+    #[arg(long, default_value_t = 1.0)]
+    pub speedup: f64,
+    /// Only these drones (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub drones: Vec<String>,
+    /// Give vehicle i its own UDP port BASE+i for extra ground stations.
+    #[arg(long)]
+    pub listen_base: Option<u16>,
+    /// Address of the control interface (status, fault injection).
+    #[arg(long)]
+    pub control: Option<SocketAddr>,
+    /// Steady wind as SPEED@FROM_DEG, e.g. 6@90 (6 m/s from the east).
+    #[arg(long, default_value = "0@0", value_parser = parse_wind)]
+    pub wind: (f64, f64),
+    /// Gust strength (standard deviation, m/s).
+    #[arg(long, default_value_t = 0.0)]
+    pub gust: f64,
+    /// Seconds without a ground-station heartbeat before the RTL failsafe.
+    #[arg(long, default_value_t = 5.0)]
+    pub gcs_timeout: f64,
+    /// Default GLOBAL_POSITION_INT rate, Hz (ground stations may change it).
+    #[arg(long, default_value_t = 4.0)]
+    pub position_rate: f64,
+    /// Fault at start-up: TARGET:KIND[:VALUE], TARGET a system id or `all`
+    /// (e.g. 11:gps-loss, all:packet-loss:20, 12:link-drop:30, 13:battery:15).
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Instead of a scenario, spawn N synthetic vehicles (load tests).
+    #[arg(long)]
+    pub synthetic: Option<usize>,
+    /// Stop after this many wall-clock seconds and print statistics.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Random seed for wind gusts and packet loss.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn parse_wind(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once('@')
+        .ok_or_else(|| format!("`{s}` is not SPEED@FROM_DEG, e.g. 6@90"))?;
+    let speed: f64 = a.parse().map_err(|e| format!("wind speed `{a}`: {e}"))?;
+    let from: f64 = b
+        .parse()
+        .map_err(|e| format!("wind direction `{b}`: {e}"))?;
+    if !(0.0..=40.0).contains(&speed) {
+        return Err(format!("wind speed {speed} m/s is outside 0..=40"));
+    }
+    Ok((speed, from))
+}
+
+/// Vehicle settings for the fleet, from the scenario or synthetic.
+pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
+    let wind = Wind {
+        speed_mps: cli.wind.0,
+        from_deg: cli.wind.1,
+        gust_mps: cli.gust,
+    };
+    let base = |system_id: u8,
+                name: String,
+                home: (f64, f64),
+                perf: (f64, f64, f64, f64),
+                caps: &[Capability],
+                clips: Vec<String>| {
+        let (cruise, climb, descent, endurance) = perf;
+        VehicleConfig {
+            system_id,
+            name,
+            home,
+            home_amsl_m: 5.0,
+            airframe: Airframe {
+                cruise_speed_mps: cruise,
+                max_speed_mps: cruise * 1.34,
+                climb_rate_mps: climb,
+                descent_rate_mps: descent,
+                accel_mps2: 3.0,
+                vert_accel_mps2: 2.5,
+                yaw_rate_dps: 90.0,
+                endurance_min: endurance,
+                capacity_mah: 10_000.0,
+                cells: 6,
+            },
+            wind,
+            has_gripper: caps.contains(&Capability::Lifebuoy),
+            has_loudspeaker: caps.contains(&Capability::Loudspeaker),
+            clips,
+            gcs_timeout_s: cli.gcs_timeout,
+            battery_low_pct: 25.0,
+            battery_critical_pct: 12.0,
+            arm_min_battery_pct: 30.0,
+            rtl_alt_m: 60.0,
+            position_rate_hz: cli.position_rate,
+            initial_battery_pct: 100.0,
+        }
+    };
+    if let Some(n) = cli.synthetic {
+        if n == 0 || n > 25_000 {
+            bail!("--synthetic {n} is outside 1..=25000");
+        }
+        let caps = [Capability::Lifebuoy, Capability::Loudspeaker];
+        return Ok((0..n)
+            .map(|i| {
+                // 250 vehicles per link; system ids 1..=250 on each.
+                let sysid = (i % 250 + 1) as u8;
+                let home = (
+                    30.2 + 0.6 * ((i * 37) % 1000) as f64 / 1000.0,
+                    120.3 + 0.8 * ((i * 61) % 1000) as f64 / 1000.0,
+                );
+                base(
+                    sysid,
+                    format!("syn-{i}"),
+                    home,
+                    (15.0, 5.0, 3.0, 40.0),
+                    &caps,
+                    vec![],
+                )
+            })
+            .collect());
+    }
+    let Some(path) = &cli.config else {
+        bail!("--config is required without --synthetic");
+    };
+    let s = config::load(path).map_err(anyhow::Error::msg)?;
+    for id in &cli.drones {
+        if !s.drones.iter().any(|d| &d.id.0 == id) {
+            bail!("--drones: unknown drone `{id}` in {}", path.display());
+        }
+    }
+    // Loudspeaker clip n is the configured message of incident kind n, in
+    // the order of docs/simulator.md.
+    let clips: Vec<String> = IncidentKind::ALL
+        .iter()
+        .map(|k| s.messages.get(k).cloned().unwrap_or_default())
+        .collect();
+    let mut out = Vec::new();
+    for d in &s.drones {
+        if !cli.drones.is_empty() && !cli.drones.contains(&d.id.0) {
+            continue;
+        }
+        let h = s.hangar_position(&d.hangar);
+        let caps: Vec<Capability> = d.capabilities.iter().collect();
+        let p = d.performance;
+        let mut v = base(
+            d.system_id,
+            d.id.0.clone(),
+            (h.lat, h.lon),
+            (
+                p.cruise_speed_mps,
+                p.climb_rate_mps,
+                p.descent_rate_mps,
+                p.endurance_min,
+            ),
+            &caps,
+            clips.clone(),
+        );
+        v.airframe.capacity_mah = 10_000.0;
+        out.push((v, d.battery_pct));
+    }
+    Ok(out
+        .into_iter()
+        .map(|(mut v, battery)| {
+            v.initial_battery_pct = battery;
+            v
+        })
+        .collect())
+}

@@ -1,0 +1,508 @@
+//! The IO around the vehicles: sockets, the clock, routing, faults, stats.
+//!
+//! One task owns every vehicle. Socket readers forward datagrams to it over a
+//! channel; a 50 Hz tick advances sim time by `wall elapsed x speedup` in
+//! steps of at most 20 ms of sim time; control commands arrive over another
+//! channel with a oneshot reply.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use mavlink_link::codec::{FrameError, decode_datagram, encode_v2};
+use mavlink_link::mavlink::Message as _;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::Cli;
+use crate::control::{self, Command, Fault, Request, Target};
+use crate::vehicle::{Dest, Out, PeerId, Vehicle, VehicleConfig};
+
+const VEHICLES_PER_LINK: usize = 250;
+const MAX_SIM_STEP_S: f64 = 0.02;
+const TICK: Duration = Duration::from_millis(20);
+const PEER_TIMEOUT_S: f64 = 30.0;
+const COMPONENT_AUTOPILOT: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Link(usize),
+    Vehicle(usize),
+}
+
+struct Peer {
+    socket: usize,
+    addr: SocketAddr,
+    last_seen: f64,
+    permanent: bool,
+}
+
+struct Slot {
+    vehicle: Vehicle,
+    peers: Vec<PeerId>,
+    seq: u8,
+    link_down_until: Option<f64>,
+    loss_pct: f64,
+}
+
+/// Counters reported by `status` and at exit.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Stats {
+    pub datagrams_in: u64,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub position_frames_out: u64,
+    pub send_errors: u64,
+    pub dropped_by_fault: u64,
+    pub unroutable_frames: u64,
+    pub bad_frames: HashMap<String, u64>,
+}
+
+struct Sim {
+    slots: Vec<Slot>,
+    sockets: Vec<Arc<UdpSocket>>,
+    roles: Vec<Role>,
+    links: Vec<HashMap<u8, usize>>,
+    peers: Vec<Peer>,
+    peer_index: HashMap<(usize, SocketAddr), PeerId>,
+    stats: Stats,
+    rng: SmallRng,
+    start: Instant,
+}
+
+pub async fn run(
+    cli: &Cli,
+    configs: Vec<VehicleConfig>,
+    faults: Vec<(Target, Fault)>,
+) -> Result<()> {
+    let n_links = configs.len().div_ceil(VEHICLES_PER_LINK).max(1);
+    let mut sockets = Vec::new();
+    let mut roles = Vec::new();
+    for l in 0..n_links {
+        let mut bind = cli.bind;
+        if l > 0 {
+            bind.set_port(0);
+        }
+        let s = UdpSocket::bind(bind)
+            .await
+            .with_context(|| format!("cannot bind the fleet socket on {bind}"))?;
+        sockets.push(Arc::new(s));
+        roles.push(Role::Link(l));
+    }
+    let mut listen_ports = Vec::new();
+    if let Some(base) = cli.listen_base {
+        for (i, c) in configs.iter().enumerate() {
+            let port = u16::try_from(usize::from(base) + i)
+                .ok()
+                .context("--listen-base leaves no room for every vehicle below port 65536")?;
+            let addr = SocketAddr::new(cli.bind.ip(), port);
+            let s = UdpSocket::bind(addr).await.with_context(|| {
+                format!("cannot bind vehicle {} listening port {addr}", c.system_id)
+            })?;
+            listen_ports
+                .push(serde_json::json!({"system_id": c.system_id, "name": c.name, "port": port}));
+            sockets.push(Arc::new(s));
+            roles.push(Role::Vehicle(i));
+        }
+    }
+
+    let mut sim = Sim {
+        slots: Vec::new(),
+        sockets,
+        roles,
+        links: vec![HashMap::new(); n_links],
+        peers: Vec::new(),
+        peer_index: HashMap::new(),
+        stats: Stats::default(),
+        rng: SmallRng::seed_from_u64(cli.seed),
+        start: Instant::now(),
+    };
+    for (i, c) in configs.into_iter().enumerate() {
+        let link = i / VEHICLES_PER_LINK;
+        sim.links[link].insert(c.system_id, i);
+        let gcs = sim.peer(link, cli.gcs, true);
+        sim.slots.push(Slot {
+            vehicle: Vehicle::new(c),
+            peers: vec![gcs],
+            seq: 0,
+            link_down_until: None,
+            loss_pct: 0.0,
+        });
+    }
+    for (t, f) in faults {
+        let reply = sim.apply_fault(t, f);
+        if reply.starts_with("error") {
+            anyhow::bail!("--fault: {reply}");
+        }
+    }
+
+    let (dg_tx, mut dg_rx) = mpsc::channel::<(usize, SocketAddr, Vec<u8>)>(4096);
+    for (i, s) in sim.sockets.iter().enumerate() {
+        let s = Arc::clone(s);
+        let tx = dg_tx.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                match s.recv_from(&mut buf).await {
+                    Ok((n, from)) => {
+                        if tx.send((i, from, buf[..n].to_vec())).await.is_err() {
+                            break;
+                        }
+                    }
+                    // ICMP port unreachable from a peer that went away: keep serving.
+                    Err(e) => tracing::debug!("receive error on socket {i}: {e}"),
+                }
+            }
+        });
+    }
+    drop(dg_tx);
+
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(64);
+    let control_addr = match cli.control {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot bind the control interface on {addr}"))?;
+            let a = l.local_addr()?;
+            tokio::spawn(control::serve(l, ctl_tx.clone()));
+            Some(a)
+        }
+        None => None,
+    };
+
+    let mavlink_addrs: Vec<String> = sim
+        .sockets
+        .iter()
+        .zip(&sim.roles)
+        .filter(|(_, r)| matches!(r, Role::Link(_)))
+        .filter_map(|(s, _)| s.local_addr().ok().map(|a| a.to_string()))
+        .collect();
+    let ready = serde_json::json!({
+        "event": "ready",
+        "mavlink": mavlink_addrs.first(),
+        "links": mavlink_addrs,
+        "gcs": cli.gcs.to_string(),
+        "control": control::describe(control_addr),
+        "listen": listen_ports,
+        "vehicles": sim.slots.len(),
+        "speedup": cli.speedup,
+    });
+    println!("{ready}");
+    tracing::info!(
+        vehicles = sim.slots.len(),
+        gcs = %cli.gcs,
+        "simulator ready; MAVLink on {}",
+        mavlink_addrs.join(", ")
+    );
+
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = Instant::now();
+    let deadline = cli
+        .duration
+        .map(|d| sim.start + Duration::from_secs_f64(d.max(0.0)));
+    let cpu_start = cpu_seconds();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let wall = now.duration_since(last).as_secs_f64();
+                last = now;
+                sim.advance(wall * cli.speedup);
+                if deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
+            }
+            Some((sock, from, data)) = dg_rx.recv() => sim.on_datagram(sock, from, &data),
+            Some((cmd, reply)) = ctl_rx.recv() => {
+                let text = sim.command(cmd);
+                let _ = reply.send(text);
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    let elapsed = sim.start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_start).map(|(b, a)| b - a);
+    let stats = serde_json::json!({
+        "event": "stats",
+        "elapsed_s": elapsed,
+        "vehicles": sim.slots.len(),
+        "speedup": cli.speedup,
+        "frames_out_per_s": sim.stats.frames_out as f64 / elapsed,
+        "position_frames_out_per_s": sim.stats.position_frames_out as f64 / elapsed,
+        "position_hz_per_vehicle": sim.stats.position_frames_out as f64 / elapsed / sim.slots.len().max(1) as f64 / cli.speedup,
+        "cpu_percent_of_one_core": cpu.map(|c| 100.0 * c / elapsed),
+        "counters": sim.stats,
+    });
+    println!("{stats}");
+    Ok(())
+}
+
+impl Sim {
+    fn link_t(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    fn peer(&mut self, socket: usize, addr: SocketAddr, permanent: bool) -> PeerId {
+        let t = self.link_t();
+        if let Some(&id) = self.peer_index.get(&(socket, addr)) {
+            self.peers[id as usize].last_seen = t;
+            return id;
+        }
+        let id = self.peers.len() as PeerId;
+        self.peers.push(Peer {
+            socket,
+            addr,
+            last_seen: t,
+            permanent,
+        });
+        self.peer_index.insert((socket, addr), id);
+        id
+    }
+
+    fn advance(&mut self, mut sim_dt: f64) {
+        let link_t = self.link_t();
+        while sim_dt > 1e-9 {
+            let dt = sim_dt.min(MAX_SIM_STEP_S);
+            sim_dt -= dt;
+            for i in 0..self.slots.len() {
+                let outs = self.slots[i].vehicle.step(link_t, dt, &mut self.rng);
+                self.send(i, outs);
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, sock: usize, from: SocketAddr, data: &[u8]) {
+        self.stats.datagrams_in += 1;
+        let peer = self.peer(sock, from, false);
+        for r in decode_datagram(data) {
+            let frame = match r {
+                Ok(f) => f,
+                Err(e) => {
+                    self.bad_frame(from, &e);
+                    continue;
+                }
+            };
+            self.stats.frames_in += 1;
+            let targets: Vec<usize> = match self.roles[sock] {
+                Role::Vehicle(i) => vec![i],
+                Role::Link(l) => match frame.message.target_system_id() {
+                    Some(t) if t != 0 => match self.links[l].get(&t) {
+                        Some(&i) => vec![i],
+                        None => {
+                            self.stats.unroutable_frames += 1;
+                            tracing::debug!(
+                                target_system = t,
+                                "frame for a system id this simulator does not run"
+                            );
+                            continue;
+                        }
+                    },
+                    _ => self.links[l].values().copied().collect(),
+                },
+            };
+            for i in targets {
+                if self.faulted(i) {
+                    self.stats.dropped_by_fault += 1;
+                    continue;
+                }
+                if !self.slots[i].peers.contains(&peer) {
+                    self.slots[i].peers.push(peer);
+                }
+                let link_t = self.link_t();
+                let outs = self.slots[i].vehicle.handle(
+                    link_t,
+                    peer,
+                    (frame.system_id, frame.component_id),
+                    &frame.message,
+                );
+                self.send(i, outs);
+            }
+        }
+    }
+
+    fn bad_frame(&mut self, from: SocketAddr, e: &FrameError) {
+        let kind = match e {
+            FrameError::Garbage { .. } => "garbage",
+            FrameError::Truncated { .. } => "truncated",
+            FrameError::BadCrc { .. } => "bad_crc",
+            FrameError::UnknownMessage { .. } => "unknown_message",
+            FrameError::BadPayload { .. } => "bad_payload",
+        };
+        let n = self.stats.bad_frames.entry(kind.to_owned()).or_default();
+        *n += 1;
+        // Every bad frame is counted; the log shows the first ones and then one in a thousand.
+        if *n <= 10 || *n % 1000 == 0 {
+            tracing::warn!(%from, count = *n, "rejected MAVLink input: {e}");
+        }
+    }
+
+    /// Whether the vehicle's link is down or this frame is lost to injected loss.
+    fn faulted(&mut self, i: usize) -> bool {
+        let t = self.link_t();
+        let s = &mut self.slots[i];
+        if s.link_down_until.is_some_and(|u| t < u) {
+            return true;
+        }
+        s.loss_pct > 0.0 && self.rng.random_range(0.0..100.0) < s.loss_pct
+    }
+
+    fn send(&mut self, i: usize, outs: Vec<Out>) {
+        if outs.is_empty() {
+            return;
+        }
+        let t = self.link_t();
+        // Forget extra ground stations that went quiet.
+        let peers = &self.peers;
+        self.slots[i].peers.retain(|&p| {
+            peers[p as usize].permanent || t - peers[p as usize].last_seen < PEER_TIMEOUT_S
+        });
+        for out in outs {
+            if self.faulted(i) {
+                self.stats.dropped_by_fault += 1;
+                continue;
+            }
+            let slot = &mut self.slots[i];
+            let bytes = encode_v2(
+                slot.vehicle.system_id(),
+                COMPONENT_AUTOPILOT,
+                slot.seq,
+                &out.msg,
+            );
+            slot.seq = slot.seq.wrapping_add(1);
+            let dests: Vec<PeerId> = match out.dest {
+                Dest::All => slot.peers.clone(),
+                Dest::Peer(p) => vec![p],
+            };
+            if out.msg.message_id() == 33 {
+                self.stats.position_frames_out += 1;
+            }
+            for p in dests {
+                let peer = &self.peers[p as usize];
+                match self.sockets[peer.socket].try_send_to(&bytes, peer.addr) {
+                    Ok(_) => self.stats.frames_out += 1,
+                    Err(e) => {
+                        self.stats.send_errors += 1;
+                        if self.stats.send_errors <= 10 || self.stats.send_errors % 10_000 == 0 {
+                            tracing::warn!(to = %peer.addr, count = self.stats.send_errors, "send failed: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn targets(&self, t: Target) -> Vec<usize> {
+        match t {
+            Target::All => (0..self.slots.len()).collect(),
+            Target::System(s) => self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.vehicle.system_id() == s)
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    fn apply_fault(&mut self, t: Target, f: Fault) -> String {
+        let idx = self.targets(t);
+        if idx.is_empty() {
+            return format!("error: no vehicle with system id {t:?}");
+        }
+        let now = self.link_t();
+        for &i in &idx {
+            let outs = {
+                let s = &mut self.slots[i];
+                match f {
+                    Fault::LinkDrop { seconds } => {
+                        s.link_down_until = Some(now + seconds);
+                        Vec::new()
+                    }
+                    Fault::PacketLoss { percent } => {
+                        s.loss_pct = percent;
+                        Vec::new()
+                    }
+                    Fault::GpsLoss => {
+                        let mut fl = s.vehicle.faults();
+                        fl.gps_lost = true;
+                        s.vehicle.set_faults(fl)
+                    }
+                    Fault::MotorFailure => {
+                        let mut fl = s.vehicle.faults();
+                        fl.motor_failed = true;
+                        s.vehicle.set_faults(fl)
+                    }
+                    Fault::Battery { percent } => s.vehicle.battery_fault(percent),
+                }
+            };
+            self.send(i, outs);
+        }
+        format!("ok {f:?} on {} vehicle(s)", idx.len())
+    }
+
+    fn command(&mut self, cmd: Command) -> String {
+        match cmd {
+            Command::Status => {
+                let vehicles: Vec<_> = self.slots.iter().map(|s| s.vehicle.status()).collect();
+                serde_json::json!({"vehicles": vehicles, "counters": self.stats, "uptime_s": self.link_t()})
+                    .to_string()
+            }
+            Command::Fault(t, f) => self.apply_fault(t, f),
+            Command::Clear(t) => {
+                let idx = self.targets(t);
+                if idx.is_empty() {
+                    return format!("error: no vehicle with system id {t:?}");
+                }
+                for &i in &idx {
+                    let s = &mut self.slots[i];
+                    s.link_down_until = None;
+                    s.loss_pct = 0.0;
+                    let outs = s.vehicle.set_faults(Default::default());
+                    self.send(i, outs);
+                }
+                format!("ok cleared {} vehicle(s)", idx.len())
+            }
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop and print the statistics.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Process CPU time (user + system), from /proc on Linux; `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
