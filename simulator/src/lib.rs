@@ -62,6 +62,11 @@ pub struct Cli {
     /// Seconds without a ground-station heartbeat before the RTL failsafe.
     #[arg(long, default_value_t = 5.0)]
     pub gcs_timeout: f64,
+    /// Telemetry streamed without being asked: `default` (realistic rates for
+    /// every message) or `minimal` (HEARTBEAT and GLOBAL_POSITION_INT only, as
+    /// ArduPilot does until a ground station requests rates).
+    #[arg(long, default_value = "default", value_parser = ["default", "minimal"])]
+    pub streams: String,
     /// Default GLOBAL_POSITION_INT rate, Hz (ground stations may change it).
     #[arg(long, default_value_t = 4.0)]
     pub position_rate: f64,
@@ -135,6 +140,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             arm_min_battery_pct: 30.0,
             rtl_alt_m: 60.0,
             position_rate_hz: cli.position_rate,
+            minimal_streams: cli.streams == "minimal",
             initial_battery_pct: 100.0,
         }
     };

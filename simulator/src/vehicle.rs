@@ -108,6 +108,8 @@ pub struct VehicleConfig {
     pub rtl_alt_m: f64,
     /// Default GLOBAL_POSITION_INT rate, Hz.
     pub position_rate_hz: f64,
+    /// Stream only HEARTBEAT and GLOBAL_POSITION_INT until asked for more.
+    pub minimal_streams: bool,
     /// Battery charge at start, percent.
     pub initial_battery_pct: f64,
 }
@@ -227,6 +229,8 @@ impl Vehicle {
         for (id, hz) in STREAMS {
             let hz = if id == MSG_GLOBAL_POSITION_INT {
                 cfg.position_rate_hz
+            } else if cfg.minimal_streams && id != MSG_HEARTBEAT {
+                0.0
             } else {
                 hz
             };
