@@ -1,9 +1,17 @@
 //! MAVLink for the dispatch system. This is the only crate that knows the
 //! MAVLink wire format and autopilot conventions; the simulator reuses its
 //! codec so that both ends account for bad frames the same way.
+//!
+//! - [`codec`]: datagrams to frames and back, every rejected byte accounted for;
+//! - [`modes`]: ArduCopter and PX4 custom modes behind one vocabulary;
+//! - [`state`]: per-vehicle state fed by telemetry (the ingest hot path);
+//! - [`link`]: the async link: heartbeat, stream requests, the command and
+//!   mission protocols with retries, over UDP, TCP or memory.
 
 pub mod codec;
+pub mod link;
 pub mod modes;
+pub mod state;
 
 pub use mavlink;
 pub use mavlink::dialects::ardupilotmega as mav;

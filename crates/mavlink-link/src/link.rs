@@ -1,0 +1,980 @@
+//! The dispatcher's MAVLink link: one task owning the socket, the vehicle
+//! table and the protocol state; a cloneable [`LinkHandle`] to use it.
+//!
+//! - Sends its own GCS HEARTBEAT at 1 Hz and, when a vehicle is first seen
+//!   (or comes back after a loss), asks it for the telemetry rates it needs.
+//! - Commands follow the MAVLink command protocol: COMMAND_LONG/COMMAND_INT,
+//!   wait for COMMAND_ACK, retransmit on timeout (COMMAND_LONG with an
+//!   incremented `confirmation`), keep waiting on IN_PROGRESS, and return a
+//!   typed error on denial or after the last retry.
+//! - Missions, fences and rally points upload through the mission protocol,
+//!   resending the last message when the vehicle falls silent, until
+//!   MISSION_ACK.
+//!
+//! Transports: UDP "listen" (vehicles send to us; replies go to the address
+//! each system id was last heard from), UDP "connect" (we send to one
+//! endpoint), TCP client, and an in-memory pair for tests.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::codec::{FrameError, encode_v2};
+use crate::mav::{
+    COMMAND_INT_DATA, COMMAND_LONG_DATA, HEARTBEAT_DATA, MISSION_COUNT_DATA, MISSION_ITEM_INT_DATA,
+    MavAutopilot, MavCmd, MavFrame, MavMessage, MavMissionResult, MavMissionType, MavModeFlag,
+    MavResult, MavState, MavType,
+};
+use crate::modes::{Autopilot, FlightMode};
+use crate::state::{Fleet, Ingested, LinkStatus, LinkTimeouts, VehicleState};
+
+/// Where the link talks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// Bind here; vehicles send to us (as QGroundControl listens on 14550).
+    UdpIn(SocketAddr),
+    /// Send to this endpoint (a vehicle or simulator listening).
+    UdpOut(SocketAddr),
+    /// TCP client to a vehicle or router.
+    TcpOut(SocketAddr),
+}
+
+impl std::str::FromStr for Address {
+    type Err = String;
+
+    /// `udpin:HOST:PORT`, `udpout:HOST:PORT` or `tcpout:HOST:PORT`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, addr) = s.split_once(':').ok_or_else(|| {
+            format!("`{s}` is not udpin:HOST:PORT, udpout:HOST:PORT or tcpout:HOST:PORT")
+        })?;
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|e| format!("`{addr}` in `{s}` is not HOST:PORT with a numeric host: {e}"))?;
+        match kind {
+            "udpin" => Ok(Address::UdpIn(addr)),
+            "udpout" => Ok(Address::UdpOut(addr)),
+            "tcpout" | "tcp" => Ok(Address::TcpOut(addr)),
+            other => Err(format!(
+                "unknown link kind `{other}`; use udpin, udpout or tcpout"
+            )),
+        }
+    }
+}
+
+/// Link settings.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    pub system_id: u8,
+    pub component_id: u8,
+    pub timeouts: LinkTimeouts,
+    /// Wait for COMMAND_ACK this long before retransmitting.
+    pub command_timeout: Duration,
+    /// Retransmissions after the first attempt.
+    pub command_retries: u32,
+    /// How long IN_PROGRESS keeps a command alive without news.
+    pub in_progress_timeout: Duration,
+    /// Mission protocol: silence before resending, and resends before giving up.
+    pub mission_timeout: Duration,
+    pub mission_retries: u32,
+    /// Message id and rate (Hz) requested from every vehicle.
+    pub stream_rates: Vec<(u32, f64)>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            system_id: 255,
+            component_id: 190,
+            timeouts: LinkTimeouts::default(),
+            command_timeout: Duration::from_millis(1000),
+            command_retries: 3,
+            in_progress_timeout: Duration::from_secs(30),
+            mission_timeout: Duration::from_millis(1500),
+            mission_retries: 5,
+            // GLOBAL_POSITION_INT, SYS_STATUS, BATTERY_STATUS, MISSION_CURRENT, EXTENDED_SYS_STATE.
+            stream_rates: vec![(33, 2.0), (1, 1.0), (147, 1.0), (42, 1.0), (245, 1.0)],
+        }
+    }
+}
+
+/// Why a command did not succeed.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum CommandError {
+    #[error("vehicle {system_id} answered {command:?} with {result:?}")]
+    Rejected {
+        system_id: u8,
+        command: MavCmd,
+        result: MavResult,
+    },
+    #[error("vehicle {system_id} did not acknowledge {command:?} after {attempts} attempts")]
+    Timeout {
+        system_id: u8,
+        command: MavCmd,
+        attempts: u32,
+    },
+    #[error("vehicle {system_id} already has a {command:?} in flight")]
+    Busy { system_id: u8, command: MavCmd },
+    #[error("system id {0} is not a configured vehicle")]
+    UnknownVehicle(u8),
+    #[error("vehicle {system_id} has no mode {mode} on its autopilot")]
+    NoSuchMode { system_id: u8, mode: FlightMode },
+    #[error("the link is closed")]
+    Closed,
+}
+
+/// Why an upload did not succeed.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum UploadError {
+    #[error("vehicle {system_id} rejected the {kind:?} upload: {result:?}")]
+    Rejected {
+        system_id: u8,
+        kind: MavMissionType,
+        result: MavMissionResult,
+    },
+    #[error("vehicle {system_id} stopped answering the {kind:?} upload")]
+    Timeout { system_id: u8, kind: MavMissionType },
+    #[error("vehicle {system_id} is already receiving an upload")]
+    Busy { system_id: u8 },
+    #[error("system id {0} is not a configured vehicle")]
+    UnknownVehicle(u8),
+    #[error("the link is closed")]
+    Closed,
+}
+
+/// Things that happened on the link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    LinkStatus {
+        system_id: u8,
+        status: LinkStatus,
+    },
+    StatusText {
+        system_id: u8,
+        text: String,
+    },
+    /// A frame from a system id that is not configured (reported once per id).
+    UnknownSystem {
+        system_id: u8,
+    },
+    BadFrame {
+        error: FrameError,
+    },
+}
+
+/// A command to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Long {
+        command: MavCmd,
+        params: [f32; 7],
+    },
+    Int {
+        command: MavCmd,
+        frame: MavFrame,
+        params: [f32; 4],
+        x: i32,
+        y: i32,
+        z: f32,
+    },
+}
+
+impl Command {
+    fn id(&self) -> MavCmd {
+        match self {
+            Command::Long { command, .. } | Command::Int { command, .. } => *command,
+        }
+    }
+}
+
+enum Request {
+    Command {
+        system_id: u8,
+        command: Command,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    Upload {
+        system_id: u8,
+        kind: MavMissionType,
+        items: Vec<MISSION_ITEM_INT_DATA>,
+        reply: oneshot::Sender<Result<(), UploadError>>,
+    },
+}
+
+/// Handle on a running link. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LinkHandle {
+    tx: mpsc::Sender<Request>,
+    events: broadcast::Sender<LinkEvent>,
+    fleet: Arc<Mutex<Fleet>>,
+    local: Option<SocketAddr>,
+}
+
+impl LinkHandle {
+    /// The local socket address (for `udpin` with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LinkEvent> {
+        self.events.subscribe()
+    }
+
+    /// A snapshot of one vehicle.
+    pub fn vehicle(&self, system_id: u8) -> Option<VehicleState> {
+        self.fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(system_id)
+            .cloned()
+    }
+
+    /// Frame counters (including frames from unknown systems).
+    pub fn counters(&self) -> crate::state::IngestCounters {
+        self.fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .counters
+            .clone()
+    }
+
+    pub async fn command(&self, system_id: u8, command: Command) -> Result<(), CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Command {
+                system_id,
+                command,
+                reply,
+            })
+            .await
+            .map_err(|_| CommandError::Closed)?;
+        rx.await.map_err(|_| CommandError::Closed)?
+    }
+
+    pub async fn command_long(
+        &self,
+        system_id: u8,
+        command: MavCmd,
+        params: [f32; 7],
+    ) -> Result<(), CommandError> {
+        self.command(system_id, Command::Long { command, params })
+            .await
+    }
+
+    pub async fn set_mode(&self, system_id: u8, mode: FlightMode) -> Result<(), CommandError> {
+        let ap = self
+            .vehicle(system_id)
+            .ok_or(CommandError::UnknownVehicle(system_id))?
+            .autopilot
+            .unwrap_or(Autopilot::ArduCopter);
+        let custom = ap
+            .encode(mode)
+            .ok_or(CommandError::NoSuchMode { system_id, mode })?;
+        let (main, sub) = match ap {
+            // PX4 takes main and sub mode as separate params.
+            Autopilot::Px4 => (
+                ((custom >> 16) & 0xFF) as f32,
+                ((custom >> 24) & 0xFF) as f32,
+            ),
+            Autopilot::ArduCopter => (custom as f32, 0.0),
+        };
+        self.command_long(
+            system_id,
+            MavCmd::MAV_CMD_DO_SET_MODE,
+            [1.0, main, sub, 0.0, 0.0, 0.0, 0.0],
+        )
+        .await
+    }
+
+    pub async fn arm(&self, system_id: u8, arm: bool) -> Result<(), CommandError> {
+        let p1 = if arm { 1.0 } else { 0.0 };
+        self.command_long(
+            system_id,
+            MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+            [p1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        )
+        .await
+    }
+
+    pub async fn upload(
+        &self,
+        system_id: u8,
+        kind: MavMissionType,
+        items: Vec<MISSION_ITEM_INT_DATA>,
+    ) -> Result<(), UploadError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Upload {
+                system_id,
+                kind,
+                items,
+                reply,
+            })
+            .await
+            .map_err(|_| UploadError::Closed)?;
+        rx.await.map_err(|_| UploadError::Closed)?
+    }
+}
+
+/// The byte pipe under the link.
+pub enum Transport {
+    Udp {
+        socket: UdpSocket,
+        peer: Option<SocketAddr>,
+    },
+    Tcp(TcpStream),
+    /// In-memory datagrams, for tests: what the link sends goes to `tx`.
+    Memory {
+        tx: mpsc::UnboundedSender<Vec<u8>>,
+        rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Udp { socket, peer } => {
+                write!(f, "Udp({:?} -> {peer:?})", socket.local_addr().ok())
+            }
+            Transport::Tcp(_) => f.write_str("Tcp"),
+            Transport::Memory { .. } => f.write_str("Memory"),
+        }
+    }
+}
+
+impl Transport {
+    pub async fn open(address: &Address) -> std::io::Result<Transport> {
+        Ok(match address {
+            Address::UdpIn(a) => Transport::Udp {
+                socket: UdpSocket::bind(a).await?,
+                peer: None,
+            },
+            Address::UdpOut(a) => {
+                let any: SocketAddr = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+                    .parse()
+                    .map_err(|e| std::io::Error::other(format!("{e}")))?;
+                Transport::Udp {
+                    socket: UdpSocket::bind(any).await?,
+                    peer: Some(*a),
+                }
+            }
+            Address::TcpOut(a) => Transport::Tcp(TcpStream::connect(a).await?),
+        })
+    }
+
+    /// An in-memory transport and the far end (frames sent by the link, frames to the link).
+    pub fn memory() -> (
+        Transport,
+        mpsc::UnboundedReceiver<Vec<u8>>,
+        mpsc::UnboundedSender<Vec<u8>>,
+    ) {
+        let (to_far, from_link) = mpsc::unbounded_channel();
+        let (to_link, from_far) = mpsc::unbounded_channel();
+        (
+            Transport::Memory {
+                tx: to_far,
+                rx: from_far,
+            },
+            from_link,
+            to_link,
+        )
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Transport::Udp { socket, .. } => socket.local_addr().ok(),
+            Transport::Tcp(s) => s.local_addr().ok(),
+            Transport::Memory { .. } => None,
+        }
+    }
+}
+
+struct PendingCommand {
+    command: Command,
+    attempts: u32,
+    confirmation: u8,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<(), CommandError>>,
+}
+
+struct PendingUpload {
+    kind: MavMissionType,
+    items: Vec<MISSION_ITEM_INT_DATA>,
+    /// What we sent last (to resend on silence).
+    last: MavMessage,
+    deadline: Instant,
+    resends: u32,
+    reply: oneshot::Sender<Result<(), UploadError>>,
+}
+
+struct Driver {
+    cfg: LinkConfig,
+    transport: Transport,
+    fleet: Arc<Mutex<Fleet>>,
+    events: broadcast::Sender<LinkEvent>,
+    /// Where each system id was last heard from (UDP listen mode).
+    addrs: HashMap<u8, SocketAddr>,
+    status: HashMap<u8, LinkStatus>,
+    reported_unknown: std::collections::HashSet<u8>,
+    commands: HashMap<(u8, u32), PendingCommand>,
+    uploads: HashMap<u8, PendingUpload>,
+    seq: u8,
+    start: Instant,
+    tcp_buf: Vec<u8>,
+}
+
+/// Opens the transport and starts the link task.
+pub async fn connect(
+    address: &Address,
+    system_ids: impl IntoIterator<Item = u8>,
+    cfg: LinkConfig,
+) -> std::io::Result<LinkHandle> {
+    let transport = Transport::open(address).await?;
+    Ok(spawn(transport, system_ids, cfg))
+}
+
+/// Starts the link task on an open transport.
+pub fn spawn(
+    transport: Transport,
+    system_ids: impl IntoIterator<Item = u8>,
+    cfg: LinkConfig,
+) -> LinkHandle {
+    let (tx, rx) = mpsc::channel(256);
+    let (events, _) = broadcast::channel(1024);
+    let fleet = Arc::new(Mutex::new(Fleet::new(system_ids)));
+    let local = transport.local_addr();
+    let driver = Driver {
+        cfg,
+        transport,
+        fleet: Arc::clone(&fleet),
+        events: events.clone(),
+        addrs: HashMap::new(),
+        status: HashMap::new(),
+        reported_unknown: Default::default(),
+        commands: HashMap::new(),
+        uploads: HashMap::new(),
+        seq: 0,
+        start: Instant::now(),
+        tcp_buf: Vec::new(),
+    };
+    tokio::spawn(driver.run(rx));
+    LinkHandle {
+        tx,
+        events,
+        fleet,
+        local,
+    }
+}
+
+impl Driver {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut next_heartbeat = Instant::now();
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            tokio::select! {
+                req = rx.recv() => match req {
+                    Some(r) => self.request(r).await,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if now >= next_heartbeat {
+                        next_heartbeat = now + Duration::from_secs(1);
+                        self.heartbeat().await;
+                    }
+                    self.timers(now).await;
+                }
+                got = recv(&mut self.transport, &mut buf, &mut self.tcp_buf) => match got {
+                    Ok(Some((data, from))) => self.datagram(&data, from).await,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!("link receive error: {e}");
+                        if matches!(self.transport, Transport::Tcp(_) | Transport::Memory { .. }) {
+                            break;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    fn link_t(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    async fn send(&mut self, system_id: Option<u8>, msg: &MavMessage) {
+        let bytes = encode_v2(self.cfg.system_id, self.cfg.component_id, self.seq, msg);
+        self.seq = self.seq.wrapping_add(1);
+        let result = match &mut self.transport {
+            Transport::Udp { socket, peer } => {
+                let dests: Vec<SocketAddr> = match (peer, system_id) {
+                    (Some(p), _) => vec![*p],
+                    (None, Some(s)) => self.addrs.get(&s).copied().into_iter().collect(),
+                    (None, None) => {
+                        let mut v: Vec<SocketAddr> = self.addrs.values().copied().collect();
+                        v.sort();
+                        v.dedup();
+                        v
+                    }
+                };
+                let mut r = Ok(());
+                for d in dests {
+                    if let Err(e) = socket.send_to(&bytes, d).await {
+                        r = Err(e);
+                    }
+                }
+                r
+            }
+            Transport::Tcp(s) => s.write_all(&bytes).await,
+            Transport::Memory { tx, .. } => tx
+                .send(bytes)
+                .map_err(|_| std::io::Error::other("far end closed")),
+        };
+        if let Err(e) = result {
+            tracing::debug!("link send error: {e}");
+        }
+    }
+
+    async fn heartbeat(&mut self) {
+        let hb = MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            custom_mode: 0,
+            mavtype: MavType::MAV_TYPE_GCS,
+            autopilot: MavAutopilot::MAV_AUTOPILOT_INVALID,
+            base_mode: MavModeFlag::empty(),
+            system_status: MavState::MAV_STATE_ACTIVE,
+            mavlink_version: 3,
+        });
+        self.send(None, &hb).await;
+    }
+
+    async fn datagram(&mut self, data: &[u8], from: Option<SocketAddr>) {
+        let now = self.link_t();
+        let mut out = Ingested::default();
+        let unknown_before: Vec<u8>;
+        {
+            let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+            fleet.ingest(data, now, &mut out);
+            unknown_before = fleet.counters.unknown_systems.keys().copied().collect();
+        }
+        for sysid in unknown_before {
+            if self.reported_unknown.insert(sysid) {
+                tracing::warn!(
+                    system_id = sysid,
+                    "frames from an unconfigured system id; ignored"
+                );
+                let _ = self
+                    .events
+                    .send(LinkEvent::UnknownSystem { system_id: sysid });
+            }
+        }
+        for error in out.errors {
+            let _ = self.events.send(LinkEvent::BadFrame { error });
+        }
+        for sysid in out.heartbeats {
+            if let Some(addr) = from {
+                self.addrs.insert(sysid, addr);
+            }
+            let prev = self.status.insert(sysid, LinkStatus::Up);
+            if prev != Some(LinkStatus::Up) {
+                let _ = self.events.send(LinkEvent::LinkStatus {
+                    system_id: sysid,
+                    status: LinkStatus::Up,
+                });
+                if prev.is_none() || prev == Some(LinkStatus::Lost) {
+                    self.request_streams(sysid).await;
+                }
+            }
+        }
+        for frame in out.protocol {
+            if let Some(addr) = from {
+                self.addrs.entry(frame.system_id).or_insert(addr);
+            }
+            self.protocol(frame.system_id, frame.message).await;
+        }
+        // Status texts are forwarded as events.
+        let texts: Vec<(u8, String)> = {
+            let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+            let ids: Vec<u8> = fleet.iter().map(|v| v.system_id).collect();
+            let mut texts = Vec::new();
+            for id in ids {
+                if let Some(v) = fleet.get_mut(id) {
+                    for t in v.statustexts.drain(..) {
+                        texts.push((id, t));
+                    }
+                }
+            }
+            texts
+        };
+        for (system_id, text) in texts {
+            let _ = self.events.send(LinkEvent::StatusText { system_id, text });
+        }
+    }
+
+    /// Asks a vehicle for the telemetry rates the dispatcher needs (fire and forget:
+    /// the acks are not awaited; a vehicle that comes back after a loss is asked again).
+    async fn request_streams(&mut self, sysid: u8) {
+        for (id, hz) in self.cfg.stream_rates.clone() {
+            let msg = MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+                param1: id as f32,
+                param2: (1e6 / hz) as f32,
+                command: MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL,
+                target_system: sysid,
+                target_component: 1,
+                ..Default::default()
+            });
+            self.send(Some(sysid), &msg).await;
+        }
+    }
+
+    async fn protocol(&mut self, sysid: u8, msg: MavMessage) {
+        match msg {
+            MavMessage::COMMAND_ACK(ack) => {
+                let key = (sysid, ack.command as u32);
+                let Some(p) = self.commands.get_mut(&key) else {
+                    return; // an ack for a fire-and-forget request, or a duplicate
+                };
+                match ack.result {
+                    MavResult::MAV_RESULT_ACCEPTED => {
+                        if let Some(p) = self.commands.remove(&key) {
+                            let _ = p.reply.send(Ok(()));
+                        }
+                    }
+                    MavResult::MAV_RESULT_IN_PROGRESS => {
+                        p.deadline = Instant::now() + self.cfg.in_progress_timeout;
+                    }
+                    result => {
+                        if let Some(p) = self.commands.remove(&key) {
+                            let _ = p.reply.send(Err(CommandError::Rejected {
+                                system_id: sysid,
+                                command: ack.command,
+                                result,
+                            }));
+                        }
+                    }
+                }
+            }
+            MavMessage::MISSION_REQUEST_INT(r) => {
+                self.mission_request(sysid, r.seq, r.mission_type).await
+            }
+            #[allow(deprecated)]
+            MavMessage::MISSION_REQUEST(r) => {
+                self.mission_request(sysid, r.seq, r.mission_type).await
+            }
+            MavMessage::MISSION_ACK(a) => {
+                let Some(up) = self.uploads.get(&sysid) else {
+                    return;
+                };
+                if a.mission_type != up.kind {
+                    return;
+                }
+                if let Some(up) = self.uploads.remove(&sysid) {
+                    let r = if a.mavtype == MavMissionResult::MAV_MISSION_ACCEPTED {
+                        Ok(())
+                    } else {
+                        Err(UploadError::Rejected {
+                            system_id: sysid,
+                            kind: up.kind,
+                            result: a.mavtype,
+                        })
+                    };
+                    let _ = up.reply.send(r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn mission_request(&mut self, sysid: u8, seq: u16, kind: MavMissionType) {
+        let timeout = self.cfg.mission_timeout;
+        let Some(up) = self.uploads.get_mut(&sysid) else {
+            return;
+        };
+        if kind != up.kind {
+            return;
+        }
+        let Some(item) = up.items.get(usize::from(seq)) else {
+            return;
+        };
+        let mut item = item.clone();
+        item.seq = seq;
+        item.target_system = sysid;
+        item.mission_type = kind;
+        let msg = MavMessage::MISSION_ITEM_INT(item);
+        up.last = msg.clone();
+        up.deadline = Instant::now() + timeout;
+        up.resends = 0;
+        self.send(Some(sysid), &msg).await;
+    }
+
+    async fn request(&mut self, r: Request) {
+        match r {
+            Request::Command {
+                system_id,
+                command,
+                reply,
+            } => {
+                if self
+                    .fleet
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(system_id)
+                    .is_none()
+                {
+                    let _ = reply.send(Err(CommandError::UnknownVehicle(system_id)));
+                    return;
+                }
+                let key = (system_id, command.id() as u32);
+                if self.commands.contains_key(&key) {
+                    let _ = reply.send(Err(CommandError::Busy {
+                        system_id,
+                        command: command.id(),
+                    }));
+                    return;
+                }
+                let p = PendingCommand {
+                    command,
+                    attempts: 1,
+                    confirmation: 0,
+                    deadline: Instant::now() + self.cfg.command_timeout,
+                    reply,
+                };
+                let msg = command_msg(system_id, &p.command, p.confirmation);
+                self.commands.insert(key, p);
+                self.send(Some(system_id), &msg).await;
+            }
+            Request::Upload {
+                system_id,
+                kind,
+                items,
+                reply,
+            } => {
+                if self
+                    .fleet
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(system_id)
+                    .is_none()
+                {
+                    let _ = reply.send(Err(UploadError::UnknownVehicle(system_id)));
+                    return;
+                }
+                if self.uploads.contains_key(&system_id) {
+                    let _ = reply.send(Err(UploadError::Busy { system_id }));
+                    return;
+                }
+                let count = MavMessage::MISSION_COUNT(MISSION_COUNT_DATA {
+                    count: items.len() as u16,
+                    target_system: system_id,
+                    target_component: 1,
+                    mission_type: kind,
+                    opaque_id: 0,
+                });
+                self.uploads.insert(
+                    system_id,
+                    PendingUpload {
+                        kind,
+                        items,
+                        last: count.clone(),
+                        deadline: Instant::now() + self.cfg.mission_timeout,
+                        resends: 0,
+                        reply,
+                    },
+                );
+                self.send(Some(system_id), &count).await;
+            }
+        }
+    }
+
+    async fn timers(&mut self, now: Instant) {
+        // Command retransmissions and timeouts.
+        let due: Vec<(u8, u32)> = self
+            .commands
+            .iter()
+            .filter(|(_, p)| now >= p.deadline)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in due {
+            let Some(mut p) = self.commands.remove(&key) else {
+                continue;
+            };
+            if p.attempts > self.cfg.command_retries {
+                let _ = p.reply.send(Err(CommandError::Timeout {
+                    system_id: key.0,
+                    command: p.command.id(),
+                    attempts: p.attempts,
+                }));
+                continue;
+            }
+            p.attempts += 1;
+            p.confirmation = p.confirmation.saturating_add(1);
+            p.deadline = now + self.cfg.command_timeout;
+            let msg = command_msg(key.0, &p.command, p.confirmation);
+            self.commands.insert(key, p);
+            self.send(Some(key.0), &msg).await;
+        }
+        // Mission upload resends.
+        let due: Vec<u8> = self
+            .uploads
+            .iter()
+            .filter(|(_, u)| now >= u.deadline)
+            .map(|(k, _)| *k)
+            .collect();
+        for sysid in due {
+            let Some(mut up) = self.uploads.remove(&sysid) else {
+                continue;
+            };
+            if up.resends >= self.cfg.mission_retries {
+                let _ = up.reply.send(Err(UploadError::Timeout {
+                    system_id: sysid,
+                    kind: up.kind,
+                }));
+                continue;
+            }
+            up.resends += 1;
+            up.deadline = now + self.cfg.mission_timeout;
+            let msg = up.last.clone();
+            self.uploads.insert(sysid, up);
+            self.send(Some(sysid), &msg).await;
+        }
+        // Link health.
+        let t = self.link_t();
+        let changes: Vec<(u8, LinkStatus)> = {
+            let fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+            fleet
+                .iter()
+                .filter_map(|v| {
+                    let s = v.link_at(t, &self.cfg.timeouts);
+                    (self.status.get(&v.system_id).is_some_and(|old| *old != s))
+                        .then_some((v.system_id, s))
+                })
+                .collect()
+        };
+        for (system_id, status) in changes {
+            self.status.insert(system_id, status);
+            if let Some(v) = self
+                .fleet
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(system_id)
+            {
+                v.link = status;
+            }
+            let _ = self
+                .events
+                .send(LinkEvent::LinkStatus { system_id, status });
+        }
+    }
+}
+
+fn command_msg(system_id: u8, c: &Command, confirmation: u8) -> MavMessage {
+    match c {
+        Command::Long { command, params } => MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+            param1: params[0],
+            param2: params[1],
+            param3: params[2],
+            param4: params[3],
+            param5: params[4],
+            param6: params[5],
+            param7: params[6],
+            command: *command,
+            target_system: system_id,
+            target_component: 1,
+            confirmation,
+        }),
+        Command::Int {
+            command,
+            frame,
+            params,
+            x,
+            y,
+            z,
+        } => MavMessage::COMMAND_INT(COMMAND_INT_DATA {
+            param1: params[0],
+            param2: params[1],
+            param3: params[2],
+            param4: params[3],
+            x: *x,
+            y: *y,
+            z: *z,
+            command: *command,
+            target_system: system_id,
+            target_component: 1,
+            frame: *frame,
+            current: 0,
+            autocontinue: 0,
+        }),
+    }
+}
+
+/// Receives one datagram (or, on TCP, whatever bytes arrived, framed later by the codec).
+async fn recv(
+    t: &mut Transport,
+    buf: &mut [u8],
+    tcp_buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(Vec<u8>, Option<SocketAddr>)>> {
+    match t {
+        Transport::Udp { socket, .. } => {
+            let (n, from) = socket.recv_from(buf).await?;
+            Ok(Some((buf[..n].to_vec(), Some(from))))
+        }
+        Transport::Tcp(s) => {
+            let n = s.read(buf).await?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "TCP peer closed",
+                ));
+            }
+            tcp_buf.extend_from_slice(&buf[..n]);
+            // Hand over only complete frames; keep a partial tail for the next read.
+            let cut = complete_prefix(tcp_buf);
+            let data: Vec<u8> = tcp_buf.drain(..cut).collect();
+            Ok(Some((data, None)))
+        }
+        Transport::Memory { rx, .. } => match rx.recv().await {
+            Some(d) => Ok(Some((d, None))),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "in-memory peer closed",
+            )),
+        },
+    }
+}
+
+/// Length of the prefix of a byte stream made of whole frames (or junk).
+fn complete_prefix(b: &[u8]) -> usize {
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            0xFD => {
+                if b.len() < i + 10 {
+                    return i;
+                }
+                let signed = b[i + 2] & 1 != 0;
+                let total = 12 + usize::from(b[i + 1]) + if signed { 13 } else { 0 };
+                if b.len() < i + total {
+                    return i;
+                }
+                i += total;
+            }
+            0xFE => {
+                if b.len() < i + 6 {
+                    return i;
+                }
+                let total = 8 + usize::from(b[i + 1]);
+                if b.len() < i + total {
+                    return i;
+                }
+                i += total;
+            }
+            _ => i += 1,
+        }
+    }
+    i
+}

@@ -1,0 +1,326 @@
+//! What the dispatcher knows of each vehicle, fed by telemetry.
+//!
+//! `Fleet::ingest` is the hot path (decode + state update): every frame of
+//! every vehicle passes through it. Vehicles are looked up by system id in a
+//! 256-entry table; frames from system ids that are not configured are
+//! counted per id and never trusted.
+
+use std::collections::BTreeMap;
+
+use crate::codec::{Frame, FrameError, decode_datagram};
+use crate::mav::{MavMessage, MavModeFlag, MavState};
+use crate::modes::{Autopilot, FlightMode};
+
+/// Link health from heartbeat timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// No heartbeat seen yet.
+    Unknown,
+    Up,
+    /// Heartbeats late (more than `degraded_after_s`).
+    Degraded,
+    /// No heartbeat for `lost_after_s`.
+    Lost,
+}
+
+/// Timeouts for link health, seconds of the link clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkTimeouts {
+    pub degraded_after_s: f64,
+    pub lost_after_s: f64,
+}
+
+impl Default for LinkTimeouts {
+    fn default() -> Self {
+        // QGroundControl calls a link lost after about 3 s without a heartbeat.
+        Self {
+            degraded_after_s: 1.5,
+            lost_after_s: 3.0,
+        }
+    }
+}
+
+/// State of one vehicle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VehicleState {
+    pub system_id: u8,
+    pub autopilot: Option<Autopilot>,
+    pub custom_mode: u32,
+    pub mode: FlightMode,
+    pub armed: bool,
+    pub system_status: MavState,
+    pub lat: f64,
+    pub lon: f64,
+    /// Altitude above home, metres.
+    pub rel_alt_m: f64,
+    pub heading_deg: f64,
+    pub ground_speed_mps: f64,
+    pub climb_mps: f64,
+    pub battery_pct: Option<f64>,
+    pub voltage_v: Option<f64>,
+    pub mission_seq: u16,
+    pub mission_reached: Option<u16>,
+    pub landed: Option<bool>,
+    /// Vehicle clock, ms since boot (sim time on the simulator).
+    pub time_boot_ms: u32,
+    pub last_heartbeat: Option<f64>,
+    pub link: LinkStatus,
+    pub statustexts: Vec<String>,
+    pub frames: u64,
+}
+
+impl VehicleState {
+    fn new(system_id: u8) -> Self {
+        Self {
+            system_id,
+            autopilot: None,
+            custom_mode: 0,
+            mode: FlightMode::Other(0),
+            armed: false,
+            system_status: MavState::MAV_STATE_UNINIT,
+            lat: 0.0,
+            lon: 0.0,
+            rel_alt_m: 0.0,
+            heading_deg: 0.0,
+            ground_speed_mps: 0.0,
+            climb_mps: 0.0,
+            battery_pct: None,
+            voltage_v: None,
+            mission_seq: 0,
+            mission_reached: None,
+            landed: None,
+            time_boot_ms: 0,
+            last_heartbeat: None,
+            link: LinkStatus::Unknown,
+            statustexts: Vec::new(),
+            frames: 0,
+        }
+    }
+
+    /// Updates from one message. Returns true for a heartbeat.
+    pub fn apply(&mut self, msg: &MavMessage, now: f64) -> bool {
+        self.frames += 1;
+        match msg {
+            MavMessage::HEARTBEAT(hb) => {
+                let ap = Autopilot::from_mav_autopilot(hb.autopilot as u8);
+                self.autopilot = ap.or(self.autopilot);
+                self.custom_mode = hb.custom_mode;
+                self.mode = ap.unwrap_or(Autopilot::ArduCopter).decode(hb.custom_mode);
+                self.armed = hb
+                    .base_mode
+                    .contains(MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
+                self.system_status = hb.system_status;
+                self.last_heartbeat = Some(now);
+                self.link = LinkStatus::Up;
+                return true;
+            }
+            MavMessage::GLOBAL_POSITION_INT(p) => {
+                self.lat = f64::from(p.lat) / 1e7;
+                self.lon = f64::from(p.lon) / 1e7;
+                self.rel_alt_m = f64::from(p.relative_alt) / 1000.0;
+                self.ground_speed_mps = f64::from(p.vx).hypot(f64::from(p.vy)) / 100.0;
+                self.climb_mps = -f64::from(p.vz) / 100.0;
+                if p.hdg != u16::MAX {
+                    self.heading_deg = f64::from(p.hdg) / 100.0;
+                }
+                self.time_boot_ms = p.time_boot_ms;
+            }
+            MavMessage::ATTITUDE(a) => {
+                self.time_boot_ms = self.time_boot_ms.max(a.time_boot_ms);
+            }
+            MavMessage::SYS_STATUS(s) => {
+                if s.battery_remaining >= 0 {
+                    self.battery_pct = Some(f64::from(s.battery_remaining));
+                }
+                if s.voltage_battery != u16::MAX {
+                    self.voltage_v = Some(f64::from(s.voltage_battery) / 1000.0);
+                }
+            }
+            MavMessage::BATTERY_STATUS(b) if b.battery_remaining >= 0 => {
+                self.battery_pct = Some(f64::from(b.battery_remaining));
+            }
+            MavMessage::VFR_HUD(v) => {
+                self.ground_speed_mps = f64::from(v.groundspeed);
+                self.climb_mps = f64::from(v.climb);
+            }
+            MavMessage::MISSION_CURRENT(m) => self.mission_seq = m.seq,
+            MavMessage::MISSION_ITEM_REACHED(m) => self.mission_reached = Some(m.seq),
+            MavMessage::EXTENDED_SYS_STATE(e) => {
+                self.landed =
+                    Some(e.landed_state == crate::mav::MavLandedState::MAV_LANDED_STATE_ON_GROUND);
+            }
+            MavMessage::STATUSTEXT(t) => {
+                let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
+                if self.statustexts.len() >= 64 {
+                    self.statustexts.remove(0);
+                }
+                self.statustexts.push(text);
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// Link health at `now` from the last heartbeat.
+    pub fn link_at(&self, now: f64, t: &LinkTimeouts) -> LinkStatus {
+        match self.last_heartbeat {
+            None => LinkStatus::Unknown,
+            Some(h) if now - h > t.lost_after_s => LinkStatus::Lost,
+            Some(h) if now - h > t.degraded_after_s => LinkStatus::Degraded,
+            Some(_) => LinkStatus::Up,
+        }
+    }
+}
+
+/// Counters of input that was not used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestCounters {
+    pub frames: u64,
+    pub bad_frames: u64,
+    /// Frames per unconfigured system id.
+    pub unknown_systems: BTreeMap<u8, u64>,
+    pub last_error: Option<String>,
+}
+
+/// All configured vehicles.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    slots: Vec<Option<VehicleState>>,
+    pub counters: IngestCounters,
+}
+
+/// What a datagram changed, for the caller's bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ingested {
+    /// Vehicles that sent a heartbeat (first sightings trigger rate requests).
+    pub heartbeats: Vec<u8>,
+    /// Frames for the protocol layers (acks, mission requests), with their sender.
+    pub protocol: Vec<Frame>,
+    pub errors: Vec<FrameError>,
+}
+
+impl Fleet {
+    /// A fleet of the given MAVLink system ids.
+    pub fn new(system_ids: impl IntoIterator<Item = u8>) -> Fleet {
+        let mut slots = vec![None; 256];
+        for id in system_ids {
+            slots[usize::from(id)] = Some(VehicleState::new(id));
+        }
+        Fleet {
+            slots,
+            counters: IngestCounters::default(),
+        }
+    }
+
+    pub fn get(&self, system_id: u8) -> Option<&VehicleState> {
+        self.slots[usize::from(system_id)].as_ref()
+    }
+
+    pub fn get_mut(&mut self, system_id: u8) -> Option<&mut VehicleState> {
+        self.slots[usize::from(system_id)].as_mut()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &VehicleState> {
+        self.slots.iter().flatten()
+    }
+
+    /// Decodes a datagram and updates the vehicles it speaks for.
+    pub fn ingest(&mut self, datagram: &[u8], now: f64, out: &mut Ingested) {
+        for r in decode_datagram(datagram) {
+            match r {
+                Ok(frame) => self.ingest_frame(frame, now, out),
+                Err(e) => {
+                    self.counters.bad_frames += 1;
+                    self.counters.last_error = Some(e.to_string());
+                    out.errors.push(e);
+                }
+            }
+        }
+    }
+
+    fn ingest_frame(&mut self, frame: Frame, now: f64, out: &mut Ingested) {
+        self.counters.frames += 1;
+        let Some(v) = self.slots[usize::from(frame.system_id)].as_mut() else {
+            *self
+                .counters
+                .unknown_systems
+                .entry(frame.system_id)
+                .or_default() += 1;
+            return;
+        };
+        if v.apply(&frame.message, now) {
+            out.heartbeats.push(frame.system_id);
+        }
+        if matches!(
+            frame.message,
+            MavMessage::COMMAND_ACK(_)
+                | MavMessage::MISSION_REQUEST_INT(_)
+                | MavMessage::MISSION_ACK(_)
+                | MavMessage::MISSION_COUNT(_)
+                | MavMessage::MISSION_ITEM_INT(_)
+        ) || is_legacy_request(&frame.message)
+        {
+            out.protocol.push(frame);
+        }
+    }
+}
+
+/// MISSION_REQUEST is deprecated but still sent by older autopilots.
+#[allow(deprecated)]
+fn is_legacy_request(m: &MavMessage) -> bool {
+    matches!(m, MavMessage::MISSION_REQUEST(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode_v2;
+    use crate::mav::{GLOBAL_POSITION_INT_DATA, HEARTBEAT_DATA, MavAutopilot, MavType};
+
+    fn hb(mode: u32, armed: bool) -> MavMessage {
+        let mut base = MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED;
+        if armed {
+            base |= MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED;
+        }
+        MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            custom_mode: mode,
+            mavtype: MavType::MAV_TYPE_QUADROTOR,
+            autopilot: MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+            base_mode: base,
+            system_status: MavState::MAV_STATE_ACTIVE,
+            mavlink_version: 3,
+        })
+    }
+
+    #[test]
+    fn telemetry_updates_state_and_strangers_are_counted() {
+        let mut fleet = Fleet::new([11, 12]);
+        let mut dg = encode_v2(11, 1, 0, &hb(4, true));
+        dg.extend(encode_v2(
+            11,
+            1,
+            1,
+            &MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
+                lat: 303_470_000,
+                lon: 1_204_570_000,
+                relative_alt: 30_500,
+                time_boot_ms: 1234,
+                ..Default::default()
+            }),
+        ));
+        dg.extend(encode_v2(99, 1, 0, &hb(0, false)));
+        let mut out = Ingested::default();
+        fleet.ingest(&dg, 10.0, &mut out);
+        let v = fleet.get(11).unwrap_or_else(|| panic!("vehicle 11"));
+        assert_eq!(v.mode, FlightMode::Guided);
+        assert!(v.armed);
+        assert!((v.lat - 30.347).abs() < 1e-9 && (v.rel_alt_m - 30.5).abs() < 1e-9);
+        assert_eq!(out.heartbeats, vec![11]);
+        assert_eq!(fleet.counters.unknown_systems.get(&99), Some(&1));
+        assert_eq!(
+            v.link_at(12.0, &LinkTimeouts::default()),
+            LinkStatus::Degraded
+        );
+        assert_eq!(v.link_at(13.5, &LinkTimeouts::default()), LinkStatus::Lost);
+    }
+}

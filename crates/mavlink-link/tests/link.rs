@@ -1,0 +1,297 @@
+//! The link's protocols against a scripted vehicle over the in-memory
+//! transport, including lost and duplicated packets.
+
+use std::time::Duration;
+
+use mavlink_link::codec::{decode_datagram, encode_v2};
+use mavlink_link::link::{self, CommandError, LinkConfig, LinkEvent, Transport, UploadError};
+use mavlink_link::mav::{
+    COMMAND_ACK_DATA, HEARTBEAT_DATA, MISSION_ACK_DATA, MISSION_ITEM_INT_DATA,
+    MISSION_REQUEST_INT_DATA, MavAutopilot, MavCmd, MavMessage, MavMissionResult, MavMissionType,
+    MavModeFlag, MavResult, MavState, MavType,
+};
+use mavlink_link::modes::FlightMode;
+use mavlink_link::state::LinkStatus;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+const V: u8 = 11;
+
+fn cfg() -> LinkConfig {
+    LinkConfig {
+        command_timeout: Duration::from_millis(200),
+        mission_timeout: Duration::from_millis(200),
+        ..LinkConfig::default()
+    }
+}
+
+fn heartbeat() -> Vec<u8> {
+    encode_v2(
+        V,
+        1,
+        0,
+        &MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            custom_mode: 0,
+            mavtype: MavType::MAV_TYPE_QUADROTOR,
+            autopilot: MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+            base_mode: MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
+            system_status: MavState::MAV_STATE_STANDBY,
+            mavlink_version: 3,
+        }),
+    )
+}
+
+/// Next frame from the link that is not a heartbeat or a stream request.
+async fn next(rx: &mut UnboundedReceiver<Vec<u8>>) -> MavMessage {
+    loop {
+        let dg = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("link sent nothing"))
+            .unwrap_or_else(|| panic!("link closed"));
+        for f in decode_datagram(&dg) {
+            let f = f.unwrap_or_else(|e| panic!("link sent a bad frame: {e}"));
+            match &f.message {
+                MavMessage::HEARTBEAT(_) => continue,
+                MavMessage::COMMAND_LONG(c)
+                    if c.command == MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL =>
+                {
+                    continue;
+                }
+                m => return m.clone(),
+            }
+        }
+    }
+}
+
+fn ack(tx: &UnboundedSender<Vec<u8>>, command: MavCmd, result: MavResult) {
+    let m = MavMessage::COMMAND_ACK(COMMAND_ACK_DATA {
+        command,
+        result,
+        ..Default::default()
+    });
+    tx.send(encode_v2(V, 1, 0, &m))
+        .unwrap_or_else(|_| panic!("link gone"));
+}
+
+async fn seen_link() -> (
+    link::LinkHandle,
+    UnboundedReceiver<Vec<u8>>,
+    UnboundedSender<Vec<u8>>,
+) {
+    let (t, rx, tx) = Transport::memory();
+    let h = link::spawn(t, [V], cfg());
+    let mut events = h.subscribe();
+    tx.send(heartbeat()).unwrap_or_else(|_| panic!("link gone"));
+    loop {
+        if let Ok(LinkEvent::LinkStatus {
+            status: LinkStatus::Up,
+            ..
+        }) = events.recv().await
+        {
+            break;
+        }
+    }
+    (h, rx, tx)
+}
+
+#[tokio::test]
+async fn a_lost_command_is_retransmitted_with_an_incremented_confirmation() {
+    let (h, mut rx, tx) = seen_link().await;
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move { h.arm(V, true).await }
+    });
+    let MavMessage::COMMAND_LONG(first) = next(&mut rx).await else {
+        panic!("expected COMMAND_LONG")
+    };
+    assert_eq!(
+        (first.command, first.confirmation, first.param1),
+        (MavCmd::MAV_CMD_COMPONENT_ARM_DISARM, 0, 1.0)
+    );
+    // Lost: no ack. The retry comes with confirmation 1.
+    let MavMessage::COMMAND_LONG(second) = next(&mut rx).await else {
+        panic!("expected a retransmission")
+    };
+    assert_eq!(second.confirmation, 1);
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
+    // A duplicated ack is harmless.
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
+    assert_eq!(task.await.ok(), Some(Ok(())));
+}
+
+#[tokio::test]
+async fn denial_in_progress_and_timeout_are_typed() {
+    let (h, mut rx, tx) = seen_link().await;
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move { h.set_mode(V, FlightMode::Guided).await }
+    });
+    let MavMessage::COMMAND_LONG(c) = next(&mut rx).await else {
+        panic!("expected COMMAND_LONG")
+    };
+    assert_eq!(
+        (c.command, c.param1, c.param2),
+        (MavCmd::MAV_CMD_DO_SET_MODE, 1.0, 4.0)
+    );
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_DO_SET_MODE,
+        MavResult::MAV_RESULT_DENIED,
+    );
+    assert_eq!(
+        task.await.ok(),
+        Some(Err(CommandError::Rejected {
+            system_id: V,
+            command: MavCmd::MAV_CMD_DO_SET_MODE,
+            result: MavResult::MAV_RESULT_DENIED
+        }))
+    );
+
+    // IN_PROGRESS holds off retransmission; the final ACCEPTED completes it.
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move {
+            h.command_long(
+                V,
+                MavCmd::MAV_CMD_NAV_TAKEOFF,
+                [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 30.0],
+            )
+            .await
+        }
+    });
+    let _ = next(&mut rx).await;
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_NAV_TAKEOFF,
+        MavResult::MAV_RESULT_IN_PROGRESS,
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(rx.try_recv().map(|d| decode_datagram(&d)).map_or(true, |fs| fs.iter().all(|f| !matches!(
+        f,
+        Ok(fr) if matches!(&fr.message, MavMessage::COMMAND_LONG(c) if c.command == MavCmd::MAV_CMD_NAV_TAKEOFF)
+    ))));
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_NAV_TAKEOFF,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
+    assert_eq!(task.await.ok(), Some(Ok(())));
+
+    // Never answered: four attempts, then a timeout error.
+    let r = h.command_long(V, MavCmd::MAV_CMD_NAV_LAND, [0.0; 7]).await;
+    assert_eq!(
+        r,
+        Err(CommandError::Timeout {
+            system_id: V,
+            command: MavCmd::MAV_CMD_NAV_LAND,
+            attempts: 4
+        })
+    );
+    assert_eq!(h.arm(99, true).await, Err(CommandError::UnknownVehicle(99)));
+}
+
+#[tokio::test]
+async fn mission_upload_survives_a_lost_count_and_duplicate_requests() {
+    let (h, mut rx, tx) = seen_link().await;
+    let items: Vec<MISSION_ITEM_INT_DATA> = (0..3)
+        .map(|i| MISSION_ITEM_INT_DATA {
+            command: MavCmd::MAV_CMD_NAV_WAYPOINT,
+            x: 303_000_000 + i,
+            ..Default::default()
+        })
+        .collect();
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move {
+            h.upload(V, MavMissionType::MAV_MISSION_TYPE_FENCE, items)
+                .await
+        }
+    });
+    let MavMessage::MISSION_COUNT(c) = next(&mut rx).await else {
+        panic!("expected MISSION_COUNT")
+    };
+    assert_eq!(
+        (c.count, c.mission_type),
+        (3, MavMissionType::MAV_MISSION_TYPE_FENCE)
+    );
+    // The count is "lost": the link sends it again.
+    let MavMessage::MISSION_COUNT(_) = next(&mut rx).await else {
+        panic!("expected MISSION_COUNT again")
+    };
+    let request = |seq| {
+        encode_v2(
+            V,
+            1,
+            0,
+            &MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
+                seq,
+                target_system: 255,
+                target_component: 190,
+                mission_type: MavMissionType::MAV_MISSION_TYPE_FENCE,
+            }),
+        )
+    };
+    for seq in [0u16, 1, 1, 2] {
+        tx.send(request(seq))
+            .unwrap_or_else(|_| panic!("link gone"));
+        let MavMessage::MISSION_ITEM_INT(it) = next(&mut rx).await else {
+            panic!("expected MISSION_ITEM_INT {seq}")
+        };
+        assert_eq!((it.seq, it.x), (seq, 303_000_000 + i32::from(seq)));
+        assert_eq!(it.mission_type, MavMissionType::MAV_MISSION_TYPE_FENCE);
+    }
+    let reject = MavMessage::MISSION_ACK(MISSION_ACK_DATA {
+        mavtype: MavMissionResult::MAV_MISSION_INVALID,
+        mission_type: MavMissionType::MAV_MISSION_TYPE_FENCE,
+        ..Default::default()
+    });
+    tx.send(encode_v2(V, 1, 0, &reject))
+        .unwrap_or_else(|_| panic!("link gone"));
+    assert_eq!(
+        task.await.ok(),
+        Some(Err(UploadError::Rejected {
+            system_id: V,
+            kind: MavMissionType::MAV_MISSION_TYPE_FENCE,
+            result: MavMissionResult::MAV_MISSION_INVALID
+        }))
+    );
+}
+
+#[tokio::test]
+async fn heartbeat_loss_and_strangers_are_reported() {
+    let (h, _rx, tx) = seen_link().await;
+    let mut events = h.subscribe();
+    let mut stranger = heartbeat();
+    stranger[5] = 42; // system id 42: rewrite and fix nothing else -> the CRC still covers it
+    // A correct frame from system 42 instead:
+    let hb42 = encode_v2(42, 1, 0, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()));
+    tx.send(stranger).unwrap_or_else(|_| panic!("link gone"));
+    tx.send(hb42).unwrap_or_else(|_| panic!("link gone"));
+    let mut saw_bad = false;
+    let mut saw_stranger = false;
+    let mut saw_lost = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while !(saw_bad && saw_stranger && saw_lost) && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+            Ok(Ok(LinkEvent::BadFrame { .. })) => saw_bad = true,
+            Ok(Ok(LinkEvent::UnknownSystem { system_id: 42 })) => saw_stranger = true,
+            Ok(Ok(LinkEvent::LinkStatus {
+                system_id: V,
+                status: LinkStatus::Lost,
+            })) => saw_lost = true,
+            _ => {}
+        }
+    }
+    assert!(
+        saw_bad && saw_stranger && saw_lost,
+        "bad {saw_bad} stranger {saw_stranger} lost {saw_lost}"
+    );
+    assert_eq!(h.counters().unknown_systems.get(&42), Some(&1));
+}
