@@ -140,6 +140,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             arm_min_battery_pct: 30.0,
             rtl_alt_m: 60.0,
             position_rate_hz: cli.position_rate,
+            charge_rate_pct_per_min: 0.0,
             minimal_streams: cli.streams == "minimal",
             initial_battery_pct: 100.0,
         }
@@ -205,6 +206,11 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             clips.clone(),
         );
         v.airframe.capacity_mah = 10_000.0;
+        if let Some(hg) = s.hangars.iter().find(|x| x.id == d.hangar)
+            && hg.charging
+        {
+            v.charge_rate_pct_per_min = hg.charge_rate_pct_per_min;
+        }
         out.push((v, d.battery_pct));
     }
     Ok(out

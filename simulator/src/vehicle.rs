@@ -108,6 +108,8 @@ pub struct VehicleConfig {
     pub rtl_alt_m: f64,
     /// Default GLOBAL_POSITION_INT rate, Hz.
     pub position_rate_hz: f64,
+    /// Hangar charging rate, percentage points per minute of sim time (0: none).
+    pub charge_rate_pct_per_min: f64,
     /// Stream only HEARTBEAT and GLOBAL_POSITION_INT until asked for more.
     pub minimal_streams: bool,
     /// Battery charge at start, percent.
@@ -1143,8 +1145,28 @@ impl Vehicle {
             self.touchdown(&mut out);
             self.fence_check(&mut out);
         }
+        self.charge(dt);
         self.telemetry(&mut out);
         out
+    }
+
+    /// Parked and disarmed in the hangar (within 10 m of home): the pack charges.
+    fn charge(&mut self, dt: f64) {
+        if self.armed || !self.landed || self.cfg.charge_rate_pct_per_min <= 0.0 {
+            return;
+        }
+        let (n, e) = ne_offset(
+            self.cfg.home.0,
+            self.cfg.home.1,
+            self.body.lat,
+            self.body.lon,
+        );
+        if n.hypot(e) > 10.0 {
+            return;
+        }
+        let per_s =
+            self.cfg.charge_rate_pct_per_min / 100.0 / 60.0 * self.cfg.airframe.capacity_mah;
+        self.body.consumed_mah = (self.body.consumed_mah - per_s * dt).max(0.0);
     }
 
     fn failsafes(&mut self, link_t: f64, out: &mut Vec<Out>) {

@@ -63,9 +63,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Link to the fleet (real or `drone-sim`), dispatch incidents and fly them
+    /// until every drone involved is back in its hangar.
+    ///
+    /// Exit status: 0 when every incident is resolved, 1 otherwise.
+    Fly(FlyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct FlyArgs {
+    #[arg(long)]
+    config: PathBuf,
+    /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or tcpout:HOST:PORT.
+    #[arg(long, default_value = "udpin:127.0.0.1:14550")]
+    mavlink: mavlink_link::link::Address,
+    /// KIND@LAT,LON, e.g. person_in_water@30.347,120.457 (repeatable).
+    #[arg(long = "incident", value_parser = parse_incident, required = true)]
+    incidents: Vec<(IncidentKind, LatLon)>,
+    /// Scenario time at start (RFC 3339); decides which zones are in force. Default: now.
+    #[arg(long, value_parser = parse_time)]
+    time: Option<DateTime<FixedOffset>>,
+    /// Scenario seconds per wall second: the simulator's --speedup.
+    #[arg(long, default_value_t = 1.0)]
+    speedup: f64,
+    /// Seconds (wall) a lost link is tolerated before the incident goes to another drone.
+    #[arg(long, default_value_t = 10.0)]
+    reassign_after: f64,
+    /// Give up after this many wall seconds.
+    #[arg(long, default_value_t = 3600.0)]
+    timeout: f64,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -140,7 +179,119 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+        Command::Fly(args) => fly(&args),
     }
+}
+
+fn fly(args: &FlyArgs) -> Result<ExitCode> {
+    let FlyArgs {
+        config,
+        mavlink,
+        incidents,
+        time,
+        speedup,
+        reassign_after,
+        timeout,
+        json,
+    } = args;
+    let (speedup, reassign_after, timeout, json) = (*speedup, *reassign_after, *timeout, *json);
+    use fleet::{FleetConfig, FleetManager};
+    if !(speedup > 0.0 && speedup <= 1000.0) {
+        bail!("--speedup {speedup} is outside (0, 1000]");
+    }
+    let s = config::load(config).map_err(anyhow::Error::msg)?;
+    for (kind, at) in incidents {
+        if !s.region.contains(*at) {
+            bail!(
+                "--incident {kind}@{at}: outside the operating region of {}",
+                config.display()
+            );
+        }
+    }
+    let start = time.unwrap_or_else(|| Utc::now().fixed_offset());
+    let offset = *start.offset();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let ids: Vec<u8> = s.drones.iter().map(|d| d.system_id).collect();
+        let link =
+            mavlink_link::link::connect(mavlink, ids, mavlink_link::link::LinkConfig::default())
+                .await
+                .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
+        let cfg = FleetConfig {
+            start_time: start.to_utc(),
+            speedup,
+            reassign_after: std::time::Duration::from_secs_f64(reassign_after.max(0.0)),
+            ..FleetConfig::default()
+        };
+        let reports = incidents
+            .iter()
+            .map(|(kind, at)| dispatch_core::Report {
+                kind: *kind,
+                position: *at,
+                priority: None,
+                auto_launch: true,
+                patrol: None,
+            })
+            .collect();
+        let manager = FleetManager::new(s, link, cfg);
+        let summary = manager
+            .fly(reports, std::time::Duration::from_secs_f64(timeout), |e| {
+                let line = if json {
+                    serde_json::to_string(e)
+                        .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
+                } else {
+                    describe(e, &offset)
+                };
+                let _ = emit(&format!("{line}\n"));
+            })
+            .await?;
+        let text = if json {
+            serde_json::json!({"event": "summary", "summary": summary}).to_string()
+        } else {
+            format!(
+                "summary: {} resolved, {} failed, {} still open",
+                summary.resolved.len(),
+                summary.failed.len(),
+                summary.open.len()
+            )
+        };
+        emit(&format!("{text}\n"))?;
+        Ok(if summary.failed.is_empty() && summary.open.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
+}
+
+fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
+    use fleet::What;
+    let t = e.t.with_timezone(offset).format("%H:%M:%S");
+    match &e.what {
+        What::Incident {
+            incident,
+            status,
+            note,
+        } => format!("{t} incident {incident} {status}: {note}"),
+        What::Drone { drone, state, note } => format!("{t} drone {drone} {state}: {note}"),
+        What::Dispatch { output } => format!(
+            "{t} dispatch: {}",
+            serde_json::to_string(output).unwrap_or_default()
+        ),
+        What::Link { drone, status } => format!("{t} link {drone}: {status}"),
+        What::Vehicle { drone, text } => format!("{t} {drone} says: {text}"),
+    }
+}
+
+fn parse_incident(s: &str) -> Result<(IncidentKind, LatLon), String> {
+    let (kind, at) = s.split_once('@').ok_or_else(|| {
+        format!("`{s}` is not KIND@LAT,LON (e.g. person_in_water@30.347,120.457)")
+    })?;
+    Ok((parse_kind(kind)?, parse_lat_lon(at)?))
 }
 
 fn what_if_world(s: &Scenario, unavailable: &[String]) -> Result<World> {

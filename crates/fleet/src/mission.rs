@@ -1,0 +1,259 @@
+//! From an assignment to MAVLink mission and fence items (pure functions).
+//!
+//! Mission layout (ArduPilot convention: item 0 is home and is not flown):
+//!
+//! | items | phase |
+//! |---|---|
+//! | 0 home, 1 NAV_TAKEOFF (skipped when already airborne) | launch |
+//! | the planned waypoints around the zones | en route |
+//! | the scene: arrival waypoint, then the action for the kind | on scene |
+//! | the planned return waypoints, NAV_LAND at the hangar | returning |
+//!
+//! Actions on scene: lifebuoy drop (DO_GRIPPER release) and a hover; a
+//! loudspeaker clip (MAV_CMD_USER_1, param1 = clip, see docs/simulator.md)
+//! and a hover; an orbit with the thermal camera (NAV_LOITER_TURNS) for fires;
+//! an expanding-square search around the last-seen point for a missing
+//! person; the patrol route for patrols.
+
+use dispatch_core::{Assignment, IncidentKind, LatLon, Route, Zone};
+use geo::{BoundingRect, Intersects, Rect};
+use mavlink_link::mav::{MISSION_ITEM_INT_DATA, MavCmd, MavFrame, MavMissionType};
+
+/// Radius of the thermal-camera orbit over a fire, metres.
+pub const ORBIT_RADIUS_M: f64 = 80.0;
+/// Track spacing of the expanding-square search, metres.
+pub const SEARCH_SPACING_M: f64 = 60.0;
+
+/// A mission with the index ranges of its phases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionPlan {
+    pub items: Vec<MISSION_ITEM_INT_DATA>,
+    /// Index of the waypoint over the scene: reaching it is arrival.
+    pub scene_arrival: u16,
+    /// First index of the return leg.
+    pub return_start: u16,
+}
+
+/// What the mission needs to know beyond the assignment.
+#[derive(Debug, Clone)]
+pub struct SortieSpec<'a> {
+    pub kind: IncidentKind,
+    pub home: LatLon,
+    pub cruise_alt_m: f64,
+    pub cruise_speed_mps: f64,
+    pub on_scene_s: f64,
+    pub airborne: bool,
+    /// Patrol waypoints, for patrols.
+    pub patrol: &'a [LatLon],
+}
+
+pub fn build(a: &Assignment, spec: &SortieSpec<'_>) -> MissionPlan {
+    let alt = spec.cruise_alt_m as f32;
+    let mut items = vec![item(MavCmd::MAV_CMD_NAV_WAYPOINT, spec.home, 0.0, [0.0; 4])];
+    if !spec.airborne {
+        items.push(item(
+            MavCmd::MAV_CMD_NAV_TAKEOFF,
+            LatLon::new(0.0, 0.0),
+            alt,
+            [0.0; 4],
+        ));
+    }
+    // Route waypoints, without the start (the drone is there) and the target.
+    let wps = &a.route.waypoints;
+    for w in wps.iter().skip(1).take(wps.len().saturating_sub(2)) {
+        items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, *w, alt, [0.0; 4]));
+    }
+    let target = *wps.last().unwrap_or(&spec.home);
+    let scene_arrival = items.len() as u16;
+    items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, target, alt, [0.0; 4]));
+    let hover = |s: f64| {
+        item(
+            MavCmd::MAV_CMD_NAV_LOITER_TIME,
+            target,
+            alt,
+            [s as f32, 0.0, 0.0, 0.0],
+        )
+    };
+    match spec.kind {
+        IncidentKind::PersonInWater => {
+            items.push(do_item(MavCmd::MAV_CMD_DO_GRIPPER, [1.0, 0.0, 0.0, 0.0]));
+            items.push(hover(spec.on_scene_s));
+        }
+        IncidentKind::SpectatorInDangerZone | IncidentKind::TidalSurgeWarning => {
+            items.push(do_item(
+                MavCmd::MAV_CMD_USER_1,
+                [clip(spec.kind), 0.0, 0.0, 0.0],
+            ));
+            items.push(hover(spec.on_scene_s));
+        }
+        IncidentKind::HighriseFire | IncidentKind::ForestFire => {
+            let lap_s = std::f64::consts::TAU * ORBIT_RADIUS_M / spec.cruise_speed_mps.min(12.0);
+            let turns = (spec.on_scene_s / lap_s).ceil().max(1.0);
+            items.push(item(
+                MavCmd::MAV_CMD_NAV_LOITER_TURNS,
+                target,
+                alt,
+                [turns as f32, 0.0, ORBIT_RADIUS_M as f32, 0.0],
+            ));
+        }
+        IncidentKind::MissingPerson => {
+            for p in expanding_square(
+                target,
+                spec.on_scene_s * spec.cruise_speed_mps,
+                SEARCH_SPACING_M,
+            ) {
+                items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, p, alt, [0.0; 4]));
+            }
+        }
+        IncidentKind::Patrol => {
+            items.push(do_item(
+                MavCmd::MAV_CMD_USER_1,
+                [clip(spec.kind), 0.0, 0.0, 0.0],
+            ));
+            for p in spec.patrol.iter().skip(1) {
+                items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, *p, alt, [0.0; 4]));
+            }
+        }
+    }
+    let return_start = items.len() as u16;
+    let back = &a.return_route.waypoints;
+    for w in back.iter().skip(1).take(back.len().saturating_sub(2)) {
+        items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, *w, alt, [0.0; 4]));
+    }
+    items.push(item(MavCmd::MAV_CMD_NAV_LAND, spec.home, 0.0, [0.0; 4]));
+    for (i, it) in items.iter_mut().enumerate() {
+        it.seq = i as u16;
+    }
+    MissionPlan {
+        items,
+        scene_arrival,
+        return_start,
+    }
+}
+
+/// Loudspeaker clip number of a kind (its index in `IncidentKind::ALL`).
+pub fn clip(kind: IncidentKind) -> f32 {
+    IncidentKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0) as f32
+}
+
+/// Exclusion fence of the active zones near the route, leaving out the zones
+/// the route is allowed to be in (the one it departs from, the rescue-exempt
+/// zone of the casualty) and any zone around the home hangar.
+pub fn fence<'z>(
+    zones: impl Iterator<Item = &'z Zone>,
+    route: &Route,
+    back: &Route,
+    home: LatLon,
+) -> Vec<MISSION_ITEM_INT_DATA> {
+    let mut lo = (f64::INFINITY, f64::INFINITY);
+    let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for p in route.waypoints.iter().chain(&back.waypoints) {
+        lo = (lo.0.min(p.lon), lo.1.min(p.lat));
+        hi = (hi.0.max(p.lon), hi.1.max(p.lat));
+    }
+    // About 5 km around the flight.
+    let bbox = Rect::new((lo.0 - 0.05, lo.1 - 0.05), (hi.0 + 0.05, hi.1 + 0.05));
+    let home_pt = geo::Point::new(home.lon, home.lat);
+    let mut items = Vec::new();
+    for z in zones {
+        let allowed = route.final_leg_enters.contains(&z.id)
+            || route.departs_from.contains(&z.id)
+            || back.departs_from.contains(&z.id)
+            || z.polygon.intersects(&home_pt);
+        if allowed
+            || !z
+                .polygon
+                .bounding_rect()
+                .is_some_and(|r| r.intersects(&bbox))
+        {
+            continue;
+        }
+        let ring = &z.polygon.exterior().0;
+        let n = ring.len().saturating_sub(1);
+        for c in &ring[..n] {
+            let mut it = item(
+                MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
+                LatLon::new(c.y, c.x),
+                0.0,
+                [n as f32, 0.0, 0.0, 0.0],
+            );
+            it.frame = MavFrame::MAV_FRAME_GLOBAL;
+            it.mission_type = MavMissionType::MAV_MISSION_TYPE_FENCE;
+            items.push(it);
+        }
+    }
+    for (i, it) in items.iter_mut().enumerate() {
+        it.seq = i as u16;
+    }
+    items
+}
+
+/// Corners of an expanding-square search of about `length_m` of track.
+fn expanding_square(c: LatLon, length_m: f64, spacing: f64) -> Vec<LatLon> {
+    let m_lat = 111_195.0;
+    let m_lon = m_lat * c.lat.to_radians().cos();
+    let dirs = [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)];
+    let (mut n, mut e) = (0.0, 0.0);
+    let mut out = Vec::new();
+    let mut flown = 0.0;
+    let mut leg = 0usize;
+    while flown < length_m && out.len() < 60 {
+        let len = spacing * (leg / 2 + 1) as f64;
+        let (dn, de) = dirs[leg % 4];
+        n += dn * len;
+        e += de * len;
+        flown += len;
+        out.push(LatLon::new(c.lat + n / m_lat, c.lon + e / m_lon));
+        leg += 1;
+    }
+    out
+}
+
+fn item(command: MavCmd, p: LatLon, alt: f32, params: [f32; 4]) -> MISSION_ITEM_INT_DATA {
+    MISSION_ITEM_INT_DATA {
+        param1: params[0],
+        param2: params[1],
+        param3: params[2],
+        param4: params[3],
+        x: (p.lat * 1e7).round() as i32,
+        y: (p.lon * 1e7).round() as i32,
+        z: alt,
+        seq: 0,
+        command,
+        target_system: 0,
+        target_component: 1,
+        frame: MavFrame::MAV_FRAME_GLOBAL_RELATIVE_ALT,
+        current: 0,
+        autocontinue: 1,
+        mission_type: MavMissionType::MAV_MISSION_TYPE_MISSION,
+    }
+}
+
+fn do_item(command: MavCmd, params: [f32; 4]) -> MISSION_ITEM_INT_DATA {
+    let mut it = item(command, LatLon::new(0.0, 0.0), 0.0, params);
+    it.frame = MavFrame::MAV_FRAME_MISSION;
+    it
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expanding_square_grows_by_one_spacing_every_two_legs() {
+        let c = LatLon::new(30.0, 120.0);
+        let pts = expanding_square(c, 600.0, 60.0);
+        // Legs 60, 60, 120, 120, 180, 180 -> 720 m >= 600 m after 6 legs.
+        assert_eq!(pts.len(), 6);
+        assert!((pts[0].lat - (30.0 + 60.0 / 111_195.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn clip_numbers_follow_the_kind_order() {
+        assert_eq!(clip(IncidentKind::SpectatorInDangerZone), 0.0);
+        assert_eq!(clip(IncidentKind::TidalSurgeWarning), 2.0);
+    }
+}
