@@ -32,6 +32,9 @@ class Gcs:
             "udpin:127.0.0.1:0", source_system=255, source_component=190, dialect="ardupilotmega"
         )
         self.port = self.m.port.getsockname()[1]
+        # The fleet at --speedup 10 sends ~2,400 datagrams/s; a default receive
+        # buffer holds only a few hundred, and drops the rest while a test sleeps.
+        self.m.port.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         self.lock = threading.Lock()
         self.beating = True
         self.stop = False

@@ -1,0 +1,147 @@
+"""End to end: `dispatcher fly` (core + fleet manager + MAVLink link) flies
+incidents on the bundled simulator over UDP loopback, in simulated time."""
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from conftest import CONFIG, ROOT, SIM
+
+DISPATCHER = os.environ.get("DISPATCHER", os.path.join(ROOT, "target", "debug", "dispatcher"))
+SPEEDUP = "50"
+BORE_TIME = "2026-09-28T13:00:00+08:00"
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Run:
+    """drone-sim and `dispatcher fly --json` side by side; events collected as they come."""
+
+    def __init__(self, incidents, sim_args=(), fly_args=()):
+        port = free_port()
+        self.sim = subprocess.Popen(
+            [SIM, "--config", CONFIG, "--gcs", f"127.0.0.1:{port}", "--speedup", SPEEDUP, "--control", "127.0.0.1:0", *sim_args],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        ready = json.loads(self.sim.stdout.readline())
+        host, cport = ready["control"].split(":")
+        self.ctl = socket.create_connection((host, int(cport)), timeout=5)
+        self.ctl_file = self.ctl.makefile("r")
+        args = [DISPATCHER, "fly", "--config", CONFIG, "--mavlink", f"udpin:127.0.0.1:{port}",
+                "--speedup", SPEEDUP, "--time", BORE_TIME, "--json", "--timeout", "240", *fly_args]
+        for i in incidents:
+            args += ["--incident", i]
+        self.fly = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.fly.stdout:
+            with self.lock:
+                self.events.append(json.loads(line))
+
+    def control(self, line):
+        self.ctl.sendall((line + "\n").encode())
+        return self.ctl_file.readline().strip()
+
+    def wait_for(self, pred, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                for e in self.events:
+                    if pred(e):
+                        return e
+            if self.fly.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"event not seen; stderr: {self.fly.stderr.read() if self.fly.poll() is not None else ''}")
+
+    def finish(self, timeout=240):
+        code = self.fly.wait(timeout=timeout)
+        self.reader.join(timeout=5)
+        return code
+
+    def close(self):
+        if self.fly.poll() is None:
+            self.fly.kill()
+        self.ctl.close()
+        self.sim.terminate()
+        self.sim.communicate(timeout=10)
+
+    def statuses(self, incident):
+        return [e["status"] for e in self.events if e.get("event") == "incident" and e["incident"] == incident]
+
+    def drone_of(self, incident):
+        """Drones assigned to the incident, in order."""
+        out = []
+        for e in self.events:
+            if e.get("event") == "incident" and e["incident"] == incident and e["status"] == "assigned":
+                out.append(e["note"].split("drone ")[1].split(" ")[0])
+        return out
+
+
+def test_person_in_water_at_laoyancang_is_flown_end_to_end():
+    run = Run(["person_in_water@30.347,120.457"])
+    try:
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.statuses(1) == ["assigned", "en_route", "on_scene", "returning", "resolved"], run.statuses(1)
+        assert run.drone_of(1) == ["yg-1"]
+        summary = run.events[-1]["summary"]
+        assert summary["resolved"] == [1]
+        (arrival,) = summary["arrivals"]
+        ratio = arrival["actual_s"] / arrival["predicted_eta_s"]
+        assert 0.8 <= ratio <= 1.2, arrival
+        texts = [e["text"] for e in run.events if e.get("event") == "vehicle"]
+        assert any("lifebuoy released" in t for t in texts), texts
+        states = [e["state"] for e in run.events if e.get("event") == "drone" and e["drone"] == "yg-1"]
+        assert states[:2] == ["preflight", "en_route"] and "on_scene" in states, states
+        assert states[-2:] == ["landing", "charging"], states
+        v = json.loads(run.control("status"))
+        yg1 = next(x for x in v["vehicles"] if x["system_id"] == 11)
+        assert yg1["landed"] and not yg1["armed"] and yg1["lifebuoy_released"]
+    finally:
+        run.close()
+
+
+def test_lost_link_hands_the_incident_to_the_next_drone():
+    run = Run(["person_in_water@30.347,120.457"], fly_args=["--reassign-after", "1"])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        time.sleep(1.0)
+        assert run.control("fault 11 link-drop 3600").startswith("ok")
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "lost")
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)
+        st = run.statuses(1)
+        assert st[st.index("queued"):] == ["queued", "assigned", "en_route", "on_scene", "returning", "resolved"], st
+        # yg-1 flies home on its own failsafe (no ground-station heartbeat): RTL.
+        v = json.loads(run.control("status"))
+        assert next(x for x in v["vehicles"] if x["system_id"] == 11)["mode"] in ("RTL", "LAND")
+    finally:
+        run.close()
+
+
+def test_rejected_arm_goes_to_an_alternative_drone():
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--fault", "11:gps-loss"])
+    try:
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        failed = run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "maintenance")
+        assert "arm" in failed["note"] and "FAILED" in failed["note"], failed
+        assert run.drone_of(1) == ["yg-1", "yg-2"]
+        assert run.statuses(1)[-1] == "resolved"
+    finally:
+        run.close()
