@@ -80,6 +80,10 @@ pub struct Cli {
     /// Stop after this many wall-clock seconds and print statistics.
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Record every datagram the fleet sends to FILE (each as a little-endian
+    /// u32 length and the bytes), e.g. for the telemetry-ingest benchmark.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
     /// Random seed for wind gusts and packet loss.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

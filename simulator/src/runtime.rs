@@ -64,6 +64,7 @@ pub struct Stats {
 }
 
 struct Sim {
+    record: Option<std::io::BufWriter<std::fs::File>>,
     slots: Vec<Slot>,
     sockets: Vec<Arc<UdpSocket>>,
     roles: Vec<Role>,
@@ -111,7 +112,14 @@ pub async fn run(
         }
     }
 
+    let record = match &cli.record {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => None,
+    };
     let mut sim = Sim {
+        record,
         slots: Vec::new(),
         sockets,
         roles,
@@ -229,6 +237,10 @@ pub async fn run(
             }
             _ = &mut shutdown => break,
         }
+    }
+    if let Some(mut w) = sim.record.take() {
+        use std::io::Write as _;
+        w.flush().context("cannot finish the recording")?;
     }
     let elapsed = sim.start.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu_start).map(|(b, a)| b - a);
@@ -385,6 +397,14 @@ impl Sim {
             };
             if out.msg.message_id() == 33 {
                 self.stats.position_frames_out += 1;
+            }
+            if let Some(w) = self.record.as_mut() {
+                use std::io::Write as _;
+                let len = (bytes.len() as u32).to_le_bytes();
+                if let Err(e) = w.write_all(&len).and_then(|()| w.write_all(&bytes)) {
+                    tracing::error!("recording stopped: {e}");
+                    self.record = None;
+                }
             }
             for p in dests {
                 let peer = &self.peers[p as usize];

@@ -536,7 +536,7 @@ impl Dispatcher {
             let task = task.filter(|_| state != DroneState::Returning);
             self.world.set_task(idx, state, task);
         }
-        self.set_status(now, id, status, String::new(), out);
+        self.set_status(now, id, status, "reported by the fleet".into(), out);
         Ok(())
     }
 

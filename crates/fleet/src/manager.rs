@@ -141,6 +141,7 @@ pub struct FleetManager {
     homing: BTreeMap<DroneId, Homing>,
     charging: BTreeSet<DroneId>,
     involved: BTreeSet<DroneId>,
+    link_status: BTreeMap<u8, LinkStatus>,
     launches: JoinSet<LaunchResult>,
     arrivals: Vec<Arrival>,
     events: Vec<FleetEvent>,
@@ -168,6 +169,7 @@ impl FleetManager {
             homing: BTreeMap::new(),
             charging: BTreeSet::new(),
             involved: BTreeSet::new(),
+            link_status: BTreeMap::new(),
             launches: JoinSet::new(),
             arrivals: Vec::new(),
             events: Vec::new(),
@@ -554,13 +556,17 @@ impl FleetManager {
                 let Some(drone) = drone_of(system_id) else {
                     return Ok(());
                 };
-                self.event(
-                    now,
-                    What::Link {
-                        drone: drone.clone(),
-                        status: format!("{status:?}").to_lowercase(),
-                    },
-                );
+                let prev = self.link_status.insert(system_id, status);
+                // A link coming up for the first time is routine; everything else is news.
+                if status != LinkStatus::Up || prev.is_some() || self.involved.contains(&drone) {
+                    self.event(
+                        now,
+                        What::Link {
+                            drone: drone.clone(),
+                            status: format!("{status:?}").to_lowercase(),
+                        },
+                    );
+                }
                 if let Some(s) = self.sorties.get_mut(&drone) {
                     s.lost_since = (status == LinkStatus::Lost).then(Instant::now);
                 }
