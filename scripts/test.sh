@@ -12,7 +12,7 @@ trap 'rm -f "$log"' EXIT
 
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 
-cargo build -p drone-sim
+cargo build -p drone-sim -p dispatcher
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

@@ -145,3 +145,21 @@ def test_rejected_arm_goes_to_an_alternative_drone():
         assert run.statuses(1)[-1] == "resolved"
     finally:
         run.close()
+
+
+def test_low_battery_in_flight_returns_and_hands_over():
+    run = Run(["person_in_water@30.347,120.457"])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        time.sleep(1.0)
+        assert run.control("fault 11 battery 24").startswith("ok")
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)
+        queued = [e for e in run.events if e.get("event") == "incident" and e["status"] == "queued" and e["incident"] == 1]
+        assert queued and ("battery" in queued[-1]["note"] or "turned back" in queued[-1]["note"]), queued
+        texts = [e["text"] for e in run.events if e.get("event") == "vehicle" and e["drone"] == "yg-1"]
+        assert any("battery low" in t for t in texts), texts
+        assert run.statuses(1)[-1] == "resolved"
+    finally:
+        run.close()

@@ -107,6 +107,8 @@ pub enum Output {
         incident: IncidentId,
         from: IncidentStatus,
         to: IncidentStatus,
+        /// Why, as written in the incident's time line.
+        note: String,
     },
     ZoneAdded {
         zone: ZoneId,
@@ -653,13 +655,14 @@ impl Dispatcher {
         rec.timeline.push(TimelineEntry {
             at: now,
             status: to,
-            note,
+            note: note.clone(),
         });
         if from != to {
             out.push(Output::StatusChanged {
                 incident: id,
                 from,
                 to,
+                note,
             });
         }
     }

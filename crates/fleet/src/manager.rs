@@ -312,19 +312,15 @@ impl FleetManager {
 
     fn output(&mut self, now: Timestamp, o: Output) {
         match &o {
-            Output::StatusChanged { incident, to, .. } => {
-                let note = self
-                    .dispatcher
-                    .incident(*incident)
-                    .and_then(|r| r.timeline.last())
-                    .map(|e| e.note.clone())
-                    .unwrap_or_default();
+            Output::StatusChanged {
+                incident, to, note, ..
+            } => {
                 self.event(
                     now,
                     What::Incident {
                         incident: *incident,
                         status: *to,
-                        note,
+                        note: note.clone(),
                     },
                 );
             }
