@@ -163,3 +163,31 @@ def test_low_battery_in_flight_returns_and_hands_over():
         assert run.statuses(1)[-1] == "resolved"
     finally:
         run.close()
+
+
+def test_patrol_is_preempted_for_a_spectator_and_resumes_with_another_drone():
+    # 12:10 on bore day: the embankment patrol (10:30-12:30) is flying when a
+    # spectator climbs over the barrier near its far end.
+    global BORE_TIME
+    saved, BORE_TIME = BORE_TIME, "2026-09-28T12:10:00+08:00"
+    try:
+        run = Run(["spectator_in_danger_zone@30.3995,120.5200+260"])
+    finally:
+        BORE_TIME = saved
+    try:
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        dispatch = [e["output"] for e in run.events if e.get("event") == "dispatch"]
+        pre = [o for o in dispatch if o["type"] == "preempted"]
+        assert pre and pre[0]["to"] == 2, dispatch
+        patrol = pre[0]["from"]
+        preempted_drone = pre[0]["drone"]
+        assert run.drone_of(2) == [preempted_drone]
+        # The patrol goes back to the queue and resumes with another drone.
+        assigned = run.drone_of(patrol)
+        assert len(assigned) == 2 and assigned[1] != preempted_drone, assigned
+        assert run.statuses(2)[-1] == "resolved"
+        texts = [e["text"] for e in run.events if e.get("event") == "vehicle" and e["drone"] == preempted_drone]
+        assert any("danger zone" in t for t in texts), texts
+    finally:
+        run.close()

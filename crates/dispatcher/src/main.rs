@@ -77,9 +77,10 @@ struct FlyArgs {
     /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or tcpout:HOST:PORT.
     #[arg(long, default_value = "udpin:127.0.0.1:14550")]
     mavlink: mavlink_link::link::Address,
-    /// KIND@LAT,LON, e.g. person_in_water@30.347,120.457 (repeatable).
+    /// KIND@LAT,LON[+SECONDS], e.g. person_in_water@30.347,120.457, or with
+    /// +120 to report it 120 s of scenario time after the start (repeatable).
     #[arg(long = "incident", value_parser = parse_incident, required = true)]
-    incidents: Vec<(IncidentKind, LatLon)>,
+    incidents: Vec<(IncidentKind, LatLon, f64)>,
     /// Scenario time at start (RFC 3339); decides which zones are in force. Default: now.
     #[arg(long, value_parser = parse_time)]
     time: Option<DateTime<FixedOffset>>,
@@ -200,7 +201,7 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         bail!("--speedup {speedup} is outside (0, 1000]");
     }
     let s = config::load(config).map_err(anyhow::Error::msg)?;
-    for (kind, at) in incidents {
+    for (kind, at, _) in incidents {
         if !s.region.contains(*at) {
             bail!(
                 "--incident {kind}@{at}: outside the operating region of {}",
@@ -229,12 +230,15 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         };
         let reports = incidents
             .iter()
-            .map(|(kind, at)| dispatch_core::Report {
-                kind: *kind,
-                position: *at,
-                priority: None,
-                auto_launch: true,
-                patrol: None,
+            .map(|(kind, at, after_s)| fleet::Scheduled {
+                report: dispatch_core::Report {
+                    kind: *kind,
+                    position: *at,
+                    priority: None,
+                    auto_launch: true,
+                    patrol: None,
+                },
+                after_s: *after_s,
             })
             .collect();
         let manager = FleetManager::new(s, link, cfg);
@@ -287,11 +291,25 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
     }
 }
 
-fn parse_incident(s: &str) -> Result<(IncidentKind, LatLon), String> {
-    let (kind, at) = s.split_once('@').ok_or_else(|| {
-        format!("`{s}` is not KIND@LAT,LON (e.g. person_in_water@30.347,120.457)")
+fn parse_incident(s: &str) -> Result<(IncidentKind, LatLon, f64), String> {
+    let (kind, rest) = s.split_once('@').ok_or_else(|| {
+        format!("`{s}` is not KIND@LAT,LON[+SECONDS] (e.g. person_in_water@30.347,120.457)")
     })?;
-    Ok((parse_kind(kind)?, parse_lat_lon(at)?))
+    let (at, after) = match rest.split_once('+') {
+        Some((at, secs)) => {
+            let v: f64 = secs
+                .parse()
+                .map_err(|_| format!("`+{secs}` in `{s}` is not a number of seconds"))?;
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!(
+                    "`+{secs}` in `{s}` must be a non-negative number of seconds"
+                ));
+            }
+            (at, v)
+        }
+        None => (rest, 0.0),
+    };
+    Ok((parse_kind(kind)?, parse_lat_lon(at)?, after))
 }
 
 fn what_if_world(s: &Scenario, unavailable: &[String]) -> Result<World> {

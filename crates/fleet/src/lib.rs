@@ -5,4 +5,4 @@
 pub mod manager;
 pub mod mission;
 
-pub use manager::{Arrival, FleetConfig, FleetEvent, FleetManager, Summary, What};
+pub use manager::{Arrival, FleetConfig, FleetEvent, FleetManager, Scheduled, Summary, What};

@@ -86,6 +86,13 @@ pub enum What {
     },
 }
 
+/// An incident to report once `after_s` seconds of scenario time have passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduled {
+    pub report: Report,
+    pub after_s: f64,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -192,7 +199,7 @@ impl FleetManager {
     /// Events are passed to `emit` as they happen.
     pub async fn fly(
         mut self,
-        reports: Vec<Report>,
+        mut scheduled: Vec<Scheduled>,
         deadline: Duration,
         mut emit: impl FnMut(&FleetEvent),
     ) -> Result<Summary, DispatchError> {
@@ -242,8 +249,9 @@ impl FleetManager {
                 );
             }
         }
-        self.input(Input::ReportBatch(reports))?;
-        let ids: Vec<IncidentId> = self.dispatcher.incidents().map(|r| r.incident.id).collect();
+        scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
+        let start = self.now();
+        let mut ids: Vec<IncidentId> = Vec::new();
         let end = Instant::now() + deadline;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
@@ -252,8 +260,17 @@ impl FleetManager {
             }
             tokio::select! {
                 _ = tick.tick() => {
+                    // Incidents whose time has come, reported together.
+                    let elapsed = (self.now() - start).num_milliseconds() as f64 / 1000.0;
+                    let due = scheduled.iter().take_while(|s| s.after_s <= elapsed).count();
+                    if due > 0 {
+                        let batch: Vec<Report> = scheduled.drain(..due).map(|s| s.report).collect();
+                        let before: BTreeSet<IncidentId> = self.dispatcher.incidents().map(|r| r.incident.id).collect();
+                        self.input(Input::ReportBatch(batch))?;
+                        ids.extend(self.dispatcher.incidents().map(|r| r.incident.id).filter(|id| !before.contains(id)));
+                    }
                     self.poll()?;
-                    if self.done(&ids) || Instant::now() >= end {
+                    if (scheduled.is_empty() && self.done(&ids)) || Instant::now() >= end {
                         break;
                     }
                 }
