@@ -295,3 +295,76 @@ async fn heartbeat_loss_and_strangers_are_reported() {
     );
     assert_eq!(h.counters().unknown_systems.get(&42), Some(&1));
 }
+
+#[tokio::test]
+async fn tcp_link_reassembles_frames_split_across_reads() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let h = link::connect(&link::Address::TcpOut(addr), [V], cfg())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut vehicle, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+    // A heartbeat sent in two pieces, with the first half of the next frame glued on.
+    let hb = heartbeat();
+    let ack_frame = encode_v2(
+        V,
+        1,
+        1,
+        &MavMessage::COMMAND_ACK(COMMAND_ACK_DATA {
+            command: MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+            result: MavResult::MAV_RESULT_ACCEPTED,
+            ..Default::default()
+        }),
+    );
+    vehicle
+        .write_all(&hb[..5])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    vehicle.flush().await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    vehicle
+        .write_all(&hb[5..])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move {
+            // Wait until the vehicle is known, then arm.
+            while h.vehicle(V).is_none_or(|v| v.last_heartbeat.is_none()) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            h.arm(V, true).await
+        }
+    });
+    // Read the link's bytes until its COMMAND_LONG arrives, then ack in two pieces.
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), vehicle.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("nothing from the link"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        got.extend_from_slice(&buf[..n]);
+        let arm = decode_datagram(&got).into_iter().flatten().any(|f| {
+            matches!(&f.message, MavMessage::COMMAND_LONG(c) if c.command == MavCmd::MAV_CMD_COMPONENT_ARM_DISARM)
+        });
+        if arm {
+            break;
+        }
+    }
+    vehicle
+        .write_all(&ack_frame[..7])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    vehicle.flush().await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    vehicle
+        .write_all(&ack_frame[7..])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.await.ok(), Some(Ok(())));
+    assert_eq!(h.counters().bad_frames, 0);
+}
