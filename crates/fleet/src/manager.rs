@@ -701,37 +701,28 @@ impl FleetManager {
                     incident: s.incident,
                     status: IncidentStatus::Returning,
                 })?;
-            } else if matches!(status, Some(IncidentStatus::EnRoute))
-                && v.armed
-                && matches!(v.mode, FlightMode::Rtl | FlightMode::Land)
-            {
-                // The vehicle turned back on its own (failsafe, fence): hand the incident on.
-                let why = format!("drone {drone} turned back in {}", v.mode);
-                self.sorties.remove(&drone);
-                self.homing.insert(
-                    drone.clone(),
-                    Homing {
-                        system_id: s.system_id,
-                        was_airborne: true,
-                    },
-                );
-                self.requeue_if_open(s.incident, &why)?;
-                continue;
-            } else if matches!(status, Some(IncidentStatus::EnRoute))
-                && battery > 0.0
-                && battery < 25.0
-            {
-                let why = format!("drone {drone} reports low battery ({battery:.0}%)");
-                self.sorties.remove(&drone);
-                self.homing.insert(
-                    drone.clone(),
-                    Homing {
-                        system_id: s.system_id,
-                        was_airborne: true,
-                    },
-                );
-                self.requeue_if_open(s.incident, &why)?;
-                continue;
+            } else if matches!(status, Some(IncidentStatus::EnRoute)) {
+                // Turned back on its own (failsafe, fence), or too little battery
+                // left to finish: the vehicle flies home and the incident goes on.
+                let why = if v.armed && matches!(v.mode, FlightMode::Rtl | FlightMode::Land) {
+                    Some(format!("drone {drone} turned back in {}", v.mode))
+                } else if battery > 0.0 && battery < 25.0 {
+                    Some(format!("drone {drone} reports low battery ({battery:.0}%)"))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    self.sorties.remove(&drone);
+                    self.homing.insert(
+                        drone.clone(),
+                        Homing {
+                            system_id: s.system_id,
+                            was_airborne: true,
+                        },
+                    );
+                    self.requeue_if_open(s.incident, &why)?;
+                    continue;
+                }
             }
             let airborne_now = v.armed && v.rel_alt_m > 1.0;
             if airborne_now && let Some(x) = self.sorties.get_mut(&drone) {

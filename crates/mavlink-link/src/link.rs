@@ -712,6 +712,14 @@ impl Driver {
         self.send(Some(sysid), &msg).await;
     }
 
+    fn knows(&self, system_id: u8) -> bool {
+        self.fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(system_id)
+            .is_some()
+    }
+
     async fn request(&mut self, r: Request) {
         match r {
             Request::Command {
@@ -719,13 +727,7 @@ impl Driver {
                 command,
                 reply,
             } => {
-                if self
-                    .fleet
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(system_id)
-                    .is_none()
-                {
+                if !self.knows(system_id) {
                     let _ = reply.send(Err(CommandError::UnknownVehicle(system_id)));
                     return;
                 }
@@ -754,13 +756,7 @@ impl Driver {
                 items,
                 reply,
             } => {
-                if self
-                    .fleet
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(system_id)
-                    .is_none()
-                {
+                if !self.knows(system_id) {
                     let _ = reply.send(Err(UploadError::UnknownVehicle(system_id)));
                     return;
                 }
