@@ -243,3 +243,20 @@ def test_extra_ground_station_on_a_vehicle_port():
     finally:
         sim.close()
         main.close()
+
+
+def test_injected_packet_loss_drops_about_that_share(gcs, sim):
+    def heartbeats(sysid, seconds):
+        n = 0
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            m = gcs.m.recv_match(type="HEARTBEAT", blocking=True, timeout=0.1)
+            if m is not None and m.get_srcSystem() == sysid:
+                n += 1
+        return n
+
+    clean = heartbeats(21, 3.0)  # 1 Hz x speedup 10: about 30
+    assert sim.control("fault 21 packet-loss 50").startswith("ok")
+    lossy = heartbeats(21, 3.0)
+    assert clean >= 20 and 0.2 * clean <= lossy <= 0.8 * clean, (clean, lossy)
+    assert sim.status()["counters"]["dropped_by_fault"] > 0

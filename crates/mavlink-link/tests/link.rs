@@ -368,3 +368,56 @@ async fn tcp_link_reassembles_frames_split_across_reads() {
     assert_eq!(task.await.ok(), Some(Ok(())));
     assert_eq!(h.counters().bad_frames, 0);
 }
+
+#[tokio::test]
+async fn px4_mode_changes_are_encoded_as_main_and_sub_mode() {
+    let (t, mut rx, tx) = Transport::memory();
+    let h = link::spawn(t, [V], cfg());
+    let mut events = h.subscribe();
+    let px4 = MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+        custom_mode: 0x0004_0000 | 0x0300_0000, // AUTO.LOITER
+        mavtype: MavType::MAV_TYPE_QUADROTOR,
+        autopilot: MavAutopilot::MAV_AUTOPILOT_PX4,
+        base_mode: MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
+        system_status: MavState::MAV_STATE_STANDBY,
+        mavlink_version: 3,
+    });
+    tx.send(encode_v2(V, 1, 0, &px4))
+        .unwrap_or_else(|_| panic!("link gone"));
+    loop {
+        if let Ok(LinkEvent::LinkStatus {
+            status: LinkStatus::Up,
+            ..
+        }) = events.recv().await
+        {
+            break;
+        }
+    }
+    assert_eq!(h.vehicle(V).map(|v| v.mode), Some(FlightMode::Guided));
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move { h.set_mode(V, FlightMode::Rtl).await }
+    });
+    let MavMessage::COMMAND_LONG(c) = next(&mut rx).await else {
+        panic!("expected COMMAND_LONG")
+    };
+    // PX4: param2 = main mode AUTO (4), param3 = sub mode RTL (5).
+    assert_eq!(
+        (c.command, c.param1, c.param2, c.param3),
+        (MavCmd::MAV_CMD_DO_SET_MODE, 1.0, 4.0, 5.0)
+    );
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_DO_SET_MODE,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
+    assert_eq!(task.await.ok(), Some(Ok(())));
+    // BRAKE has no PX4 equivalent: refused before anything is sent.
+    assert_eq!(
+        h.set_mode(V, FlightMode::Brake).await,
+        Err(CommandError::NoSuchMode {
+            system_id: V,
+            mode: FlightMode::Brake
+        })
+    );
+}
