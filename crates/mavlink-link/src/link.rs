@@ -420,7 +420,6 @@ struct Driver {
     /// Where each system id was last heard from (UDP listen mode).
     addrs: HashMap<u8, SocketAddr>,
     status: HashMap<u8, LinkStatus>,
-    reported_unknown: std::collections::HashSet<u8>,
     commands: HashMap<(u8, u32), PendingCommand>,
     uploads: HashMap<u8, PendingUpload>,
     seq: u8,
@@ -455,7 +454,6 @@ pub fn spawn(
         events: events.clone(),
         addrs: HashMap::new(),
         status: HashMap::new(),
-        reported_unknown: Default::default(),
         commands: HashMap::new(),
         uploads: HashMap::new(),
         seq: 0,
@@ -556,22 +554,21 @@ impl Driver {
     async fn datagram(&mut self, data: &[u8], from: Option<SocketAddr>) {
         let now = self.link_t();
         let mut out = Ingested::default();
-        let unknown_before: Vec<u8>;
-        {
-            let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
-            fleet.ingest(data, now, &mut out);
-            unknown_before = fleet.counters.unknown_systems.keys().copied().collect();
+        self.fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ingest(data, now, &mut out);
+        for sysid in out.new_unknown_systems {
+            tracing::warn!(
+                system_id = sysid,
+                "frames from an unconfigured system id; ignored"
+            );
+            let _ = self
+                .events
+                .send(LinkEvent::UnknownSystem { system_id: sysid });
         }
-        for sysid in unknown_before {
-            if self.reported_unknown.insert(sysid) {
-                tracing::warn!(
-                    system_id = sysid,
-                    "frames from an unconfigured system id; ignored"
-                );
-                let _ = self
-                    .events
-                    .send(LinkEvent::UnknownSystem { system_id: sysid });
-            }
+        for (system_id, text) in out.texts {
+            let _ = self.events.send(LinkEvent::StatusText { system_id, text });
         }
         for error in out.errors {
             let _ = self.events.send(LinkEvent::BadFrame { error });
@@ -596,23 +593,6 @@ impl Driver {
                 self.addrs.entry(frame.system_id).or_insert(addr);
             }
             self.protocol(frame.system_id, frame.message).await;
-        }
-        // Status texts are forwarded as events.
-        let texts: Vec<(u8, String)> = {
-            let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
-            let ids: Vec<u8> = fleet.iter().map(|v| v.system_id).collect();
-            let mut texts = Vec::new();
-            for id in ids {
-                if let Some(v) = fleet.get_mut(id) {
-                    for t in v.statustexts.drain(..) {
-                        texts.push((id, t));
-                    }
-                }
-            }
-            texts
-        };
-        for (system_id, text) in texts {
-            let _ = self.events.send(LinkEvent::StatusText { system_id, text });
         }
     }
 

@@ -65,7 +65,6 @@ pub struct VehicleState {
     pub time_boot_ms: u32,
     pub last_heartbeat: Option<f64>,
     pub link: LinkStatus,
-    pub statustexts: Vec<String>,
     pub frames: u64,
 }
 
@@ -92,7 +91,6 @@ impl VehicleState {
             time_boot_ms: 0,
             last_heartbeat: None,
             link: LinkStatus::Unknown,
-            statustexts: Vec::new(),
             frames: 0,
         }
     }
@@ -149,13 +147,6 @@ impl VehicleState {
                 self.landed =
                     Some(e.landed_state == crate::mav::MavLandedState::MAV_LANDED_STATE_ON_GROUND);
             }
-            MavMessage::STATUSTEXT(t) => {
-                let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
-                if self.statustexts.len() >= 64 {
-                    self.statustexts.remove(0);
-                }
-                self.statustexts.push(text);
-            }
             _ => {}
         }
         false
@@ -196,6 +187,10 @@ pub struct Ingested {
     pub heartbeats: Vec<u8>,
     /// Frames for the protocol layers (acks, mission requests), with their sender.
     pub protocol: Vec<Frame>,
+    /// STATUSTEXT messages of configured vehicles.
+    pub texts: Vec<(u8, String)>,
+    /// Unconfigured system ids heard for the first time.
+    pub new_unknown_systems: Vec<u8>,
     pub errors: Vec<FrameError>,
 }
 
@@ -241,15 +236,23 @@ impl Fleet {
     fn ingest_frame(&mut self, frame: Frame, now: f64, out: &mut Ingested) {
         self.counters.frames += 1;
         let Some(v) = self.slots[usize::from(frame.system_id)].as_mut() else {
-            *self
+            let n = self
                 .counters
                 .unknown_systems
                 .entry(frame.system_id)
-                .or_default() += 1;
+                .or_default();
+            *n += 1;
+            if *n == 1 {
+                out.new_unknown_systems.push(frame.system_id);
+            }
             return;
         };
         if v.apply(&frame.message, now) {
             out.heartbeats.push(frame.system_id);
+        }
+        if let MavMessage::STATUSTEXT(t) = &frame.message {
+            let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
+            out.texts.push((frame.system_id, text));
         }
         if matches!(
             frame.message,
@@ -317,10 +320,16 @@ mod tests {
         assert!((v.lat - 30.347).abs() < 1e-9 && (v.rel_alt_m - 30.5).abs() < 1e-9);
         assert_eq!(out.heartbeats, vec![11]);
         assert_eq!(fleet.counters.unknown_systems.get(&99), Some(&1));
+        assert_eq!(out.new_unknown_systems, vec![99]);
         assert_eq!(
             v.link_at(12.0, &LinkTimeouts::default()),
             LinkStatus::Degraded
         );
         assert_eq!(v.link_at(13.5, &LinkTimeouts::default()), LinkStatus::Lost);
+        // A stranger is reported once, however often it speaks.
+        let mut again = Ingested::default();
+        fleet.ingest(&encode_v2(99, 1, 1, &hb(0, false)), 10.5, &mut again);
+        assert!(again.new_unknown_systems.is_empty());
+        assert_eq!(fleet.counters.unknown_systems.get(&99), Some(&2));
     }
 }
