@@ -154,7 +154,7 @@ pub fn assign(world: &World, need: &Need) -> Result<Assignment, NoCandidate> {
     let k = world.params().alternatives + 1;
     let target = world.frame().project(need.position);
     let lbf = world.frame().lower_bound_factor();
-    let vmax = max_speed(world);
+    let vmax = world.max_cruise_speed_mps();
     let mut best: Vec<Evaluated> = Vec::with_capacity(k + 1);
     let mut rejected = Vec::new();
     let mut examined = 0usize;
@@ -420,10 +420,6 @@ fn budget(
         reserve_pct,
         margin_pct: d.battery_pct - total_pct - reserve_pct,
     }
-}
-
-fn max_speed(world: &World) -> f64 {
-    world.max_cruise_speed_mps()
 }
 
 fn summarize(rejected: &[Rejection]) -> String {

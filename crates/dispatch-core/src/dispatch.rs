@@ -367,7 +367,8 @@ impl Dispatcher {
             return false;
         };
         let inc = &rec.incident;
-        let Some(policy) = self.world.policy(inc.kind).copied() else {
+        let kind = inc.kind;
+        let Some(policy) = self.world.policy(kind).copied() else {
             return false;
         };
         let need = Need {
@@ -405,7 +406,7 @@ impl Dispatcher {
                 };
                 let task = Tasking {
                     incident: id,
-                    kind: inc_kind(&self.incidents, id),
+                    kind,
                     priority: need.priority,
                     life_threatening: policy.life_threatening,
                 };
@@ -707,13 +708,6 @@ impl Dispatcher {
         }
         Ok(())
     }
-}
-
-fn inc_kind(incidents: &BTreeMap<IncidentId, IncidentRecord>, id: IncidentId) -> IncidentKind {
-    incidents
-        .get(&id)
-        .map(|r| r.incident.kind)
-        .unwrap_or(IncidentKind::Patrol)
 }
 
 fn join(ids: &[ZoneId]) -> String {

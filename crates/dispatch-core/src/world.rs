@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Contains, Coord, Intersects, Line, LineString, Polygon};
+use geo::{Coord, Intersects, Line, LineString, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::Serialize;
@@ -330,10 +330,9 @@ impl World {
     /// Ids of the zones whose polygon contains `p` (any time, any altitude).
     pub fn zones_containing(&self, p: LatLon) -> Vec<ZoneId> {
         let q = self.frame.project(p);
-        let c = Coord { x: q[0], y: q[1] };
         self.zones_at_point(q)
             .filter_map(|i| self.indexed_zone(i))
-            .filter(|z| z.projected.intersects(&c))
+            .filter(|z| z.contains_point(q))
             .map(|z| z.zone.id.clone())
             .collect()
     }
@@ -474,9 +473,9 @@ impl IndexedZone {
         self.projected.intersects(&seg)
     }
 
+    /// Inside or on the boundary.
     pub(crate) fn contains_point(&self, p: [f64; 2]) -> bool {
-        let c = Coord { x: p[0], y: p[1] };
-        self.projected.contains(&c) || self.projected.intersects(&c)
+        self.projected.intersects(&Coord { x: p[0], y: p[1] })
     }
 }
 

@@ -417,13 +417,7 @@ fn print_assignment(
     if !a.rejected.is_empty() {
         w!(out, "passed over (nearer than the chosen drone):");
         for r in &a.rejected {
-            w!(
-                out,
-                "  {:<8} {:>6.0} m: {}",
-                r.drone.0,
-                r.distance_m,
-                r.reason
-            );
+            rejection_row(out, r);
         }
     }
 }
@@ -432,13 +426,7 @@ fn print_queued(out: &mut String, kind: IncidentKind, at: LatLon, nc: &NoCandida
     w!(out, "incident: {kind} at {at}");
     w!(out, "queued:   {}", nc.reason);
     for r in &nc.rejected {
-        w!(
-            out,
-            "  {:<8} {:>6.0} m: {}",
-            r.drone.0,
-            r.distance_m,
-            r.reason
-        );
+        rejection_row(out, r);
     }
 }
 
@@ -453,6 +441,16 @@ fn emit(text: &str) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+fn rejection_row(out: &mut String, r: &dispatch_core::Rejection) {
+    w!(
+        out,
+        "  {:<8} {:>6.0} m: {}",
+        r.drone.0,
+        r.distance_m,
+        r.reason
+    );
 }
 
 fn mmss(s: f64) -> String {

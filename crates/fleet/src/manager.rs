@@ -134,7 +134,6 @@ struct Sortie {
 #[derive(Debug, Clone)]
 struct Homing {
     system_id: u8,
-    was_airborne: bool,
 }
 
 type LaunchResult = (DroneId, IncidentId, Result<(), String>);
@@ -592,13 +591,7 @@ impl FleetManager {
                     && !self.sorties.contains_key(&drone)
                 {
                     // Back: follow it home (its own failsafe flies it there).
-                    self.homing.insert(
-                        drone.clone(),
-                        Homing {
-                            system_id,
-                            was_airborne: true,
-                        },
-                    );
+                    self.homing.insert(drone.clone(), Homing { system_id });
                 }
             }
             LinkEvent::StatusText { system_id, text } => {
@@ -717,7 +710,6 @@ impl FleetManager {
                         drone.clone(),
                         Homing {
                             system_id: s.system_id,
-                            was_airborne: true,
                         },
                     );
                     self.requeue_if_open(s.incident, &why)?;
@@ -780,7 +772,7 @@ impl FleetManager {
             let Some(v) = self.link.vehicle(h.system_id) else {
                 continue;
             };
-            if h.was_airborne && !v.armed && v.landed != Some(false) && v.link == LinkStatus::Up {
+            if !v.armed && v.landed != Some(false) && v.link == LinkStatus::Up {
                 self.homing.remove(&drone);
                 self.landed(
                     &drone,
@@ -805,18 +797,14 @@ impl FleetManager {
                 DroneState::Charging
             };
             let pos = self.position_of(&drone);
-            let before = self
-                .dispatcher
-                .world()
-                .drone(&drone)
-                .map(|d| (d.state, d.battery_pct.round()));
+            let before = self.dispatcher.world().drone(&drone).map(|d| d.state);
             self.input(Input::DroneUpdate {
                 drone: drone.clone(),
                 state,
                 position: pos,
                 battery_pct: battery,
             })?;
-            if before.map(|b| b.0) != Some(state) {
+            if before != Some(state) {
                 self.event(
                     now,
                     What::Drone {
