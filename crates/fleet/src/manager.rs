@@ -394,14 +394,19 @@ impl FleetManager {
             patrol: &patrol,
         };
         let plan = mission::build(a, &spec);
+        // The sortie ends after the scene and the flight back.
+        let back_s = on_scene_s + a.return_route.length_m / drone.performance.cruise_speed_mps;
+        let sortie_end = a.arrival_at + TimeDelta::milliseconds((back_s * 1000.0) as i64);
         let fence = mission::fence(
-            self.dispatcher
-                .world()
-                .zones()
-                .filter(|z| z.window.overlaps(now, now + TimeDelta::hours(2))),
+            self.dispatcher.world().zones(),
             &a.route,
             &a.return_route,
             hangar.position,
+            mission::FlightWindow {
+                start: now,
+                end: sortie_end,
+                cruise_alt_m: spec.cruise_alt_m,
+            },
         );
         let sysid = drone.system_id;
         // A replaced sortie (preemption) is taken over by this one.

@@ -15,7 +15,7 @@
 //! an expanding-square search around the last-seen point for a missing
 //! person; the patrol route for patrols.
 
-use dispatch_core::{Assignment, IncidentKind, LatLon, Route, Zone};
+use dispatch_core::{Assignment, IncidentKind, LatLon, Route, Timestamp, Zone};
 use geo::{BoundingRect, Intersects, Rect};
 use mavlink_link::mav::{MISSION_ITEM_INT_DATA, MavCmd, MavFrame, MavMissionType};
 
@@ -139,14 +139,26 @@ pub fn clip(kind: IncidentKind) -> f32 {
         .unwrap_or(0) as f32
 }
 
-/// Exclusion fence of the active zones near the route, leaving out the zones
-/// the route is allowed to be in (the one it departs from, the rescue-exempt
-/// zone of the casualty) and any zone around the home hangar.
+/// When and how high a sortie flies: the fence holds exactly the zones the
+/// planner kept out of (`Zone::blocks` over this window at this altitude).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlightWindow {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub cruise_alt_m: f64,
+}
+
+/// Exclusion fence of the zones that block the sortie near its route, leaving
+/// out the zones the route is allowed to be in (the one it departs from, the
+/// rescue-exempt zone of the casualty) and any zone around the home hangar.
+/// A fence is two-dimensional, so a zone above the cruise altitude or not in
+/// force during the sortie must not be in it.
 pub fn fence<'z>(
     zones: impl Iterator<Item = &'z Zone>,
     route: &Route,
     back: &Route,
     home: LatLon,
+    window: FlightWindow,
 ) -> Vec<MISSION_ITEM_INT_DATA> {
     let mut lo = (f64::INFINITY, f64::INFINITY);
     let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
@@ -158,7 +170,7 @@ pub fn fence<'z>(
     let bbox = Rect::new((lo.0 - 0.05, lo.1 - 0.05), (hi.0 + 0.05, hi.1 + 0.05));
     let home_pt = geo::Point::new(home.lon, home.lat);
     let mut items = Vec::new();
-    for z in zones {
+    for z in zones.filter(|z| z.blocks(window.cruise_alt_m, window.start, window.end)) {
         let allowed = route.final_leg_enters.contains(&z.id)
             || route.departs_from.contains(&z.id)
             || back.departs_from.contains(&z.id)
@@ -249,6 +261,63 @@ mod tests {
         // Legs 60, 60, 120, 120, 180, 180 -> 720 m >= 600 m after 6 legs.
         assert_eq!(pts.len(), 6);
         assert!((pts[0].lat - (30.0 + 60.0 / 111_195.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fence_holds_only_the_zones_that_block_the_sortie() {
+        use dispatch_core::{ActiveWindow, ZoneId, ZoneKind};
+        use geo::{LineString, Polygon};
+        let t = |h: u32| {
+            chrono::DateTime::from_timestamp(1_790_000_000 + i64::from(h) * 3600, 0)
+                .unwrap_or_default()
+        };
+        let square = |id: &str, lat: f64| Zone {
+            id: ZoneId(id.into()),
+            name: id.into(),
+            kind: ZoneKind::Other,
+            polygon: Polygon::new(
+                LineString::from(vec![
+                    (120.0, lat),
+                    (120.01, lat),
+                    (120.01, lat + 0.01),
+                    (120.0, lat + 0.01),
+                    (120.0, lat),
+                ]),
+                vec![],
+            ),
+            floor_m: 0.0,
+            ceiling_m: 10_000.0,
+            window: ActiveWindow::PERMANENT,
+            rescue_exempt: false,
+        };
+        let blocking = square("blocking", 30.0);
+        let mut high = square("high", 30.02);
+        high.floor_m = 200.0;
+        let mut later = square("later", 30.04);
+        later.window.from = Some(t(3));
+        let route = Route {
+            waypoints: vec![LatLon::new(29.99, 119.99), LatLon::new(30.06, 120.02)],
+            length_m: 0.0,
+            final_leg_enters: vec![],
+            departs_from: vec![],
+            avoided: vec![],
+        };
+        let window = FlightWindow {
+            start: t(0),
+            end: t(1),
+            cruise_alt_m: 60.0,
+        };
+        let zones = [blocking, high, later];
+        let items = fence(
+            zones.iter(),
+            &route,
+            &route,
+            LatLon::new(29.9, 119.9),
+            window,
+        );
+        // Only "blocking": 4 vertices, each carrying the vertex count.
+        assert_eq!(items.len(), 4);
+        assert!(items.iter().all(|i| i.param1 == 4.0 && i.x <= 300_100_000));
     }
 
     #[test]
