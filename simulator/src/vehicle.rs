@@ -870,11 +870,11 @@ impl Vehicle {
 
     // ------------------------------------------------------- mission protocol
 
-    fn store(&self, kind: MavMissionType) -> Vec<Item> {
+    fn store(&self, kind: MavMissionType) -> &[Item] {
         match kind {
-            MavMissionType::MAV_MISSION_TYPE_MISSION => self.mission.clone(),
-            MavMissionType::MAV_MISSION_TYPE_FENCE => self.fence_items.clone(),
-            _ => self.rally_items.clone(),
+            MavMissionType::MAV_MISSION_TYPE_MISSION => &self.mission,
+            MavMissionType::MAV_MISSION_TYPE_FENCE => &self.fence_items,
+            _ => &self.rally_items,
         }
     }
 

@@ -139,7 +139,7 @@ pub fn parse(
     let params = v.params(&raw.planning);
     let (policies, messages) = v.kinds(&raw.kinds);
     let hangars = v.hangars(&raw.hangar, region);
-    let drones = v.drones(&raw.drone, &hangars, region);
+    let drones = v.drones(&raw.drone, &hangars);
     let patrols = v.patrols(&raw.patrol, region);
     let mut problems = v.problems;
 
@@ -494,7 +494,7 @@ impl Validator {
         out
     }
 
-    fn drones(&mut self, raw: &[RawDrone], hangars: &[Hangar], region: Region) -> Vec<Drone> {
+    fn drones(&mut self, raw: &[RawDrone], hangars: &[Hangar]) -> Vec<Drone> {
         let by_id: HashMap<&str, &Hangar> = hangars.iter().map(|h| (h.id.0.as_str(), h)).collect();
         let mut ids = HashSet::new();
         let mut sysids: HashMap<u8, &str> = HashMap::new();
@@ -556,7 +556,6 @@ impl Validator {
                     ),
                 );
             }
-            let _ = region;
             out.push(Drone {
                 id: DroneId(d.id.clone()),
                 name: d.name.clone().unwrap_or_else(|| d.id.clone()),

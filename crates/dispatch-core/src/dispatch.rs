@@ -253,7 +253,15 @@ impl Dispatcher {
                 let task = task.filter(|_| !state.is_on_ground());
                 self.world
                     .update_drone(&drone, state, position, battery_pct, task)?;
-                self.serve_queue(now, &mut out);
+                // Only a dispatchable drone (free, or on preemptable work) can
+                // take a queued incident; other updates leave the queue as is.
+                if self
+                    .world
+                    .drone(&drone)
+                    .is_some_and(crate::world::is_dispatchable)
+                {
+                    self.serve_queue(now, &mut out);
+                }
             }
             Input::UpsertZone(z) => {
                 let id = z.id.clone();
