@@ -645,6 +645,26 @@ impl Vehicle {
                     MavResult::MAV_RESULT_ACCEPTED
                 }
             }
+            MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT => {
+                // param1: the item to fly next (ArduPilot: keeps the mode; AUTO goes there).
+                let seq = p[0];
+                if !(seq.is_finite() && seq >= 1.0 && (seq as usize) < self.mission.len()) {
+                    extra.push(text_msg(
+                        MavSeverity::MAV_SEVERITY_WARNING,
+                        &format!(
+                            "Set mission current {seq} refused: {} items",
+                            self.mission.len()
+                        ),
+                    ));
+                    MavResult::MAV_RESULT_DENIED
+                } else {
+                    self.current = seq as u16;
+                    self.progress = ItemProgress::default();
+                    self.mission_done = false;
+                    extra.push(self.mission_current());
+                    MavResult::MAV_RESULT_ACCEPTED
+                }
+            }
             MavCmd::MAV_CMD_DO_GRIPPER => self.gripper(p[1], &mut extra),
             MavCmd::MAV_CMD_USER_1 => self.loudspeaker(p[0], &mut extra),
             MavCmd::MAV_CMD_DO_CHANGE_SPEED => {

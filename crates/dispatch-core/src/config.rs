@@ -75,7 +75,36 @@ pub struct Scenario {
     pub zones: Vec<Zone>,
     pub patrols: Vec<PatrolRoute>,
     pub zones_file: PathBuf,
+    /// Kinds whose incidents launch as soon as a drone is found; the others
+    /// wait for a dispatcher's confirmation. Default: the life-threatening kinds.
+    pub auto_launch: HashMap<IncidentKind, bool>,
+    /// Settings of the dispatch server (map, access tokens).
+    pub server: ServerSettings,
 }
+
+/// What the dispatch server reads from the scenario file.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    /// An optional online tile layer for the map (`{z}/{x}/{y}` URL); the
+    /// offline basemap is always there.
+    pub tile_url: Option<String>,
+    /// Attribution shown with the tile layer.
+    pub tile_attribution: Option<String>,
+    /// Access tokens (`[[token]]`), more may come from the environment.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One access token and its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenConfig {
+    pub name: String,
+    /// `viewer`, `dispatcher` or `admin`.
+    pub role: String,
+    pub token: String,
+}
+
+/// Roles a token may have, weakest first.
+pub const ROLES: [&str; 3] = ["viewer", "dispatcher", "admin"];
 
 impl Scenario {
     /// Position of a configured hangar (validation guarantees every drone's
@@ -138,6 +167,14 @@ pub fn parse(
     let region = v.region(&raw.scenario.region);
     let params = v.params(&raw.planning);
     let (policies, messages) = v.kinds(&raw.kinds);
+    let auto_launch = raw
+        .kinds
+        .iter()
+        .filter_map(|(name, k)| {
+            IncidentKind::parse(name).map(|kind| (kind, k.auto_launch.unwrap_or(k.life_threatening)))
+        })
+        .collect();
+    let server = v.server(&raw.server, &raw.token);
     let hangars = v.hangars(&raw.hangar, region);
     let drones = v.drones(&raw.drone, &hangars);
     let patrols = v.patrols(&raw.patrol, region);
@@ -172,6 +209,8 @@ pub fn parse(
         zones,
         patrols,
         zones_file,
+        auto_launch,
+        server,
     })
 }
 
@@ -215,6 +254,25 @@ struct RawConfig {
     drone: Vec<RawDrone>,
     #[serde(default)]
     patrol: Vec<RawPatrol>,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    token: Vec<RawToken>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    tile_url: Option<String>,
+    tile_attribution: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    name: Option<String>,
+    role: String,
+    token: String,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +313,8 @@ struct RawKind {
     capabilities: Vec<Capability>,
     on_scene_s: f64,
     message: Option<String>,
+    /// Launch without waiting for a dispatcher (default: when life-threatening).
+    auto_launch: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -381,6 +441,48 @@ impl Validator {
             self.err(item, "route_margin_m must be in [0, 5000]");
         }
         params
+    }
+
+    fn server(&mut self, raw: &RawServer, tokens: &[RawToken]) -> ServerSettings {
+        if let Some(url) = &raw.tile_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            self.err(
+                Some("[server]".into()),
+                format!("tile_url `{url}` must be an http:// or https:// URL"),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            let name = t.name.clone().unwrap_or_else(|| format!("token {}", i + 1));
+            let item = Some(format!("[[token]] {name}"));
+            if !ROLES.contains(&t.role.as_str()) {
+                self.err(
+                    item.clone(),
+                    format!("unknown role `{}`; roles: {}", t.role, ROLES.join(", ")),
+                );
+            }
+            if t.token.len() < 8 || t.token.chars().any(char::is_whitespace) {
+                self.err(
+                    item.clone(),
+                    "a token must be at least 8 characters, without spaces",
+                );
+            }
+            if !seen.insert(t.token.clone()) {
+                self.err(item, "this token is listed twice");
+            }
+            out.push(TokenConfig {
+                name,
+                role: t.role.clone(),
+                token: t.token.clone(),
+            });
+        }
+        ServerSettings {
+            tile_url: raw.tile_url.clone(),
+            tile_attribution: raw.tile_attribution.clone(),
+            tokens: out,
+        }
     }
 
     fn kinds(

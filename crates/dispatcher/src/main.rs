@@ -252,7 +252,7 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
                 };
                 let _ = emit(&format!("{line}\n"));
             })
-            .await?;
+            .await;
         let text = if json {
             serde_json::json!({"event": "summary", "summary": summary}).to_string()
         } else {
@@ -280,6 +280,7 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             incident,
             status,
             note,
+            ..
         } => format!("{t} incident {incident} {status}: {note}"),
         What::Drone { drone, state, note } => format!("{t} drone {drone} {state}: {note}"),
         What::Dispatch { output } => format!(
@@ -288,6 +289,15 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
         ),
         What::Link { drone, status } => format!("{t} link {drone}: {status}"),
         What::Vehicle { drone, text } => format!("{t} {drone} says: {text}"),
+        What::Alert {
+            drone,
+            severity,
+            message,
+        } => match drone {
+            Some(d) => format!("{t} alert ({severity:?}) {d}: {message}"),
+            None => format!("{t} alert ({severity:?}): {message}"),
+        },
+        What::Zone { zone, change } => format!("{t} zone {zone} {change}"),
     }
 }
 

@@ -9,13 +9,13 @@
 //! vehicle that turns back on its own (failsafe, fence) or runs low on battery
 //! before reaching the scene. Every step is an event; nothing is dropped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use dispatch_core::{
     Assignment, DispatchError, Dispatcher, DroneId, DroneState, IncidentId, IncidentStatus, Input,
-    LatLon, Output, Report, Scenario, Timestamp,
+    LatLon, Output, Report, Scenario, Timestamp, ZoneId,
 };
 use mavlink_link::link::{Command, LinkEvent, LinkHandle};
 use mavlink_link::mav::{MavCmd, MavMissionType};
@@ -23,6 +23,7 @@ use mavlink_link::modes::FlightMode;
 use mavlink_link::state::LinkStatus;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 
 use crate::mission::{self, MissionPlan, SortieSpec};
@@ -67,6 +68,12 @@ pub enum What {
         incident: IncidentId,
         status: IncidentStatus,
         note: String,
+        /// The drone serving it, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        /// Predicted arrival on scene, while a drone is on its way.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        eta: Option<Timestamp>,
     },
     Drone {
         drone: DroneId,
@@ -84,6 +91,32 @@ pub enum What {
         drone: DroneId,
         text: String,
     },
+    /// Something a person should look at: a lost link, a failsafe, a refused input.
+    Alert {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        severity: Severity,
+        message: String,
+    },
+    /// A no-go zone was added, changed, removed or expired.
+    Zone { zone: ZoneId, change: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// When the service loop ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Until {
+    /// Every scheduled incident ended and every drone is home, or the deadline.
+    AllDone(Instant),
+    /// Only when asked to stop.
+    Stopped,
 }
 
 /// An incident to report once `after_s` seconds of scenario time have passed.
@@ -101,6 +134,15 @@ pub struct Summary {
     pub open: Vec<IncidentId>,
     /// Predicted and flown (sim) seconds to the scene, per sortie that arrived.
     pub arrivals: Vec<Arrival>,
+    /// Drones still out when the run ended (with their incident, if any).
+    pub open_sorties: Vec<OpenSortie>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenSortie {
+    pub drone: DroneId,
+    pub incident: Option<IncidentId>,
+    pub status: Option<IncidentStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,6 +170,8 @@ struct Sortie {
     start_boot_ms: Option<u32>,
     was_airborne: bool,
     lost_since: Option<Instant>,
+    /// Stops the launch task when the sortie is called off before take-off.
+    launch_task: Option<tokio::task::AbortHandle>,
 }
 
 /// A drone flying home with no incident (after a re-queue or a lost link).
@@ -139,10 +183,10 @@ struct Homing {
 type LaunchResult = (DroneId, IncidentId, Result<(), String>);
 
 pub struct FleetManager {
-    cfg: FleetConfig,
-    scenario: Scenario,
-    dispatcher: Dispatcher,
-    link: LinkHandle,
+    pub(crate) cfg: FleetConfig,
+    pub(crate) scenario: Scenario,
+    pub(crate) dispatcher: Dispatcher,
+    pub(crate) link: LinkHandle,
     sorties: BTreeMap<DroneId, Sortie>,
     homing: BTreeMap<DroneId, Homing>,
     charging: BTreeSet<DroneId>,
@@ -151,8 +195,29 @@ pub struct FleetManager {
     launches: JoinSet<LaunchResult>,
     arrivals: Vec<Arrival>,
     events: Vec<FleetEvent>,
+    /// Every event also goes here, for any number of subscribers.
+    pub(crate) events_tx: broadcast::Sender<FleetEvent>,
+    /// What the dispatcher core does not keep: free text and intake origin.
+    pub(crate) meta: BTreeMap<IncidentId, IncidentMeta>,
+    /// (source, external_id) -> incident, so that a retried webhook finds its incident.
+    pub(crate) external: HashMap<(String, String), IncidentId>,
+    /// The last input error, and how often it repeated (alerts are not repeated).
+    last_error: Option<(String, u64)>,
+    stopping: bool,
     started: Instant,
 }
+
+/// What an incident has beyond the dispatcher core's record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IncidentMeta {
+    pub note: Option<String>,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Work for the service task: a closure run on the manager, between two
+/// inputs, so that every change goes through the one owner of the state.
+pub(crate) type Job = Box<dyn FnOnce(&mut FleetManager) + Send>;
 
 impl std::fmt::Debug for FleetManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,6 +231,7 @@ impl std::fmt::Debug for FleetManager {
 impl FleetManager {
     pub fn new(scenario: Scenario, link: LinkHandle, cfg: FleetConfig) -> FleetManager {
         let dispatcher = Dispatcher::new(scenario.world(), scenario.patrols.clone());
+        let (events_tx, _) = broadcast::channel(4096);
         FleetManager {
             cfg,
             scenario,
@@ -179,6 +245,11 @@ impl FleetManager {
             launches: JoinSet::new(),
             arrivals: Vec::new(),
             events: Vec::new(),
+            events_tx,
+            meta: BTreeMap::new(),
+            external: HashMap::new(),
+            last_error: None,
+            stopping: false,
             started: Instant::now(),
         }
     }
@@ -187,24 +258,31 @@ impl FleetManager {
         &self.dispatcher
     }
 
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn link(&self) -> &LinkHandle {
+        &self.link
+    }
+
+    /// Every event from now on (a receiver that lags loses the oldest; see `broadcast`).
+    pub fn subscribe(&self) -> broadcast::Receiver<FleetEvent> {
+        self.events_tx.subscribe()
+    }
+
     /// Scenario time now.
     pub fn now(&self) -> Timestamp {
         let s = self.started.elapsed().as_secs_f64() * self.cfg.speedup;
         self.cfg.start_time + TimeDelta::milliseconds((s * 1000.0) as i64)
     }
 
-    /// Reports incidents, flies them, and returns when every incident has
-    /// ended and every drone involved is back in its hangar (or `deadline`).
-    /// Events are passed to `emit` as they happen.
-    pub async fn fly(
-        mut self,
-        mut scheduled: Vec<Scheduled>,
-        deadline: Duration,
-        mut emit: impl FnMut(&FleetEvent),
-    ) -> Result<Summary, DispatchError> {
-        let mut link_events = self.link.subscribe();
-        // Give every configured vehicle a moment to be heard before dispatching.
-        let seen_by = Instant::now() + Duration::from_secs(5);
+    /// Takes the fleet's real state at start: waits up to `wait` for every
+    /// configured vehicle's heartbeat, reads battery levels, and marks the
+    /// vehicles not heard as lost (they become dispatchable once heard and
+    /// docked).
+    pub async fn start_up(&mut self, wait: Duration) {
+        let seen_by = Instant::now() + wait;
         while Instant::now() < seen_by
             && self.scenario.drones.iter().any(|d| {
                 self.link
@@ -222,22 +300,21 @@ impl FleetManager {
             if let Some(battery) = v.and_then(|v| v.battery_pct).filter(|_| heard)
                 && d.state.is_on_ground()
             {
-                self.input(Input::DroneUpdate {
+                self.apply(Input::DroneUpdate {
                     drone: d.id.clone(),
                     state: d.state,
                     position: d.position,
                     battery_pct: battery,
-                })?;
+                });
             }
             if !heard {
                 let now = self.now();
-                let pos = d.position;
-                self.input(Input::DroneUpdate {
+                self.apply(Input::DroneUpdate {
                     drone: d.id.clone(),
                     state: DroneState::Lost,
-                    position: pos,
+                    position: d.position,
                     battery_pct: d.battery_pct,
-                })?;
+                });
                 self.event(
                     now,
                     What::Drone {
@@ -248,14 +325,43 @@ impl FleetManager {
                 );
             }
         }
+    }
+
+    /// Reports incidents, flies them, and returns when every incident has
+    /// ended and every drone involved is back in its hangar (or `deadline`).
+    /// Events are passed to `emit` as they happen.
+    pub async fn fly(
+        mut self,
+        scheduled: Vec<Scheduled>,
+        deadline: Duration,
+        emit: impl FnMut(&FleetEvent),
+    ) -> Summary {
+        self.start_up(Duration::from_secs(5)).await;
+        let (_jobs_tx, jobs) = mpsc::channel(1);
+        self.run(jobs, scheduled, Until::AllDone(Instant::now() + deadline), emit)
+            .await
+    }
+
+    /// The service loop: applies jobs (requests from the server), scheduled
+    /// reports, link events, launch results and a 10 Hz poll of telemetry,
+    /// until `until`. No input ends it: a failed input is an alert event.
+    pub(crate) async fn run(
+        mut self,
+        mut jobs: mpsc::Receiver<Job>,
+        mut scheduled: Vec<Scheduled>,
+        until: Until,
+        mut emit: impl FnMut(&FleetEvent),
+    ) -> Summary {
+        let mut link_events = self.link.subscribe();
         scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
         let start = self.now();
         let mut ids: Vec<IncidentId> = Vec::new();
-        let end = Instant::now() + deadline;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut jobs_open = true;
         loop {
-            for e in self.events.drain(..) {
-                emit(&e);
+            self.flush(&mut emit);
+            if self.stopping {
+                break;
             }
             tokio::select! {
                 _ = tick.tick() => {
@@ -265,42 +371,85 @@ impl FleetManager {
                     if due > 0 {
                         let batch: Vec<Report> = scheduled.drain(..due).map(|s| s.report).collect();
                         let before: BTreeSet<IncidentId> = self.dispatcher.incidents().map(|r| r.incident.id).collect();
-                        self.input(Input::ReportBatch(batch))?;
+                        self.apply(Input::ReportBatch(batch));
                         ids.extend(self.dispatcher.incidents().map(|r| r.incident.id).filter(|id| !before.contains(id)));
                     }
-                    self.poll()?;
-                    if (scheduled.is_empty() && self.done(&ids)) || Instant::now() >= end {
+                    self.poll();
+                    if let Until::AllDone(end) = until
+                        && ((scheduled.is_empty() && self.done(&ids)) || Instant::now() >= end)
+                    {
                         break;
                     }
                 }
+                job = jobs.recv(), if jobs_open => match job {
+                    Some(job) => job(&mut self),
+                    None => jobs_open = false,
+                },
                 ev = link_events.recv() => match ev {
-                    Ok(ev) => self.on_link(ev)?,
+                    Ok(ev) => self.on_link(ev),
                     Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} link events"),
                     Err(RecvError::Closed) => break,
                 },
                 Some(joined) = self.launches.join_next() => match joined {
-                    Ok((drone, incident, result)) => self.on_launch(drone, incident, result)?,
+                    Ok((drone, incident, result)) => self.on_launch(drone, incident, result),
                     Err(e) => tracing::error!("launch task failed: {e}"),
                 },
             }
         }
+        self.flush(&mut emit);
+        if matches!(until, Until::Stopped) {
+            ids = self.dispatcher.incidents().map(|r| r.incident.id).collect();
+        }
+        self.summary(&ids)
+    }
+
+    fn flush(&mut self, emit: &mut impl FnMut(&FleetEvent)) {
         for e in self.events.drain(..) {
             emit(&e);
+            let _ = self.events_tx.send(e);
         }
+    }
+
+    /// Ends the service loop after the current step.
+    pub(crate) fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    fn summary(&self, ids: &[IncidentId]) -> Summary {
         let mut s = Summary {
             resolved: Vec::new(),
             failed: Vec::new(),
             open: Vec::new(),
             arrivals: self.arrivals.clone(),
+            open_sorties: Vec::new(),
         };
         for id in ids {
-            match self.dispatcher.incident(id).map(|r| r.incident.status) {
-                Some(IncidentStatus::Resolved) => s.resolved.push(id),
-                Some(IncidentStatus::Failed | IncidentStatus::Cancelled) => s.failed.push(id),
-                _ => s.open.push(id),
+            match self.dispatcher.incident(*id).map(|r| r.incident.status) {
+                Some(IncidentStatus::Resolved) => s.resolved.push(*id),
+                Some(IncidentStatus::Failed | IncidentStatus::Cancelled) => s.failed.push(*id),
+                Some(_) => s.open.push(*id),
+                None => {}
             }
         }
-        Ok(s)
+        for (drone, sortie) in &self.sorties {
+            let status = self
+                .dispatcher
+                .incident(sortie.incident)
+                .map(|r| r.incident.status);
+            s.open_sorties.push(OpenSortie {
+                drone: drone.clone(),
+                incident: Some(sortie.incident),
+                status,
+            });
+        }
+        for drone in self.homing.keys() {
+            s.open_sorties.push(OpenSortie {
+                drone: drone.clone(),
+                incident: None,
+                status: None,
+            });
+        }
+        s
     }
 
     fn done(&self, ids: &[IncidentId]) -> bool {
@@ -312,12 +461,12 @@ impl FleetManager {
         all_ended && self.sorties.is_empty() && self.homing.is_empty() && self.launches.is_empty()
     }
 
-    fn event(&mut self, t: Timestamp, what: What) {
+    pub(crate) fn event(&mut self, t: Timestamp, what: What) {
         self.events.push(FleetEvent { t, what });
     }
 
     /// Feeds the dispatcher and carries out what it decides.
-    fn input(&mut self, input: Input) -> Result<(), DispatchError> {
+    pub(crate) fn input(&mut self, input: Input) -> Result<(), DispatchError> {
         let now = self.now();
         let outputs = self.dispatcher.handle(now, input)?;
         for o in outputs {
@@ -326,17 +475,73 @@ impl FleetManager {
         Ok(())
     }
 
+    /// An input from the fleet's own bookkeeping: its failure is an alert, not the end.
+    fn apply(&mut self, input: Input) {
+        let Err(e) = self.input(input) else {
+            self.last_error = None;
+            return;
+        };
+        let msg = e.to_string();
+        match &mut self.last_error {
+            Some((last, n)) if *last == msg => *n += 1,
+            _ => {
+                tracing::warn!("input refused: {msg}");
+                self.last_error = Some((msg.clone(), 1));
+                let now = self.now();
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: None,
+                        severity: Severity::Warning,
+                        message: format!("input refused: {msg}"),
+                    },
+                );
+            }
+        }
+    }
+
     fn output(&mut self, now: Timestamp, o: Output) {
         match &o {
             Output::StatusChanged {
                 incident, to, note, ..
             } => {
+                let rec = self.dispatcher.incident(*incident);
+                let drone = rec.and_then(|r| r.incident.drone.clone());
+                let eta = rec
+                    .filter(|r| {
+                        matches!(
+                            r.incident.status,
+                            IncidentStatus::Proposed
+                                | IncidentStatus::Assigned
+                                | IncidentStatus::EnRoute
+                        )
+                    })
+                    .and_then(|r| r.assignment.as_ref())
+                    .map(|a| a.arrival_at);
                 self.event(
                     now,
                     What::Incident {
                         incident: *incident,
                         status: *to,
                         note: note.clone(),
+                        drone,
+                        eta,
+                    },
+                );
+            }
+            Output::ZoneAdded { zone }
+            | Output::ZoneRemoved { zone }
+            | Output::ZoneExpired { zone } => {
+                let change = match &o {
+                    Output::ZoneAdded { .. } => "added",
+                    Output::ZoneRemoved { .. } => "removed",
+                    _ => "expired",
+                };
+                self.event(
+                    now,
+                    What::Zone {
+                        zone: zone.clone(),
+                        change: change.into(),
                     },
                 );
             }
@@ -421,6 +626,7 @@ impl FleetManager {
                 start_boot_ms: self.link.vehicle(sysid).map(|v| v.time_boot_ms),
                 was_airborne: airborne,
                 lost_since: None,
+                launch_task: None,
             },
         );
         self.homing.remove(&drone_id);
@@ -440,12 +646,13 @@ impl FleetManager {
             },
         );
         let link = self.link.clone();
+        let launched = drone_id.clone();
         let delay = if airborne {
             Duration::ZERO
         } else {
             Duration::from_secs_f64(hangar.launch_delay_s / self.cfg.speedup)
         };
-        self.launches.spawn(async move {
+        let task = self.launches.spawn(async move {
             // The hangar opens and runs its checks while the mission goes up.
             let sleep = tokio::time::sleep(delay);
             let r = async {
@@ -477,6 +684,9 @@ impl FleetManager {
             .await;
             (drone_id, incident, r)
         });
+        if let Some(s) = self.sorties.get_mut(&launched) {
+            s.launch_task = Some(task);
+        }
     }
 
     fn on_launch(
@@ -484,11 +694,11 @@ impl FleetManager {
         drone: DroneId,
         incident: IncidentId,
         result: Result<(), String>,
-    ) -> Result<(), DispatchError> {
+    ) {
         let now = self.now();
         let current = self.sorties.get(&drone).map(|s| s.incident);
         if current != Some(incident) {
-            return Ok(()); // superseded (preempted or re-queued meanwhile)
+            return; // superseded (preempted or re-queued meanwhile)
         }
         match result {
             Ok(()) => {
@@ -514,10 +724,10 @@ impl FleetManager {
                     .map(|r| r.incident.status)
                     == Some(IncidentStatus::Assigned)
                 {
-                    self.input(Input::Progress {
+                    self.apply(Input::Progress {
                         incident,
                         status: IncidentStatus::EnRoute,
-                    })?;
+                    });
                 }
             }
             Err(why) => {
@@ -532,23 +742,111 @@ impl FleetManager {
                         note: format!("launch failed: {why}"),
                     },
                 );
-                self.input(Input::Requeue {
+                self.apply(Input::Requeue {
                     incident,
                     reason: format!("drone {drone} failed to launch: {why}"),
-                })?;
+                });
                 let battery = sortie
                     .and_then(|s| self.link.vehicle(s.system_id))
                     .and_then(|v| v.battery_pct)
                     .unwrap_or(0.0);
-                self.input(Input::DroneUpdate {
+                self.apply(Input::DroneUpdate {
                     drone,
                     state: DroneState::Maintenance,
                     position: pos,
                     battery_pct: battery,
-                })?;
+                });
             }
         }
-        Ok(())
+    }
+
+    /// Calls a drone off its incident (cancelled, resolved or handed to
+    /// another drone by a dispatcher): before take-off the launch stops and a
+    /// vehicle armed in its hangar is disarmed; in the air the mission jumps
+    /// to its planned (zone-free) way home, or RTL if the vehicle refuses.
+    pub(crate) fn call_off(&mut self, drone: &DroneId, why: &str) {
+        let Some(s) = self.sorties.remove(drone) else {
+            return;
+        };
+        let now = self.now();
+        let sysid = s.system_id;
+        let link = self.link.clone();
+        if s.phase == Phase::Launching {
+            if let Some(t) = &s.launch_task {
+                t.abort();
+            }
+            let on_ground = self
+                .link
+                .vehicle(sysid)
+                .is_none_or(|v| v.rel_alt_m < 1.0 && v.landed != Some(false));
+            if on_ground {
+                tokio::spawn(async move {
+                    if link.vehicle(sysid).is_some_and(|v| v.armed)
+                        && let Err(e) = link.arm(sysid, false).await
+                    {
+                        tracing::warn!("disarming system {sysid} after a called-off launch: {e}");
+                    }
+                });
+                self.event(
+                    now,
+                    What::Drone {
+                        drone: drone.clone(),
+                        state: DroneState::Docked,
+                        note: format!("launch called off: {why}"),
+                    },
+                );
+                return;
+            }
+        }
+        let return_start = s.plan.return_start;
+        let events = self.events_tx.clone();
+        let who = drone.clone();
+        tokio::spawn(async move {
+            let jump = link
+                .command_long(
+                    sysid,
+                    MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
+                    [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                )
+                .await;
+            if let Err(e) = jump {
+                let rtl = link.set_mode(sysid, FlightMode::Rtl).await;
+                let message = match rtl {
+                    Ok(()) => format!("could not skip to the way home ({e}); sent RTL"),
+                    Err(e2) => format!("could not send it home: {e}; RTL: {e2}"),
+                };
+                let _ = events.send(FleetEvent {
+                    t: now,
+                    what: What::Alert {
+                        drone: Some(who),
+                        severity: Severity::Critical,
+                        message,
+                    },
+                });
+            }
+        });
+        self.homing.insert(drone.clone(), Homing { system_id: sysid });
+        self.event(
+            now,
+            What::Drone {
+                drone: drone.clone(),
+                state: DroneState::Returning,
+                note: format!("called off ({why}): flying its planned way home"),
+            },
+        );
+    }
+
+    /// The drone serving an incident in a sortie, if any.
+    pub(crate) fn sortie_of(&self, incident: IncidentId) -> Option<DroneId> {
+        self.sorties
+            .iter()
+            .find(|(_, s)| s.incident == incident)
+            .map(|(d, _)| d.clone())
+    }
+
+    /// The incident a drone's sortie serves, if any.
+    pub(crate) fn sortie_incident(&self, drone: &DroneId) -> Option<IncidentId> {
+        self.sorties.get(drone).map(|s| s.incident)
     }
 
     fn position_of(&self, drone: &DroneId) -> LatLon {
@@ -559,7 +857,7 @@ impl FleetManager {
             .unwrap_or_else(|| self.scenario.region.centre())
     }
 
-    fn on_link(&mut self, ev: LinkEvent) -> Result<(), DispatchError> {
+    fn on_link(&mut self, ev: LinkEvent) {
         let now = self.now();
         let drone_of = |s: u8| {
             self.scenario
@@ -571,7 +869,7 @@ impl FleetManager {
         match ev {
             LinkEvent::LinkStatus { system_id, status } => {
                 let Some(drone) = drone_of(system_id) else {
-                    return Ok(());
+                    return;
                 };
                 let prev = self.link_status.insert(system_id, status);
                 // A link coming up for the first time is routine; everything else is news.
@@ -611,11 +909,10 @@ impl FleetManager {
             }
             LinkEvent::BadFrame { error } => tracing::warn!("bad MAVLink input: {error}"),
         }
-        Ok(())
     }
 
     /// Follows every flying drone from its telemetry.
-    fn poll(&mut self) -> Result<(), DispatchError> {
+    fn poll(&mut self) {
         let now = self.now();
         let drones: Vec<DroneId> = self.sorties.keys().cloned().collect();
         for drone in drones {
@@ -642,13 +939,13 @@ impl FleetManager {
                         ),
                     },
                 );
-                self.input(Input::DroneUpdate {
+                self.apply(Input::DroneUpdate {
                     drone: drone.clone(),
                     state: DroneState::Lost,
                     position: pos,
                     battery_pct: 0.0,
-                })?;
-                self.requeue_if_open(s.incident, &format!("link to drone {drone} lost"))?;
+                });
+                self.requeue_if_open(s.incident, &format!("link to drone {drone} lost"));
                 continue;
             }
             if s.phase != Phase::Flying {
@@ -690,15 +987,15 @@ impl FleetManager {
                         ),
                     },
                 );
-                self.input(Input::Progress {
+                self.apply(Input::Progress {
                     incident: s.incident,
                     status: IncidentStatus::OnScene,
-                })?;
+                });
             } else if status == Some(IncidentStatus::OnScene) && seq >= s.plan.return_start {
-                self.input(Input::Progress {
+                self.apply(Input::Progress {
                     incident: s.incident,
                     status: IncidentStatus::Returning,
-                })?;
+                });
             } else if matches!(status, Some(IncidentStatus::EnRoute)) {
                 // Turned back on its own (failsafe, fence), or too little battery
                 // left to finish: the vehicle flies home and the incident goes on.
@@ -717,7 +1014,7 @@ impl FleetManager {
                             system_id: s.system_id,
                         },
                     );
-                    self.requeue_if_open(s.incident, &why)?;
+                    self.requeue_if_open(s.incident, &why);
                     continue;
                 }
             }
@@ -734,17 +1031,17 @@ impl FleetManager {
                     .map(|r| r.incident.status)
                     == Some(IncidentStatus::Returning)
                 {
-                    self.input(Input::Progress {
+                    self.apply(Input::Progress {
                         incident: s.incident,
                         status: IncidentStatus::Resolved,
-                    })?;
+                    });
                 } else {
                     self.requeue_if_open(
                         s.incident,
                         &format!("drone {drone} landed before finishing"),
-                    )?;
+                    );
                 }
-                self.landed(&drone, pos, battery)?;
+                self.landed(&drone, pos, battery);
                 continue;
             }
             // Keep the dispatcher's picture of the drone current.
@@ -759,12 +1056,12 @@ impl FleetManager {
                 .drone(&drone)
                 .is_some_and(|d| d.state == state)
             {
-                self.input(Input::DroneUpdate {
+                self.apply(Input::DroneUpdate {
                     drone: drone.clone(),
                     state,
                     position: pos,
                     battery_pct: battery,
-                })?;
+                });
             }
         }
         // Drones flying home without an incident.
@@ -783,7 +1080,7 @@ impl FleetManager {
                     &drone,
                     LatLon::new(v.lat, v.lon),
                     v.battery_pct.unwrap_or(0.0),
-                )?;
+                );
             }
         }
         // Charging.
@@ -803,12 +1100,12 @@ impl FleetManager {
             };
             let pos = self.position_of(&drone);
             let before = self.dispatcher.world().drone(&drone).map(|d| d.state);
-            self.input(Input::DroneUpdate {
+            self.apply(Input::DroneUpdate {
                 drone: drone.clone(),
                 state,
                 position: pos,
                 battery_pct: battery,
-            })?;
+            });
             if before != Some(state) {
                 self.event(
                     now,
@@ -820,11 +1117,10 @@ impl FleetManager {
                 );
             }
         }
-        self.input(Input::Tick)?;
-        Ok(())
+        self.apply(Input::Tick);
     }
 
-    fn landed(&mut self, drone: &DroneId, pos: LatLon, battery: f64) -> Result<(), DispatchError> {
+    fn landed(&mut self, drone: &DroneId, pos: LatLon, battery: f64) {
         let now = self.now();
         let home = self
             .dispatcher
@@ -863,25 +1159,24 @@ impl FleetManager {
                 },
             },
         );
-        self.input(Input::DroneUpdate {
+        self.apply(Input::DroneUpdate {
             drone: drone.clone(),
             state,
             position: if at_home { home.unwrap_or(pos) } else { pos },
             battery_pct: battery,
-        })
+        });
     }
 
-    fn requeue_if_open(&mut self, incident: IncidentId, why: &str) -> Result<(), DispatchError> {
+    fn requeue_if_open(&mut self, incident: IncidentId, why: &str) {
         let status = self
             .dispatcher
             .incident(incident)
             .map(|r| r.incident.status);
         if status.is_some_and(|s| s.can_move_to(IncidentStatus::Queued)) {
-            self.input(Input::Requeue {
+            self.apply(Input::Requeue {
                 incident,
                 reason: why.to_owned(),
-            })?;
+            });
         }
-        Ok(())
     }
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::codec::{FrameError, encode_v2};
 use crate::mav::{
@@ -213,6 +213,11 @@ pub struct LinkHandle {
     events: broadcast::Sender<LinkEvent>,
     fleet: Arc<Mutex<Fleet>>,
     local: Option<SocketAddr>,
+    /// The latest telemetry change sequence number (see [`VehicleState::changed_seq`]).
+    telemetry: watch::Receiver<u64>,
+    /// The instant the link clock counts from.
+    start: Instant,
+    timeouts: LinkTimeouts,
 }
 
 impl LinkHandle {
@@ -223,6 +228,42 @@ impl LinkHandle {
 
     pub fn subscribe(&self) -> broadcast::Receiver<LinkEvent> {
         self.events.subscribe()
+    }
+
+    /// Wakes when telemetry changed; the value is the latest change sequence number.
+    pub fn telemetry_changes(&self) -> watch::Receiver<u64> {
+        self.telemetry.clone()
+    }
+
+    /// Seconds on the link clock now (the clock of `last_heartbeat` and `changed_at`).
+    pub fn link_time(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// The link-health timeouts in force.
+    pub fn timeouts(&self) -> LinkTimeouts {
+        self.timeouts
+    }
+
+    /// The wall-clock instant of a link-clock time (as in `changed_at`).
+    pub fn instant_of(&self, link_t: f64) -> Instant {
+        self.start + Duration::from_secs_f64(link_t.max(0.0))
+    }
+
+    /// Every vehicle whose telemetry changed after `since`, with the latest sequence number.
+    pub fn changed_since(&self, since: u64) -> (u64, Vec<VehicleState>) {
+        let fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+        (fleet.seq(), fleet.changed_since(since).cloned().collect())
+    }
+
+    /// A snapshot of every configured vehicle.
+    pub fn vehicles(&self) -> Vec<VehicleState> {
+        self.fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// A snapshot of one vehicle.
@@ -425,6 +466,7 @@ struct Driver {
     seq: u8,
     start: Instant,
     tcp_buf: Vec<u8>,
+    telemetry: watch::Sender<u64>,
 }
 
 /// Opens the transport and starts the link task.
@@ -447,6 +489,9 @@ pub fn spawn(
     let (events, _) = broadcast::channel(1024);
     let fleet = Arc::new(Mutex::new(Fleet::new(system_ids)));
     let local = transport.local_addr();
+    let (telemetry_tx, telemetry) = watch::channel(0);
+    let timeouts = cfg.timeouts;
+    let start = Instant::now();
     let driver = Driver {
         cfg,
         transport,
@@ -457,8 +502,9 @@ pub fn spawn(
         commands: HashMap::new(),
         uploads: HashMap::new(),
         seq: 0,
-        start: Instant::now(),
+        start,
         tcp_buf: Vec::new(),
+        telemetry: telemetry_tx,
     };
     tokio::spawn(driver.run(rx));
     LinkHandle {
@@ -466,6 +512,9 @@ pub fn spawn(
         events,
         fleet,
         local,
+        telemetry,
+        start,
+        timeouts,
     }
 }
 
@@ -554,10 +603,14 @@ impl Driver {
     async fn datagram(&mut self, data: &[u8], from: Option<SocketAddr>) {
         let now = self.link_t();
         let mut out = Ingested::default();
-        self.fleet
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .ingest(data, now, &mut out);
+        let seq = {
+            let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+            fleet.ingest(data, now, &mut out);
+            fleet.seq()
+        };
+        if out.telemetry_changed {
+            self.telemetry.send_replace(seq);
+        }
         for sysid in out.new_unknown_systems {
             tracing::warn!(
                 system_id = sysid,

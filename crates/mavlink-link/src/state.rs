@@ -66,6 +66,11 @@ pub struct VehicleState {
     pub last_heartbeat: Option<f64>,
     pub link: LinkStatus,
     pub frames: u64,
+    /// Fleet-wide sequence number of the last telemetry change (0: never), so
+    /// that readers can ask "what changed since I last looked".
+    pub changed_seq: u64,
+    /// Link clock (s) when the last telemetry change arrived.
+    pub changed_at: f64,
 }
 
 impl VehicleState {
@@ -92,6 +97,8 @@ impl VehicleState {
             last_heartbeat: None,
             link: LinkStatus::Unknown,
             frames: 0,
+            changed_seq: 0,
+            changed_at: 0.0,
         }
     }
 
@@ -178,6 +185,8 @@ pub struct IngestCounters {
 pub struct Fleet {
     slots: Vec<Option<VehicleState>>,
     pub counters: IngestCounters,
+    /// Last telemetry change sequence number handed out.
+    seq: u64,
 }
 
 /// What a datagram changed, for the caller's bookkeeping.
@@ -192,6 +201,8 @@ pub struct Ingested {
     /// Unconfigured system ids heard for the first time.
     pub new_unknown_systems: Vec<u8>,
     pub errors: Vec<FrameError>,
+    /// Some vehicle's position, attitude, battery or mode changed.
+    pub telemetry_changed: bool,
 }
 
 impl Fleet {
@@ -204,6 +215,7 @@ impl Fleet {
         Fleet {
             slots,
             counters: IngestCounters::default(),
+            seq: 0,
         }
     }
 
@@ -217,6 +229,16 @@ impl Fleet {
 
     pub fn iter(&self) -> impl Iterator<Item = &VehicleState> {
         self.slots.iter().flatten()
+    }
+
+    /// The sequence number of the latest telemetry change.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Vehicles whose telemetry changed after sequence number `since`.
+    pub fn changed_since(&self, since: u64) -> impl Iterator<Item = &VehicleState> {
+        self.iter().filter(move |v| v.changed_seq > since)
     }
 
     /// Decodes a datagram and updates the vehicles it speaks for.
@@ -250,6 +272,12 @@ impl Fleet {
         if v.apply(&frame.message, now) {
             out.heartbeats.push(frame.system_id);
         }
+        if is_telemetry(&frame.message) {
+            self.seq += 1;
+            v.changed_seq = self.seq;
+            v.changed_at = now;
+            out.telemetry_changed = true;
+        }
         if let MavMessage::STATUSTEXT(t) = &frame.message {
             let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
             out.texts.push((frame.system_id, text));
@@ -266,6 +294,20 @@ impl Fleet {
             out.protocol.push(frame);
         }
     }
+}
+
+/// Messages that change what a map shows of a vehicle.
+fn is_telemetry(m: &MavMessage) -> bool {
+    matches!(
+        m,
+        MavMessage::HEARTBEAT(_)
+            | MavMessage::GLOBAL_POSITION_INT(_)
+            | MavMessage::SYS_STATUS(_)
+            | MavMessage::BATTERY_STATUS(_)
+            | MavMessage::VFR_HUD(_)
+            | MavMessage::MISSION_CURRENT(_)
+            | MavMessage::EXTENDED_SYS_STATE(_)
+    )
 }
 
 /// MISSION_REQUEST is deprecated but still sent by older autopilots.
