@@ -3,6 +3,11 @@
 //! - `check-config` validates a scenario and lists every problem found.
 //! - `plan` answers "which drone would fly to this incident, by which route,
 //!   arriving when" on a scenario, without flying anything.
+//! - `fly` flies a fixed list of incidents on a real or simulated fleet.
+//! - `serve` runs the dispatch server (API, websocket, web map), optionally
+//!   with the bundled simulator.
+
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +73,11 @@ enum Command {
     ///
     /// Exit status: 0 when every incident is resolved, 1 otherwise.
     Fly(FlyArgs),
+    /// Run the dispatch server: fleet service, HTTP API, websocket and web map.
+    ///
+    /// With --sim the bundled simulator fleet starts too. Ctrl-C stops; the
+    /// last lines list the sorties still open.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -181,6 +191,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Fly(args) => fly(&args),
+        Command::Serve(args) => serve::serve(&args),
     }
 }
 

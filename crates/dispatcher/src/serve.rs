@@ -1,0 +1,239 @@
+//! `dispatcher serve`: the fleet service, the HTTP API, the websocket and the
+//! web map in one process; with `--sim`, the bundled simulator fleet too
+//! (in-process, on its own thread, speaking MAVLink over loopback UDP
+//! exactly as hardware would).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, FixedOffset, Utc};
+use dispatch_core::config;
+use dispatch_server::{AppState, HubConfig, Tokens};
+use fleet::{FleetConfig, FleetManager};
+use mavlink_link::link::{Address, LinkConfig};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    #[arg(long)]
+    config: PathBuf,
+    /// HTTP address of the API, websocket and map.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or tcpout:HOST:PORT.
+    /// With --sim and no --mavlink, a free loopback port.
+    #[arg(long)]
+    mavlink: Option<Address>,
+    /// Also start the bundled simulator: one simulated drone per configured drone, in its hangar.
+    #[arg(long)]
+    sim: bool,
+    /// The simulator's speed (scenario seconds per wall second); scenario time follows it.
+    #[arg(long, default_value_t = 1.0, requires = "sim")]
+    sim_speedup: f64,
+    /// Scenario seconds per wall second without --sim (match your vehicles or simulator).
+    #[arg(long, default_value_t = 1.0, conflicts_with = "sim")]
+    speedup: f64,
+    /// Scenario time at start (RFC 3339); decides which zones are in force. Default: now.
+    #[arg(long, value_parser = crate::parse_time)]
+    time: Option<DateTime<FixedOffset>>,
+    /// Seconds (wall) a lost link is tolerated before the incident goes to another drone.
+    #[arg(long, default_value_t = 10.0)]
+    reassign_after: f64,
+    /// Directory of the web map (with public/, node_modules/ and build/). Default: web/ of the source tree.
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
+    /// One JSON object per line for the event log instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let speedup = if args.sim {
+        args.sim_speedup
+    } else {
+        args.speedup
+    };
+    if !(speedup > 0.0 && speedup <= 1000.0) {
+        bail!("speedup {speedup} is outside (0, 1000]");
+    }
+    let scenario = config::load(&args.config).map_err(anyhow::Error::msg)?;
+    let tokens = Tokens::new(
+        &scenario.server.tokens,
+        std::env::var("DISPATCH_TOKENS").ok().as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    if tokens.is_empty() {
+        bail!(
+            "no access tokens: add [[token]] entries to {} or set DISPATCH_TOKENS=role:token,...",
+            args.config.display()
+        );
+    }
+    let start = args.time.unwrap_or_else(|| Utc::now().fixed_offset());
+    let offset = *start.offset();
+    let web_dir = args
+        .web_dir
+        .clone()
+        .unwrap_or_else(dispatch_server::default_web_dir);
+    let web_ready = web_dir.join("public/index.html").is_file()
+        && web_dir.join("node_modules/leaflet/dist/leaflet.js").is_file();
+    if !web_ready {
+        eprintln!(
+            "warning: the web map's files are incomplete in {} (run `npm ci && npm run build` there; scripts/demo.sh does): the API works, the map may not",
+            web_dir.display()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let mavlink = match (&args.mavlink, args.sim) {
+            (Some(a), _) => a.clone(),
+            (None, true) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 0))),
+            (None, false) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 14550))),
+        };
+        let ids: Vec<u8> = scenario.drones.iter().map(|d| d.system_id).collect();
+        let link = mavlink_link::link::connect(&mavlink, ids, LinkConfig::default())
+            .await
+            .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
+        if args.sim {
+            let gcs = link
+                .local_addr()
+                .context("the MAVLink link has no local address for the simulator")?;
+            start_simulator(&args.config, gcs, speedup)?;
+        }
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let local = listener.local_addr()?;
+        let cfg = FleetConfig {
+            start_time: start.to_utc(),
+            speedup,
+            reassign_after: Duration::from_secs_f64(args.reassign_after.max(0.0)),
+            ..FleetConfig::default()
+        };
+        let manager = FleetManager::new(scenario.clone(), link.clone(), cfg);
+        let (fleet, service) = fleet::service::spawn(manager, Duration::from_secs(3));
+        // The event log on stdout.
+        let mut events = fleet.subscribe();
+        let json = args.json;
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(e) => {
+                        let line = if json {
+                            serde_json::to_string(&e).unwrap_or_default()
+                        } else {
+                            crate::describe(&e, &offset)
+                        };
+                        let _ = crate::emit(&format!("{line}\n"));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let _ = crate::emit(&format!("({n} events not printed: output too slow)\n"));
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        let demo: Vec<String> = scenario
+            .server
+            .tokens
+            .iter()
+            .filter(|t| t.token.starts_with("demo-"))
+            .map(|t| t.token.clone())
+            .collect();
+        let state = AppState::new(
+            fleet.clone(),
+            scenario,
+            tokens,
+            HubConfig::default(),
+            Some(web_dir),
+        );
+        crate::emit(&format!(
+            "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
+            link.local_addr().map_or_else(|| format!("{mavlink:?}"), |a| a.to_string()),
+            if args.sim {
+                format!(" (simulated fleet at {speedup}x)")
+            } else {
+                String::new()
+            }
+        ))?;
+        if !demo.is_empty() {
+            crate::emit(&format!(
+                "dispatcher: demo tokens (from the config): {}\n",
+                demo.join(", ")
+            ))?;
+        }
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(dispatch_server::serve(listener, state, async move {
+            let _ = stop_rx.await;
+        }));
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        crate::emit("dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n")?;
+        let _ = stop_tx.send(());
+        // Open websockets end with the process; give plain requests a moment.
+        let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+        fleet.stop().await.ok();
+        let summary = service.await.context("the fleet service failed")?;
+        let mut text = format!(
+            "summary: {} resolved, {} failed or cancelled, {} still open\n",
+            summary.resolved.len(),
+            summary.failed.len(),
+            summary.open.len()
+        );
+        for s in &summary.open_sorties {
+            match (s.incident, s.status) {
+                (Some(i), Some(st)) => {
+                    text.push_str(&format!("still out: drone {} on incident {i} ({st})\n", s.drone))
+                }
+                _ => text.push_str(&format!("still out: drone {} flying home\n", s.drone)),
+            }
+        }
+        if summary.open_sorties.is_empty() {
+            text.push_str("no sortie was open\n");
+        }
+        crate::emit(&text)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs the bundled simulator on its own thread and runtime, so that its
+/// physics clock is not disturbed by the server's load.
+fn start_simulator(config: &std::path::Path, gcs: SocketAddr, speedup: f64) -> Result<()> {
+    use clap::Parser as _;
+    let cli = drone_sim::Cli::try_parse_from([
+        "drone-sim".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--gcs".to_owned(),
+        gcs.to_string(),
+        "--speedup".to_owned(),
+        speedup.to_string(),
+    ])
+    .map_err(|e| anyhow::anyhow!("simulator settings: {e}"))?;
+    let vehicles = drone_sim::fleet(&cli)?;
+    std::thread::Builder::new()
+        .name("drone-sim".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the simulator's runtime: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = rt.block_on(drone_sim::runtime::run(&cli, vehicles, Vec::new())) {
+                eprintln!("error: the simulator stopped: {e:#}");
+            }
+        })
+        .context("cannot start the simulator thread")?;
+    Ok(())
+}

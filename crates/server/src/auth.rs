@@ -1,0 +1,162 @@
+//! Bearer tokens with roles. `viewer` reads (and opens the websocket),
+//! `dispatcher` also reports and handles incidents and commands drones,
+//! `admin` also changes zones. Tokens come from the scenario's `[[token]]`
+//! table and from `DISPATCH_TOKENS` (`role:token,role:token`).
+
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use dispatch_core::config::TokenConfig;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// What a token allows, weakest first (a stronger role can do all a weaker can).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Dispatcher,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "dispatcher" => Some(Role::Dispatcher),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Dispatcher => "dispatcher",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+/// The known tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    by_token: HashMap<String, Principal>,
+}
+
+impl Tokens {
+    /// From the configuration and an environment value `role:token,role:token`.
+    pub fn new(config: &[TokenConfig], env: Option<&str>) -> Result<Tokens, String> {
+        let mut by_token = HashMap::new();
+        for t in config {
+            let role = Role::parse(&t.role).ok_or_else(|| format!("unknown role `{}`", t.role))?;
+            by_token.insert(
+                t.token.clone(),
+                Principal {
+                    name: t.name.clone(),
+                    role,
+                },
+            );
+        }
+        for (i, item) in env
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .enumerate()
+        {
+            let (role, token) = item.split_once(':').ok_or_else(|| {
+                format!("DISPATCH_TOKENS item {} is not ROLE:TOKEN", i + 1)
+            })?;
+            let role = Role::parse(role).ok_or_else(|| {
+                format!("DISPATCH_TOKENS item {}: unknown role `{role}`", i + 1)
+            })?;
+            if token.len() < 8 {
+                return Err(format!(
+                    "DISPATCH_TOKENS item {}: a token must be at least 8 characters",
+                    i + 1
+                ));
+            }
+            by_token.insert(
+                token.to_owned(),
+                Principal {
+                    name: format!("{} token from the environment", role.as_str()),
+                    role,
+                },
+            );
+        }
+        Ok(Tokens { by_token })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_token.is_empty()
+    }
+
+    /// The principal of a token, if the token is known.
+    pub fn check(&self, token: &str) -> Option<&Principal> {
+        self.by_token.get(token)
+    }
+
+    /// Checks a presented token against a required role.
+    pub fn authorize(&self, token: Option<&str>, need: Role) -> Result<Principal, ApiError> {
+        let token = token.ok_or_else(|| {
+            ApiError::unauthorized("missing token: send `Authorization: Bearer <token>`")
+        })?;
+        let p = self
+            .check(token)
+            .ok_or_else(|| ApiError::unauthorized("unknown token"))?;
+        if p.role < need {
+            return Err(ApiError::forbidden(format!(
+                "this needs the {} role; the token has {}",
+                need.as_str(),
+                p.role.as_str()
+            )));
+        }
+        Ok(p.clone())
+    }
+}
+
+/// The bearer token of a request's `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+async fn require(state: &AppState, need: Role, req: Request, next: Next) -> Response {
+    match state.tokens.authorize(bearer(req.headers()), need) {
+        Ok(p) => {
+            let mut req = req;
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        Err(e) => axum::response::IntoResponse::into_response(e),
+    }
+}
+
+pub async fn viewer(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    require(&s, Role::Viewer, req, next).await
+}
+
+pub async fn dispatcher(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    require(&s, Role::Dispatcher, req, next).await
+}
+
+pub async fn admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    require(&s, Role::Admin, req, next).await
+}

@@ -1,0 +1,172 @@
+//! The dispatch server: the only crate that knows HTTP and JSON.
+//!
+//! [`app`] builds the whole router from an [`AppState`] (so tests drive it
+//! with `tower::ServiceExt::oneshot`), [`serve`] runs it on a listener until
+//! a shutdown future completes. The fleet itself runs as a service
+//! ([`fleet::FleetHandle`]); the server only translates.
+//!
+//! - `api`: JSON handlers with field-level validation.
+//! - `auth`: bearer tokens and roles (viewer < dispatcher < admin).
+//! - `ws`: the websocket, live telemetry fan-out and fleet events.
+//! - `geo_json`: routes and zones as GeoJSON.
+//! - `openapi`: the OpenAPI document, generated from the handlers.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod geo_json;
+pub mod openapi;
+pub mod ws;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
+use dispatch_core::Scenario;
+use dispatch_core::model::IncidentKind;
+use fleet::FleetHandle;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use auth::{Role, Tokens};
+pub use error::ApiError;
+pub use ws::{Hub, HubConfig, LinkDrones};
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub fleet: FleetHandle,
+    pub tokens: Arc<Tokens>,
+    pub scenario: Arc<Scenario>,
+    /// Incident kinds configured in the scenario.
+    pub kinds: Arc<Vec<IncidentKind>>,
+    /// Zones from the scenario's file (not removable at run time).
+    pub config_zone_ids: Arc<HashSet<String>>,
+    pub hub: Hub,
+    /// Where the web map's files are (`web/` of the repository by default).
+    pub web_dir: Option<PathBuf>,
+    pub started: Instant,
+}
+
+impl AppState {
+    /// State for a running fleet service: starts the telemetry hub on its link.
+    pub fn new(
+        fleet: FleetHandle,
+        scenario: Scenario,
+        tokens: Tokens,
+        hub_config: HubConfig,
+        web_dir: Option<PathBuf>,
+    ) -> AppState {
+        let drones = scenario
+            .drones
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.system_id, (i, d.id.clone())))
+            .collect();
+        let hub = Hub::start(
+            hub_config,
+            vec![LinkDrones {
+                link: fleet.link().clone(),
+                drones,
+            }],
+            Some(fleet.clone()),
+        );
+        let mut kinds: Vec<IncidentKind> = scenario.policies.keys().copied().collect();
+        kinds.sort_by_key(|k| IncidentKind::ALL.iter().position(|x| x == k));
+        AppState {
+            config_zone_ids: Arc::new(scenario.zones.iter().map(|z| z.id.0.clone()).collect()),
+            fleet,
+            tokens: Arc::new(tokens),
+            kinds: Arc::new(kinds),
+            scenario: Arc::new(scenario),
+            hub,
+            web_dir,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The default location of the web map: `web/` in the source tree.
+pub fn default_web_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web"))
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let viewer = Router::new()
+        .route("/api/config", get(api::config))
+        .route("/api/hangars", get(api::hangars))
+        .route("/api/drones", get(api::drones))
+        .route("/api/drones/{id}", get(api::drone))
+        .route("/api/zones", get(api::zones))
+        .route("/api/incidents", get(api::incidents))
+        .route("/api/incidents/{id}", get(api::incident))
+        .route("/api/metrics", get(api::metrics))
+        .route_layer(from_fn_with_state(state.clone(), auth::viewer));
+    let dispatcher = Router::new()
+        .route("/api/incidents", post(api::report))
+        .route("/api/incidents/{id}/dispatch", post(api::dispatch))
+        .route("/api/incidents/{id}/cancel", post(api::cancel))
+        .route("/api/incidents/{id}/resolve", post(api::resolve))
+        .route("/api/incidents/{id}/reassign", post(api::reassign))
+        .route("/api/drones/{id}/command", post(api::command))
+        .route_layer(from_fn_with_state(state.clone(), auth::dispatcher));
+    let admin = Router::new()
+        .route("/api/zones", post(api::add_zone))
+        .route("/api/zones/{id}", delete(api::delete_zone))
+        .route_layer(from_fn_with_state(state.clone(), auth::admin));
+    let open = Router::new()
+        .route("/api/health", get(api::health))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/ws", get(ws::handler));
+    let mut router = Router::new()
+        .merge(viewer)
+        .merge(dispatcher)
+        .merge(admin)
+        .merge(open)
+        .fallback(api_not_found);
+    if let Some(dir) = &state.web_dir {
+        router = router
+            .nest_service(
+                "/vendor/leaflet",
+                ServeDir::new(dir.join("node_modules/leaflet/dist")),
+            )
+            .route_service("/basemap.geojson", ServeFile::new(dir.join("build/basemap.geojson")))
+            .fallback_service(
+                ServeDir::new(dir.join("public")).fallback(tower::service_fn(|_| async {
+                    Ok::<_, std::convert::Infallible>(axum::response::IntoResponse::into_response(
+                        ApiError::not_found("no such page or API route"),
+                    ))
+                })),
+            );
+    }
+    router
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no such API route; see /api/openapi.json")
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open
+/// requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,507 @@
+//! Live fan-out over the websocket `/ws`.
+//!
+//! On connect a client gets a `snapshot` (hangars, drones, zones, incidents),
+//! then typed JSON messages: `telemetry` (coalesced positions), `drone`,
+//! `incident`, `zone`, `alert`, `vehicle` and `dispatch`.
+//!
+//! Telemetry is built once for everybody: per link, a builder task wakes when
+//! the link's vehicle table changes, waits one batch window (coalescing every
+//! frame that arrives meanwhile), serializes the changed vehicles once and
+//! broadcasts the batch. A client at full rate forwards each batch as it is
+//! (shared bytes, no per-client serialization); a client that asks for a
+//! lower rate keeps only the newest entry per drone and sends them at its
+//! pace. A client that falls behind the broadcast is resynchronised from the
+//! latest entries (fresh positions, never a backlog); one whose socket takes
+//! longer than the send timeout is closed with a reason. Neither slows the
+//! fleet or other clients: the builders never wait for a client.
+//!
+//! Fleet events are enriched (an incident event carries the whole incident)
+//! and serialized once by one task, then broadcast the same way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use dispatch_core::DroneId;
+use fleet::{FleetEvent, FleetHandle, What};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use mavlink_link::link::LinkHandle;
+use mavlink_link::state::{LinkStatus, VehicleState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::api::incident_json;
+use crate::auth::{Role, bearer};
+use crate::geo_json;
+
+/// Hub settings.
+#[derive(Debug, Clone, Copy)]
+pub struct HubConfig {
+    /// How long a builder gathers changes before sending a batch.
+    pub batch_window: Duration,
+    /// A client socket that does not take a message within this is closed.
+    pub send_timeout: Duration,
+    /// Batches kept for clients that read slowly, before they are resynchronised.
+    pub batch_backlog: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            batch_window: Duration::from_millis(20),
+            send_timeout: Duration::from_secs(5),
+            batch_backlog: 64,
+        }
+    }
+}
+
+/// The telemetry and event fan-out, shared by every websocket client.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+#[derive(Debug)]
+struct HubInner {
+    cfg: HubConfig,
+    batches: broadcast::Sender<Arc<Batch>>,
+    events: broadcast::Sender<Utf8Bytes>,
+    /// Newest serialized entry per drone (by index), for resynchronisation.
+    latest: Mutex<Vec<Option<(Bytes, Instant)>>>,
+    /// Microseconds from a telemetry frame's arrival to its websocket frame leaving.
+    latency_us: Mutex<Histogram<u64>>,
+    clients: AtomicUsize,
+    clients_total: AtomicU64,
+    closed_slow: AtomicU64,
+    resyncs: AtomicU64,
+    batches_built: AtomicU64,
+    messages_sent: AtomicU64,
+}
+
+/// One coalesced telemetry message.
+#[derive(Debug)]
+pub struct Batch {
+    /// The whole message, `{"type":"telemetry","drones":[...]}`.
+    text: Utf8Bytes,
+    /// Drone index, its entry, and when the newest frame behind it arrived.
+    entries: Vec<(usize, Bytes, Instant)>,
+}
+
+/// A link and which drone each of its system ids is.
+#[derive(Debug, Clone)]
+pub struct LinkDrones {
+    pub link: LinkHandle,
+    /// System id -> (drone index, drone id).
+    pub drones: HashMap<u8, (usize, DroneId)>,
+}
+
+impl Hub {
+    /// Starts the builders (one per link) and the event task.
+    pub fn start(cfg: HubConfig, links: Vec<LinkDrones>, fleet: Option<FleetHandle>) -> Hub {
+        let n = links
+            .iter()
+            .flat_map(|l| l.drones.values().map(|(i, _)| i + 1))
+            .max()
+            .unwrap_or(0);
+        let (batches, _) = broadcast::channel(cfg.batch_backlog.max(1));
+        let (events, _) = broadcast::channel(1024);
+        let inner = Arc::new(HubInner {
+            cfg,
+            batches,
+            events,
+            latest: Mutex::new(vec![None; n]),
+            latency_us: Mutex::new(new_histogram()),
+            clients: AtomicUsize::new(0),
+            clients_total: AtomicU64::new(0),
+            closed_slow: AtomicU64::new(0),
+            resyncs: AtomicU64::new(0),
+            batches_built: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
+        });
+        for l in links {
+            tokio::spawn(build_batches(Arc::clone(&inner), l));
+        }
+        if let Some(f) = fleet {
+            tokio::spawn(enrich_events(Arc::clone(&inner), f));
+        }
+        Hub { inner }
+    }
+
+    /// Latency percentiles and counters.
+    pub fn metrics(&self) -> Value {
+        let h = self
+            .inner
+            .latency_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let ms = |q: f64| (h.value_at_quantile(q) as f64 / 1000.0 * 100.0).round() / 100.0;
+        let i = &self.inner;
+        json!({
+            "telemetry_latency_ms": {
+                "what": "from a telemetry frame's arrival on the link to the websocket frame carrying it leaving the server",
+                "samples": h.len(),
+                "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0),
+            },
+            "websocket": {
+                "clients": i.clients.load(Ordering::Relaxed),
+                "clients_total": i.clients_total.load(Ordering::Relaxed),
+                "closed_slow": i.closed_slow.load(Ordering::Relaxed),
+                "resyncs": i.resyncs.load(Ordering::Relaxed),
+                "messages_sent": i.messages_sent.load(Ordering::Relaxed),
+            },
+            "telemetry_batches": i.batches_built.load(Ordering::Relaxed),
+            "batch_window_ms": i.cfg.batch_window.as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Forgets the latency samples so far (the load harness measures after warm-up).
+    pub fn reset_metrics(&self) {
+        self.inner
+            .latency_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reset();
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 1 h, 3 significant digits; these bounds are valid constants.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+/// One drone's telemetry entry as JSON.
+pub fn entry_json(id: &DroneId, v: &VehicleState, link: &LinkHandle, wall_ms: i64) -> String {
+    let status = match v.link_at(link.link_time(), &link.timeouts()) {
+        LinkStatus::Up => "up",
+        LinkStatus::Degraded => "degraded",
+        LinkStatus::Lost => "lost",
+        LinkStatus::Unknown => "unknown",
+    };
+    json!({
+        "drone": id.0,
+        "lat": v.lat,
+        "lon": v.lon,
+        "alt": (v.rel_alt_m * 10.0).round() / 10.0,
+        "heading": v.heading_deg.round(),
+        "speed": (v.ground_speed_mps * 10.0).round() / 10.0,
+        "battery": v.battery_pct,
+        "mode": v.mode.to_string(),
+        "armed": v.armed,
+        "link": status,
+        "time": wall_ms,
+    })
+    .to_string()
+}
+
+async fn build_batches(hub: Arc<HubInner>, l: LinkDrones) {
+    let mut changes = l.link.telemetry_changes();
+    let mut last = 0u64;
+    loop {
+        if changes.changed().await.is_err() {
+            return; // the link is gone
+        }
+        tokio::time::sleep(hub.cfg.batch_window).await;
+        let (seq, changed) = l.link.changed_since(last);
+        last = seq;
+        let wall_ms = chrono::Utc::now().timestamp_millis();
+        let mut entries = Vec::with_capacity(changed.len());
+        for v in &changed {
+            if let Some((idx, id)) = l.drones.get(&v.system_id) {
+                let e = Bytes::from(entry_json(id, v, &l.link, wall_ms));
+                entries.push((*idx, e, l.link.instant_of(v.changed_at)));
+            }
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        {
+            let mut latest = hub.latest.lock().unwrap_or_else(PoisonError::into_inner);
+            for (i, e, at) in &entries {
+                if let Some(slot) = latest.get_mut(*i) {
+                    *slot = Some((e.clone(), *at));
+                }
+            }
+        }
+        let text = telemetry_message(entries.iter().map(|(_, e, _)| e));
+        hub.batches_built.fetch_add(1, Ordering::Relaxed);
+        let _ = hub.batches.send(Arc::new(Batch { text, entries }));
+    }
+}
+
+fn telemetry_message<'a>(entries: impl Iterator<Item = &'a Bytes>) -> Utf8Bytes {
+    let mut s = String::from(r#"{"type":"telemetry","drones":["#);
+    for (i, e) in entries.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(std::str::from_utf8(e).unwrap_or("null"));
+    }
+    s.push_str("]}");
+    Utf8Bytes::from(s)
+}
+
+async fn enrich_events(hub: Arc<HubInner>, fleet: FleetHandle) {
+    let mut rx = fleet.subscribe();
+    loop {
+        let e = match rx.recv().await {
+            Ok(e) => e,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("websocket event fan-out missed {n} fleet events");
+                let _ = hub.events.send(Utf8Bytes::from(
+                    json!({"type": "resync", "reason": format!("{n} events were missed; reload the snapshot")})
+                        .to_string(),
+                ));
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let msg = event_json(&e, &fleet).await;
+        let _ = hub.events.send(Utf8Bytes::from(msg.to_string()));
+    }
+}
+
+/// A fleet event as the message clients get.
+async fn event_json(e: &FleetEvent, fleet: &FleetHandle) -> Value {
+    let mut v = serde_json::to_value(e).unwrap_or_else(|_| json!({}));
+    let kind = v
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or("event")
+        .to_owned();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("event");
+    }
+    match &e.what {
+        What::Incident { incident, .. } => {
+            if let Ok(view) = fleet.incident(*incident).await {
+                v["incident"] = incident_json(&view);
+            }
+            v["type"] = json!("incident");
+        }
+        What::Link { drone, status } => {
+            let severity = match status.as_str() {
+                "lost" => "critical",
+                "degraded" => "warning",
+                _ => "info",
+            };
+            v = json!({"type": "alert", "t": e.t, "drone": drone, "severity": severity,
+                       "message": format!("link {status}")});
+        }
+        What::Zone { zone, .. } => {
+            if let Ok(snap) = fleet.snapshot().await
+                && let Some(z) = snap.zones.iter().find(|z| &z.id == zone)
+            {
+                v["feature"] = geo_json::zone(z, snap.time, false);
+            }
+            v["type"] = json!("zone");
+        }
+        _ => v["type"] = json!(kind),
+    }
+    v
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct WsQuery {
+    /// The access token (browsers cannot set headers on a websocket).
+    pub token: Option<String>,
+    /// Telemetry messages per second at most (default: every batch).
+    pub rate: Option<f64>,
+}
+
+pub async fn handler(
+    State(s): State<AppState>,
+    Query(q): Query<WsQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = q.token.as_deref().or_else(|| bearer(&headers));
+    if let Err(e) = s.tokens.authorize(token, Role::Viewer) {
+        return e.into_response();
+    }
+    if let Some(r) = q.rate
+        && !(r.is_finite() && r > 0.0 && r <= 100.0)
+    {
+        return crate::error::ApiError::invalid(format!(
+            "query `rate`: {r} is not a number of messages per second in (0, 100]"
+        ))
+        .into_response();
+    }
+    ws.on_upgrade(move |socket| client(socket, s, q.rate))
+}
+
+/// Why a client was closed.
+const SLOW: &str = "client too slow: the server cannot deliver fresh telemetry to it";
+
+async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
+    let hub = Arc::clone(&s.hub.inner);
+    hub.clients.fetch_add(1, Ordering::Relaxed);
+    hub.clients_total.fetch_add(1, Ordering::Relaxed);
+    let mut batches = hub.batches.subscribe();
+    let mut events = hub.events.subscribe();
+    let (mut sink, mut stream) = socket.split();
+    let timeout = hub.cfg.send_timeout;
+    let mut hist = new_histogram();
+    let mut last_merge = Instant::now();
+    // Rate-limited clients keep the newest entry per drone until their turn.
+    let period = rate.map(|r| Duration::from_secs_f64(1.0 / r));
+    let mut pending: BTreeMap<usize, (Bytes, Instant)> = BTreeMap::new();
+    let mut next_send = tokio::time::Instant::now();
+
+    let closed_slow = 'run: {
+        let snap = match snapshot_message(&s).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("websocket snapshot failed: {e:?}");
+                break 'run false;
+            }
+        };
+        match tokio::time::timeout(timeout, sink.send(Message::Text(snap))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break 'run false,
+            Err(_) => break 'run true,
+        }
+        loop {
+            let wait_pending = !pending.is_empty();
+            tokio::select! {
+                b = batches.recv() => match b {
+                    Ok(b) => {
+                        if period.is_none() {
+                            match tokio::time::timeout(timeout, sink.send(Message::Text(b.text.clone()))).await {
+                                Ok(Ok(())) => {
+                                    let now = Instant::now();
+                                    for (_, _, at) in &b.entries {
+                                        let _ = hist.record(now.saturating_duration_since(*at).as_micros().max(1) as u64);
+                                    }
+                                    hub.messages_sent.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Ok(Err(_)) => break 'run false,
+                                Err(_) => break 'run true,
+                            }
+                        } else {
+                            for (i, e, at) in &b.entries {
+                                pending.insert(*i, (e.clone(), *at));
+                            }
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        // Behind: skip the backlog, send the newest of every drone.
+                        hub.resyncs.fetch_add(1, Ordering::Relaxed);
+                        let latest = hub.latest.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                        for (i, slot) in latest.into_iter().enumerate() {
+                            if let Some(x) = slot {
+                                pending.insert(i, x);
+                            }
+                        }
+                    }
+                    Err(RecvError::Closed) => break 'run false,
+                },
+                _ = tokio::time::sleep_until(next_send), if wait_pending => {
+                    let text = telemetry_message(pending.values().map(|(e, _)| e));
+                    match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
+                        Ok(Ok(())) => {
+                            let now = Instant::now();
+                            for (_, at) in pending.values() {
+                                let _ = hist.record(now.saturating_duration_since(*at).as_micros().max(1) as u64);
+                            }
+                            hub.messages_sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Err(_)) => break 'run false,
+                        Err(_) => break 'run true,
+                    }
+                    pending.clear();
+                    next_send = tokio::time::Instant::now() + period.unwrap_or_default();
+                }
+                ev = events.recv() => match ev {
+                    Ok(text) => match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break 'run false,
+                        Err(_) => break 'run true,
+                    },
+                    Err(RecvError::Lagged(n)) => {
+                        // Missed state changes: start over from a fresh snapshot.
+                        hub.resyncs.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!("websocket client missed {n} events: new snapshot");
+                        if let Ok(m) = snapshot_message(&s).await
+                            && tokio::time::timeout(timeout, sink.send(Message::Text(m))).await.is_err()
+                        {
+                            break 'run true;
+                        }
+                    }
+                    Err(RecvError::Closed) => break 'run false,
+                },
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break 'run false,
+                    Some(Ok(Message::Text(t))) => {
+                        // The only client message: {"type":"ping"}; answer so clients can measure.
+                        if t.as_str().contains("\"ping\"") {
+                            let pong = Utf8Bytes::from(json!({"type": "pong", "time": chrono::Utc::now().timestamp_millis()}).to_string());
+                            if sink.send(Message::Text(pong)).await.is_err() {
+                                break 'run false;
+                            }
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                },
+            }
+            if last_merge.elapsed() > Duration::from_secs(1) {
+                merge(&hub, &mut hist);
+                last_merge = Instant::now();
+            }
+        }
+    };
+    merge(&hub, &mut hist);
+    if closed_slow {
+        hub.closed_slow.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("closing a websocket client: too slow");
+        // Best effort: the socket is congested, so do not wait long.
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            sink.send(Message::Close(Some(CloseFrame {
+                code: 1008,
+                reason: Utf8Bytes::from_static(SLOW),
+            }))),
+        )
+        .await;
+    }
+    hub.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn merge(hub: &HubInner, hist: &mut Histogram<u64>) {
+    if hist.is_empty() {
+        return;
+    }
+    let _ = hub
+        .latency_us
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .add(&*hist);
+    hist.reset();
+}
+
+async fn snapshot_message(s: &AppState) -> Result<Utf8Bytes, fleet::ServiceError> {
+    let snap = s.fleet.snapshot().await?;
+    let zones: Vec<&dispatch_core::model::Zone> = snap.zones.iter().collect();
+    let msg = json!({
+        "type": "snapshot",
+        "time": snap.time,
+        "scenario": snap.scenario,
+        "region": snap.region,
+        "hangars": snap.hangars,
+        "drones": snap.drones,
+        "zones": geo_json::zones(&zones, snap.time, &s.config_zone_ids),
+        "incidents": snap.incidents.iter().map(incident_json).collect::<Vec<_>>(),
+        "queue": snap.queue,
+    });
+    Ok(Utf8Bytes::from(msg.to_string()))
+}
