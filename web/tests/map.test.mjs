@@ -1,0 +1,149 @@
+// Browser test of the web map, in headless Chromium (Debian's package)
+// driven by playwright-core: starts `dispatcher serve --sim`, logs in with
+// the demo dispatcher token, clicks the map at Laoyancang to report a person
+// in the water, checks that the route is drawn and the drone marker moves,
+// and saves the screenshots used by docs/user-guide.md.
+//
+// env: DISPATCHER (the binary, default ../target/debug/dispatcher),
+//      CHROMIUM (default /usr/bin/chromium), SHOTS (default ../docs/img).
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const bin = process.env.DISPATCHER ?? join(root, "target/debug/dispatcher");
+const shots = resolve(process.env.SHOTS ?? join(root, "docs/img"));
+mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok" : "FAILED"} - ${name}${detail ? `: ${detail}` : ""}`);
+}
+
+async function until(what, fn, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const server = spawn(bin, [
+  "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
+  "--sim", "--sim-speedup", "30", "--time", "2026-09-28T13:00:00+08:00",
+], { stdio: ["ignore", "pipe", "inherit"] });
+let log = "";
+const url = await new Promise((ok, fail) => {
+  const t = setTimeout(() => fail(new Error(`no URL from the server; output:\n${log}`)), 60000);
+  server.stdout.on("data", (b) => {
+    log += b;
+    const m = log.match(/map and API at (http:\/\/[0-9.:]+)\//);
+    if (m) { clearTimeout(t); ok(m[1]); }
+  });
+  server.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+});
+
+// A fresh, empty profile each run (playwright's persistent-context way of
+// passing --user-data-dir).
+const profile = mkdtempSync(join(tmpdir(), "chromium-"));
+let context = null;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    timezoneId: "Asia/Shanghai",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${url}/`);
+
+  // A wrong token is refused, the demo dispatcher token logs in.
+  await page.fill("#token", "not-a-token");
+  await page.click("#login button");
+  await until("the refusal", () => page.textContent("#login-error").then((t) => t.includes("Unknown token")), 10000);
+  check("a wrong token is refused", true);
+  await page.fill("#token", "demo-dispatcher");
+  await page.click("#login button");
+  await until("the snapshot", () => page.evaluate(() => window.dispatchMap?.drones?.size === 15), 20000);
+  check("logged in and the snapshot shows 15 drones", true);
+  await until("zones", () => page.evaluate(() => window.dispatchMap.zonesLayer.getLayers().length >= 4), 10000);
+  check("zones are drawn", true);
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: join(shots, "map-overview.png") });
+
+  // Click the map at Laoyancang and report a person in the water.
+  const pt = await page.evaluate(() => {
+    const p = window.dispatchMap.map.latLngToContainerPoint([30.347, 120.457]);
+    const r = document.getElementById("map").getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  });
+  await page.mouse.click(pt.x, pt.y);
+  await page.waitForSelector(".popup select");
+  await page.selectOption(".popup select", "person_in_water");
+  await page.click(".popup button[name=report]");
+  const text = await until("the proposal", async () => {
+    const t = await page.textContent(".popup .msg");
+    return t && /Launched|Proposed|Queued/.test(t) ? t : null;
+  }, 20000);
+  check("the report is answered with a launched drone", /Launched: yg-1/.test(text), text.trim().replace(/\s+/g, " "));
+  const routes = await page.evaluate(() => window.dispatchMap.routeLayer.getLayers().length);
+  check("the route is drawn", routes >= 1, `${routes} route layer(s)`);
+
+  // The drone marker moves with live telemetry.
+  const start = await page.evaluate(() => { const d = window.dispatchMap.drones.get("yg-1"); return [d.lat, d.lon]; });
+  const moved = await until("yg-1 to fly", () => page.evaluate(([la, lo]) => {
+    const d = window.dispatchMap.drones.get("yg-1");
+    const km = Math.hypot((d.lat - la) * 111, (d.lon - lo) * 96);
+    return d.armed && km > 0.5 ? { km, trail: d.trail.length, state: d.state } : null;
+  }, start), 90000);
+  check("the drone marker moves", moved.km > 0.5, `${moved.km.toFixed(2)} km from its hangar, ${moved.trail} trail points, ${moved.state}`);
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => document.querySelector(".leaflet-popup-close-button")?.click());
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: join(shots, "map-rescue.png") });
+
+  // Select the drone: live telemetry and the operator's buttons.
+  await page.evaluate(() => window.dispatchMap.selectDrone?.("yg-1"));
+  await page.evaluate(() => {
+    const S = window.dispatchMap;
+    const d = S.drones.get("yg-1");
+    const p = S.map.latLngToContainerPoint([d.lat, d.lon]);
+    const r = document.getElementById("map").getBoundingClientRect();
+    window.__dronePoint = { x: r.left + p.x, y: r.top + p.y };
+  });
+  const dp = await page.evaluate(() => window.__dronePoint);
+  await page.mouse.click(dp.x, dp.y);
+  await until("the drone panel", () => page.isVisible("#selected dl"), 5000);
+  const panel = await page.textContent("#selected");
+  check("the drone panel shows live telemetry", /battery/.test(panel) && /AUTO/.test(panel), panel.replace(/\s+/g, " ").slice(0, 160));
+  await page.screenshot({ path: join(shots, "map-drone.png") });
+
+  // The safety crew's view: every drone's telemetry and the alerts.
+  await page.click("header nav button[data-view=crew]");
+  await until("the drone table", () => page.evaluate(() => document.querySelectorAll("#drones tbody tr").length === 15), 5000);
+  check("the safety-crew table lists every drone", true);
+  await page.screenshot({ path: join(shots, "crew-view.png") });
+
+  check("no script errors in the page", errors.length === 0, errors.join("; "));
+} catch (e) {
+  check("browser test", false, e.message);
+} finally {
+  await context?.close();
+  server.kill("SIGINT");
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
