@@ -44,10 +44,12 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            ApiError::bad_request(format!("malformed JSON body: {inner}"))
-        } else {
-            ApiError::invalid(format!("field `{path}`: {inner}"))
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." && !path.is_empty() => {
+                ApiError::invalid(format!("field `{path}`: {inner}"))
+            }
+            serde_json::error::Category::Data => ApiError::invalid(inner.to_string()),
+            _ => ApiError::bad_request(format!("malformed JSON body: {inner}")),
         }
     })
 }
@@ -444,31 +446,30 @@ pub async fn incidents(
     State(s): State<AppState>,
     Query(q): Query<IncidentsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let all = s.fleet.incidents().await?;
-    let keep = |v: &IncidentView| match q.status.as_deref() {
-        None => Ok(true),
-        Some("open") => Ok(!v.incident.status.is_terminal()),
-        Some(st) => {
-            let known = [
-                "queued", "proposed", "assigned", "en_route", "on_scene", "returning", "resolved",
-                "cancelled", "failed",
-            ];
-            if known.contains(&st) {
-                Ok(v.incident.status.as_str() == st)
-            } else {
-                Err(ApiError::invalid(format!(
-                    "query `status`: unknown status `{st}`; use open or one of {}",
-                    known.join(", ")
-                )))
-            }
-        }
-    };
-    let mut out = Vec::new();
-    for v in all.iter().rev() {
-        if keep(v)? {
-            out.push(incident_json(v));
-        }
+    const KNOWN: [&str; 9] = [
+        "queued", "proposed", "assigned", "en_route", "on_scene", "returning", "resolved",
+        "cancelled", "failed",
+    ];
+    if let Some(st) = q.status.as_deref()
+        && st != "open"
+        && !KNOWN.contains(&st)
+    {
+        return Err(ApiError::invalid(format!(
+            "query `status`: unknown status `{st}`; use open or one of {}",
+            KNOWN.join(", ")
+        )));
     }
+    let all = s.fleet.incidents().await?;
+    let out: Vec<Value> = all
+        .iter()
+        .rev()
+        .filter(|v| match q.status.as_deref() {
+            None => true,
+            Some("open") => !v.incident.status.is_terminal(),
+            Some(st) => v.incident.status.as_str() == st,
+        })
+        .map(incident_json)
+        .collect();
     Ok(Json(Value::Array(out)))
 }
 
