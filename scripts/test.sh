@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite:
-#  1. Rust: unit, property, scenario and CLI tests, plus a smoke run of the
-#     benchmarks (each measured once, no timing);
-#  2. the simulator flown by pymavlink, an independent MAVLink implementation
-#     (tests/sitl; pymavlink and pytest are installed into .venv from PyPI).
-# Run from anywhere; needs cargo and python3.
+#  1. Rust: unit, property, scenario, CLI, API (router + oneshot) and
+#     websocket tests, plus a smoke run of the benchmarks (no timing);
+#  2. the simulator and `dispatcher fly` / `dispatcher serve` driven by
+#     independent clients: pymavlink, urllib and `websockets` (tests/sitl;
+#     installed into .venv from PyPI);
+#  3. the web map in headless Chromium driven by playwright-core (web/tests;
+#     npm packages from web/package-lock.json, Chromium from Debian's
+#     package, installed here when missing and when apt-get is usable).
+# Run from anywhere; needs cargo, python3, node and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 
@@ -17,11 +25,16 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sitl/requirements.txt
-DRONE_SIM="$PWD/target/debug/drone-sim" .venv/bin/python -m pytest -q -p no:cacheprovider tests/sitl 2>&1 | tee -a "$log"
+DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider tests/sitl 2>&1 | tee -a "$log"
+
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
 
 # One closing line for the whole run.
 awk '
   /^test result:/ { p += $4; f += $6 }
+  /^browser: / { p += $2; f += $4 }
   /^[0-9]+ passed/ || / passed in / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   END { printf "total: %d passed, %d failed\n", p, f }
 ' "$log"
