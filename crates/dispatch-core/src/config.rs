@@ -171,7 +171,8 @@ pub fn parse(
         .kinds
         .iter()
         .filter_map(|(name, k)| {
-            IncidentKind::parse(name).map(|kind| (kind, k.auto_launch.unwrap_or(k.life_threatening)))
+            IncidentKind::parse(name)
+                .map(|kind| (kind, k.auto_launch.unwrap_or(k.life_threatening)))
         })
         .collect();
     let server = v.server(&raw.server, &raw.token);

@@ -77,7 +77,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(dispatch_server::default_web_dir);
     let web_ready = web_dir.join("public/index.html").is_file()
-        && web_dir.join("node_modules/leaflet/dist/leaflet.js").is_file();
+        && web_dir
+            .join("node_modules/leaflet/dist/leaflet.js")
+            .is_file();
     if !web_ready {
         eprintln!(
             "warning: the web map's files are incomplete in {} (run `npm ci && npm run build` there; scripts/demo.sh does): the API works, the map may not",
@@ -132,7 +134,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
                         let _ = crate::emit(&format!("{line}\n"));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let _ = crate::emit(&format!("({n} events not printed: output too slow)\n"));
+                        let _ =
+                            crate::emit(&format!("({n} events not printed: output too slow)\n"));
                     }
                     Err(_) => return,
                 }
@@ -154,7 +157,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         );
         crate::emit(&format!(
             "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
-            link.local_addr().map_or_else(|| format!("{mavlink:?}"), |a| a.to_string()),
+            link.local_addr()
+                .map_or_else(|| format!("{mavlink:?}"), |a| a.to_string()),
             if args.sim {
                 format!(" (simulated fleet at {speedup}x)")
             } else {
@@ -174,7 +178,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         tokio::signal::ctrl_c()
             .await
             .context("cannot wait for Ctrl-C")?;
-        crate::emit("dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n")?;
+        crate::emit(
+            "dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n",
+        )?;
         let _ = stop_tx.send(());
         // Open websockets end with the process; give plain requests a moment.
         let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
@@ -188,9 +194,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         );
         for s in &summary.open_sorties {
             match (s.incident, s.status) {
-                (Some(i), Some(st)) => {
-                    text.push_str(&format!("still out: drone {} on incident {i} ({st})\n", s.drone))
-                }
+                (Some(i), Some(st)) => text.push_str(&format!(
+                    "still out: drone {} on incident {i} ({st})\n",
+                    s.drone
+                )),
                 _ => text.push_str(&format!("still out: drone {} flying home\n", s.drone)),
             }
         }

@@ -99,7 +99,10 @@ pub enum What {
         message: String,
     },
     /// A no-go zone was added, changed, removed or expired.
-    Zone { zone: ZoneId, change: String },
+    Zone {
+        zone: ZoneId,
+        change: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -338,8 +341,13 @@ impl FleetManager {
     ) -> Summary {
         self.start_up(Duration::from_secs(5)).await;
         let (_jobs_tx, jobs) = mpsc::channel(1);
-        self.run(jobs, scheduled, Until::AllDone(Instant::now() + deadline), emit)
-            .await
+        self.run(
+            jobs,
+            scheduled,
+            Until::AllDone(Instant::now() + deadline),
+            emit,
+        )
+        .await
     }
 
     /// The service loop: applies jobs (requests from the server), scheduled
@@ -689,12 +697,7 @@ impl FleetManager {
         }
     }
 
-    fn on_launch(
-        &mut self,
-        drone: DroneId,
-        incident: IncidentId,
-        result: Result<(), String>,
-    ) {
+    fn on_launch(&mut self, drone: DroneId, incident: IncidentId, result: Result<(), String>) {
         let now = self.now();
         let current = self.sorties.get(&drone).map(|s| s.incident);
         if current != Some(incident) {
@@ -825,7 +828,8 @@ impl FleetManager {
                 });
             }
         });
-        self.homing.insert(drone.clone(), Homing { system_id: sysid });
+        self.homing
+            .insert(drone.clone(), Homing { system_id: sysid });
         self.event(
             now,
             What::Drone {

@@ -179,7 +179,10 @@ pub enum DroneCommand {
     /// Go on with the uploaded mission (AUTO).
     Resume,
     /// Fly to a point (GUIDED reposition); altitude above home, default the cruise altitude.
-    Goto { position: LatLon, alt_m: Option<f64> },
+    Goto {
+        position: LatLon,
+        alt_m: Option<f64>,
+    },
     /// Release the gripper (lifebuoy).
     DropPayload,
     /// Play the loudspeaker clip of an incident kind (default: the drone's task).
@@ -271,19 +274,31 @@ impl FleetHandle {
         .await?
     }
 
-    pub async fn cancel(&self, id: IncidentId, reason: String) -> Result<IncidentView, ServiceError> {
+    pub async fn cancel(
+        &self,
+        id: IncidentId,
+        reason: String,
+    ) -> Result<IncidentView, ServiceError> {
         self.call(move |m| m.end_incident(id, IncidentStatus::Cancelled, reason))
             .await?
     }
 
     /// The dispatcher closes the case (the drone, if still out, flies home).
-    pub async fn resolve(&self, id: IncidentId, note: String) -> Result<IncidentView, ServiceError> {
+    pub async fn resolve(
+        &self,
+        id: IncidentId,
+        note: String,
+    ) -> Result<IncidentView, ServiceError> {
         self.call(move |m| m.end_incident(id, IncidentStatus::Resolved, note))
             .await?
     }
 
     /// Takes the incident off its drone (which flies home) and plans it again.
-    pub async fn reassign(&self, id: IncidentId, reason: String) -> Result<IncidentView, ServiceError> {
+    pub async fn reassign(
+        &self,
+        id: IncidentId,
+        reason: String,
+    ) -> Result<IncidentView, ServiceError> {
         self.call(move |m| m.reassign_incident(id, reason)).await?
     }
 
@@ -348,7 +363,9 @@ impl FleetManager {
                 d.system_id
             )));
         }
-        let airborne = v.as_ref().is_some_and(|v| v.armed && v.landed != Some(true));
+        let airborne = v
+            .as_ref()
+            .is_some_and(|v| v.armed && v.landed != Some(true));
         let needs_air = |what: &str| {
             if airborne {
                 Ok(())
@@ -440,7 +457,9 @@ impl FleetManager {
             _ => None,
         };
         if let Some(id) = key.as_ref().and_then(|k| self.external.get(k)).copied() {
-            let incident = self.incident_view(id).ok_or(ServiceError::UnknownIncident(id))?;
+            let incident = self
+                .incident_view(id)
+                .ok_or(ServiceError::UnknownIncident(id))?;
             return Ok(ReportOutcome {
                 created: false,
                 incident,
@@ -483,7 +502,9 @@ impl FleetManager {
         if let Some(k) = key {
             self.external.insert(k, id);
         }
-        let incident = self.incident_view(id).ok_or(ServiceError::UnknownIncident(id))?;
+        let incident = self
+            .incident_view(id)
+            .ok_or(ServiceError::UnknownIncident(id))?;
         Ok(ReportOutcome {
             created: true,
             incident,
@@ -510,10 +531,15 @@ impl FleetManager {
         if let Some(d) = drone {
             self.call_off(&d, &format!("incident {id} {status} by a dispatcher"));
         }
-        self.incident_view(id).ok_or(ServiceError::UnknownIncident(id))
+        self.incident_view(id)
+            .ok_or(ServiceError::UnknownIncident(id))
     }
 
-    fn reassign_incident(&mut self, id: IncidentId, reason: String) -> Result<IncidentView, ServiceError> {
+    fn reassign_incident(
+        &mut self,
+        id: IncidentId,
+        reason: String,
+    ) -> Result<IncidentView, ServiceError> {
         let drone = self.sortie_of(id);
         self.input(Input::Requeue {
             incident: id,
@@ -524,7 +550,8 @@ impl FleetManager {
         {
             self.call_off(&d, &format!("incident {id} reassigned"));
         }
-        self.incident_view(id).ok_or(ServiceError::UnknownIncident(id))
+        self.incident_view(id)
+            .ok_or(ServiceError::UnknownIncident(id))
     }
 
     pub(crate) fn incident_view(&self, id: IncidentId) -> Option<IncidentView> {

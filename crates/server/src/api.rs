@@ -38,7 +38,9 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
         }
     })?;
     if body.is_empty() {
-        return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; send a JSON object",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -110,9 +112,9 @@ fn parse_kind(s: &str, state: &AppState) -> Result<IncidentKind, ApiError> {
 }
 
 fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
-    s.parse::<u64>()
-        .map(IncidentId)
-        .map_err(|_| ApiError::bad_request(format!("`{s}` is not an incident id (a positive number)")))
+    s.parse::<u64>().map(IncidentId).map_err(|_| {
+        ApiError::bad_request(format!("`{s}` is not an incident id (a positive number)"))
+    })
 }
 
 /// An incident as JSON, with its route and return route as GeoJSON LineStrings.
@@ -191,7 +193,10 @@ pub async fn drones(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
 #[utoipa::path(get, path = "/api/drones/{id}", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path, description = "Drone id")),
     responses((status = 200, description = "One drone"), (status = 404, description = "Unknown drone")))]
-pub async fn drone(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn drone(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let snap = s.fleet.snapshot().await?;
     snap.drones
         .iter()
@@ -253,7 +258,9 @@ pub async fn command(
         "goto" => {
             only(&["lat", "lon", "alt_m"])?;
             let (Some(lat), Some(lon)) = (req.lat, req.lon) else {
-                return Err(ApiError::invalid("action `goto` needs fields `lat` and `lon`"));
+                return Err(ApiError::invalid(
+                    "action `goto` needs fields `lat` and `lon`",
+                ));
             };
             let position = check_lat_lon(lat, lon)?;
             if let Some(a) = req.alt_m
@@ -279,7 +286,9 @@ pub async fn command(
     }?;
     let action = cmd.name();
     let answer = s.fleet.command(DroneId(id.clone()), cmd).await?;
-    Ok(Json(json!({"drone": id, "action": action, "result": "accepted", "message": answer})))
+    Ok(Json(
+        json!({"drone": id, "action": action, "result": "accepted", "message": answer}),
+    ))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -447,8 +456,15 @@ pub async fn incidents(
     Query(q): Query<IncidentsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     const KNOWN: [&str; 9] = [
-        "queued", "proposed", "assigned", "en_route", "on_scene", "returning", "resolved",
-        "cancelled", "failed",
+        "queued",
+        "proposed",
+        "assigned",
+        "en_route",
+        "on_scene",
+        "returning",
+        "resolved",
+        "cancelled",
+        "failed",
     ];
     if let Some(st) = q.status.as_deref()
         && st != "open"

@@ -77,12 +77,11 @@ impl Tokens {
             .filter(|s| !s.is_empty())
             .enumerate()
         {
-            let (role, token) = item.split_once(':').ok_or_else(|| {
-                format!("DISPATCH_TOKENS item {} is not ROLE:TOKEN", i + 1)
-            })?;
-            let role = Role::parse(role).ok_or_else(|| {
-                format!("DISPATCH_TOKENS item {}: unknown role `{role}`", i + 1)
-            })?;
+            let (role, token) = item
+                .split_once(':')
+                .ok_or_else(|| format!("DISPATCH_TOKENS item {} is not ROLE:TOKEN", i + 1))?;
+            let role = Role::parse(role)
+                .ok_or_else(|| format!("DISPATCH_TOKENS item {}: unknown role `{role}`", i + 1))?;
             if token.len() < 8 {
                 return Err(format!(
                     "DISPATCH_TOKENS item {}: a token must be at least 8 characters",

@@ -82,7 +82,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Vehicle(CommandError::Busy { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "vehicle_busy", msg)
             }
-            ServiceError::Vehicle(_) => ApiError::new(StatusCode::BAD_GATEWAY, "vehicle_error", msg),
+            ServiceError::Vehicle(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "vehicle_error", msg)
+            }
             ServiceError::Stopped => {
                 tracing::error!("request while the fleet service is stopped");
                 ApiError::new(

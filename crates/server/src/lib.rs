@@ -137,7 +137,10 @@ pub fn app(state: AppState) -> Router {
                 "/vendor/leaflet",
                 ServeDir::new(dir.join("node_modules/leaflet/dist")),
             )
-            .route_service("/basemap.geojson", ServeFile::new(dir.join("build/basemap.geojson")))
+            .route_service(
+                "/basemap.geojson",
+                ServeFile::new(dir.join("build/basemap.geojson")),
+            )
             .fallback_service(
                 ServeDir::new(dir.join("public")).fallback(tower::service_fn(|_| async {
                     Ok::<_, std::convert::Infallible>(axum::response::IntoResponse::into_response(

@@ -177,7 +177,8 @@ impl Hub {
 
 fn new_histogram() -> Histogram<u64> {
     // 1 µs .. 1 h, 3 significant digits; these bounds are valid constants.
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
 }
 
 /// One drone's telemetry entry as JSON.

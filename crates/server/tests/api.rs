@@ -22,7 +22,9 @@ async fn health_and_openapi_need_no_token() {
     assert_eq!(v["vehicles"]["link_up"], 15);
     let (st, v) = call(&h.state, "GET", "/api/openapi.json", None, None).await;
     assert_eq!(st, StatusCode::OK);
-    let paths = v["paths"].as_object().unwrap_or_else(|| panic!("no paths: {v}"));
+    let paths = v["paths"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no paths: {v}"));
     for p in [
         "/api/incidents",
         "/api/incidents/{id}/dispatch",
@@ -30,7 +32,10 @@ async fn health_and_openapi_need_no_token() {
         "/api/zones/{id}",
         "/api/hangars",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
     assert!(v["components"]["schemas"]["IncidentRequest"].is_object());
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
@@ -46,22 +51,49 @@ async fn every_role_and_missing_or_wrong_tokens() {
     let (st, v) = call(s, "GET", "/api/drones", Some("wrong-token"), None).await;
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
     // Viewer: reads, cannot report or change zones.
-    for uri in ["/api/drones", "/api/hangars", "/api/zones", "/api/incidents", "/api/config"] {
+    for uri in [
+        "/api/drones",
+        "/api/hangars",
+        "/api/zones",
+        "/api/incidents",
+        "/api/config",
+    ] {
         let (st, _) = call(s, "GET", uri, Some(VIEWER), None).await;
         assert_eq!(st, StatusCode::OK, "viewer GET {uri}");
     }
     let (st, v) = call(s, "POST", "/api/incidents", Some(VIEWER), Some(LAOYANCANG)).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
     assert!(message(&v).contains("dispatcher"), "{v}");
-    let (st, _) = call(s, "POST", "/api/drones/yg-1/command", Some(VIEWER), Some(r#"{"action":"rtl"}"#)).await;
+    let (st, _) = call(
+        s,
+        "POST",
+        "/api/drones/yg-1/command",
+        Some(VIEWER),
+        Some(r#"{"action":"rtl"}"#),
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     // Dispatcher: incidents yes, zones no.
-    let (st, _) = call(s, "POST", "/api/zones", Some(DISPATCHER), Some(&zone_feature("z-test"))).await;
+    let (st, _) = call(
+        s,
+        "POST",
+        "/api/zones",
+        Some(DISPATCHER),
+        Some(&zone_feature("z-test")),
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     let (st, _) = call(s, "DELETE", "/api/zones/z-test", Some(DISPATCHER), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     // Admin: everything.
-    let (st, v) = call(s, "POST", "/api/zones", Some(ADMIN), Some(&zone_feature("z-test"))).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/zones",
+        Some(ADMIN),
+        Some(&zone_feature("z-test")),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let (st, _) = call(s, "GET", "/api/drones", Some(ADMIN), None).await;
     assert_eq!(st, StatusCode::OK);
@@ -75,26 +107,82 @@ async fn bad_incident_fields_are_named_and_change_nothing() {
     let h = harness().await;
     let s = &h.state;
     let cases: &[(&str, StatusCode, &str)] = &[
-        (r#"{"kind":"person_in_water","lat":91,"lon":120.457}"#, StatusCode::UNPROCESSABLE_ENTITY, "`lat`"),
-        (r#"{"kind":"person_in_water","lat":30.3,"lon":-181}"#, StatusCode::UNPROCESSABLE_ENTITY, "`lon`"),
-        (r#"{"kind":"person_in_water","lat":"NaN","lon":120.457}"#, StatusCode::UNPROCESSABLE_ENTITY, "`lat`"),
-        (r#"{"kind":"person_in_water","lat":1e999,"lon":120.457}"#, StatusCode::BAD_REQUEST, "malformed"),
-        (r#"{"kind":"person_in_water","lat":30.347}"#, StatusCode::UNPROCESSABLE_ENTITY, "`lon`"),
-        (r#"{"kind":"alien_landing","lat":30.347,"lon":120.457}"#, StatusCode::UNPROCESSABLE_ENTITY, "unknown incident kind `alien_landing`"),
-        (r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"colour":"red"}"#, StatusCode::UNPROCESSABLE_ENTITY, "`colour`"),
-        (r#"{"kind":"person_in_water","lat":10.0,"lon":100.0}"#, StatusCode::UNPROCESSABLE_ENTITY, "outside the operating region"),
-        (r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"external_id":"x1"}"#, StatusCode::UNPROCESSABLE_ENTITY, "`source`"),
-        (r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"note":""}"#, StatusCode::UNPROCESSABLE_ENTITY, "`note`"),
-        (r#"{"kind":5,"lat":30.347,"lon":120.457}"#, StatusCode::UNPROCESSABLE_ENTITY, "`kind`"),
-        (r#"{"kind":"patrol","lat":30.347,"lon":120.457}"#, StatusCode::UNPROCESSABLE_ENTITY, "patrols"),
-        (r#"{"kind":"person_in_water","#, StatusCode::BAD_REQUEST, "malformed"),
+        (
+            r#"{"kind":"person_in_water","lat":91,"lon":120.457}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`lat`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":30.3,"lon":-181}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`lon`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":"NaN","lon":120.457}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`lat`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":1e999,"lon":120.457}"#,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":30.347}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`lon`",
+        ),
+        (
+            r#"{"kind":"alien_landing","lat":30.347,"lon":120.457}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown incident kind `alien_landing`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"colour":"red"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`colour`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":10.0,"lon":100.0}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside the operating region",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"external_id":"x1"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`source`",
+        ),
+        (
+            r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"note":""}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`note`",
+        ),
+        (
+            r#"{"kind":5,"lat":30.347,"lon":120.457}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`kind`",
+        ),
+        (
+            r#"{"kind":"patrol","lat":30.347,"lon":120.457}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "patrols",
+        ),
+        (
+            r#"{"kind":"person_in_water","#,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
         (r#"[1,2]"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid type"),
         ("", StatusCode::BAD_REQUEST, "empty"),
     ];
     for (body, status, needle) in cases {
         let (st, v) = call(s, "POST", "/api/incidents", Some(DISPATCHER), Some(body)).await;
         assert_eq!(st, *status, "{body} -> {v}");
-        assert!(message(&v).contains(needle), "{body}: `{}` lacks {needle}", message(&v));
+        assert!(
+            message(&v).contains(needle),
+            "{body}: `{}` lacks {needle}",
+            message(&v)
+        );
         assert!(!code(&v).is_empty());
     }
     let big = format!(
@@ -102,7 +190,10 @@ async fn bad_incident_fields_are_named_and_change_nothing() {
         "x".repeat(70_000)
     );
     let (st, v) = call(s, "POST", "/api/incidents", Some(DISPATCHER), Some(&big)).await;
-    assert_eq!((st, code(&v)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
     let (_, v) = call(s, "GET", "/api/incidents", Some(VIEWER), None).await;
     assert_eq!(v, json!([]), "a refused report must not open an incident");
     // Unknown ids.
@@ -131,24 +222,62 @@ async fn a_rescue_is_launched_with_route_and_a_retried_webhook_finds_it() {
     let coords = v["route"]["coordinates"].as_array().map_or(0, Vec::len);
     assert!(coords >= 2, "route: {}", v["route"]);
     assert!(v["eta"].is_string());
-    assert!(v["assignment"]["energy"]["total_pct"].as_f64().is_some_and(|p| p > 0.0));
-    assert!(!v["assignment"]["alternatives"].as_array().is_none_or(Vec::is_empty));
+    assert!(
+        v["assignment"]["energy"]["total_pct"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0)
+    );
+    assert!(
+        !v["assignment"]["alternatives"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
     let id = v["id"].as_u64().unwrap_or_else(|| panic!("id: {v}"));
     // The retried webhook: same incident, not a second one.
     let (st, again) = call(s, "POST", "/api/incidents", Some(DISPATCHER), Some(body)).await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!((again["created"].clone(), again["id"].clone()), (json!(false), json!(id)));
+    assert_eq!(
+        (again["created"].clone(), again["id"].clone()),
+        (json!(false), json!(id))
+    );
     let (_, list) = call(s, "GET", "/api/incidents", Some(VIEWER), None).await;
     assert_eq!(list.as_array().map_or(0, Vec::len), 1);
     // The time line is there, and the drone is busy.
-    let (_, inc) = call(s, "GET", &format!("/api/incidents/{id}"), Some(VIEWER), None).await;
-    assert!(inc["timeline"].as_array().is_some_and(|t| t.len() >= 2), "{inc}");
+    let (_, inc) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}"),
+        Some(VIEWER),
+        None,
+    )
+    .await;
+    assert!(
+        inc["timeline"].as_array().is_some_and(|t| t.len() >= 2),
+        "{inc}"
+    );
     let (_, d) = call(s, "GET", "/api/drones/yg-1", Some(VIEWER), None).await;
     assert_eq!(d["incident"], json!(id));
     // Cancelled: it ends; cancelling again is a conflict.
-    let (st, v) = call(s, "POST", &format!("/api/incidents/{id}/cancel"), Some(DISPATCHER), Some(r#"{"reason":"false alarm"}"#)).await;
-    assert_eq!((st, v["status"].clone()), (StatusCode::OK, json!("cancelled")));
-    let (st, v) = call(s, "POST", &format!("/api/incidents/{id}/cancel"), Some(DISPATCHER), None).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/cancel"),
+        Some(DISPATCHER),
+        Some(r#"{"reason":"false alarm"}"#),
+    )
+    .await;
+    assert_eq!(
+        (st, v["status"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/cancel"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "conflict"));
     let (_, open) = call(s, "GET", "/api/incidents?status=open", Some(VIEWER), None).await;
     assert_eq!(open, json!([]));
@@ -160,17 +289,45 @@ async fn a_kind_configured_to_wait_is_proposed_then_dispatched() {
     sc.auto_launch.insert(IncidentKind::ForestFire, false);
     let h = harness_with(sc, 50.0, dispatch_server::HubConfig::default()).await;
     let s = &h.state;
-    let (st, v) = call(s, "POST", "/api/incidents", Some(DISPATCHER), Some(r#"{"kind":"forest_fire","lat":30.43,"lon":120.88}"#)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/incidents",
+        Some(DISPATCHER),
+        Some(r#"{"kind":"forest_fire","lat":30.43,"lon":120.88}"#),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "proposed");
     let id = v["id"].as_u64().unwrap_or_default();
     let drone = v["drone"].as_str().unwrap_or_default().to_owned();
-    let (st, v) = call(s, "POST", &format!("/api/incidents/{id}/dispatch"), Some(DISPATCHER), None).await;
-    assert_eq!((st, v["status"].clone()), (StatusCode::OK, json!("assigned")), "{v}");
-    let (st, v) = call(s, "POST", &format!("/api/incidents/{id}/dispatch"), Some(DISPATCHER), None).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/dispatch"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, v["status"].clone()),
+        (StatusCode::OK, json!("assigned")),
+        "{v}"
+    );
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/dispatch"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     // It flies: the drone leaves its hangar.
-    wait_for(s, &format!("/api/drones/{drone}"), |d| d["armed"] == true && d["alt_m"].as_f64().unwrap_or(0.0) > 5.0).await;
+    wait_for(s, &format!("/api/drones/{drone}"), |d| {
+        d["armed"] == true && d["alt_m"].as_f64().unwrap_or(0.0) > 5.0
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,9 +352,19 @@ async fn operator_commands_are_checked_and_answered_by_the_vehicle() {
     let (st, _) = call(s, "POST", &u, Some(DISPATCHER), Some(b)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // A flying drone: hold, then resume; the vehicle's mode follows.
-    let (st, v) = call(s, "POST", "/api/incidents", Some(DISPATCHER), Some(LAOYANCANG)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/incidents",
+        Some(DISPATCHER),
+        Some(LAOYANCANG),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    wait_for(s, "/api/drones/yg-1", |d| d["mode"] == "AUTO" && d["alt_m"].as_f64().unwrap_or(0.0) > 20.0).await;
+    wait_for(s, "/api/drones/yg-1", |d| {
+        d["mode"] == "AUTO" && d["alt_m"].as_f64().unwrap_or(0.0) > 20.0
+    })
+    .await;
     let (u, b) = cmd("yg-1", r#"{"action":"hold"}"#);
     let (st, v) = call(s, "POST", &u, Some(DISPATCHER), Some(b)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -207,7 +374,10 @@ async fn operator_commands_are_checked_and_answered_by_the_vehicle() {
     let (st, _) = call(s, "POST", &u, Some(DISPATCHER), Some(b)).await;
     assert_eq!(st, StatusCode::OK);
     wait_for(s, "/api/drones/yg-1", |d| d["mode"] == "AUTO").await;
-    let (u, b) = cmd("yg-1", r#"{"action":"loudspeaker","kind":"tidal_surge_warning"}"#);
+    let (u, b) = cmd(
+        "yg-1",
+        r#"{"action":"loudspeaker","kind":"tidal_surge_warning"}"#,
+    );
     let (st, v) = call(s, "POST", &u, Some(DISPATCHER), Some(b)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     // A drone without a loudspeaker refuses before anything is sent.
@@ -220,19 +390,41 @@ async fn operator_commands_are_checked_and_answered_by_the_vehicle() {
 async fn zones_are_added_listed_and_removed_but_configured_ones_stay() {
     let h = harness().await;
     let s = &h.state;
-    let (st, v) = call(s, "POST", "/api/zones", Some(ADMIN), Some(&zone_feature("festival-stage"))).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/zones",
+        Some(ADMIN),
+        Some(&zone_feature("festival-stage")),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let (_, all) = call(s, "GET", "/api/zones", Some(VIEWER), None).await;
     assert_eq!(all["type"], "FeatureCollection");
     let f = all["features"]
         .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["properties"]["id"] == "festival-stage").cloned())
+        .and_then(|fs| {
+            fs.iter()
+                .find(|f| f["properties"]["id"] == "festival-stage")
+                .cloned()
+        })
         .unwrap_or_else(|| panic!("added zone missing: {all}"));
     assert_eq!(f["properties"]["source"], "runtime");
     assert_eq!(f["properties"]["active_now"], true);
-    assert!(all["features"].as_array().is_some_and(|fs| fs.iter().any(|f| f["properties"]["active_now"] == false)),
-        "inactive zones are listed too");
-    let (st, v) = call(s, "POST", "/api/zones", Some(ADMIN), Some(&zone_feature("festival-stage"))).await;
+    assert!(
+        all["features"]
+            .as_array()
+            .is_some_and(|fs| fs.iter().any(|f| f["properties"]["active_now"] == false)),
+        "inactive zones are listed too"
+    );
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/zones",
+        Some(ADMIN),
+        Some(&zone_feature("festival-stage")),
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "conflict"));
     // A bow tie: self-intersecting.
     let bad = zone_feature("bad").replace(
@@ -242,13 +434,27 @@ async fn zones_are_added_listed_and_removed_but_configured_ones_stay() {
     assert_ne!(bad, zone_feature("bad"));
     let (st, v) = call(s, "POST", "/api/zones", Some(ADMIN), Some(&bad)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (st, v) = call(s, "POST", "/api/zones", Some(ADMIN), Some(r#"{"type":"Point"}"#)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/zones",
+        Some(ADMIN),
+        Some(r#"{"type":"Point"}"#),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (st, _) = call(s, "DELETE", "/api/zones/festival-stage", Some(ADMIN), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = call(s, "DELETE", "/api/zones/festival-stage", Some(ADMIN), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, v) = call(s, "DELETE", "/api/zones/xiaoshan-airport", Some(ADMIN), None).await;
+    let (st, v) = call(
+        s,
+        "DELETE",
+        "/api/zones/xiaoshan-airport",
+        Some(ADMIN),
+        None,
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "conflict"));
 }
 

@@ -17,14 +17,19 @@ use serde_json::Value;
 use support::*;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn serve(state: AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(dispatch_server::serve(listener, state, std::future::pending()));
+    tokio::spawn(dispatch_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
     addr
 }
 
@@ -53,7 +58,10 @@ async fn next_json(ws: &mut Ws, secs: u64) -> Value {
 async fn until_json(ws: &mut Ws, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
     let end = Instant::now() + Duration::from_secs(secs);
     loop {
-        let left = end.saturating_duration_since(Instant::now()).as_secs().max(1);
+        let left = end
+            .saturating_duration_since(Instant::now())
+            .as_secs()
+            .max(1);
         let v = next_json(ws, left).await;
         if pred(&v) {
             return v;
@@ -80,7 +88,9 @@ async fn the_socket_checks_the_token_then_sends_a_snapshot_telemetry_and_events(
     .unwrap_or_else(|e| panic!("{e}"));
     req.headers_mut().insert(
         "authorization",
-        format!("Bearer {VIEWER}").parse().unwrap_or_else(|e| panic!("{e}")),
+        format!("Bearer {VIEWER}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
     );
     let (mut by_header, _) = tokio_tungstenite::connect_async(req)
         .await
@@ -95,24 +105,40 @@ async fn the_socket_checks_the_token_then_sends_a_snapshot_telemetry_and_events(
     assert_eq!(snap["zones"]["type"], "FeatureCollection");
     let t = until_json(&mut ws, 5, |v| v["type"] == "telemetry").await;
     let first = &t["drones"][0];
-    for k in ["drone", "lat", "lon", "alt", "heading", "speed", "battery", "mode", "armed", "link", "time"] {
+    for k in [
+        "drone", "lat", "lon", "alt", "heading", "speed", "battery", "mode", "armed", "link",
+        "time",
+    ] {
         assert!(!first[k].is_null(), "telemetry lacks `{k}`: {first}");
     }
     // A report through the API shows up as incident events.
-    let (st, _) = call(&h.state, "POST", "/api/incidents", Some(DISPATCHER),
-        Some(r#"{"kind":"person_in_water","lat":30.347,"lon":120.457}"#)).await;
+    let (st, _) = call(
+        &h.state,
+        "POST",
+        "/api/incidents",
+        Some(DISPATCHER),
+        Some(r#"{"kind":"person_in_water","lat":30.347,"lon":120.457}"#),
+    )
+    .await;
     assert_eq!(st, axum::http::StatusCode::CREATED);
-    let ev = until_json(&mut ws, 10, |v| v["type"] == "incident" && v["status"] == "assigned").await;
+    let ev = until_json(&mut ws, 10, |v| {
+        v["type"] == "incident" && v["status"] == "assigned"
+    })
+    .await;
     assert_eq!(ev["incident"]["drone"], "yg-1");
     assert_eq!(ev["incident"]["route"]["type"], "LineString");
     assert!(ev["eta"].is_string(), "{ev}");
-    let ev = until_json(&mut ws, 20, |v| v["type"] == "drone" && v["state"] == "en_route").await;
+    let ev = until_json(&mut ws, 20, |v| {
+        v["type"] == "drone" && v["state"] == "en_route"
+    })
+    .await;
     assert_eq!(ev["drone"], "yg-1");
     // And yg-1 moves in the telemetry.
     until_json(&mut ws, 20, |v| {
         v["type"] == "telemetry"
             && v["drones"].as_array().is_some_and(|ds| {
-                ds.iter().any(|d| d["drone"] == "yg-1" && d["alt"].as_f64().unwrap_or(0.0) > 10.0)
+                ds.iter()
+                    .any(|d| d["drone"] == "yg-1" && d["alt"].as_f64().unwrap_or(0.0) > 10.0)
             })
     })
     .await;
@@ -134,11 +160,15 @@ async fn count_telemetry(ws: &mut Ws) -> (usize, usize) {
             continue;
         }
         n += 1;
-        let ids: Vec<&str> = v["drones"]
-            .as_array()
-            .map_or(Vec::new(), |d| d.iter().filter_map(|e| e["drone"].as_str()).collect());
+        let ids: Vec<&str> = v["drones"].as_array().map_or(Vec::new(), |d| {
+            d.iter().filter_map(|e| e["drone"].as_str()).collect()
+        });
         let unique: HashSet<&&str> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "one entry per drone per message: {ids:?}");
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "one entry per drone per message: {ids:?}"
+        );
         max_entries = max_entries.max(ids.len());
     }
     (n, max_entries)
@@ -154,12 +184,24 @@ async fn a_client_that_asks_for_a_low_rate_gets_the_latest_positions_at_that_rat
     assert_eq!(next_json(&mut slow, 5).await["type"], "snapshot");
     let (slow_n, slow_max) = count_telemetry(&mut slow).await;
     let (full_n, _) = count_telemetry(&mut full).await;
-    assert!((4..=8).contains(&slow_n), "rate 2 over 3 s gave {slow_n} telemetry messages");
-    assert!(full_n > 2 * slow_n, "full rate gave {full_n}, rate 2 gave {slow_n}");
-    assert!(slow_max >= 10, "a coalesced message holds the latest of many drones: {slow_max}");
+    assert!(
+        (4..=8).contains(&slow_n),
+        "rate 2 over 3 s gave {slow_n} telemetry messages"
+    );
+    assert!(
+        full_n > 2 * slow_n,
+        "full rate gave {full_n}, rate 2 gave {slow_n}"
+    );
+    assert!(
+        slow_max >= 10,
+        "a coalesced message holds the latest of many drones: {slow_max}"
+    );
     let (st, m) = call(&h.state, "GET", "/api/metrics", Some(VIEWER), None).await;
     assert_eq!(st, axum::http::StatusCode::OK);
-    assert!(m["telemetry_latency_ms"]["samples"].as_u64().unwrap_or(0) > 0, "{m}");
+    assert!(
+        m["telemetry_latency_ms"]["samples"].as_u64().unwrap_or(0) > 0,
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +214,15 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
     let link = mavlink_link::link::spawn(t, ids.clone(), LinkConfig::default());
     let drones = ids
         .iter()
-        .map(|&s| (s, (100 + usize::from(s), dispatch_core::DroneId(format!("synthetic-{s}")))))
+        .map(|&s| {
+            (
+                s,
+                (
+                    100 + usize::from(s),
+                    dispatch_core::DroneId(format!("synthetic-{s}")),
+                ),
+            )
+        })
         .collect();
     let scen_drones = h
         .state
@@ -189,12 +239,18 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
             ..HubConfig::default()
         },
         vec![
-            LinkDrones { link: h.fleet.link().clone(), drones: scen_drones },
+            LinkDrones {
+                link: h.fleet.link().clone(),
+                drones: scen_drones,
+            },
             LinkDrones { link, drones },
         ],
         Some(h.fleet.clone()),
     );
-    let state = AppState { hub, ..h.state.clone() };
+    let state = AppState {
+        hub,
+        ..h.state.clone()
+    };
     tokio::spawn(async move {
         let mut seq = 0u8;
         for round in 0u32.. {
@@ -228,12 +284,20 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
         if m["websocket"]["closed_slow"].as_u64().unwrap_or(0) >= 1 {
             break;
         }
-        assert!(Instant::now() < end, "the stuck client was never closed: {m}");
-        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(5), healthy.next()).await {
+        assert!(
+            Instant::now() < end,
+            "the stuck client was never closed: {m}"
+        );
+        while let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_millis(5), healthy.next()).await
+        {
             healthy_msgs += 1;
         }
     }
-    assert!(healthy_msgs > 10, "the healthy client kept receiving: {healthy_msgs}");
+    assert!(
+        healthy_msgs > 10,
+        "the healthy client kept receiving: {healthy_msgs}"
+    );
     // The healthy client still gets fresh telemetry after the close.
     until_json(&mut healthy, 5, |v| v["type"] == "telemetry").await;
     // The stuck client, reading at last, finds the close frame and its reason.

@@ -23,7 +23,10 @@ pub const DISPATCHER: &str = "demo-dispatcher";
 pub const ADMIN: &str = "demo-admin";
 
 pub fn scenario_path() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/haining.toml"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/haining.toml"
+    ))
 }
 
 pub fn scenario() -> Scenario {
@@ -66,7 +69,11 @@ pub async fn harness_with(scenario: Scenario, speedup: f64, hub: HubConfig) -> H
     )
     .await
     .unwrap_or_else(|e| panic!("link: {e}"));
-    start_sim(link.local_addr().unwrap_or_else(|| panic!("no local address")), speedup);
+    start_sim(
+        link.local_addr()
+            .unwrap_or_else(|| panic!("no local address")),
+        speedup,
+    );
     let start = chrono::DateTime::parse_from_rfc3339("2026-09-28T13:00:00+08:00")
         .unwrap_or_else(|e| panic!("{e}"))
         .to_utc();
@@ -83,11 +90,21 @@ pub async fn harness_with(scenario: Scenario, speedup: f64, hub: HubConfig) -> H
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let snap = fleet.snapshot().await.unwrap_or_else(|e| panic!("{e}"));
-        if snap.drones.iter().all(|d| d.link.status == "up" && d.state.as_str() == "docked") {
+        if snap
+            .drones
+            .iter()
+            .all(|d| d.link.status == "up" && d.state.as_str() == "docked")
+        {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "vehicles not all docked: {:?}",
-            snap.drones.iter().map(|d| (d.id.0.clone(), d.state, d.link.status)).collect::<Vec<_>>());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "vehicles not all docked: {:?}",
+            snap.drones
+                .iter()
+                .map(|d| (d.id.0.clone(), d.state, d.link.status))
+                .collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Harness { state, fleet }
@@ -129,9 +146,8 @@ pub async fn call(
     let v = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes))
-        })
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
     };
     (status, v)
 }
@@ -142,5 +158,7 @@ pub fn code(v: &Value) -> &str {
 }
 
 pub fn message(v: &Value) -> &str {
-    v["error"]["message"].as_str().unwrap_or("<no error message>")
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or("<no error message>")
 }
