@@ -765,7 +765,12 @@ impl Driver {
                     return;
                 }
                 let key = (system_id, command.id() as u32);
-                if self.commands.contains_key(&key) {
+                // Same for a command nobody waits for any more.
+                if self
+                    .commands
+                    .get(&key)
+                    .is_some_and(|c| !c.reply.is_closed())
+                {
                     let _ = reply.send(Err(CommandError::Busy {
                         system_id,
                         command: command.id(),
@@ -793,7 +798,14 @@ impl Driver {
                     let _ = reply.send(Err(UploadError::UnknownVehicle(system_id)));
                     return;
                 }
-                if self.uploads.contains_key(&system_id) {
+                // An upload whose requester has gone (a launch called off) is
+                // superseded: a new MISSION_COUNT restarts the transaction on
+                // the vehicle, as the mission protocol allows.
+                if self
+                    .uploads
+                    .get(&system_id)
+                    .is_some_and(|u| !u.reply.is_closed())
+                {
                     let _ = reply.send(Err(UploadError::Busy { system_id }));
                     return;
                 }

@@ -421,3 +421,70 @@ async fn px4_mode_changes_are_encoded_as_main_and_sub_mode() {
         })
     );
 }
+
+#[tokio::test]
+async fn an_upload_nobody_waits_for_is_superseded_but_a_live_one_is_not() {
+    let (h, mut rx, tx) = seen_link().await;
+    let items = |n: i32| -> Vec<MISSION_ITEM_INT_DATA> {
+        (0..n)
+            .map(|i| MISSION_ITEM_INT_DATA {
+                command: MavCmd::MAV_CMD_NAV_WAYPOINT,
+                x: 303_000_000 + i,
+                ..Default::default()
+            })
+            .collect()
+    };
+    let kind = MavMissionType::MAV_MISSION_TYPE_MISSION;
+    let first = tokio::spawn({
+        let (h, it) = (h.clone(), items(2));
+        async move { h.upload(V, kind, it).await }
+    });
+    let MavMessage::MISSION_COUNT(c) = next(&mut rx).await else {
+        panic!("expected MISSION_COUNT")
+    };
+    assert_eq!(c.count, 2);
+    // While its requester waits, a second upload is refused as busy.
+    assert_eq!(
+        h.upload(V, kind, items(3)).await,
+        Err(UploadError::Busy { system_id: V })
+    );
+    // The requester gives up (a launch called off): the next upload starts over.
+    first.abort();
+    let _ = first.await;
+    let second = tokio::spawn({
+        let (h, it) = (h.clone(), items(3));
+        async move { h.upload(V, kind, it).await }
+    });
+    loop {
+        if let MavMessage::MISSION_COUNT(c) = next(&mut rx).await
+            && c.count == 3
+        {
+            break;
+        }
+    }
+    for seq in 0u16..3 {
+        let req = MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
+            seq,
+            target_system: 255,
+            target_component: 190,
+            mission_type: kind,
+        });
+        tx.send(encode_v2(V, 1, 0, &req))
+            .unwrap_or_else(|_| panic!("link gone"));
+        loop {
+            if let MavMessage::MISSION_ITEM_INT(it) = next(&mut rx).await
+                && it.seq == seq
+            {
+                break;
+            }
+        }
+    }
+    let ok = MavMessage::MISSION_ACK(MISSION_ACK_DATA {
+        mavtype: MavMissionResult::MAV_MISSION_ACCEPTED,
+        mission_type: kind,
+        ..Default::default()
+    });
+    tx.send(encode_v2(V, 1, 0, &ok))
+        .unwrap_or_else(|_| panic!("link gone"));
+    assert_eq!(second.await.ok(), Some(Ok(())));
+}
