@@ -136,13 +136,20 @@ function zoneLabel(p) {
 // All drones on one canvas over the map.
 const DroneLayer = L.Layer.extend({
   onAdd(map) {
-    this._canvas = L.DomUtil.create("canvas", "drone-canvas", map.getContainer());
+    // In its own pane (between the overlays and the tooltips), kept at the
+    // container's top-left while the map pans, as Leaflet's renderers do.
+    const pane = map.getPane("drones") ?? map.createPane("drones");
+    pane.style.zIndex = 450;
+    pane.style.pointerEvents = "none";
+    this._canvas = L.DomUtil.create("canvas", "drone-canvas", pane);
     this._reset = () => this.resize();
-    map.on("move zoom resize viewreset", this._reset);
+    map.on("moveend zoomend resize viewreset", this._reset);
+    map.on("move", this._reset);
     this.resize();
   },
   onRemove(map) {
-    map.off("move zoom resize viewreset", this._reset);
+    map.off("moveend zoomend resize viewreset", this._reset);
+    map.off("move", this._reset);
     this._canvas.remove();
   },
   resize() {
@@ -161,6 +168,7 @@ const DroneLayer = L.Layer.extend({
   draw() {
     const map = this._map, c = this._canvas;
     if (!map || !c) return;
+    L.DomUtil.setPosition(c, map.containerPointToLayerPoint([0, 0]));
     const ctx = c.getContext("2d");
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -341,10 +349,14 @@ function renderHangars() {
   S.hangarLayer.clearLayers();
   for (const h of S.hangars) {
     const m = L.marker([h.position.lat, h.position.lon], {
-      icon: L.divIcon({ className: "", html: '<div style="width:16px;height:16px;background:#1d2733;color:#fff;font:bold 11px system-ui;text-align:center;line-height:16px;border-radius:3px;border:1px solid #fff">H</div>', iconSize: [16, 16] }),
+      icon: L.divIcon({ className: "hangar-icon", html: "H", iconSize: [18, 18] }),
       keyboard: false,
     });
     m.bindTooltip(() => hangarLabel(h));
+    L.tooltip({ permanent: true, direction: "right", offset: [10, 0], className: "place-label", interactive: false })
+      .setLatLng([h.position.lat, h.position.lon])
+      .setContent(esc(h.name.split(/[,(]/)[0].trim()))
+      .addTo(S.hangarLayer);
     m.addTo(S.hangarLayer);
   }
 }

@@ -142,7 +142,12 @@ try {
   check("browser test", false, e.message);
 } finally {
   await context?.close();
+  // The server stops on SIGINT, printing its summary; SIGKILL if it does not.
+  const exited = new Promise((ok) => server.on("exit", ok));
   server.kill("SIGINT");
+  const code = await Promise.race([exited, new Promise((ok) => setTimeout(() => ok("timeout"), 15000))]);
+  if (code === "timeout") server.kill("SIGKILL");
+  check("the server stops on Ctrl-C", code === 0, `exit ${code}`);
   rmSync(profile, { recursive: true, force: true });
 }
 console.log(`browser: ${passed} passed, ${failed} failed`);

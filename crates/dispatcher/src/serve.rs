@@ -175,17 +175,25 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         let server = tokio::spawn(dispatch_server::serve(listener, state, async move {
             let _ = stop_rx.await;
         }));
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")?;
+        stop_signal().await?;
         crate::emit(
             "dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n",
         )?;
+        // A second Ctrl-C (or SIGTERM) does not wait for the clean stop.
+        tokio::spawn(async {
+            if stop_signal().await.is_ok() {
+                eprintln!("dispatcher: stopped at once");
+                std::process::exit(130);
+            }
+        });
         let _ = stop_tx.send(());
         // Open websockets end with the process; give plain requests a moment.
         let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
         fleet.stop().await.ok();
-        let summary = service.await.context("the fleet service failed")?;
+        let summary = tokio::time::timeout(Duration::from_secs(10), service)
+            .await
+            .context("the fleet service did not stop within 10 s")?
+            .context("the fleet service failed")?;
         let mut text = format!(
             "summary: {} resolved, {} failed or cancelled, {} still open\n",
             summary.resolved.len(),
@@ -207,6 +215,16 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         crate::emit(&text)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (service managers).
+async fn stop_signal() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot wait for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// Runs the bundled simulator on its own thread and runtime, so that its
