@@ -176,19 +176,27 @@ const DroneLayer = L.Layer.extend({
     ctx.clearRect(0, 0, size.x, size.y);
     const labels = S.drones.size <= 60 || map.getZoom() >= 12;
     ctx.font = "11px system-ui, sans-serif";
+    // Absolute pixel positions at this zoom are cached per trail point, so a
+    // redraw only subtracts the view's origin (no projection per point).
+    const zoom = map.getZoom();
+    const origin = map.getPixelBounds().min;
     for (const d of S.drones.values()) {
-      const p = map.latLngToContainerPoint([d.lat, d.lon]);
       const selected = d.id === S.selectedDrone;
       if (d.trail.length > 1 && (d.armed || selected)) {
+        if (d.trailZoom !== zoom || !d.trailPx || d.trailPx.length !== d.trail.length) {
+          d.trailPx = d.trail.map(([la, lo]) => map.project([la, lo], zoom));
+          d.trailZoom = zoom;
+        }
         ctx.beginPath();
-        d.trail.forEach(([la, lo], i) => {
-          const q = map.latLngToContainerPoint([la, lo]);
-          i ? ctx.lineTo(q.x, q.y) : ctx.moveTo(q.x, q.y);
+        d.trailPx.forEach((q, i) => {
+          i ? ctx.lineTo(q.x - origin.x, q.y - origin.y) : ctx.moveTo(q.x - origin.x, q.y - origin.y);
         });
         ctx.strokeStyle = selected ? "rgba(26,95,180,.9)" : "rgba(26,95,180,.45)";
         ctx.lineWidth = selected ? 2.5 : 1.5;
         ctx.stroke();
       }
+      const abs = map.project([d.lat, d.lon], zoom);
+      const p = { x: abs.x - origin.x, y: abs.y - origin.y };
       if (p.x < -20 || p.y < -20 || p.x > size.x + 20 || p.y > size.y + 20) continue;
       const airborne = d.armed && d.alt > 1;
       const r = selected ? 10 : airborne ? 8 : 5;
@@ -232,7 +240,7 @@ const DroneLayer = L.Layer.extend({
 // ---------- websocket ----------
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(S.token)}`);
+  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(S.token)}&rate=5`);
   S.ws = ws;
   ws.onopen = () => { S.wsRetry = 500; setConn(true); };
   ws.onclose = (ev) => {
@@ -302,6 +310,12 @@ function onTelemetry(list) {
     if (moved && t.armed) {
       d.trail.push([t.lat, t.lon]);
       if (d.trail.length > TRAIL) d.trail.shift();
+      if (d.trailPx && d.trailZoom === S.map.getZoom()) {
+        d.trailPx.push(S.map.project([t.lat, t.lon], d.trailZoom));
+        if (d.trailPx.length > d.trail.length) d.trailPx.shift();
+      } else {
+        d.trailPx = null;
+      }
     }
   }
   S.droneLayer.redraw();
@@ -549,16 +563,31 @@ function renderLists(force) {
     const rows = [...S.drones.values()];
     document.getElementById("drone-count").textContent =
       `${rows.filter((d) => d.armed).length} flying of ${rows.length}`;
-    tbody.innerHTML = rows.map((d) => `<tr data-drone="${esc(d.id)}" class="${d.id === S.selectedDrone ? "sel" : ""}">
-      <td>${esc(d.id)}</td><td style="color:${STATE_COLOURS[d.state] ?? "#000"}">${esc(d.state)}</td><td>${esc(d.mode)}</td>
-      <td>${(d.alt ?? 0).toFixed(0)}</td><td>${(d.speed ?? 0).toFixed(1)}</td><td>${Math.round(d.battery ?? 0)}%</td>
-      <td>${esc(d.link)}</td><td>${d.incident ? `#${d.incident}` : ""}</td></tr>`).join("");
-    for (const tr of tbody.querySelectorAll("tr")) {
-      tr.addEventListener("click", () => {
-        selectDrone(tr.dataset.drone);
-        const d = S.drones.get(tr.dataset.drone);
-        if (d) S.map.panTo([d.lat, d.lon]);
-      });
+    // Rows are made once per drone and only their changed cells are written.
+    S.rows ??= new Map();
+    for (const d of rows) {
+      let tr = S.rows.get(d.id);
+      if (!tr) {
+        tr = document.createElement("tr");
+        tr.dataset.drone = d.id;
+        tr.innerHTML = "<td></td>".repeat(8);
+        tr.addEventListener("click", () => {
+          selectDrone(tr.dataset.drone);
+          const x = S.drones.get(tr.dataset.drone);
+          if (x) S.map.panTo([x.lat, x.lon]);
+        });
+        S.rows.set(d.id, tr);
+        tbody.appendChild(tr);
+      }
+      const cells = tr.children;
+      const vals = [d.id, d.state, d.mode, (d.alt ?? 0).toFixed(0), (d.speed ?? 0).toFixed(1),
+        `${Math.round(d.battery ?? 0)}%`, d.link, d.incident ? `#${d.incident}` : ""];
+      for (let i = 0; i < 8; i++) if (cells[i].textContent !== vals[i]) cells[i].textContent = vals[i];
+      cells[1].style.color = STATE_COLOURS[d.state] ?? "#000";
+      tr.classList.toggle("sel", d.id === S.selectedDrone);
+    }
+    for (const [id, tr] of S.rows) {
+      if (!S.drones.has(id)) { tr.remove(); S.rows.delete(id); }
     }
     const ul = document.getElementById("alerts");
     ul.innerHTML = S.alerts.slice(0, 60).map((a) =>
@@ -576,6 +605,7 @@ function esc(s) {
 }
 
 S.selectDrone = selectDrone;
+S.renderLists = renderLists;
 S.selectIncident = selectIncident;
 
 // ---------- boot ----------

@@ -137,6 +137,31 @@ try {
   check("the safety-crew table lists every drone", true);
   await page.screenshot({ path: join(shots, "crew-view.png") });
 
+  // 1,000 drones on the map: the canvas layer and the crew table are timed
+  // (reported, not asserted: timings are measurements, not tests).
+  const perf = await page.evaluate(() => {
+    const S = window.dispatchMap;
+    const r = S.config.region;
+    for (let i = 0; i < 1000; i++) {
+      const lat = r.min_lat + ((i * 7919) % 1000) / 1000 * (r.max_lat - r.min_lat);
+      const lon = r.min_lon + ((i * 104729) % 1000) / 1000 * (r.max_lon - r.min_lon);
+      const trail = Array.from({ length: 60 }, (_, k) => [lat - k * 0.0005, lon - k * 0.0005]);
+      S.drones.set(`load-${i}`, { id: `load-${i}`, name: `load-${i}`, hangar: "yanguan", capabilities: [], state: "en_route",
+        incident: null, lat, lon, alt: 60, heading: (i * 37) % 360, speed: 15, battery: 80, mode: "AUTO", armed: true,
+        link: "up", trail });
+    }
+    S.droneLayer.draw(); // builds the trails' pixel caches
+    S.renderLists(true); // builds the table's rows
+    const t0 = performance.now();
+    for (let k = 0; k < 20; k++) S.droneLayer.draw();
+    const draw = (performance.now() - t0) / 20;
+    const t1 = performance.now();
+    for (let k = 0; k < 5; k++) { S.listsDirty = true; S.renderLists(true); }
+    const table = (performance.now() - t1) / 5;
+    return { draw, table, drones: S.drones.size };
+  });
+  console.log(`measure - ${perf.drones} drones with 60-point trails: canvas redraw ${perf.draw.toFixed(1)} ms, crew table refresh ${perf.table.toFixed(1)} ms`);
+  await page.screenshot({ path: join(shots, "map-1000-drones.png") });
   check("no script errors in the page", errors.length === 0, errors.join("; "));
 } catch (e) {
   check("browser test", false, e.message);

@@ -484,7 +484,7 @@ impl FleetManager {
     }
 
     /// An input from the fleet's own bookkeeping: its failure is an alert, not the end.
-    fn apply(&mut self, input: Input) {
+    pub(crate) fn apply(&mut self, input: Input) {
         let Err(e) = self.input(input) else {
             self.last_error = None;
             return;
@@ -745,6 +745,14 @@ impl FleetManager {
                         note: format!("launch failed: {why}"),
                     },
                 );
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: Some(drone.clone()),
+                        severity: Severity::Warning,
+                        message: format!("launch failed, out of service: {why}"),
+                    },
+                );
                 self.apply(Input::Requeue {
                     incident,
                     reason: format!("drone {drone} failed to launch: {why}"),
@@ -901,10 +909,31 @@ impl FleetManager {
                     self.homing.insert(drone.clone(), Homing { system_id });
                 }
             }
-            LinkEvent::StatusText { system_id, text } => {
-                if let Some(drone) = drone_of(system_id)
-                    && self.involved.contains(&drone)
-                {
+            LinkEvent::StatusText {
+                system_id,
+                severity,
+                text,
+            } => {
+                let Some(drone) = drone_of(system_id) else {
+                    return;
+                };
+                // Warnings and worse (failsafes, pre-arm failures) are alerts for
+                // every drone; the rest only for drones at work.
+                if severity <= 4 {
+                    self.event(
+                        now,
+                        What::Alert {
+                            drone: Some(drone.clone()),
+                            severity: if severity <= 2 {
+                                Severity::Critical
+                            } else {
+                                Severity::Warning
+                            },
+                            message: text.clone(),
+                        },
+                    );
+                }
+                if self.involved.contains(&drone) {
                     self.event(now, What::Vehicle { drone, text });
                 }
             }
@@ -1011,6 +1040,17 @@ impl FleetManager {
                     None
                 };
                 if let Some(why) = why {
+                    self.event(
+                        now,
+                        What::Alert {
+                            drone: Some(drone.clone()),
+                            severity: Severity::Warning,
+                            message: format!(
+                                "{why}: incident {} goes to another drone",
+                                s.incident
+                            ),
+                        },
+                    );
                     self.sorties.remove(&drone);
                     self.homing.insert(
                         drone.clone(),
@@ -1142,6 +1182,16 @@ impl FleetManager {
         };
         if state == DroneState::Charging {
             self.charging.insert(drone.clone());
+        }
+        if !at_home {
+            self.event(
+                now,
+                What::Alert {
+                    drone: Some(drone.clone()),
+                    severity: Severity::Critical,
+                    message: format!("landed away from its hangar at {pos}: needs recovery"),
+                },
+            );
         }
         self.event(
             now,

@@ -654,3 +654,66 @@ pub fn drone_view(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dispatch_core::config;
+    use mavlink_link::link::{LinkConfig, Transport};
+
+    fn scenario() -> dispatch_core::Scenario {
+        let p = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/haining.toml"
+        ));
+        config::load(p).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_refused_input_is_an_alert_and_the_service_goes_on() {
+        let s = scenario();
+        let (t, _out, _in) = Transport::memory();
+        let link = mavlink_link::link::spawn(
+            t,
+            s.drones.iter().map(|d| d.system_id),
+            LinkConfig::default(),
+        );
+        let manager = FleetManager::new(s, link, crate::FleetConfig::default());
+        let (fleet, task) = spawn(manager, Duration::ZERO);
+        let mut events = fleet.subscribe();
+        // A position far outside the region, as a strange frame would report it.
+        fleet
+            .call(|m| {
+                m.apply(Input::DroneUpdate {
+                    drone: DroneId("yg-1".into()),
+                    state: DroneState::EnRoute,
+                    position: LatLon::new(10.0, 10.0),
+                    battery_pct: 50.0,
+                })
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let alert = loop {
+            let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no alert"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            if let What::Alert { message, .. } = e.what {
+                break message;
+            }
+        };
+        assert!(alert.contains("outside"), "{alert}");
+        // Still serving: an unknown incident is an error answer, a snapshot works.
+        assert!(matches!(
+            fleet.incident(IncidentId(99)).await,
+            Err(ServiceError::UnknownIncident(IncidentId(99)))
+        ));
+        assert_eq!(
+            fleet.snapshot().await.map(|s| s.drones.len()).ok(),
+            Some(15)
+        );
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let summary = task.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(summary.open_sorties.is_empty());
+    }
+}

@@ -156,6 +156,8 @@ pub enum LinkEvent {
     },
     StatusText {
         system_id: u8,
+        /// MAV_SEVERITY: 0 emergency, 1 alert, 2 critical, 3 error, 4 warning ... 7 debug.
+        severity: u8,
         text: String,
     },
     /// A frame from a system id that is not configured (reported once per id).
@@ -620,8 +622,12 @@ impl Driver {
                 .events
                 .send(LinkEvent::UnknownSystem { system_id: sysid });
         }
-        for (system_id, text) in out.texts {
-            let _ = self.events.send(LinkEvent::StatusText { system_id, text });
+        for (system_id, severity, text) in out.texts {
+            let _ = self.events.send(LinkEvent::StatusText {
+                system_id,
+                severity,
+                text,
+            });
         }
         for error in out.errors {
             let _ = self.events.send(LinkEvent::BadFrame { error });

@@ -197,7 +197,8 @@ pub struct Ingested {
     /// Frames for the protocol layers (acks, mission requests), with their sender.
     pub protocol: Vec<Frame>,
     /// STATUSTEXT messages of configured vehicles.
-    pub texts: Vec<(u8, String)>,
+    /// (system id, MAV_SEVERITY 0 emergency ..= 7 debug, text).
+    pub texts: Vec<(u8, u8, String)>,
     /// Unconfigured system ids heard for the first time.
     pub new_unknown_systems: Vec<u8>,
     pub errors: Vec<FrameError>,
@@ -280,7 +281,7 @@ impl Fleet {
         }
         if let MavMessage::STATUSTEXT(t) = &frame.message {
             let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
-            out.texts.push((frame.system_id, text));
+            out.texts.push((frame.system_id, t.severity as u8, text));
         }
         if matches!(
             frame.message,

@@ -159,3 +159,60 @@ pub async fn dispatcher(State(s): State<AppState>, req: Request, next: Next) -> 
 pub async fn admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
     require(&s, Role::Admin, req, next).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(role: &str, token: &str) -> TokenConfig {
+        TokenConfig {
+            name: format!("{role} test"),
+            role: role.into(),
+            token: token.into(),
+        }
+    }
+
+    #[test]
+    fn tokens_from_config_and_environment_with_their_roles() {
+        let t = Tokens::new(
+            &[cfg("viewer", "crew-token-1")],
+            Some(" admin:root-token-9 , dispatcher:desk-token-2"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.check("crew-token-1").map(|p| p.role), Some(Role::Viewer));
+        assert_eq!(t.check("root-token-9").map(|p| p.role), Some(Role::Admin));
+        assert_eq!(
+            t.check("desk-token-2").map(|p| p.role),
+            Some(Role::Dispatcher)
+        );
+        assert!(t.authorize(Some("desk-token-2"), Role::Dispatcher).is_ok());
+        assert_eq!(
+            t.authorize(Some("crew-token-1"), Role::Dispatcher)
+                .map_err(|e| e.code),
+            Err("forbidden")
+        );
+        assert_eq!(
+            t.authorize(None, Role::Viewer).map_err(|e| e.code),
+            Err("unauthorized")
+        );
+        assert_eq!(
+            t.authorize(Some("x"), Role::Viewer).map_err(|e| e.code),
+            Err("unauthorized")
+        );
+    }
+
+    #[test]
+    fn bad_environment_tokens_are_refused_with_the_item() {
+        for (env, needle) in [
+            ("viewer", "item 1 is not ROLE:TOKEN"),
+            ("pilot:abcdefgh1", "unknown role `pilot`"),
+            (
+                "viewer:abcdefgh1,admin:short",
+                "item 2: a token must be at least 8",
+            ),
+        ] {
+            let e = Tokens::new(&[], Some(env)).err().unwrap_or_default();
+            assert!(e.contains(needle), "{env}: {e}");
+        }
+    }
+}

@@ -478,3 +478,67 @@ async fn wait_for(s: &dispatch_server::AppState, uri: &str, ok: impl Fn(&Value) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_rescue_in_flight_sends_its_drone_home_by_the_planned_way() {
+    let h = harness().await;
+    let s = &h.state;
+    let mut events = h.fleet.subscribe();
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/incidents",
+        Some(DISPATCHER),
+        Some(LAOYANCANG),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_u64().unwrap_or_default();
+    wait_for(s, "/api/drones/yg-1", |d| {
+        d["mode"] == "AUTO" && d["alt_m"].as_f64().unwrap_or(0.0) > 30.0
+    })
+    .await;
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/cancel"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, v["status"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
+    // No RTL fallback was needed: the mission skipped to its way home.
+    let d = wait_for(s, "/api/drones/yg-1", |d| {
+        matches!(d["state"].as_str(), Some("charging" | "docked"))
+    })
+    .await;
+    assert!(
+        (d["lat"].as_f64().unwrap_or(0.0) - 30.404).abs() < 0.0005,
+        "{d}"
+    );
+    assert!(
+        (d["lon"].as_f64().unwrap_or(0.0) - 120.542).abs() < 0.0005,
+        "{d}"
+    );
+    let mut saw_returning = false;
+    while let Ok(e) = events.try_recv() {
+        if let fleet::What::Alert {
+            severity: fleet::Severity::Critical,
+            message,
+            ..
+        } = &e.what
+        {
+            panic!("the drone could not be sent home: {message}");
+        }
+        if let fleet::What::Drone { state, .. } = &e.what {
+            saw_returning |= state.as_str() == "returning";
+        }
+    }
+    assert!(
+        saw_returning,
+        "no `returning` event for the called-off drone"
+    );
+}
