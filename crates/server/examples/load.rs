@@ -140,15 +140,7 @@ async fn server(args: &[String]) -> Result<(), String> {
         hub: hub.clone(),
         ..base
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let http = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(dispatch_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let http = start_http(state).await?;
     println!("{}", json!({"http": http.to_string(), "ports": ports}));
     tokio::time::sleep(Duration::from_secs_f64(warmup)).await;
     hub.reset_metrics();
@@ -492,15 +484,7 @@ async fn incident(args: &[String]) -> Result<(), String> {
     });
     let tokens = Tokens::new(&scenario.server.tokens, None)?;
     let state = AppState::new(fleet.clone(), scenario, tokens, HubConfig::default(), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let http = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(dispatch_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let http = start_http(state).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let mut samples = Vec::new();
     let places = [
@@ -600,6 +584,20 @@ fn scenario_index(drone: &str) -> usize {
         .iter()
         .position(|d| d.id.0 == drone)
         .unwrap_or(0)
+}
+
+/// Serves the app on a free loopback port until the process ends.
+async fn start_http(state: AppState) -> Result<SocketAddr, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let http = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(dispatch_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Ok(http)
 }
 
 /// A minimal HTTP/1.1 POST with the demo dispatcher token (keeps the harness free of an HTTP client crate).

@@ -63,18 +63,9 @@ impl AppState {
         hub_config: HubConfig,
         web_dir: Option<PathBuf>,
     ) -> AppState {
-        let drones = scenario
-            .drones
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.system_id, (i, d.id.clone())))
-            .collect();
         let hub = Hub::start(
             hub_config,
-            vec![LinkDrones {
-                link: fleet.link().clone(),
-                drones,
-            }],
+            vec![LinkDrones::for_scenario(fleet.link().clone(), &scenario)],
             Some(fleet.clone()),
         );
         let mut kinds: Vec<IncidentKind> = scenario.policies.keys().copied().collect();

@@ -105,6 +105,19 @@ pub struct LinkDrones {
     pub drones: HashMap<u8, (usize, DroneId)>,
 }
 
+impl LinkDrones {
+    /// The scenario's drones on one link (drone index = position in the scenario).
+    pub fn for_scenario(link: LinkHandle, scenario: &dispatch_core::Scenario) -> LinkDrones {
+        let drones = scenario
+            .drones
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.system_id, (i, d.id.clone())))
+            .collect();
+        LinkDrones { link, drones }
+    }
+}
+
 impl Hub {
     /// Starts the builders (one per link) and the event task.
     pub fn start(cfg: HubConfig, links: Vec<LinkDrones>, fleet: Option<FleetHandle>) -> Hub {

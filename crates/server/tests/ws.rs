@@ -224,14 +224,6 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
             )
         })
         .collect();
-    let scen_drones = h
-        .state
-        .scenario
-        .drones
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.system_id, (i, d.id.clone())))
-        .collect();
     let hub = Hub::start(
         HubConfig {
             send_timeout: Duration::from_millis(500),
@@ -239,10 +231,7 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
             ..HubConfig::default()
         },
         vec![
-            LinkDrones {
-                link: h.fleet.link().clone(),
-                drones: scen_drones,
-            },
+            LinkDrones::for_scenario(h.fleet.link().clone(), &h.state.scenario),
             LinkDrones { link, drones },
         ],
         Some(h.fleet.clone()),
