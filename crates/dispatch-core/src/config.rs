@@ -80,6 +80,8 @@ pub struct Scenario {
     pub auto_launch: HashMap<IncidentKind, bool>,
     /// Settings of the dispatch server (map, access tokens).
     pub server: ServerSettings,
+    /// Accepted, but worth telling the user (one line each).
+    pub warnings: Vec<String>,
 }
 
 /// What the dispatch server reads from the scenario file.
@@ -163,6 +165,7 @@ pub fn parse(
     let mut v = Validator {
         file: path.to_path_buf(),
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let region = v.region(&raw.scenario.region);
     let params = v.params(&raw.planning);
@@ -180,15 +183,18 @@ pub fn parse(
     let drones = v.drones(&raw.drone, &hangars);
     let patrols = v.patrols(&raw.patrol, region);
     let mut problems = v.problems;
+    let mut warnings = v.warnings;
 
     let (zones_file, zones) = match read_zones(&raw.scenario.zones) {
         Ok((file, text)) => {
             let mut zv = Validator {
                 file: file.clone(),
                 problems: Vec::new(),
+                warnings: Vec::new(),
             };
             let zones = zv.zones(&text, region);
             problems.extend(zv.problems);
+            warnings.extend(zv.warnings);
             (file, zones)
         }
         Err(e) => {
@@ -212,6 +218,7 @@ pub fn parse(
         zones_file,
         auto_launch,
         server,
+        warnings,
     })
 }
 
@@ -221,6 +228,7 @@ pub fn parse_zones(file: &Path, text: &str, region: Region) -> Result<Vec<Zone>,
     let mut v = Validator {
         file: file.to_path_buf(),
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let zones = v.zones(text, region);
     if v.problems.is_empty() {
@@ -388,6 +396,8 @@ fn default_launch_delay() -> f64 {
 struct Validator {
     file: PathBuf,
     problems: Vec<ConfigProblem>,
+    /// Things accepted but worth a line to the user (e.g. ignored properties).
+    warnings: Vec<String>,
 }
 
 impl Validator {
@@ -438,8 +448,16 @@ impl Validator {
         if !(0.0..100.0).contains(&params.reserve_pct) {
             self.err(item.clone(), "reserve_pct must be in [0, 100)");
         }
-        if !(params.route_margin_m >= 0.0 && params.route_margin_m <= 5000.0) {
-            self.err(item, "route_margin_m must be in [0, 5000]");
+        // A margin of 0 would let legs run along zone edges, where the planner's
+        // corner nodes lie on the boundary and every crossing test is a tie.
+        if !(params.route_margin_m >= 1.0 && params.route_margin_m <= 5000.0) {
+            self.err(
+                item,
+                format!(
+                    "route_margin_m = {} must be in [1, 5000] metres: routes keep this distance from no-go zones (GPS error, wind, the fence's tolerance)",
+                    params.route_margin_m
+                ),
+            );
         }
         params
     }
@@ -760,21 +778,44 @@ impl Validator {
         };
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
         for (i, f) in fc.features.iter().enumerate() {
-            let props = f.properties.clone().unwrap_or_default();
+            let mut props = f.properties.clone().unwrap_or_default();
+            // GIS tools put the id on the Feature rather than in its properties.
+            let feature_id = f.id.as_ref().map(|id| match id {
+                geojson::feature::Id::String(s) => s.clone(),
+                geojson::feature::Id::Number(n) => n.to_string(),
+            });
+            if props.get("id").is_none_or(serde_json::Value::is_null)
+                && let Some(fid) = &feature_id
+            {
+                props.insert("id".into(), serde_json::Value::String(fid.clone()));
+            }
             let id = props.get("id").and_then(|v| v.as_str()).map(str::to_owned);
             let item = match &id {
                 Some(id) => format!("zone feature #{i} (\"{id}\")"),
                 None => format!("zone feature #{i}"),
             };
-            let raw: RawZoneProps = match serde_json::from_value(serde_json::Value::Object(props)) {
+            let raw = match RawZoneProps::from_map(&props) {
                 Ok(r) => r,
-                Err(e) => {
-                    self.err(Some(item), format!("bad properties: {e}"));
+                Err(problems) => {
+                    for m in problems {
+                        self.err(Some(item.clone()), m);
+                    }
                     continue;
                 }
             };
-            if !seen.insert(raw.id.clone()) {
+            for k in &raw.extra {
+                *ignored.entry(k.clone()).or_insert(0usize) += 1;
+            }
+            let Some(raw_id) = raw.id.clone().filter(|s| !s.trim().is_empty()) else {
+                self.err(
+                    Some(item),
+                    "zone has no id (give it `id` in its properties or on the Feature)",
+                );
+                continue;
+            };
+            if !seen.insert(raw_id.clone()) {
                 self.err(Some(item.clone()), "duplicate zone id");
             }
             let Some(geom) = &f.geometry else {
@@ -791,7 +832,16 @@ impl Validator {
             let Some(polygon) = self.polygon(&item, rings, region) else {
                 continue;
             };
-            if !(raw.floor_m >= 0.0 && raw.ceiling_m > raw.floor_m) {
+            let rescue_exempt = match flag(raw.rescue_exempt.as_ref()) {
+                Ok(b) => b,
+                Err(m) => {
+                    self.err(Some(item.clone()), format!("rescue_exempt: {m}"));
+                    false
+                }
+            };
+            let floor_m = raw.floor_m.unwrap_or(0.0);
+            let ceiling_m = raw.ceiling_m.unwrap_or_else(default_ceiling);
+            if !(floor_m >= 0.0 && ceiling_m > floor_m) {
                 self.err(Some(item.clone()), "need 0 <= floor_m < ceiling_m");
             }
             let window = self.window(
@@ -800,15 +850,26 @@ impl Validator {
                 raw.active_until.as_deref(),
             );
             out.push(Zone {
-                id: ZoneId(raw.id),
-                name: raw.name,
+                id: ZoneId(raw_id.clone()),
+                name: raw.name.unwrap_or(raw_id),
                 kind: raw.kind,
                 polygon,
-                floor_m: raw.floor_m,
-                ceiling_m: raw.ceiling_m,
+                floor_m,
+                ceiling_m,
                 window,
-                rescue_exempt: raw.rescue_exempt,
+                rescue_exempt,
             });
+        }
+        if !ignored.is_empty() {
+            let list: Vec<String> = ignored
+                .iter()
+                .map(|(k, n)| format!("`{k}` ({n} feature{})", if *n == 1 { "" } else { "s" }))
+                .collect();
+            self.warnings.push(format!(
+                "{}: ignored properties the planner does not use: {}",
+                self.file.display(),
+                list.join(", ")
+            ));
         }
         out
     }
@@ -909,24 +970,96 @@ impl Validator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A zone's properties as GIS tools write them: optional fields may be
+/// absent or `null` (QGIS writes empty fields so), booleans may be 0/1, and
+/// properties the planner does not use (`stroke`, `fill`...) are kept aside
+/// and reported once per file.
 struct RawZoneProps {
-    id: String,
-    name: String,
+    id: Option<String>,
+    name: Option<String>,
     kind: ZoneKind,
-    #[serde(default)]
-    floor_m: f64,
-    #[serde(default = "default_ceiling")]
-    ceiling_m: f64,
+    floor_m: Option<f64>,
+    ceiling_m: Option<f64>,
     active_from: Option<String>,
     active_until: Option<String>,
-    #[serde(default)]
-    rescue_exempt: bool,
-    /// Free text shown to users.
-    #[serde(default)]
-    #[allow(dead_code)]
-    note: Option<String>,
+    rescue_exempt: Option<serde_json::Value>,
+    /// Names of the properties the planner does not use.
+    extra: Vec<String>,
+}
+
+impl RawZoneProps {
+    const KNOWN: [&'static str; 9] = [
+        "id",
+        "name",
+        "kind",
+        "floor_m",
+        "ceiling_m",
+        "active_from",
+        "active_until",
+        "rescue_exempt",
+        "note",
+    ];
+
+    /// Reads each property on its own, so that every problem names its property.
+    fn from_map(m: &serde_json::Map<String, serde_json::Value>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        fn get<T: serde::de::DeserializeOwned>(
+            m: &serde_json::Map<String, serde_json::Value>,
+            key: &str,
+            problems: &mut Vec<String>,
+        ) -> Option<T> {
+            match m.get(key) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(v) => serde_json::from_value(v.clone())
+                    .map_err(|e| problems.push(format!("property `{key}`: {e}")))
+                    .ok(),
+            }
+        }
+        let id = get(m, "id", &mut problems);
+        let name = get(m, "name", &mut problems);
+        let kind: Option<ZoneKind> = get(m, "kind", &mut problems);
+        let floor_m = get(m, "floor_m", &mut problems);
+        let ceiling_m = get(m, "ceiling_m", &mut problems);
+        let active_from = get(m, "active_from", &mut problems);
+        let active_until = get(m, "active_until", &mut problems);
+        let _note: Option<String> = get(m, "note", &mut problems);
+        if kind.is_none() && !m.get("kind").is_some_and(|v| !v.is_null()) {
+            problems.push(
+                "property `kind` is missing: airport, nuclear, crowd, temporary_closure, military or other"
+                    .into(),
+            );
+        }
+        let extra = m
+            .keys()
+            .filter(|k| !Self::KNOWN.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        match kind {
+            Some(kind) if problems.is_empty() => Ok(RawZoneProps {
+                id,
+                name,
+                kind,
+                floor_m,
+                ceiling_m,
+                active_from,
+                active_until,
+                rescue_exempt: m.get("rescue_exempt").cloned(),
+                extra,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// A boolean property written as `true`/`false`, `1`/`0`, or absent/`null` (false).
+fn flag(v: Option<&serde_json::Value>) -> Result<bool, String> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(false),
+        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(serde_json::Value::Number(n)) if n.as_f64() == Some(1.0) => Ok(true),
+        Some(serde_json::Value::Number(n)) if n.as_f64() == Some(0.0) => Ok(false),
+        Some(other) => Err(format!("expected true, false, 1 or 0, found {other}")),
+    }
 }
 
 fn default_ceiling() -> f64 {
@@ -1321,5 +1454,80 @@ slots = 2
                 .iter()
                 .any(|z| z.kind == ZoneKind::Crowd && !z.window.is_permanent())
         );
+    }
+
+    #[test]
+    fn zones_as_gis_tools_write_them_are_accepted_with_one_warning() {
+        // A web editor's styling, QGIS's nulls, 0/1 booleans, the id on the Feature.
+        let zones = format!(
+            r##"{{"type":"FeatureCollection","features":[
+              {{"type":"Feature","id":"gis-1","properties":{{"name":null,"kind":"crowd","floor_m":null,
+                 "ceiling_m":null,"active_from":null,"active_until":null,"rescue_exempt":1,
+                 "stroke":"#555555","fill":"#ff0000","fill-opacity":0.5}},
+               "geometry":{{"type":"Polygon","coordinates":[{SQUARE}]}}}},
+              {{"type":"Feature","id":7,"properties":{{"name":"Seven","kind":"other","rescue_exempt":0,"stroke":"#000"}},
+               "geometry":{{"type":"Polygon","coordinates":[{SQUARE}]}}}}]}}"##
+        );
+        let s = run(&good(), &zones).unwrap_or_else(|e| panic!("{e}"));
+        let z = &s.zones[0];
+        assert_eq!((z.id.0.as_str(), z.name.as_str()), ("gis-1", "gis-1"));
+        assert!(z.rescue_exempt && z.window.is_permanent());
+        assert_eq!((z.floor_m, z.ceiling_m), (0.0, 10_000.0));
+        assert_eq!(
+            (s.zones[1].id.0.as_str(), s.zones[1].rescue_exempt),
+            ("7", false)
+        );
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        let w = &s.warnings[0];
+        for needle in [
+            "zones.geojson",
+            "`stroke` (2 features)",
+            "`fill` (1 feature)",
+            "`fill-opacity`",
+        ] {
+            assert!(w.contains(needle), "`{w}` lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn what_is_really_wrong_in_a_gis_file_is_still_refused() {
+        check(
+            &good(),
+            &zone(r#""name":"No id","kind":"crowd""#, SQUARE),
+            &["no id"],
+        );
+        check(
+            &good(),
+            &zone(
+                r#""id":"z1","name":"Z1","kind":"crowd","rescue_exempt":"yes""#,
+                SQUARE,
+            ),
+            &["rescue_exempt", "expected true, false, 1 or 0"],
+        );
+        check(
+            &good(),
+            &zone(r#""id":"z1","name":"Z1","kind":null"#, SQUARE),
+            &["kind"],
+        );
+        check(
+            &good(),
+            &zone(r#""id":"z1","kind":"crowd","floor_m":"high""#, SQUARE),
+            &["floor_m"],
+        );
+    }
+
+    #[test]
+    fn a_zero_route_margin_is_refused() {
+        let t = good().replace("[planning]", "[planning]\nroute_margin_m = 0");
+        let t = if t.contains("route_margin_m = 0") {
+            t
+        } else {
+            good().replacen(
+                "[[hangar]]",
+                "[planning]\nroute_margin_m = 0\n\n[[hangar]]",
+                1,
+            )
+        };
+        check(&t, EMPTY_ZONES, &["route_margin_m = 0", "[1, 5000]"]);
     }
 }

@@ -130,6 +130,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::CheckConfig { config } => {
             let s = config::load(&config).map_err(anyhow::Error::msg)?;
+            for w in &s.warnings {
+                emit(&format!("warning: {w}\n"))?;
+            }
             let permanent = s.zones.iter().filter(|z| z.window.is_permanent()).count();
             emit(&format!(
                 "{}: ok: \"{}\": {} hangars, {} drones, {} zones ({} permanent, {} timed) from {}, {} patrols",

@@ -59,6 +59,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         bail!("speedup {speedup} is outside (0, 1000]");
     }
     let scenario = config::load(&args.config).map_err(anyhow::Error::msg)?;
+    for w in &scenario.warnings {
+        eprintln!("warning: {w}");
+    }
     let tokens = Tokens::new(
         &scenario.server.tokens,
         std::env::var("DISPATCH_TOKENS").ok().as_deref(),
