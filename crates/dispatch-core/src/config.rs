@@ -1023,7 +1023,7 @@ impl RawZoneProps {
         let active_from = get(m, "active_from", &mut problems);
         let active_until = get(m, "active_until", &mut problems);
         let _note: Option<String> = get(m, "note", &mut problems);
-        if kind.is_none() && !m.get("kind").is_some_and(|v| !v.is_null()) {
+        if kind.is_none() && m.get("kind").is_none_or(serde_json::Value::is_null) {
             problems.push(
                 "property `kind` is missing: airport, nuclear, crowd, temporary_closure, military or other"
                     .into(),
