@@ -60,5 +60,47 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches_group, benches);
+/// A zones file with one wavy ring of `n` vertices (a coastline-like zone).
+fn big_zone(n: usize) -> String {
+    let mut pts: Vec<String> = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            let r = 0.05 * (1.0 + 0.1 * ((i % 7) as f64 / 7.0));
+            format!("[{:.7},{:.7}]", 120.6 + r * a.cos(), 30.5 + r * a.sin())
+        })
+        .collect();
+    pts.push(pts[0].clone());
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"id":"big","name":"Big","kind":"other"}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}]}}"#,
+        pts.join(",")
+    )
+}
+
+/// Loading and validating one zone of 10,000 and 100,000 vertices.
+fn zone_load(c: &mut Criterion) {
+    let region = dispatch_core::Region {
+        min_lat: 30.0,
+        min_lon: 120.0,
+        max_lat: 31.0,
+        max_lon: 121.0,
+    };
+    let mut g = c.benchmark_group("zone_load");
+    g.sample_size(10);
+    for n in [10_000usize, 100_000] {
+        let text = big_zone(n);
+        g.bench_function(format!("vertices_{n}"), |b| {
+            b.iter(|| {
+                let z = dispatch_core::config::parse_zones(
+                    std::path::Path::new("big.geojson"),
+                    black_box(&text),
+                    region,
+                );
+                black_box(z.map(|z| z.len()).unwrap_or(0))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches_group, benches, zone_load);
 criterion_main!(benches_group);

@@ -962,7 +962,7 @@ impl Validator {
         }
         let exterior = lines.remove(0);
         let polygon = Polygon::new(exterior, lines);
-        if let Err(e) = polygon.check_validation() {
+        if let Err(e) = crate::polygon_check::check_polygon(&polygon) {
             self.err(Some(item.to_owned()), format!("invalid polygon: {e}"));
             return None;
         }

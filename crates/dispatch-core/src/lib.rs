@@ -11,6 +11,7 @@ pub mod config;
 pub mod dispatch;
 pub mod geodesy;
 pub mod model;
+pub mod polygon_check;
 pub mod routing;
 pub mod synth;
 pub mod world;
