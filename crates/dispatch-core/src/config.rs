@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
-use geo::{Coord, LineString, Polygon, Validation};
+use geo::{Coord, LineString, Polygon};
 use serde::Deserialize;
 
 use crate::model::{

@@ -11,6 +11,9 @@ use geo::{Contains, Coord, LineString, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+/// A segment's envelope in the R-tree, with its (ring, segment) index.
+type SegmentBox = GeomWithData<Rectangle<[f64; 2]>, (usize, usize)>;
+
 /// Checks `polygon`; the error names the rings, segments and place at fault.
 pub fn check_polygon(polygon: &Polygon<f64>) -> Result<(), String> {
     let rings: Vec<&LineString<f64>> = std::iter::once(polygon.exterior())
@@ -29,7 +32,7 @@ pub fn check_polygon(polygon: &Polygon<f64>) -> Result<(), String> {
         }
         segs.push(s);
     }
-    let items: Vec<GeomWithData<Rectangle<[f64; 2]>, (usize, usize)>> = segs
+    let items: Vec<SegmentBox> = segs
         .iter()
         .enumerate()
         .flat_map(|(r, s)| {
