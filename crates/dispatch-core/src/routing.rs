@@ -7,10 +7,19 @@
 //! zone shows up. Edges are tested against *every* zone through the R-tree, so a
 //! returned route never crosses a blocking zone whatever the lazy set holds.
 //!
-//! A zone blocks when it is in force at some moment of the flight and its
-//! altitude band meets the cruise altitude. The flight's duration is not known
-//! before the route is, so planning starts with the straight-line duration and
-//! widens the window to the planned duration until the two agree.
+//! Time: a zone blocks a leg when its altitude band meets the cruise altitude
+//! and it is in force while the drone flies that leg. The search knows when
+//! the drone reaches each node (departure, plus the time before cruise, plus
+//! the distance so far at cruise speed), so a leg flown before a closure opens,
+//! or after it ends, is allowed. Because the real flight drifts from the plan
+//! (launch, wind), each leg's interval is widened by [`leg_tolerance_s`] on both
+//! sides. Decisions that do not belong to one leg (whether the target lies in a
+//! closed zone, which corners of a zone lie inside another) use the whole
+//! flight's window; its length is not known before the route is, so planning
+//! starts with the straight-line duration and widens it to the planned
+//! duration until the two agree. Zones a route crosses while they are not in
+//! force are listed in [`Route::crossed_inactive`], so that a vehicle's fence
+//! can leave them out.
 //!
 //! Optimisation happens in the region's local frame; reported lengths are
 //! geodesic (WGS84).
@@ -53,6 +62,41 @@ pub struct Route {
     pub departs_from: Vec<ZoneId>,
     /// Zones the route bends around.
     pub avoided: Vec<ZoneId>,
+    /// Zones a leg crosses while they are not in force (it passes before a
+    /// closure opens or after it ends); a static fence must leave them out.
+    pub crossed_inactive: Vec<ZoneId>,
+}
+
+/// The parameter range `[s0, s1]` (0 at `a`, 1 at `b`) of the segment inside
+/// the box, if it meets it (Liang-Barsky clipping).
+fn clip_to_envelope(a: [f64; 2], b: [f64; 2], env: &rstar::AABB<[f64; 2]>) -> Option<(f64, f64)> {
+    let (lo, hi) = (env.lower(), env.upper());
+    let (mut s0, mut s1) = (0.0f64, 1.0f64);
+    for k in 0..2 {
+        let d = b[k] - a[k];
+        if d == 0.0 {
+            if a[k] < lo[k] || a[k] > hi[k] {
+                return None;
+            }
+            continue;
+        }
+        let (mut e0, mut e1) = ((lo[k] - a[k]) / d, (hi[k] - a[k]) / d);
+        if e0 > e1 {
+            std::mem::swap(&mut e0, &mut e1);
+        }
+        s0 = s0.max(e0);
+        s1 = s1.min(e1);
+        if s0 > s1 {
+            return None;
+        }
+    }
+    Some((s0, s1))
+}
+
+/// How much a leg's flight interval is widened on each side, seconds, at
+/// `elapsed_s` after departure: 30 s plus 5 % of the time flown so far.
+pub fn leg_tolerance_s(elapsed_s: f64) -> f64 {
+    30.0 + 0.05 * elapsed_s.max(0.0)
 }
 
 impl Route {
@@ -113,6 +157,9 @@ struct Search<'w> {
     altitude: f64,
     start_t: Timestamp,
     end_t: Timestamp,
+    /// Seconds from departure to the start of cruise, and the cruise speed.
+    pre_cruise_s: f64,
+    speed_mps: f64,
     /// Zones the first leg may leave.
     start_zones: Vec<usize>,
     /// Zones the final leg may enter.
@@ -120,7 +167,8 @@ struct Search<'w> {
     nodes: Vec<[f64; 2]>,
     node_zone: Vec<Option<usize>>,
     included: HashSet<usize>,
-    blocked_cache: HashMap<(usize, usize), Option<usize>>,
+    /// (from, to, second along the route) -> a blocking zone, if any.
+    blocked_cache: HashMap<(usize, usize, i64), Option<usize>>,
 }
 
 fn plan_in_window(
@@ -162,6 +210,8 @@ fn plan_in_window(
         altitude: req.altitude_m,
         start_t: req.depart,
         end_t,
+        pre_cruise_s: req.pre_cruise_s,
+        speed_mps: req.speed_mps,
         start_zones,
         target_zones,
         nodes: vec![s, t],
@@ -170,7 +220,7 @@ fn plan_in_window(
         blocked_cache: HashMap::new(),
     };
 
-    let mut pending: Vec<usize> = search.blockers(START, TARGET);
+    let mut pending: Vec<usize> = search.blockers(START, TARGET, 0.0);
     loop {
         for zi in pending.drain(..) {
             search.include(zi);
@@ -196,12 +246,34 @@ impl Search<'_> {
             .is_some_and(|z| z.zone.blocks(self.altitude, self.start_t, self.end_t))
     }
 
-    /// Blocking zones the straight edge `u`-`v` crosses.
-    fn blockers(&self, u: usize, v: usize) -> Vec<usize> {
+    /// When the drone flies from `g_from` to `g_to` metres along the route,
+    /// widened by the tolerance.
+    fn flown_between(&self, g_from: f64, g_to: f64) -> (Timestamp, Timestamp) {
+        let t0 = self.pre_cruise_s + g_from / self.speed_mps;
+        let t1 = self.pre_cruise_s + g_to / self.speed_mps;
+        (
+            self.start_t + secs((t0 - leg_tolerance_s(t0)).max(0.0)),
+            self.start_t + secs(t1 + leg_tolerance_s(t1)),
+        )
+    }
+
+    /// Zones the straight edge `u`-`v`, entered `g_u` metres along the route,
+    /// crosses while they are in force. A zone's time is the time the drone is
+    /// over the zone's envelope on that edge (a superset of the crossing).
+    fn blockers(&self, u: usize, v: usize, g_u: f64) -> Vec<usize> {
         let (a, b) = (self.nodes[u], self.nodes[v]);
+        let len = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
         self.world
             .zones_near_segment(a, b)
-            .filter(|&zi| self.is_blocking(zi))
+            .filter(|&zi| {
+                self.world.indexed_zone(zi).is_some_and(|z| {
+                    let Some((s0, s1)) = clip_to_envelope(a, b, &z.envelope) else {
+                        return false;
+                    };
+                    let (t0, t1) = self.flown_between(g_u + s0 * len, g_u + s1 * len);
+                    z.zone.blocks(self.altitude, t0, t1)
+                })
+            })
             .filter(|zi| !(self.touches(u, v, START) && self.start_zones.contains(zi)))
             .filter(|zi| !(self.touches(u, v, TARGET) && self.target_zones.contains(zi)))
             .filter(|&zi| self.world.indexed_zone(zi).is_some_and(|z| z.crosses(a, b)))
@@ -212,13 +284,15 @@ impl Search<'_> {
         u == n || v == n
     }
 
-    /// The zone blocking `u`-`v`, preferring one not yet in the graph.
-    fn blocked_by(&mut self, u: usize, v: usize) -> Option<usize> {
-        let key = (u.min(v), u.max(v));
+    /// The zone blocking `u`-`v` flown from `g_u` metres along the route,
+    /// preferring one not yet in the graph.
+    fn blocked_by(&mut self, u: usize, v: usize, g_u: f64) -> Option<usize> {
+        // The same edge at (nearly) the same time gives the same answer.
+        let key = (u, v, (g_u / self.speed_mps).round() as i64);
         if let Some(&hit) = self.blocked_cache.get(&key) {
             return hit;
         }
-        let blockers = self.blockers(u, v);
+        let blockers = self.blockers(u, v, g_u);
         let hit = blockers
             .iter()
             .copied()
@@ -293,7 +367,7 @@ impl Search<'_> {
                 if cand >= g[v] {
                     continue;
                 }
-                if let Some(zi) = self.blocked_by(u, v) {
+                if let Some(zi) = self.blocked_by(u, v, g[u]) {
                     if !self.included.contains(&zi) && !discovered.contains(&zi) {
                         discovered.push(zi);
                     }
@@ -331,12 +405,33 @@ impl Search<'_> {
         let mut avoided: Vec<usize> = path.iter().filter_map(|&i| self.node_zone[i]).collect();
         avoided.sort_unstable();
         avoided.dedup();
+        // Zones in force during the flight that a leg crosses before they open
+        // or after they end.
+        let mut crossed = Vec::new();
+        for w in path.windows(2) {
+            let (a, b) = (self.nodes[w[0]], self.nodes[w[1]]);
+            for zi in self.world.zones_near_segment(a, b) {
+                let Some(z) = self.world.indexed_zone(zi) else {
+                    continue;
+                };
+                if self.is_blocking(zi)
+                    && !self.start_zones.contains(&zi)
+                    && !self.target_zones.contains(&zi)
+                    && z.crosses(a, b)
+                {
+                    crossed.push(zi);
+                }
+            }
+        }
+        crossed.sort_unstable();
+        crossed.dedup();
         Route {
             waypoints,
             length_m,
             final_leg_enters: ids(&self.target_zones),
             departs_from: ids(&self.start_zones),
             avoided: ids(&avoided),
+            crossed_inactive: ids(&crossed),
         }
     }
 
@@ -345,7 +440,7 @@ impl Search<'_> {
         let mut zs: Vec<usize> = self
             .blocked_cache
             .iter()
-            .filter(|((u, v), _)| *u == TARGET || *v == TARGET)
+            .filter(|((u, v, _), _)| *u == TARGET || *v == TARGET)
             .filter_map(|(_, hit)| *hit)
             .collect();
         zs.sort_unstable();
@@ -537,6 +632,38 @@ mod tests {
         let w = world(vec![soon]);
         let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["soon"]);
         assert_eq!(route.avoided, vec![ZoneId("soon".into())]);
+    }
+
+    #[test]
+    fn a_zone_opening_after_the_drone_passes_does_not_bend_the_route() {
+        // The wall 2 km out opens 20 minutes after departure; the drone passes
+        // it after about 2.5 minutes: straight on, and the fence must know.
+        let mut later = rect("later", 30.3, 120.32, 30.7, 120.33);
+        later.window.from = Some(t("2026-09-28T12:20:00Z"));
+        let w = world(vec![later]);
+        let route =
+            plan_route(&w, &req((30.5, 120.3), (30.5, 120.7))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(route.waypoints.len(), 2, "{:?}", route.waypoints);
+        assert_eq!(route.crossed_inactive, vec![ZoneId("later".into())]);
+        // Opening just before the drone gets there (within the tolerance): around.
+        let mut soon = rect("soon", 30.3, 120.32, 30.7, 120.33);
+        soon.window.from = Some(t("2026-09-28T12:03:00Z"));
+        let w = world(vec![soon]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["soon"]);
+        assert_eq!(route.avoided, vec![ZoneId("soon".into())]);
+        assert!(route.crossed_inactive.is_empty());
+    }
+
+    #[test]
+    fn a_zone_that_ends_before_the_drone_gets_there_does_not_bend_the_route() {
+        // In force until 12:05; the drone reaches it (35 km out) after about 40 minutes.
+        let mut ending = rect("ending", 30.3, 120.66, 30.7, 120.67);
+        ending.window.until = Some(t("2026-09-28T12:05:00Z"));
+        let w = world(vec![ending]);
+        let route =
+            plan_route(&w, &req((30.5, 120.3), (30.5, 120.7))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(route.waypoints.len(), 2);
+        assert_eq!(route.crossed_inactive, vec![ZoneId("ending".into())]);
     }
 
     #[test]

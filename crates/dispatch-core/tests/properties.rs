@@ -60,22 +60,44 @@ proptest! {
             Ok(route) => {
                 prop_assert_eq!(route.waypoints.first(), Some(&req.from));
                 prop_assert_eq!(route.waypoints.last(), Some(&req.to));
-                let end = req.depart
-                    + TimeDelta::seconds((req.pre_cruise_s + route.length_m / req.speed_mps) as i64 + 1);
+                // Each leg against the zones in force while the drone is over
+                // them: points every 20 m along the leg, each with the time the
+                // drone passes it (exact timing; the planner's own is wider by
+                // its tolerance).
                 let n = route.waypoints.len();
+                let mut flown_m = 0.0;
                 for (i, leg) in route.waypoints.windows(2).enumerate() {
                     let seg = Line::new(
                         Coord { x: leg[0].lon, y: leg[0].lat },
                         Coord { x: leg[1].lon, y: leg[1].lat },
                     );
-                    for z in world.zones().filter(|z| z.blocks(req.altitude_m, req.depart, end)) {
+                    let len = dispatch_core::geodesy::distance_m(leg[0], leg[1]);
+                    let steps = (len / 20.0).ceil().max(1.0) as usize;
+                    for z in world.zones().filter(|z| z.floor_m <= req.altitude_m && req.altitude_m <= z.ceiling_m) {
                         let allowed = (i == 0 && route.departs_from.contains(&z.id))
                             || (i == n - 2 && route.final_leg_enters.contains(&z.id));
-                        prop_assert!(
-                            allowed || !z.polygon.intersects(&seg),
-                            "leg {} crosses zone {}", i, z.id
-                        );
+                        if allowed || !z.polygon.intersects(&seg) {
+                            continue;
+                        }
+                        for k in 0..=steps {
+                            let f = k as f64 / steps as f64;
+                            let p = Coord {
+                                x: leg[0].lon + f * (leg[1].lon - leg[0].lon),
+                                y: leg[0].lat + f * (leg[1].lat - leg[0].lat),
+                            };
+                            if !z.polygon.intersects(&p) {
+                                continue;
+                            }
+                            let at = req.depart + TimeDelta::milliseconds(
+                                ((req.pre_cruise_s + (flown_m + f * len) / req.speed_mps) * 1000.0) as i64,
+                            );
+                            prop_assert!(
+                                !z.window.overlaps(at, at),
+                                "leg {} is over zone {} at {} while it is in force", i, z.id, at
+                            );
+                        }
                     }
+                    flown_m += len;
                 }
                 for id in &route.final_leg_enters {
                     let z = world.zone(id);

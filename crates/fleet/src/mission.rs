@@ -174,6 +174,9 @@ pub fn fence<'z>(
         let allowed = route.final_leg_enters.contains(&z.id)
             || route.departs_from.contains(&z.id)
             || back.departs_from.contains(&z.id)
+            // Flown over before it opens or after it ends (the planner's timing).
+            || route.crossed_inactive.contains(&z.id)
+            || back.crossed_inactive.contains(&z.id)
             || z.polygon.intersects(&home_pt);
         if allowed
             || !z
@@ -301,6 +304,7 @@ mod tests {
             final_leg_enters: vec![],
             departs_from: vec![],
             avoided: vec![],
+            crossed_inactive: vec![],
         };
         let window = FlightWindow {
             start: t(0),
