@@ -233,7 +233,7 @@ pub fn nearest_capable(
     position: LatLon,
     required: CapabilitySet,
     min_battery_pct: f64,
-) -> Option<DroneId> {
+) -> Option<&DroneId> {
     let p = world.frame().project(position);
     let fits = |d: &Drone| {
         d.task.is_none()
@@ -241,7 +241,8 @@ pub fn nearest_capable(
             && d.battery_pct >= min_battery_pct
     };
     let mut best: Option<(usize, f64)> = None;
-    for (i, dist) in world.dispatchable_near(p) {
+    // Only drones that carry the rarest required payload are visited.
+    for (i, dist) in world.dispatchable_near_with(p, required) {
         if let Some((b, bd)) = best {
             if dist > bd {
                 break;
@@ -253,7 +254,7 @@ pub fn nearest_capable(
             best = Some((i, dist));
         }
     }
-    best.map(|(i, _)| world.drone_at(i).id.clone())
+    best.map(|(i, _)| &world.drone_at(i).id)
 }
 
 /// Linear-scan baseline of [`nearest_capable`], with the same tie rule.
@@ -262,7 +263,7 @@ pub fn nearest_capable_scan(
     position: LatLon,
     required: CapabilitySet,
     min_battery_pct: f64,
-) -> Option<DroneId> {
+) -> Option<&DroneId> {
     let p = world.frame().project(position);
     world
         .drones()
@@ -275,7 +276,7 @@ pub fn nearest_capable_scan(
             (((q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2)).sqrt(), i)
         })
         .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-        .map(|(_, i)| world.drone_at(i).id.clone())
+        .map(|(_, i)| &world.drone_at(i).id)
 }
 
 enum Outcome {

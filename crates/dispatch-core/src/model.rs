@@ -141,6 +141,10 @@ impl CapabilitySet {
         self.0 |= c.bit();
     }
 
+    pub fn contains(self, c: Capability) -> bool {
+        self.0 & c.bit() != 0
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

@@ -19,8 +19,8 @@ use thiserror::Error;
 
 use crate::geodesy::LocalFrame;
 use crate::model::{
-    Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind, KindPolicy, LatLon, Tasking,
-    Timestamp, Zone, ZoneId,
+    Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind,
+    KindPolicy, LatLon, Tasking, Timestamp, Zone, ZoneId,
 };
 
 pub(crate) type PointEntry = GeomWithData<[f64; 2], usize>;
@@ -117,6 +117,10 @@ pub struct World {
     dispatchable_tree: RTree<PointEntry>,
     /// Key each drone is filed under in `dispatchable_tree`, if it is.
     dispatchable_key: Vec<Option<[f64; 2]>>,
+    /// The dispatchable drones that carry each capability (by
+    /// `Capability::ALL` order), so that a query for a rare payload starts
+    /// from drones that have it.
+    capability_trees: [RTree<PointEntry>; 5],
     max_cruise_speed_mps: f64,
 }
 
@@ -142,6 +146,7 @@ impl World {
             zone_tree: RTree::new(),
             dispatchable_tree: RTree::new(),
             dispatchable_key: Vec::new(),
+            capability_trees: Default::default(),
             max_cruise_speed_mps: f64::MIN_POSITIVE,
         }
     }
@@ -216,6 +221,15 @@ impl World {
                 entries.push(PointEntry::new(key, i));
             }
         }
+        w.capability_trees = std::array::from_fn(|c| {
+            RTree::bulk_load(
+                entries
+                    .iter()
+                    .filter(|e| w.drones[e.data].capabilities.contains(Capability::ALL[c]))
+                    .cloned()
+                    .collect(),
+            )
+        });
         w.dispatchable_tree = RTree::bulk_load(entries);
         Ok(w)
     }
@@ -303,6 +317,23 @@ impl World {
     pub(crate) fn dispatchable_near(&self, p: [f64; 2]) -> impl Iterator<Item = (usize, f64)> {
         self.dispatchable_tree
             .nearest_neighbor_iter_with_distance_2(&p)
+            .map(|(e, d2)| (e.data, d2.sqrt()))
+    }
+
+    /// Dispatchable drones carrying every capability of `required` are all in
+    /// the returned tree (the smallest fitting one), by increasing distance.
+    pub(crate) fn dispatchable_near_with(
+        &self,
+        p: [f64; 2],
+        required: CapabilitySet,
+    ) -> impl Iterator<Item = (usize, f64)> {
+        let tree = required
+            .iter()
+            .filter_map(|c| Capability::ALL.iter().position(|x| *x == c))
+            .map(|i| &self.capability_trees[i])
+            .min_by_key(|t| t.size())
+            .unwrap_or(&self.dispatchable_tree);
+        tree.nearest_neighbor_iter_with_distance_2(&p)
             .map(|(e, d2)| (e.data, d2.sqrt()))
     }
 
@@ -412,13 +443,36 @@ impl World {
         if want == have {
             return;
         }
+        let caps = self.drones[idx].capabilities;
+        let with: Vec<usize> = (0..Capability::ALL.len())
+            .filter(|&c| caps.contains(Capability::ALL[c]))
+            .collect();
         if let Some(key) = have {
             self.dispatchable_tree.remove(&PointEntry::new(key, idx));
+            for &c in &with {
+                self.capability_trees[c].remove(&PointEntry::new(key, idx));
+            }
         }
         if let Some(key) = want {
             self.dispatchable_tree.insert(PointEntry::new(key, idx));
+            for &c in &with {
+                self.capability_trees[c].insert(PointEntry::new(key, idx));
+            }
         }
         self.dispatchable_key[idx] = want;
+    }
+
+    /// Per capability, the drones in its index, for consistency checks.
+    pub fn capability_index_ids(&self) -> Vec<Vec<DroneId>> {
+        self.capability_trees
+            .iter()
+            .map(|t| {
+                let mut v: Vec<DroneId> =
+                    t.iter().map(|e| self.drones[e.data].id.clone()).collect();
+                v.sort();
+                v
+            })
+            .collect()
     }
 
     /// Drone indices in the dispatchable tree, for consistency checks.

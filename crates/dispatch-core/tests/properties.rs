@@ -192,6 +192,7 @@ proptest! {
         )
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(world.dispatchable_ids(), rebuilt.dispatchable_ids());
+        prop_assert_eq!(world.capability_index_ids(), rebuilt.capability_index_ids());
         for k in 0..20u64 {
             let p = point(probe.wrapping_add(k));
             let mut a = world.zones_containing(p);
