@@ -65,7 +65,19 @@ pub struct Route {
     /// Zones a leg crosses while they are not in force (it passes before a
     /// closure opens or after it ends); a static fence must leave them out.
     pub crossed_inactive: Vec<ZoneId>,
+    /// The least distance, metres, from the route to a zone that blocks the
+    /// flight (leaving out the zones the route may be in: the one it departs
+    /// from, the rescue-exempt zone of the target, those it crosses while not
+    /// in force). `None` when no such zone lies within [`CLEARANCE_HORIZON_M`].
+    /// Compare with the configured route margin: the planner keeps the margin
+    /// at its bends, not yet along every straight leg.
+    pub clearance_m: Option<f64>,
+    /// The zones at that least distance.
+    pub clearance_zones: Vec<ZoneId>,
 }
+
+/// How far from the route `clearance_m` looks for zones, metres.
+pub const CLEARANCE_HORIZON_M: f64 = 2_000.0;
 
 /// The parameter range `[s0, s1]` (0 at `a`, 1 at `b`) of the segment inside
 /// the box, if it meets it (Liang-Barsky clipping).
@@ -425,6 +437,42 @@ impl Search<'_> {
         }
         crossed.sort_unstable();
         crossed.dedup();
+        // Clearance: the nearest blocking zone to any leg.
+        let mut best: Option<(f64, Vec<usize>)> = None;
+        for w in path.windows(2) {
+            let (a, b) = (self.nodes[w[0]], self.nodes[w[1]]);
+            for zi in self.world.zones_within(a, b, CLEARANCE_HORIZON_M) {
+                let exempt = self.start_zones.contains(&zi)
+                    || self.target_zones.contains(&zi)
+                    || crossed.contains(&zi);
+                if exempt || !self.is_blocking(zi) {
+                    continue;
+                }
+                let Some(z) = self.world.indexed_zone(zi) else {
+                    continue;
+                };
+                let d = z.distance_to(a, b);
+                if d > CLEARANCE_HORIZON_M {
+                    continue;
+                }
+                match &mut best {
+                    Some((bd, zs)) if (d - *bd).abs() < 0.01 => {
+                        if !zs.contains(&zi) {
+                            zs.push(zi);
+                        }
+                    }
+                    Some((bd, _)) if d > *bd => {}
+                    _ => best = Some((d, vec![zi])),
+                }
+            }
+        }
+        let (clearance_m, clearance_zones) = match best {
+            Some((d, mut zs)) => {
+                zs.sort_unstable();
+                (Some((d * 10.0).round() / 10.0), ids(&zs))
+            }
+            None => (None, Vec::new()),
+        };
         Route {
             waypoints,
             length_m,
@@ -432,6 +480,8 @@ impl Search<'_> {
             departs_from: ids(&self.start_zones),
             avoided: ids(&avoided),
             crossed_inactive: ids(&crossed),
+            clearance_m,
+            clearance_zones,
         }
     }
 
@@ -652,6 +702,21 @@ mod tests {
         let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["soon"]);
         assert_eq!(route.avoided, vec![ZoneId("soon".into())]);
         assert!(route.crossed_inactive.is_empty());
+    }
+
+    #[test]
+    fn clearance_is_the_least_distance_to_a_blocking_zone() {
+        // The wall's end: the route bends round it at the margin (100 m).
+        let w = world(vec![rect("wall", 30.3, 120.49, 30.52, 120.51)]);
+        let route = check(&w, &req((30.5, 120.3), (30.5, 120.7)), &["wall"]);
+        let c = route.clearance_m.unwrap_or(f64::NAN);
+        assert!((95.0..=101.0).contains(&c), "clearance {c}");
+        assert_eq!(route.clearance_zones, vec![ZoneId("wall".into())]);
+        // Open sky: nothing within the horizon.
+        let w = world(vec![]);
+        let route =
+            plan_route(&w, &req((30.5, 120.3), (30.5, 120.7))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((route.clearance_m, route.clearance_zones.len()), (None, 0));
     }
 
     #[test]

@@ -353,6 +353,22 @@ impl World {
             .map(|e| e.data)
     }
 
+    /// Zones whose envelope comes within `r` metres of the envelope of `a`-`b`.
+    pub(crate) fn zones_within(
+        &self,
+        a: [f64; 2],
+        b: [f64; 2],
+        r: f64,
+    ) -> impl Iterator<Item = usize> {
+        let env = AABB::from_corners(
+            [a[0].min(b[0]) - r, a[1].min(b[1]) - r],
+            [a[0].max(b[0]) + r, a[1].max(b[1]) + r],
+        );
+        self.zone_tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data)
+    }
+
     /// Zones whose envelope holds the frame point `p`.
     pub(crate) fn zones_at_point(&self, p: [f64; 2]) -> impl Iterator<Item = usize> {
         self.zone_tree.locate_all_at_point(&p).map(|e| e.data)
@@ -525,6 +541,13 @@ impl IndexedZone {
     pub(crate) fn crosses(&self, a: [f64; 2], b: [f64; 2]) -> bool {
         let seg = Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
         self.projected.intersects(&seg)
+    }
+
+    /// Distance in frame metres from the segment `a`-`b` to the zone (0 if it crosses).
+    pub(crate) fn distance_to(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
+        use geo::{Distance, Euclidean};
+        let seg = Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+        Euclidean.distance(&seg, &self.projected)
     }
 
     /// Inside or on the boundary.

@@ -402,6 +402,19 @@ fn print_assignment(
             join(&a.route.final_leg_enters)
         );
     }
+    if let Some(c) = a.route.clearance_m {
+        let margin = world.params().route_margin_m;
+        w!(
+            out,
+            "  clearance: {c:.0} m from {}{}",
+            join(&a.route.clearance_zones),
+            if c + 0.5 < margin {
+                format!(" (less than the {margin:.0} m margin)")
+            } else {
+                String::new()
+            }
+        );
+    }
     w!(
         out,
         "return:   {:.0} m to {}",

@@ -305,6 +305,8 @@ mod tests {
             departs_from: vec![],
             avoided: vec![],
             crossed_inactive: vec![],
+            clearance_m: None,
+            clearance_zones: vec![],
         };
         let window = FlightWindow {
             start: t(0),
