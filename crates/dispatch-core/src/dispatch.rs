@@ -158,6 +158,18 @@ pub struct IncidentRecord {
     pub timeline: Vec<TimelineEntry>,
 }
 
+impl IncidentRecord {
+    /// Predicted arrival on scene while a drone is proposed or on its way.
+    pub fn eta(&self) -> Option<Timestamp> {
+        matches!(
+            self.incident.status,
+            IncidentStatus::Proposed | IncidentStatus::Assigned | IncidentStatus::EnRoute
+        )
+        .then(|| self.assignment.as_ref().map(|a| a.arrival_at))
+        .flatten()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     world: World,

@@ -322,6 +322,11 @@ impl ActiveWindow {
         self.from.is_none_or(|f| f <= end) && self.until.is_none_or(|u| u > start)
     }
 
+    /// Whether the zone is in force at `t`.
+    pub fn active_at(&self, t: Timestamp) -> bool {
+        self.overlaps(t, t)
+    }
+
     /// Whether the window has ended for good at `now`.
     pub fn expired(&self, now: Timestamp) -> bool {
         self.until.is_some_and(|u| u <= now)

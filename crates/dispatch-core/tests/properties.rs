@@ -92,7 +92,7 @@ proptest! {
                                 ((req.pre_cruise_s + (flown_m + f * len) / req.speed_mps) * 1000.0) as i64,
                             );
                             prop_assert!(
-                                !z.window.overlaps(at, at),
+                                !z.window.active_at(at),
                                 "leg {} is over zone {} at {} while it is in force", i, z.id, at
                             );
                         }

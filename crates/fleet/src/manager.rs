@@ -261,10 +261,6 @@ impl FleetManager {
         &self.dispatcher
     }
 
-    pub fn scenario(&self) -> &Scenario {
-        &self.scenario
-    }
-
     pub fn link(&self) -> &LinkHandle {
         &self.link
     }
@@ -515,17 +511,7 @@ impl FleetManager {
             } => {
                 let rec = self.dispatcher.incident(*incident);
                 let drone = rec.and_then(|r| r.incident.drone.clone());
-                let eta = rec
-                    .filter(|r| {
-                        matches!(
-                            r.incident.status,
-                            IncidentStatus::Proposed
-                                | IncidentStatus::Assigned
-                                | IncidentStatus::EnRoute
-                        )
-                    })
-                    .and_then(|r| r.assignment.as_ref())
-                    .map(|a| a.arrival_at);
+                let eta = rec.and_then(|r| r.eta());
                 self.event(
                     now,
                     What::Incident {

@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use dispatch_core::model::{
-    CapabilitySet, Hangar, HangarId, Incident, IncidentKind, IncidentStatus, LatLon, Zone, ZoneId,
+    Capability, CapabilitySet, Hangar, HangarId, Incident, IncidentKind, IncidentStatus, LatLon,
+    Zone, ZoneId,
 };
 use dispatch_core::{
     Assignment, DispatchError, DroneId, DroneState, IncidentId, Input, Region, Report, Timestamp,
@@ -409,7 +410,7 @@ impl FleetManager {
                 })]
             }
             DroneCommand::DropPayload => {
-                if !d.capabilities.iter().any(|c| c.as_str() == "lifebuoy") {
+                if !d.capabilities.contains(Capability::Lifebuoy) {
                     return Err(ServiceError::Conflict(format!(
                         "drone {drone} carries no droppable payload"
                     )));
@@ -420,7 +421,7 @@ impl FleetManager {
                 })]
             }
             DroneCommand::Loudspeaker { kind } => {
-                if !d.capabilities.iter().any(|c| c.as_str() == "loudspeaker") {
+                if !d.capabilities.contains(Capability::Loudspeaker) {
                     return Err(ServiceError::Conflict(format!(
                         "drone {drone} has no loudspeaker"
                     )));
@@ -556,15 +557,9 @@ impl FleetManager {
 
     pub(crate) fn incident_view(&self, id: IncidentId) -> Option<IncidentView> {
         let r = self.dispatcher.incident(id)?;
-        let eta = matches!(
-            r.incident.status,
-            IncidentStatus::Proposed | IncidentStatus::Assigned | IncidentStatus::EnRoute
-        )
-        .then(|| r.assignment.as_ref().map(|a| a.arrival_at))
-        .flatten();
         Some(IncidentView {
             incident: r.incident.clone(),
-            eta,
+            eta: r.eta(),
             auto_launch: r.auto_launch,
             assignment: r.assignment.clone(),
             meta: self.meta.get(&id).cloned().unwrap_or_default(),
@@ -641,12 +636,11 @@ pub fn drone_view(
         mode: v.map_or_else(|| "unknown".into(), |v| v.mode.to_string()),
         armed: v.is_some_and(|v| v.armed),
         link: LinkQuality {
-            status: match v.map(|v| v.link_at(now_link, &link.timeouts())) {
-                Some(LinkStatus::Up) => "up",
-                Some(LinkStatus::Degraded) => "degraded",
-                Some(LinkStatus::Lost) => "lost",
-                Some(LinkStatus::Unknown) | None => "unknown",
-            },
+            status: v
+                .map_or(LinkStatus::Unknown, |v| {
+                    v.link_at(now_link, &link.timeouts())
+                })
+                .as_str(),
             last_heard_s: v
                 .and_then(|v| v.last_heartbeat)
                 .map(|h| ((now_link - h).max(0.0) * 10.0).round() / 10.0),

@@ -258,16 +258,6 @@ impl LinkHandle {
         (fleet.seq(), fleet.changed_since(since).cloned().collect())
     }
 
-    /// A snapshot of every configured vehicle.
-    pub fn vehicles(&self) -> Vec<VehicleState> {
-        self.fleet
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
-    }
-
     /// A snapshot of one vehicle.
     pub fn vehicle(&self, system_id: u8) -> Option<VehicleState> {
         self.fleet

@@ -23,6 +23,18 @@ pub enum LinkStatus {
     Lost,
 }
 
+impl LinkStatus {
+    /// `unknown`, `up`, `degraded` or `lost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Unknown => "unknown",
+            LinkStatus::Up => "up",
+            LinkStatus::Degraded => "degraded",
+            LinkStatus::Lost => "lost",
+        }
+    }
+}
+
 /// Timeouts for link health, seconds of the link clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinkTimeouts {

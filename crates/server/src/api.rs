@@ -308,7 +308,7 @@ pub async fn zones(
     let zones: Vec<&Zone> = snap
         .zones
         .iter()
-        .filter(|z| q.active != Some(true) || geo_json::active_at(z, snap.time))
+        .filter(|z| q.active != Some(true) || z.window.active_at(snap.time))
         .collect();
     Ok(Json(geo_json::zones(&zones, snap.time, &s.config_zone_ids)))
 }

@@ -15,11 +15,6 @@ pub fn line(points: &[LatLon]) -> Value {
     })
 }
 
-/// Whether a zone is in force at `t`.
-pub fn active_at(z: &Zone, t: Timestamp) -> bool {
-    z.window.from.is_none_or(|f| f <= t) && z.window.until.is_none_or(|u| u > t)
-}
-
 /// One zone as a Feature: the zones-file properties, plus `active_now` and
 /// `source` (`config` for the scenario's file, `runtime` for zones added since).
 pub fn zone(z: &Zone, now: Timestamp, from_config: bool) -> Value {
@@ -39,7 +34,7 @@ pub fn zone(z: &Zone, now: Timestamp, from_config: bool) -> Value {
             "active_until": z.window.until,
             "rescue_exempt": z.rescue_exempt,
             "permanent": z.window.is_permanent(),
-            "active_now": active_at(z, now),
+            "active_now": z.window.active_at(now),
             "source": if from_config { "config" } else { "runtime" },
         },
         "geometry": {"type": "Polygon", "coordinates": rings},

@@ -33,7 +33,7 @@ use fleet::{FleetEvent, FleetHandle, What};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use mavlink_link::link::LinkHandle;
-use mavlink_link::state::{LinkStatus, VehicleState};
+use mavlink_link::state::VehicleState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -196,12 +196,7 @@ fn new_histogram() -> Histogram<u64> {
 
 /// One drone's telemetry entry as JSON.
 pub fn entry_json(id: &DroneId, v: &VehicleState, link: &LinkHandle, wall_ms: i64) -> String {
-    let status = match v.link_at(link.link_time(), &link.timeouts()) {
-        LinkStatus::Up => "up",
-        LinkStatus::Degraded => "degraded",
-        LinkStatus::Lost => "lost",
-        LinkStatus::Unknown => "unknown",
-    };
+    let status = v.link_at(link.link_time(), &link.timeouts()).as_str();
     json!({
         "drone": id.0,
         "lat": v.lat,
