@@ -367,18 +367,16 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
     let mut pending: BTreeMap<usize, (Bytes, Instant)> = BTreeMap::new();
     let mut next_send = tokio::time::Instant::now();
 
-    let closed_slow = 'run: {
+    let end = 'run: {
         let snap = match snapshot_message(&s).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!("websocket snapshot failed: {e:?}");
-                break 'run false;
+                break 'run End::Gone;
             }
         };
-        match tokio::time::timeout(timeout, sink.send(Message::Text(snap))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => break 'run false,
-            Err(_) => break 'run true,
+        if let Err(end) = send_within(&mut sink, snap, timeout).await {
+            break 'run end;
         }
         loop {
             let wait_pending = !pending.is_empty();
@@ -386,17 +384,10 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
                 b = batches.recv() => match b {
                     Ok(b) => {
                         if period.is_none() {
-                            match tokio::time::timeout(timeout, sink.send(Message::Text(b.text.clone()))).await {
-                                Ok(Ok(())) => {
-                                    let now = Instant::now();
-                                    for (_, _, at) in &b.entries {
-                                        let _ = hist.record(now.saturating_duration_since(*at).as_micros().max(1) as u64);
-                                    }
-                                    hub.messages_sent.fetch_add(1, Ordering::Relaxed);
-                                }
-                                Ok(Err(_)) => break 'run false,
-                                Err(_) => break 'run true,
+                            if let Err(end) = send_within(&mut sink, b.text.clone(), timeout).await {
+                                break 'run end;
                             }
+                            record_sent(&hub, &mut hist, b.entries.iter().map(|(_, _, at)| at));
                         } else {
                             for (i, e, at) in &b.entries {
                                 pending.insert(*i, (e.clone(), *at));
@@ -413,50 +404,43 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
                             }
                         }
                     }
-                    Err(RecvError::Closed) => break 'run false,
+                    Err(RecvError::Closed) => break 'run End::Gone,
                 },
                 _ = tokio::time::sleep_until(next_send), if wait_pending => {
                     let text = telemetry_message(pending.values().map(|(e, _)| e));
-                    match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
-                        Ok(Ok(())) => {
-                            let now = Instant::now();
-                            for (_, at) in pending.values() {
-                                let _ = hist.record(now.saturating_duration_since(*at).as_micros().max(1) as u64);
-                            }
-                            hub.messages_sent.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(Err(_)) => break 'run false,
-                        Err(_) => break 'run true,
+                    if let Err(end) = send_within(&mut sink, text, timeout).await {
+                        break 'run end;
                     }
+                    record_sent(&hub, &mut hist, pending.values().map(|(_, at)| at));
                     pending.clear();
                     next_send = tokio::time::Instant::now() + period.unwrap_or_default();
                 }
                 ev = events.recv() => match ev {
-                    Ok(text) => match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break 'run false,
-                        Err(_) => break 'run true,
-                    },
+                    Ok(text) => {
+                        if let Err(end) = send_within(&mut sink, text, timeout).await {
+                            break 'run end;
+                        }
+                    }
                     Err(RecvError::Lagged(n)) => {
                         // Missed state changes: start over from a fresh snapshot.
                         hub.resyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::info!("websocket client missed {n} events: new snapshot");
                         if let Ok(m) = snapshot_message(&s).await
-                            && tokio::time::timeout(timeout, sink.send(Message::Text(m))).await.is_err()
+                            && let Err(end) = send_within(&mut sink, m, timeout).await
                         {
-                            break 'run true;
+                            break 'run end;
                         }
                     }
-                    Err(RecvError::Closed) => break 'run false,
+                    Err(RecvError::Closed) => break 'run End::Gone,
                 },
                 msg = stream.next() => match msg {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break 'run false,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break 'run End::Gone,
                     Some(Ok(Message::Text(t))) => {
                         // The only client message: {"type":"ping"}; answer so clients can measure.
                         if t.as_str().contains("\"ping\"") {
                             let pong = Utf8Bytes::from(json!({"type": "pong", "time": chrono::Utc::now().timestamp_millis()}).to_string());
-                            if sink.send(Message::Text(pong)).await.is_err() {
-                                break 'run false;
+                            if let Err(end) = send_within(&mut sink, pong, timeout).await {
+                                break 'run end;
                             }
                         }
                     }
@@ -470,7 +454,7 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
         }
     };
     merge(&hub, &mut hist);
-    if closed_slow {
+    if end == End::Slow {
         hub.closed_slow.fetch_add(1, Ordering::Relaxed);
         tracing::info!("closing a websocket client: too slow");
         // Best effort: the socket is congested, so do not wait long.
@@ -484,6 +468,42 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
         .await;
     }
     hub.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Why a client's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client went away (closed, reset, or the server is stopping).
+    Gone,
+    /// Its socket did not take a message within the send timeout.
+    Slow,
+}
+
+/// Sends one text message, giving up after `timeout`.
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    text: Utf8Bytes,
+    timeout: Duration,
+) -> Result<(), End> {
+    match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Slow),
+    }
+}
+
+/// Records a telemetry message sent: one latency sample per entry, from the
+/// arrival of its newest frame to now.
+fn record_sent<'a>(
+    hub: &HubInner,
+    hist: &mut Histogram<u64>,
+    arrivals: impl Iterator<Item = &'a Instant>,
+) {
+    let now = Instant::now();
+    for at in arrivals {
+        let _ = hist.record(now.saturating_duration_since(*at).as_micros().max(1) as u64);
+    }
+    hub.messages_sent.fetch_add(1, Ordering::Relaxed);
 }
 
 fn merge(hub: &HubInner, hist: &mut Histogram<u64>) {
