@@ -273,7 +273,7 @@ async fn fanout_phase(
                         }),
                     );
                     if round % (hz.round().max(1.0) as i32) == 0 {
-                        dg.extend(encode_v2(sys, 1, k as u8, &heartbeat(true)));
+                        dg.extend(encode_v2(sys, 1, k as u8, &heartbeat()));
                     }
                     let _ = sock.send_to(&dg, dest).await;
                 }
@@ -301,8 +301,7 @@ async fn fanout_phase(
     Ok(m)
 }
 
-fn heartbeat(docked: bool) -> MavMessage {
-    let _ = docked;
+fn heartbeat() -> MavMessage {
     MavMessage::HEARTBEAT(HEARTBEAT_DATA {
         custom_mode: 0,
         mavtype: MavType::MAV_TYPE_QUADROTOR,
@@ -319,9 +318,14 @@ async fn incident(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--incidents", 30);
     let scenario = scenario();
     let ids: Vec<u8> = scenario.drones.iter().map(|d| d.system_id).collect();
+    let system_of: HashMap<String, u8> = scenario
+        .drones
+        .iter()
+        .map(|d| (d.id.0.clone(), d.system_id))
+        .collect();
     let link = mavlink_link::link::connect(
         &Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 0))),
-        ids.clone(),
+        ids,
         LinkConfig::default(),
     )
     .await
@@ -348,7 +352,7 @@ async fn incident(args: &[String]) -> Result<(), String> {
             loop {
                 tick.tick().await;
                 for (&sys, &(lat, lon)) in &homes {
-                    let mut dg = encode_v2(sys, 1, 0, &heartbeat(true));
+                    let mut dg = encode_v2(sys, 1, 0, &heartbeat());
                     dg.extend(encode_v2(
                         sys,
                         1,
@@ -388,69 +392,57 @@ async fn incident(args: &[String]) -> Result<(), String> {
         let first = Arc::clone(&first_frame);
         tokio::spawn(async move {
             let mut buf = vec![0u8; 65_536];
+            // Item count of the upload in progress, per vehicle.
+            let mut counts: HashMap<u8, u16> = HashMap::new();
+            let request = |seq: u16, mission_type| {
+                MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
+                    seq,
+                    target_system: 255,
+                    target_component: 190,
+                    mission_type,
+                })
+            };
+            let accepted = |mission_type| {
+                MavMessage::MISSION_ACK(MISSION_ACK_DATA {
+                    target_system: 255,
+                    target_component: 190,
+                    mavtype: MavMissionResult::MAV_MISSION_ACCEPTED,
+                    mission_type,
+                    ..Default::default()
+                })
+            };
             while let Ok((len, from)) = sock.recv_from(&mut buf).await {
                 let now = Instant::now();
                 for f in decode_datagram(&buf[..len]).into_iter().flatten() {
-                    let reply = |target: u8, m: MavMessage| encode_v2(target, 1, 0, &m);
-                    let out = match &f.message {
-                        MavMessage::MISSION_COUNT(c) if c.count == 0 => {
-                            first
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .entry(c.target_system)
-                                .or_insert(now);
-                            Some(reply(
-                                c.target_system,
-                                MavMessage::MISSION_ACK(MISSION_ACK_DATA {
-                                    target_system: 255,
-                                    target_component: 190,
-                                    mavtype: MavMissionResult::MAV_MISSION_ACCEPTED,
-                                    mission_type: c.mission_type,
-                                    ..Default::default()
-                                }),
-                            ))
-                        }
+                    let answer = match &f.message {
                         MavMessage::MISSION_COUNT(c) => {
                             first
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
                                 .entry(c.target_system)
                                 .or_insert(now);
-                            Some(reply(
+                            counts.insert(c.target_system, c.count);
+                            Some((
                                 c.target_system,
-                                MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
-                                    seq: 0,
-                                    target_system: 255,
-                                    target_component: 190,
-                                    mission_type: c.mission_type,
-                                }),
+                                if c.count == 0 {
+                                    accepted(c.mission_type)
+                                } else {
+                                    request(0, c.mission_type)
+                                },
                             ))
                         }
                         MavMessage::MISSION_ITEM_INT(i) => {
-                            Some(if i.seq + 1 < mission_len(i.target_system) {
-                                reply(
-                                    i.target_system,
-                                    MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
-                                        seq: i.seq + 1,
-                                        target_system: 255,
-                                        target_component: 190,
-                                        mission_type: i.mission_type,
-                                    }),
-                                )
-                            } else {
-                                reply(
-                                    i.target_system,
-                                    MavMessage::MISSION_ACK(MISSION_ACK_DATA {
-                                        target_system: 255,
-                                        target_component: 190,
-                                        mavtype: MavMissionResult::MAV_MISSION_ACCEPTED,
-                                        mission_type: i.mission_type,
-                                        ..Default::default()
-                                    }),
-                                )
-                            })
+                            let n = counts.get(&i.target_system).copied().unwrap_or(0);
+                            Some((
+                                i.target_system,
+                                if i.seq + 1 < n {
+                                    request(i.seq + 1, i.mission_type)
+                                } else {
+                                    accepted(i.mission_type)
+                                },
+                            ))
                         }
-                        MavMessage::COMMAND_LONG(c) if c.target_system != 0 => Some(reply(
+                        MavMessage::COMMAND_LONG(c) if c.target_system != 0 => Some((
                             c.target_system,
                             MavMessage::COMMAND_ACK(COMMAND_ACK_DATA {
                                 command: c.command,
@@ -460,12 +452,7 @@ async fn incident(args: &[String]) -> Result<(), String> {
                         )),
                         _ => None,
                     };
-                    if let MavMessage::MISSION_COUNT(c) = &f.message {
-                        COUNTS
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(c.target_system, c.count);
-                    }
+                    let out = answer.map(|(sys, m)| encode_v2(sys, 1, 0, &m));
                     if let Some(dg) = out {
                         let _ = sock.send_to(&dg, from).await;
                     }
@@ -474,14 +461,15 @@ async fn incident(args: &[String]) -> Result<(), String> {
         });
     }
     let (fleet, _task) = fleet::service::spawn(manager, Duration::from_secs(3));
-    let mut ev = fleet.subscribe();
-    tokio::spawn(async move {
-        while let Ok(e) = ev.recv().await {
-            if std::env::var("LOAD_DEBUG").is_ok() {
+    // LOAD_DEBUG=1 prints the fleet's events to stderr.
+    if std::env::var_os("LOAD_DEBUG").is_some() {
+        let mut ev = fleet.subscribe();
+        tokio::spawn(async move {
+            while let Ok(e) = ev.recv().await {
                 eprintln!("{}", serde_json::to_string(&e).unwrap_or_default());
             }
-        }
-    });
+        });
+    }
     let tokens = Tokens::new(&scenario.server.tokens, None)?;
     let state = AppState::new(fleet.clone(), scenario, tokens, HubConfig::default(), None);
     let http = start_http(state).await?;
@@ -515,7 +503,9 @@ async fn incident(args: &[String]) -> Result<(), String> {
             ));
         }
         let drone = v["drone"].as_str().unwrap_or_default().to_owned();
-        let sys = ids[scenario_index(&drone)];
+        let sys = *system_of
+            .get(&drone)
+            .ok_or_else(|| format!("incident {k}: unknown drone `{drone}`"))?;
         let deadline = Instant::now() + Duration::from_secs(5);
         let t1 = loop {
             if let Some(t) = first_frame
@@ -564,26 +554,6 @@ async fn incident(args: &[String]) -> Result<(), String> {
         "p50_ratio_to_baseline": ((p50 / b50) * 100.0).round() / 100.0,
     })).map_err(|e| e.to_string())?);
     Ok(())
-}
-
-static COUNTS: std::sync::LazyLock<Mutex<HashMap<u8, u16>>> =
-    std::sync::LazyLock::new(Mutex::default);
-
-fn mission_len(sys: u8) -> u16 {
-    COUNTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&sys)
-        .copied()
-        .unwrap_or(0)
-}
-
-fn scenario_index(drone: &str) -> usize {
-    scenario()
-        .drones
-        .iter()
-        .position(|d| d.id.0 == drone)
-        .unwrap_or(0)
 }
 
 /// Serves the app on a free loopback port until the process ends.
