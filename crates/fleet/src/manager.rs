@@ -374,9 +374,7 @@ impl FleetManager {
                     let due = scheduled.iter().take_while(|s| s.after_s <= elapsed).count();
                     if due > 0 {
                         let batch: Vec<Report> = scheduled.drain(..due).map(|s| s.report).collect();
-                        let before: BTreeSet<IncidentId> = self.dispatcher.incidents().map(|r| r.incident.id).collect();
-                        self.apply(Input::ReportBatch(batch));
-                        ids.extend(self.dispatcher.incidents().map(|r| r.incident.id).filter(|id| !before.contains(id)));
+                        ids.extend(self.apply(Input::ReportBatch(batch)));
                     }
                     self.poll();
                     if let Until::AllDone(end) = until
@@ -470,20 +468,29 @@ impl FleetManager {
     }
 
     /// Feeds the dispatcher and carries out what it decides.
-    pub(crate) fn input(&mut self, input: Input) -> Result<(), DispatchError> {
+    /// Returns the incidents the input opened (in the order reported).
+    pub(crate) fn input(&mut self, input: Input) -> Result<Vec<IncidentId>, DispatchError> {
         let now = self.now();
         let outputs = self.dispatcher.handle(now, input)?;
+        let mut opened = Vec::new();
         for o in outputs {
+            if let Output::Reported { incident, .. } = &o {
+                opened.push(*incident);
+            }
             self.output(now, o);
         }
-        Ok(())
+        Ok(opened)
     }
 
-    /// An input from the fleet's own bookkeeping: its failure is an alert, not the end.
-    pub(crate) fn apply(&mut self, input: Input) {
-        let Err(e) = self.input(input) else {
-            self.last_error = None;
-            return;
+    /// An input from the fleet's own bookkeeping: its failure is an alert, not
+    /// the end. Returns the incidents it opened.
+    pub(crate) fn apply(&mut self, input: Input) -> Vec<IncidentId> {
+        let e = match self.input(input) {
+            Ok(opened) => {
+                self.last_error = None;
+                return opened;
+            }
+            Err(e) => e,
         };
         let msg = e.to_string();
         match &mut self.last_error {
@@ -502,6 +509,7 @@ impl FleetManager {
                 );
             }
         }
+        Vec::new()
     }
 
     fn output(&mut self, now: Timestamp, o: Output) {

@@ -305,14 +305,13 @@ impl FleetHandle {
 
     pub async fn upsert_zone(&self, zone: Zone) -> Result<(), ServiceError> {
         self.call(move |m| m.input(Input::UpsertZone(zone)))
-            .await?
-            .map_err(ServiceError::from)
+            .await??;
+        Ok(())
     }
 
     pub async fn remove_zone(&self, id: ZoneId) -> Result<(), ServiceError> {
-        self.call(move |m| m.input(Input::RemoveZone(id)))
-            .await?
-            .map_err(ServiceError::from)
+        self.call(move |m| m.input(Input::RemoveZone(id))).await??;
+        Ok(())
     }
 
     /// Sends an operator command and waits for the vehicle's answer
@@ -472,25 +471,16 @@ impl FleetManager {
             .get(&new.kind)
             .copied()
             .unwrap_or(true);
-        let before = self
-            .dispatcher
-            .incidents()
-            .map(|r| r.incident.id)
-            .max()
-            .unwrap_or(IncidentId(0));
-        self.input(Input::Report(Report {
-            kind: new.kind,
-            position: new.position,
-            priority: None,
-            auto_launch,
-            patrol: None,
-        }))?;
         let id = self
-            .dispatcher
-            .incidents()
-            .map(|r| r.incident.id)
-            .filter(|id| *id > before)
-            .min()
+            .input(Input::Report(Report {
+                kind: new.kind,
+                position: new.position,
+                priority: None,
+                auto_launch,
+                patrol: None,
+            }))?
+            .first()
+            .copied()
             .ok_or_else(|| ServiceError::Conflict("the incident was not opened".into()))?;
         self.meta.insert(
             id,
@@ -519,16 +509,16 @@ impl FleetManager {
         note: String,
     ) -> Result<IncidentView, ServiceError> {
         let drone = self.sortie_of(id);
-        match status {
-            IncidentStatus::Resolved => self.input(Input::Progress {
+        self.input(match status {
+            IncidentStatus::Resolved => Input::Progress {
                 incident: id,
                 status,
-            })?,
-            _ => self.input(Input::Cancel {
+            },
+            _ => Input::Cancel {
                 incident: id,
-                reason: note.clone(),
-            })?,
-        }
+                reason: note,
+            },
+        })?;
         if let Some(d) = drone {
             self.call_off(&d, &format!("incident {id} {status} by a dispatcher"));
         }
