@@ -166,7 +166,7 @@ pub fn assign(world: &World, need: &Need) -> Result<Assignment, NoCandidate> {
         examined += 1;
         let drone = world.drone_at(idx);
         let bound = best.get(k - 1).map(|b| b.candidate.eta_s);
-        match evaluate(world, drone, need, bound) {
+        match evaluate(world, drone, need, bound, plan_route) {
             Outcome::Feasible(e) => {
                 let at = best.partition_point(|b| b.candidate.eta_s <= e.candidate.eta_s);
                 best.insert(at, *e);
@@ -210,11 +210,16 @@ pub fn assign(world: &World, need: &Need) -> Result<Assignment, NoCandidate> {
 
 /// Reference implementation for tests: evaluates every drone in the fleet.
 pub fn assign_brute_force(world: &World, need: &Need) -> Option<Candidate> {
+    assign_brute_force_with(world, need, plan_route)
+}
+
+/// [`assign_brute_force`] with another route planner (the reference router).
+pub fn assign_brute_force_with(world: &World, need: &Need, router: Router) -> Option<Candidate> {
     let mut all: Vec<Candidate> = world
         .drones()
         .iter()
         .filter(|d| crate::world::is_dispatchable(d))
-        .filter_map(|d| match evaluate(world, d, need, None) {
+        .filter_map(|d| match evaluate(world, d, need, None, router) {
             Outcome::Feasible(e) => Some(e.candidate),
             _ => None,
         })
@@ -286,7 +291,16 @@ enum Outcome {
     Rejected(RejectReason),
 }
 
-fn evaluate(world: &World, d: &Drone, need: &Need, bound_eta: Option<f64>) -> Outcome {
+/// A route planner: [`plan_route`] in dispatch, the reference in tests.
+pub type Router = fn(&World, &RouteRequest) -> Result<Route, RouteError>;
+
+fn evaluate(
+    world: &World,
+    d: &Drone,
+    need: &Need,
+    bound_eta: Option<f64>,
+    router: Router,
+) -> Outcome {
     if let Some(t) = d.task {
         let may_preempt =
             need.life_threatening && !t.life_threatening && t.priority < need.priority;
@@ -348,7 +362,7 @@ fn evaluate(world: &World, d: &Drone, need: &Need, bound_eta: Option<f64>) -> Ou
         altitude_m: params.cruise_altitude_m,
         rescue: need.rescue,
     };
-    let route = match plan_route(world, &req) {
+    let route = match router(world, &req) {
         Ok(r) => r,
         Err(error) => return Outcome::Rejected(RejectReason::NoRoute { error }),
     };
@@ -365,7 +379,7 @@ fn evaluate(world: &World, d: &Drone, need: &Need, bound_eta: Option<f64>) -> Ou
         altitude_m: params.cruise_altitude_m,
         rescue: need.rescue,
     };
-    let return_route = match plan_route(world, &back_req) {
+    let return_route = match router(world, &back_req) {
         Ok(r) => r,
         Err(error) => return Outcome::Rejected(RejectReason::NoReturnRoute { error }),
     };

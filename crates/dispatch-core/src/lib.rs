@@ -13,6 +13,7 @@ pub mod geodesy;
 pub mod model;
 pub mod polygon_check;
 pub mod routing;
+pub mod shape;
 pub mod synth;
 pub mod world;
 
@@ -22,5 +23,5 @@ pub use assign::{
 pub use config::{ConfigError, ConfigProblem, Scenario};
 pub use dispatch::{DispatchError, Dispatcher, IncidentRecord, Input, Output, Report};
 pub use model::*;
-pub use routing::{Route, RouteError, RouteRequest, plan_route};
+pub use routing::{Route, RouteError, RouteRequest, plan_route, plan_route_reference};
 pub use world::{PlanningParams, Region, World, WorldError};

@@ -33,6 +33,7 @@ use thiserror::Error;
 
 use crate::geodesy::distance_m;
 use crate::model::{LatLon, Timestamp, ZoneId};
+use crate::shape::{ARC_STEP_RAD, NODE_EPSILON_M, OffsetNode, dist, sub};
 use crate::world::World;
 
 /// One route question.
@@ -69,11 +70,15 @@ pub struct Route {
     /// flight (leaving out the zones the route may be in: the one it departs
     /// from, the rescue-exempt zone of the target, those it crosses while not
     /// in force). `None` when no such zone lies within [`CLEARANCE_HORIZON_M`].
-    /// Compare with the configured route margin: the planner keeps the margin
-    /// at its bends, not yet along every straight leg.
+    /// At least the route margin, except where the start or the target
+    /// itself lies closer than that to a zone.
     pub clearance_m: Option<f64>,
     /// The zones at that least distance.
     pub clearance_zones: Vec<ZoneId>,
+    /// Zones the route comes closer to than the margin (its first or last
+    /// leg, because the start or the target is that close): a vehicle's
+    /// fence around them cannot be grown by the margin.
+    pub within_margin: Vec<ZoneId>,
 }
 
 /// How far from the route `clearance_m` looks for zones, metres.
@@ -135,8 +140,25 @@ fn list(z: &[ZoneId]) -> String {
         .join(", ")
 }
 
-/// Plans the shortest route for `req` that keeps out of every blocking zone.
+/// Plans the shortest route for `req` that keeps the route margin from every
+/// blocking zone along every leg (see the module documentation).
 pub fn plan_route(world: &World, req: &RouteRequest) -> Result<Route, RouteError> {
+    plan(world, req, None)
+}
+
+/// The reference the planner is tested against: every corner node of every
+/// zone blocking the flight (arcs cut in steps of `arc_step_rad`), the full
+/// visibility graph with no pruning, Dijkstra. Exact up to the arc steps and
+/// slow: for tests and the routing figures, not for dispatch.
+pub fn plan_route_reference(
+    world: &World,
+    req: &RouteRequest,
+    arc_step_rad: f64,
+) -> Result<Route, RouteError> {
+    plan(world, req, Some(arc_step_rad.clamp(0.005, ARC_STEP_RAD)))
+}
+
+fn plan(world: &World, req: &RouteRequest, reference: Option<f64>) -> Result<Route, RouteError> {
     for p in [req.from, req.to] {
         if !world.region().contains(p) {
             return Err(RouteError::OutsideRegion { position: p });
@@ -146,7 +168,7 @@ pub fn plan_route(world: &World, req: &RouteRequest) -> Result<Route, RouteError
     let mut horizon_s = req.pre_cruise_s + direct / req.speed_mps;
     for _ in 0..4 {
         let end = req.depart + secs(horizon_s);
-        let route = plan_in_window(world, req, end)?;
+        let route = plan_in_window(world, req, end, reference)?;
         let needed = req.pre_cruise_s + route.duration_s(req.speed_mps);
         if needed <= horizon_s + 1.0 {
             return Ok(route);
@@ -154,7 +176,7 @@ pub fn plan_route(world: &World, req: &RouteRequest) -> Result<Route, RouteError
         horizon_s = needed * 1.1;
     }
     // Still growing: treat every zone that starts after departure as active.
-    plan_in_window(world, req, Timestamp::MAX_UTC)
+    plan_in_window(world, req, Timestamp::MAX_UTC, reference)
 }
 
 pub(crate) fn secs(s: f64) -> TimeDelta {
@@ -164,6 +186,10 @@ pub(crate) fn secs(s: f64) -> TimeDelta {
 const START: usize = 0;
 const TARGET: usize = 1;
 
+/// How far from a start or target closer than the margin to a zone the
+/// search looks for a way out, metres.
+const APPROACH_RANGE_M: f64 = 10_000.0;
+
 struct Search<'w> {
     world: &'w World,
     altitude: f64,
@@ -172,11 +198,20 @@ struct Search<'w> {
     /// Seconds from departure to the start of cruise, and the cruise speed.
     pre_cruise_s: f64,
     speed_mps: f64,
+    margin: f64,
+    /// `Some(arc step)`: the reference search (every zone, no pruning).
+    reference: Option<f64>,
     /// Zones the first leg may leave.
     start_zones: Vec<usize>,
     /// Zones the final leg may enter.
     target_zones: Vec<usize>,
+    /// The clearance the first and the last leg keep: the margin, or less
+    /// where the start or the target itself is closer than that to a zone.
+    start_limit: f64,
+    target_limit: f64,
     nodes: Vec<[f64; 2]>,
+    /// The offset boundary at zone nodes (for the tangency test).
+    node_tangent: Vec<Option<OffsetNode>>,
     node_zone: Vec<Option<usize>>,
     included: HashSet<usize>,
     /// (from, to, second along the route) -> a blocking zone, if any.
@@ -187,6 +222,7 @@ fn plan_in_window(
     world: &World,
     req: &RouteRequest,
     end_t: Timestamp,
+    reference: Option<f64>,
 ) -> Result<Route, RouteError> {
     let frame = world.frame();
     let s = frame.project(req.from);
@@ -216,6 +252,19 @@ fn plan_in_window(
         .zones_at_point(s)
         .filter(|&i| blocking(i) && world.indexed_zone(i).is_some_and(|z| z.contains_point(s)))
         .collect();
+    let margin = world.params().route_margin_m;
+    // How close the start and the target are to the zones they are not in.
+    let nearest = |p: [f64; 2], exempt: &[usize]| {
+        world
+            .zones_within(p, p, margin)
+            .filter(|&i| blocking(i) && !exempt.contains(&i))
+            .filter_map(|i| world.indexed_zone(i))
+            .map(|z| z.shape.distance_to_point(p))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let limit = |d: f64| if d < margin { d * 0.999 } else { margin };
+    let start_limit = limit(nearest(s, &start_zones));
+    let target_limit = limit(nearest(t, &target_zones));
 
     let mut search = Search {
         world,
@@ -224,16 +273,35 @@ fn plan_in_window(
         end_t,
         pre_cruise_s: req.pre_cruise_s,
         speed_mps: req.speed_mps,
+        margin,
+        reference,
         start_zones,
         target_zones,
+        start_limit,
+        target_limit,
         nodes: vec![s, t],
+        node_tangent: vec![None, None],
         node_zone: vec![None, None],
         included: HashSet::new(),
         blocked_cache: HashMap::new(),
     };
+    for end in [START, TARGET] {
+        let d = if end == START { start_limit } else { target_limit };
+        if d < margin {
+            search.add_ways_out(end, d / 0.999);
+        }
+    }
 
-    let mut pending: Vec<usize> = search.blockers(START, TARGET, 0.0);
+    let mut pending: Vec<usize> = if reference.is_some() {
+        world
+            .zone_indices()
+            .filter(|&i| search.is_blocking(i))
+            .collect()
+    } else {
+        search.blockers(START, TARGET, 0.0)
+    };
     loop {
+        pending.sort_unstable();
         for zi in pending.drain(..) {
             search.include(zi);
         }
@@ -269,17 +337,36 @@ impl Search<'_> {
         )
     }
 
+    /// The clearance the leg `u`-`v` must keep from blocking zones.
+    fn limit(&self, u: usize, v: usize) -> f64 {
+        let mut l = self.margin;
+        if self.touches(u, v, START) {
+            l = l.min(self.start_limit);
+        }
+        if self.touches(u, v, TARGET) {
+            l = l.min(self.target_limit);
+        }
+        l
+    }
+
     /// Zones the straight edge `u`-`v`, entered `g_u` metres along the route,
-    /// crosses while they are in force. A zone's time is the time the drone is
-    /// over the zone's envelope on that edge (a superset of the crossing).
+    /// comes closer to than its limit while they are in force. A zone's time
+    /// is the time the drone is within the limit of the zone's envelope on
+    /// that edge (a superset of the approach).
     fn blockers(&self, u: usize, v: usize, g_u: f64) -> Vec<usize> {
         let (a, b) = (self.nodes[u], self.nodes[v]);
-        let len = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+        let len = dist(a, b);
+        let limit = self.limit(u, v);
         self.world
-            .zones_near_segment(a, b)
+            .zones_within(a, b, limit)
             .filter(|&zi| {
                 self.world.indexed_zone(zi).is_some_and(|z| {
-                    let Some((s0, s1)) = clip_to_envelope(a, b, &z.envelope) else {
+                    let (lo, hi) = (z.envelope.lower(), z.envelope.upper());
+                    let grown = rstar::AABB::from_corners(
+                        [lo[0] - limit, lo[1] - limit],
+                        [hi[0] + limit, hi[1] + limit],
+                    );
+                    let Some((s0, s1)) = clip_to_envelope(a, b, &grown) else {
                         return false;
                     };
                     let (t0, t1) = self.flown_between(g_u + s0 * len, g_u + s1 * len);
@@ -288,7 +375,11 @@ impl Search<'_> {
             })
             .filter(|zi| !(self.touches(u, v, START) && self.start_zones.contains(zi)))
             .filter(|zi| !(self.touches(u, v, TARGET) && self.target_zones.contains(zi)))
-            .filter(|&zi| self.world.indexed_zone(zi).is_some_and(|z| z.crosses(a, b)))
+            .filter(|&zi| {
+                self.world
+                    .indexed_zone(zi)
+                    .is_some_and(|z| z.shape.closer_than(a, b, limit))
+            })
             .collect()
     }
 
@@ -314,6 +405,17 @@ impl Search<'_> {
         hit
     }
 
+    /// Least distance from `p` to a zone blocking the flight, other than
+    /// `except`, looking no further than `horizon`.
+    fn clearance_at(&self, p: [f64; 2], horizon: f64, except: Option<usize>) -> f64 {
+        self.world
+            .zones_within(p, p, horizon)
+            .filter(|&o| Some(o) != except && self.is_blocking(o))
+            .filter_map(|o| self.world.indexed_zone(o))
+            .map(|z| z.shape.distance_to_point(p))
+            .fold(f64::INFINITY, f64::min)
+    }
+
     fn include(&mut self, zi: usize) {
         if !self.included.insert(zi) {
             return;
@@ -321,29 +423,104 @@ impl Search<'_> {
         let Some(z) = self.world.indexed_zone(zi) else {
             return;
         };
-        for &node in &z.nodes {
-            let inside_other = self
-                .world
-                .zones_at_point(node)
-                .filter(|&o| o != zi && self.is_blocking(o))
-                .any(|o| {
-                    self.world
-                        .indexed_zone(o)
-                        .is_some_and(|oz| oz.contains_point(node))
-                });
-            if !inside_other {
-                self.nodes.push(node);
+        let owned;
+        let nodes: &[OffsetNode] = match self.reference {
+            Some(step) => {
+                owned = z.shape.offset_nodes(self.margin, step);
+                &owned
+            }
+            None => &z.nodes,
+        };
+        for node in nodes {
+            if self.clearance_at(node.at, self.margin, Some(zi)) >= self.margin {
+                self.nodes.push(node.at);
+                self.node_tangent.push(Some(*node));
                 self.node_zone.push(Some(zi));
             }
         }
     }
 
-    /// A* from START to TARGET. Returns the path (node indices) and the zones
-    /// discovered blocking edges that are not yet in the graph.
+    /// Nodes from which the start or the target (closer than the margin to
+    /// a zone, `near` metres) can be left or reached: along rays that skim
+    /// the nearby zones' corners at exactly that distance (the way out of a
+    /// narrow corridor runs so), and a fan of 32 directions, the first point
+    /// where the margin is regained.
+    fn add_ways_out(&mut self, end: usize, near: f64) {
+        let p = self.nodes[end];
+        let exempt = if end == START {
+            &self.start_zones
+        } else {
+            &self.target_zones
+        };
+        // A node must see the rounded corners next to it without cutting them.
+        let node_r = (self.margin + NODE_EPSILON_M) / (ARC_STEP_RAD / 2.0).cos();
+        let mut dirs: Vec<f64> = (0..32)
+            .map(|k| f64::from(k) * std::f64::consts::TAU / 32.0)
+            .collect();
+        for zi in self.world.zones_within(p, p, self.margin) {
+            if exempt.contains(&zi) || !self.is_blocking(zi) {
+                continue;
+            }
+            let Some(z) = self.world.indexed_zone(zi) else {
+                continue;
+            };
+            for v in z.shape.vertices_near(p, 256) {
+                let dv = dist(v, p);
+                if dv <= near {
+                    continue;
+                }
+                let base = (v[1] - p[1]).atan2(v[0] - p[0]);
+                let a = (near / dv).asin();
+                dirs.extend([base + a, base - a]);
+            }
+        }
+        let region = self.world.region();
+        let frame = self.world.frame();
+        let first_new = self.nodes.len();
+        for theta in dirs {
+            let dir = [theta.cos(), theta.sin()];
+            let mut s = 0.0;
+            for _ in 0..2_000 {
+                let q = [p[0] + s * dir[0], p[1] + s * dir[1]];
+                if s > APPROACH_RANGE_M || !region.contains(frame.unproject(q)) {
+                    break;
+                }
+                let c = self.clearance_at(q, node_r, None);
+                if c >= node_r {
+                    if self.nodes[first_new..].iter().all(|&n| dist(n, q) > 1.0) {
+                        self.nodes.push(q);
+                        self.node_tangent.push(None);
+                        self.node_zone.push(None);
+                    }
+                    break;
+                }
+                // The clearance grows at most as fast as the distance flown.
+                s += (node_r - c + 0.01).max(0.05);
+            }
+        }
+    }
+
+    /// Whether the leg `u`-`v` is tangent to the offset boundary at both ends
+    /// (a shortest route bends only so); always true for the reference, and
+    /// for a leg from or to an end that lies inside the margin (that leg may
+    /// cut into the margin, so it need not be tangent to it).
+    fn tangent(&self, u: usize, v: usize) -> bool {
+        if self.reference.is_some() || self.limit(u, v) < self.margin {
+            return true;
+        }
+        let w = sub(self.nodes[v], self.nodes[u]);
+        self.node_tangent[u].is_none_or(|n| n.tangent(w))
+            && self.node_tangent[v].is_none_or(|n| n.tangent(w))
+    }
+
+    /// A* from START to TARGET (Dijkstra for the reference). Returns the path
+    /// (node indices) and the zones discovered blocking edges that are not
+    /// yet in the graph.
     fn astar(&mut self) -> (Option<Vec<usize>>, Vec<usize>) {
         let n = self.nodes.len();
         let target = self.nodes[TARGET];
-        let h = |p: [f64; 2]| ((p[0] - target[0]).powi(2) + (p[1] - target[1]).powi(2)).sqrt();
+        let guided = self.reference.is_none();
+        let h = |p: [f64; 2]| if guided { dist(p, target) } else { 0.0 };
         let mut g = vec![f64::INFINITY; n];
         let mut prev = vec![usize::MAX; n];
         let mut closed = vec![false; n];
@@ -374,9 +551,8 @@ impl Search<'_> {
                     continue;
                 }
                 let (a, b) = (self.nodes[u], self.nodes[v]);
-                let w = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
-                let cand = g[u] + w;
-                if cand >= g[v] {
+                let cand = g[u] + dist(a, b);
+                if cand >= g[v] || !self.tangent(u, v) {
                     continue;
                 }
                 if let Some(zi) = self.blocked_by(u, v, g[u]) {
@@ -426,19 +602,19 @@ impl Search<'_> {
                 let Some(z) = self.world.indexed_zone(zi) else {
                     continue;
                 };
-                if self.is_blocking(zi)
-                    && !self.start_zones.contains(&zi)
-                    && !self.target_zones.contains(&zi)
-                    && z.crosses(a, b)
-                {
+                let exempt = (w[0] == START && self.start_zones.contains(&zi))
+                    || (w[1] == TARGET && self.target_zones.contains(&zi));
+                if self.is_blocking(zi) && !exempt && z.crosses(a, b) {
                     crossed.push(zi);
                 }
             }
         }
         crossed.sort_unstable();
         crossed.dedup();
-        // Clearance: the nearest blocking zone to any leg.
+        // Clearance: the nearest blocking zone to any leg, and every zone a
+        // leg comes closer to than the margin (first and last legs only).
         let mut best: Option<(f64, Vec<usize>)> = None;
+        let mut within = Vec::new();
         for w in path.windows(2) {
             let (a, b) = (self.nodes[w[0]], self.nodes[w[1]]);
             for zi in self.world.zones_within(a, b, CLEARANCE_HORIZON_M) {
@@ -451,9 +627,11 @@ impl Search<'_> {
                 let Some(z) = self.world.indexed_zone(zi) else {
                     continue;
                 };
-                let d = z.distance_to(a, b);
-                if d > CLEARANCE_HORIZON_M {
+                let Some(d) = z.shape.distance_to_segment(a, b, CLEARANCE_HORIZON_M) else {
                     continue;
+                };
+                if d < self.margin - 0.01 && !within.contains(&zi) {
+                    within.push(zi);
                 }
                 match &mut best {
                     Some((bd, zs)) if (d - *bd).abs() < 0.01 => {
@@ -466,6 +644,7 @@ impl Search<'_> {
                 }
             }
         }
+        within.sort_unstable();
         let (clearance_m, clearance_zones) = match best {
             Some((d, mut zs)) => {
                 zs.sort_unstable();
@@ -482,6 +661,7 @@ impl Search<'_> {
             crossed_inactive: ids(&crossed),
             clearance_m,
             clearance_zones,
+            within_margin: ids(&within),
         }
     }
 

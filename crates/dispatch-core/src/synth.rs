@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Coord, LineString, Polygon};
+use geo::{Coord, Distance, Euclidean, LineString, Point, Polygon};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -14,6 +14,7 @@ use crate::model::{
     IncidentId, IncidentKind, KindPolicy, LatLon, Performance, Tasking, Timestamp, Zone, ZoneId,
     ZoneKind,
 };
+use crate::routing::{Route, RouteRequest};
 use crate::world::{PlanningParams, Region, World};
 
 /// Shape of a synthetic world.
@@ -256,4 +257,273 @@ fn convex_polygon(rng: &mut SmallRng, c: LatLon, radius_m: f64) -> Polygon<f64> 
         coords.push(first);
     }
     Polygon::new(LineString::new(coords), vec![])
+}
+
+/// The shapes [`shaped_world`] draws zones from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Convex,
+    L,
+    /// A U whose slot is a random multiple of the route margin wide.
+    U,
+    Comb,
+    Star,
+    /// A square with a square hole.
+    Ring,
+    /// Two long walls with a gap of 0.5, 1.5, 2.5 or 4 route margins.
+    Corridor,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 7] = [
+        Shape::Convex,
+        Shape::L,
+        Shape::U,
+        Shape::Comb,
+        Shape::Star,
+        Shape::Ring,
+        Shape::Corridor,
+    ];
+}
+
+/// A world of concave zones for routing tests: L, U, comb, star and ring
+/// shapes and corridors between walls, some timed around `epoch`, some
+/// rescue-exempt, over a `extent_deg` square, with the default route margin.
+/// Hangars and drones as in [`parts`].
+pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) -> World {
+    let spec = Spec {
+        seed,
+        hangars: 12,
+        drones_per_hangar: 3,
+        zones: 0,
+        extent_deg,
+        zone_radius_m: (300.0, 1_500.0),
+        epoch,
+    };
+    let (hangars, drones, _) = parts(&spec);
+    let params = PlanningParams::default();
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_2013);
+    let mut out = Vec::new();
+    while out.len() < zones {
+        let shape = Shape::ALL[rng.random_range(0..Shape::ALL.len())];
+        let c = random_point(&mut rng, extent_deg);
+        let size = rng.random_range(spec.zone_radius_m.0..spec.zone_radius_m.1);
+        let window = if rng.random_bool(0.75) {
+            ActiveWindow::PERMANENT
+        } else {
+            let start = rng.random_range(-1.0..1.0);
+            let len = rng.random_range(0.2..2.0);
+            ActiveWindow {
+                from: Some(epoch + hours(start)),
+                until: Some(epoch + hours(start + len)),
+            }
+        };
+        let exempt = rng.random_bool(0.15);
+        for polygon in shaped(&mut rng, shape, c, size, params.route_margin_m) {
+            let i = out.len();
+            out.push(Zone {
+                id: ZoneId(format!("z{i}")),
+                name: format!("{shape:?} {i}"),
+                kind: ZoneKind::Other,
+                polygon,
+                floor_m: 0.0,
+                ceiling_m: 10_000.0,
+                window,
+                rescue_exempt: exempt,
+            });
+        }
+    }
+    match World::build(region(extent_deg), params, policies(), hangars, drones, out) {
+        Ok(w) => w,
+        Err(e) => unreachable!("synthetic worlds have unique ids inside the region: {e}"),
+    }
+}
+
+/// The polygons of one shape around `c` (two for a corridor), `size` metres
+/// across, turned by a random angle.
+pub fn shaped(
+    rng: &mut SmallRng,
+    shape: Shape,
+    c: LatLon,
+    size: f64,
+    margin: f64,
+) -> Vec<Polygon<f64>> {
+    let s = size;
+    let rings: Vec<(Vec<(f64, f64)>, Option<Vec<(f64, f64)>>)> = match shape {
+        Shape::Convex => return vec![convex_polygon(rng, c, size)],
+        Shape::L => {
+            let t = s * rng.random_range(0.2..0.45);
+            vec![(
+                vec![(0.0, 0.0), (s, 0.0), (s, t), (t, t), (t, s), (0.0, s)],
+                None,
+            )]
+        }
+        Shape::U => {
+            let gap = margin * [0.5, 1.5, 2.5, 4.0][rng.random_range(0..4)];
+            let t = s * 0.3;
+            let (x0, x1) = (t, t + gap);
+            let w = x1 + t;
+            vec![(
+                vec![
+                    (0.0, 0.0),
+                    (w, 0.0),
+                    (w, s),
+                    (x1, s),
+                    (x1, t),
+                    (x0, t),
+                    (x0, s),
+                    (0.0, s),
+                ],
+                None,
+            )]
+        }
+        Shape::Comb => {
+            let teeth = rng.random_range(3..6);
+            let pitch = s / f64::from(teeth);
+            let tooth = pitch * rng.random_range(0.3..0.7);
+            let mut pts = vec![(0.0, 0.0), (s, 0.0)];
+            for k in (0..teeth).rev() {
+                let x = f64::from(k) * pitch;
+                pts.extend([(x + tooth, s * 0.3), (x + tooth, s), (x, s)]);
+                if k > 0 {
+                    pts.push((x, s * 0.3));
+                }
+            }
+            vec![(pts, None)]
+        }
+        Shape::Star => {
+            let tips = rng.random_range(5..9);
+            let inner = rng.random_range(0.25..0.5);
+            let pts = (0..2 * tips)
+                .map(|k| {
+                    let a = f64::from(k) * std::f64::consts::PI / f64::from(tips);
+                    let r = if k % 2 == 0 { s / 2.0 } else { s / 2.0 * inner };
+                    (s / 2.0 + r * a.cos(), s / 2.0 + r * a.sin())
+                })
+                .collect();
+            vec![(pts, None)]
+        }
+        Shape::Ring => {
+            let t = s * rng.random_range(0.15..0.3);
+            vec![(
+                vec![(0.0, 0.0), (s, 0.0), (s, s), (0.0, s)],
+                Some(vec![(t, t), (s - t, t), (s - t, s - t), (t, s - t)]),
+            )]
+        }
+        Shape::Corridor => {
+            let gap = margin * [0.5, 1.5, 2.5, 4.0][rng.random_range(0..4)];
+            let t = s * 0.25;
+            vec![
+                (vec![(0.0, 0.0), (s, 0.0), (s, t), (0.0, t)], None),
+                (
+                    vec![(0.0, t + gap), (s, t + gap), (s, 2.0 * t + gap), (0.0, 2.0 * t + gap)],
+                    None,
+                ),
+            ]
+        }
+    };
+    let rot = rng.random_range(0.0..std::f64::consts::TAU);
+    let m_lat = 111_195.0;
+    let m_lon = m_lat * c.lat.to_radians().cos();
+    let to_ring = |pts: &[(f64, f64)]| {
+        let mut coords: Vec<Coord<f64>> = pts
+            .iter()
+            .map(|&(x, y)| {
+                let (x, y) = (x - s / 2.0, y - s / 2.0);
+                let (xr, yr) = (x * rot.cos() - y * rot.sin(), x * rot.sin() + y * rot.cos());
+                Coord {
+                    x: c.lon + xr / m_lon,
+                    y: c.lat + yr / m_lat,
+                }
+            })
+            .collect();
+        coords.push(coords[0]);
+        LineString::new(coords)
+    };
+    rings
+        .iter()
+        .map(|(outer, hole)| Polygon::new(to_ring(outer), hole.iter().map(|h| to_ring(h)).collect()))
+        .collect()
+}
+
+/// A zone's polygon in the world's frame (metres).
+fn projected_polygon(world: &World, p: &Polygon<f64>) -> Polygon<f64> {
+    let ring = |r: &LineString<f64>| {
+        LineString::new(
+            r.0.iter()
+                .map(|c| {
+                    let q = world.frame().project(LatLon::new(c.y, c.x));
+                    Coord { x: q[0], y: q[1] }
+                })
+                .collect(),
+        )
+    };
+    Polygon::new(
+        ring(p.exterior()),
+        p.interiors().iter().map(ring).collect(),
+    )
+}
+
+/// Checks every leg of `route` every 5 m against every zone in force when
+/// the drone passes: no closer than the margin, except the first and last
+/// legs, which may come as close as the start or the target is to a zone,
+/// and the zones those legs may be in. Returns the least clearance found.
+pub fn audit_route(world: &World, req: &RouteRequest, route: &Route) -> Result<f64, String> {
+    let margin = world.params().route_margin_m;
+    let zones: Vec<_> = world
+        .zones()
+        .filter(|z| z.floor_m <= req.altitude_m && req.altitude_m <= z.ceiling_m)
+        .map(|z| (z, projected_polygon(world, &z.polygon)))
+        .collect();
+    let near = |p: [f64; 2], skip: &[ZoneId]| {
+        zones
+            .iter()
+            .filter(|(z, _)| !skip.contains(&z.id))
+            .map(|(_, poly)| Euclidean.distance(&Point::new(p[0], p[1]), poly))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let frame = world.frame();
+    let pts: Vec<[f64; 2]> = route.waypoints.iter().map(|&p| frame.project(p)).collect();
+    let start_limit = margin.min(near(pts[0], &route.departs_from));
+    let target_limit = margin.min(near(pts[pts.len() - 1], &route.final_leg_enters));
+    let legs = pts.len() - 1;
+    let mut flown = 0.0;
+    let mut least = f64::INFINITY;
+    for (i, leg) in pts.windows(2).enumerate() {
+        let (a, b) = (leg[0], leg[1]);
+        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+        let mut limit = margin;
+        if i == 0 {
+            limit = limit.min(start_limit);
+        }
+        if i == legs - 1 {
+            limit = limit.min(target_limit);
+        }
+        let steps = (len / 5.0).ceil().max(1.0) as usize;
+        for k in 0..=steps {
+            let f = k as f64 / steps as f64;
+            let p = Point::new(a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]));
+            let at = req.depart
+                + chrono::TimeDelta::milliseconds(
+                    ((req.pre_cruise_s + (flown + f * len) / req.speed_mps) * 1000.0) as i64,
+                );
+            for (z, poly) in &zones {
+                let exempt = (i == 0 && route.departs_from.contains(&z.id))
+                    || (i == legs - 1 && route.final_leg_enters.contains(&z.id));
+                if exempt || !z.window.active_at(at) {
+                    continue;
+                }
+                let d = Euclidean.distance(&p, poly);
+                least = least.min(d);
+                if d < limit - 0.5 {
+                    return Err(format!(
+                        "leg {i} of {legs} passes {d:.2} m from zone {} (limit {limit:.2} m) at {at}",
+                        z.id
+                    ));
+                }
+            }
+        }
+        flown += len;
+    }
+    Ok(least)
 }

@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 
-use geo::{Coord, Intersects, Line, LineString, Polygon};
+use geo::{LineString, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::geodesy::LocalFrame;
+use crate::shape::{ARC_STEP_RAD, OffsetNode, ZoneShape};
 use crate::model::{
     Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind,
     KindPolicy, LatLon, Tasking, Timestamp, Zone, ZoneId,
@@ -93,10 +94,11 @@ pub enum WorldError {
 #[derive(Debug, Clone)]
 pub(crate) struct IndexedZone {
     pub(crate) zone: Zone,
-    pub(crate) projected: Polygon<f64>,
+    pub(crate) shape: ZoneShape,
     pub(crate) envelope: AABB<[f64; 2]>,
-    /// Corners pushed out by the route margin, already outside this zone.
-    pub(crate) nodes: Vec<[f64; 2]>,
+    /// The corners of the zone offset by the route margin (see
+    /// [`crate::shape`]), those closer than the margin to the zone left out.
+    pub(crate) nodes: Vec<OffsetNode>,
 }
 
 /// Hangars, drones, zones and their spatial indexes.
@@ -374,6 +376,11 @@ impl World {
         self.zone_tree.locate_all_at_point(&p).map(|e| e.data)
     }
 
+    /// Every zone's index.
+    pub(crate) fn zone_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.zones.len()).filter(|&i| self.zones[i].is_some())
+    }
+
     /// Ids of the zones whose polygon contains `p` (any time, any altitude).
     pub fn zones_containing(&self, p: LatLon) -> Vec<ZoneId> {
         let q = self.frame.project(p);
@@ -382,6 +389,42 @@ impl World {
             .filter(|z| z.contains_point(q))
             .map(|z| z.zone.id.clone())
             .collect()
+    }
+
+    /// The zone grown by `offset_m` metres (rounded corners drawn inside the
+    /// exact offset, overlapping parts merged), as lat/lon rings: the shape a
+    /// vehicle's exclusion fence gets. Holes are not kept (a fence exclusion
+    /// polygon has none). `None` for an unknown zone.
+    pub fn fence_rings(&self, id: &ZoneId, offset_m: f64) -> Option<Vec<Vec<LatLon>>> {
+        use geo::Buffer;
+        use geo::algorithm::buffer::{BufferStyle, LineJoin};
+        let z = self.zone_by_id.get(id).and_then(|&i| self.indexed_zone(i))?;
+        let outline = Polygon::new(z.shape.polygon().exterior().clone(), vec![]);
+        let rings: Vec<LineString<f64>> = if offset_m > 0.0 {
+            // Segments of at most a quarter of the radius: about 14° of arc.
+            let style = BufferStyle::new(offset_m).line_join(LineJoin::Round(0.25));
+            outline
+                .buffer_with_style(style)
+                .0
+                .into_iter()
+                .map(|p| p.exterior().clone())
+                .collect()
+        } else {
+            vec![outline.exterior().clone()]
+        };
+        Some(
+            rings
+                .iter()
+                .map(|r| {
+                    let mut pts: Vec<LatLon> = r.0.iter().map(|&c| self.frame.unproject([c.x, c.y])).collect();
+                    if pts.len() > 1 && pts.first() == pts.last() {
+                        pts.pop();
+                    }
+                    pts
+                })
+                .filter(|r| r.len() >= 3)
+                .collect(),
+        )
     }
 
     /// Adds a zone, or replaces the zone with the same id.
@@ -511,48 +554,26 @@ impl World {
             project_ring(zone.polygon.exterior()),
             zone.polygon.interiors().iter().map(project_ring).collect(),
         );
-        let mut lo = [f64::INFINITY; 2];
-        let mut hi = [f64::NEG_INFINITY; 2];
-        for c in projected.exterior().coords() {
-            lo = [lo[0].min(c.x), lo[1].min(c.y)];
-            hi = [hi[0].max(c.x), hi[1].max(c.y)];
-        }
-        let mut nodes = Vec::new();
-        for ring in std::iter::once(projected.exterior()).chain(projected.interiors()) {
-            for node in offset_corners(ring, self.params.route_margin_m) {
-                if !projected.intersects(&Coord {
-                    x: node[0],
-                    y: node[1],
-                }) {
-                    nodes.push(node);
-                }
-            }
-        }
+        let shape = ZoneShape::new(projected);
+        let nodes = shape.offset_nodes(self.params.route_margin_m, ARC_STEP_RAD);
         IndexedZone {
             zone,
-            projected,
-            envelope: AABB::from_corners(lo, hi),
+            envelope: shape.envelope(),
+            shape,
             nodes,
         }
     }
 }
 
 impl IndexedZone {
+    /// Whether the segment `a`-`b` meets the zone.
     pub(crate) fn crosses(&self, a: [f64; 2], b: [f64; 2]) -> bool {
-        let seg = Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
-        self.projected.intersects(&seg)
-    }
-
-    /// Distance in frame metres from the segment `a`-`b` to the zone (0 if it crosses).
-    pub(crate) fn distance_to(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
-        use geo::{Distance, Euclidean};
-        let seg = Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
-        Euclidean.distance(&seg, &self.projected)
+        self.shape.closer_than(a, b, 1e-9)
     }
 
     /// Inside or on the boundary.
     pub(crate) fn contains_point(&self, p: [f64; 2]) -> bool {
-        self.projected.intersects(&Coord { x: p[0], y: p[1] })
+        self.shape.contains(p)
     }
 }
 
@@ -564,41 +585,4 @@ pub(crate) fn is_dispatchable(d: &Drone) -> bool {
         (DroneState::EnRoute | DroneState::OnScene, Some(t)) => !t.life_threatening,
         _ => false,
     }
-}
-
-/// Each corner of a closed ring pushed `margin` metres along the outside of
-/// its bisector, so that a route through it keeps clear of both edges.
-/// Reflex corners end up inside the polygon and are dropped by the caller.
-fn offset_corners(ring: &LineString<f64>, margin: f64) -> Vec<[f64; 2]> {
-    let pts = &ring.0;
-    let n = pts.len().saturating_sub(1); // closed ring: last == first
-    let mut out = Vec::with_capacity(n);
-    if n < 3 {
-        return out;
-    }
-    for i in 0..n {
-        let v = pts[i];
-        let p = pts[(i + n - 1) % n];
-        let q = pts[(i + 1) % n];
-        let a = unit(v.x - p.x, v.y - p.y);
-        let b = unit(v.x - q.x, v.y - q.y);
-        let (Some(a), Some(b)) = (a, b) else { continue };
-        let sum = (a.0 + b.0, a.1 + b.1);
-        // Half the corner angle: the wider the corner, the closer the node may sit.
-        let dir = match unit(sum.0, sum.1) {
-            Some(d) => d,
-            // Straight corner: no bend needed here.
-            None => continue,
-        };
-        let cos_full = (a.0 * b.0 + a.1 * b.1).clamp(-1.0, 1.0);
-        let half = cos_full.acos() / 2.0;
-        let dist = (margin / half.sin().max(1.0 / 3.0)).max(margin);
-        out.push([v.x + dir.0 * dist, v.y + dir.1 * dist]);
-    }
-    out
-}
-
-fn unit(x: f64, y: f64) -> Option<(f64, f64)> {
-    let l = (x * x + y * y).sqrt();
-    (l > 1e-9).then(|| (x / l, y / l))
 }

@@ -605,7 +605,7 @@ impl FleetManager {
         let back_s = on_scene_s + a.return_route.length_m / drone.performance.cruise_speed_mps;
         let sortie_end = a.arrival_at + TimeDelta::milliseconds((back_s * 1000.0) as i64);
         let fence = mission::fence(
-            self.dispatcher.world().zones(),
+            self.dispatcher.world(),
             &a.route,
             &a.return_route,
             hangar.position,

@@ -15,7 +15,7 @@
 //! an expanding-square search around the last-seen point for a missing
 //! person; the patrol route for patrols.
 
-use dispatch_core::{Assignment, IncidentKind, LatLon, Route, Timestamp, Zone};
+use dispatch_core::{Assignment, IncidentKind, LatLon, Route, Timestamp, World};
 use geo::{BoundingRect, Intersects, Rect};
 use mavlink_link::mav::{MISSION_ITEM_INT_DATA, MavCmd, MavFrame, MavMissionType};
 
@@ -150,11 +150,19 @@ pub struct FlightWindow {
 
 /// Exclusion fence of the zones that block the sortie near its route, leaving
 /// out the zones the route is allowed to be in (the one it departs from, the
-/// rescue-exempt zone of the casualty) and any zone around the home hangar.
-/// A fence is two-dimensional, so a zone above the cruise altitude or not in
-/// force during the sortie must not be in it.
-pub fn fence<'z>(
-    zones: impl Iterator<Item = &'z Zone>,
+/// rescue-exempt zone of the casualty, those it crosses while not in force)
+/// and any zone around the home hangar. A fence is two-dimensional, so a zone
+/// above the cruise altitude or not in force during the sortie must not be in
+/// it.
+///
+/// Each zone is fenced grown by half the route margin, from the same offset
+/// geometry the planner keeps the whole margin from: the planned legs stay a
+/// half margin outside the fence (room for navigation error), and a vehicle
+/// that drifts toward the zone is stopped before it is in. Zones the route
+/// must come closer to (its start or target lies that close) are fenced as
+/// they are.
+pub fn fence(
+    world: &World,
     route: &Route,
     back: &Route,
     home: LatLon,
@@ -169,8 +177,12 @@ pub fn fence<'z>(
     // About 5 km around the flight.
     let bbox = Rect::new((lo.0 - 0.05, lo.1 - 0.05), (hi.0 + 0.05, hi.1 + 0.05));
     let home_pt = geo::Point::new(home.lon, home.lat);
+    let half_margin = world.params().route_margin_m / 2.0;
     let mut items = Vec::new();
-    for z in zones.filter(|z| z.blocks(window.cruise_alt_m, window.start, window.end)) {
+    for z in world
+        .zones()
+        .filter(|z| z.blocks(window.cruise_alt_m, window.start, window.end))
+    {
         let allowed = route.final_leg_enters.contains(&z.id)
             || route.departs_from.contains(&z.id)
             || back.departs_from.contains(&z.id)
@@ -186,18 +198,21 @@ pub fn fence<'z>(
         {
             continue;
         }
-        let ring = &z.polygon.exterior().0;
-        let n = ring.len().saturating_sub(1);
-        for c in &ring[..n] {
-            let mut it = item(
-                MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
-                LatLon::new(c.y, c.x),
-                0.0,
-                [n as f32, 0.0, 0.0, 0.0],
-            );
-            it.frame = MavFrame::MAV_FRAME_GLOBAL;
-            it.mission_type = MavMissionType::MAV_MISSION_TYPE_FENCE;
-            items.push(it);
+        let close = route.within_margin.contains(&z.id) || back.within_margin.contains(&z.id);
+        let offset = if close { 0.0 } else { half_margin };
+        for ring in world.fence_rings(&z.id, offset).unwrap_or_default() {
+            let n = ring.len();
+            for c in &ring {
+                let mut it = item(
+                    MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
+                    *c,
+                    0.0,
+                    [n as f32, 0.0, 0.0, 0.0],
+                );
+                it.frame = MavFrame::MAV_FRAME_GLOBAL;
+                it.mission_type = MavMissionType::MAV_MISSION_TYPE_FENCE;
+                items.push(it);
+            }
         }
     }
     for (i, it) in items.iter_mut().enumerate() {
@@ -274,7 +289,7 @@ mod tests {
             chrono::DateTime::from_timestamp(1_790_000_000 + i64::from(h) * 3600, 0)
                 .unwrap_or_default()
         };
-        let square = |id: &str, lat: f64| Zone {
+        let square = |id: &str, lat: f64| dispatch_core::Zone {
             id: ZoneId(id.into()),
             name: id.into(),
             kind: ZoneKind::Other,
@@ -307,23 +322,49 @@ mod tests {
             crossed_inactive: vec![],
             clearance_m: None,
             clearance_zones: vec![],
+            within_margin: vec![],
         };
         let window = FlightWindow {
             start: t(0),
             end: t(1),
             cruise_alt_m: 60.0,
         };
-        let zones = [blocking, high, later];
-        let items = fence(
-            zones.iter(),
-            &route,
-            &route,
-            LatLon::new(29.9, 119.9),
-            window,
-        );
-        // Only "blocking": 4 vertices, each carrying the vertex count.
+        let world = dispatch_core::World::build(
+            dispatch_core::Region {
+                min_lat: 29.5,
+                min_lon: 119.5,
+                max_lat: 30.5,
+                max_lon: 120.5,
+            },
+            dispatch_core::PlanningParams::default(),
+            std::collections::HashMap::new(),
+            vec![],
+            vec![],
+            vec![blocking.clone(), high, later],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let items = fence(&world, &route, &route, LatLon::new(29.9, 119.9), window);
+        // Only "blocking", grown by half the 100 m margin: every vertex
+        // carries the vertex count, lies 50 m (less the arcs' sag) out.
+        let n = items.len();
+        assert!(n > 4, "rounded corners: {n} vertices");
+        assert!(items.iter().all(|i| i.param1 == n as f32));
+        let frame = world.frame();
+        let shape = frame.project(LatLon::new(30.0, 120.0));
+        let far = frame.project(LatLon::new(30.01, 120.01));
+        for i in &items {
+            let p = frame.project(LatLon::new(f64::from(i.x) / 1e7, f64::from(i.y) / 1e7));
+            // Outside the square by between 45 and 51 m on some side.
+            let dx = (shape[0] - p[0]).max(p[0] - far[0]).max(0.0);
+            let dy = (shape[1] - p[1]).max(p[1] - far[1]).max(0.0);
+            let d = (dx * dx + dy * dy).sqrt();
+            assert!((45.0..=51.0).contains(&d), "vertex {d:.1} m out");
+        }
+        // A route that must come closer: that zone is fenced as it is.
+        let mut close = route.clone();
+        close.within_margin = vec![blocking.id.clone()];
+        let items = fence(&world, &close, &route, LatLon::new(29.9, 119.9), window);
         assert_eq!(items.len(), 4);
-        assert!(items.iter().all(|i| i.param1 == 4.0 && i.x <= 300_100_000));
     }
 
     #[test]

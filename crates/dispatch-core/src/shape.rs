@@ -1,0 +1,423 @@
+//! A zone's geometry in the region's local frame (metres), indexed so that
+//! the planner's questions cost O(log n) in the zone's vertex count: is this
+//! point inside, how far is it, does this leg come closer than the margin.
+//!
+//! It also makes the nodes routes bend at: the zone offset by the route
+//! margin, as a polygon *circumscribed* about the true offset (straight
+//! offset edges, each convex corner rounded by an arc drawn as tangent
+//! segments of at most [`ARC_STEP_RAD`]). A straight line between two
+//! consecutive nodes therefore never comes closer than the margin, and a route
+//! through them is at most `1 / cos(ARC_STEP_RAD / 2)` longer on its arcs than
+//! the exact margin-respecting path.
+
+use rstar::primitives::Line as Edge;
+use rstar::{AABB, PointDistance, RTree};
+
+use geo::{LineString, Polygon};
+
+/// The widest angle one node of a rounded corner stands for, radians (15°):
+/// arcs are at most 0.86 % longer than the exact offset.
+pub const ARC_STEP_RAD: f64 = std::f64::consts::PI / 12.0;
+
+/// Nodes sit this much further out than the margin, metres, so that a leg
+/// along the offset is never closer than the margin by a rounding error.
+pub const NODE_EPSILON_M: f64 = 0.05;
+
+/// A corner node of the offset zone, with the two directions the offset
+/// boundary leaves it in (backwards and forwards along the ring). A shortest
+/// route only bends at a node if its leg in and out keep both on one side:
+/// that test (tangency) lets the search skip most candidate legs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct OffsetNode {
+    pub(crate) at: [f64; 2],
+    pub(crate) back: [f64; 2],
+    pub(crate) fwd: [f64; 2],
+}
+
+impl OffsetNode {
+    /// Whether the line through this node along `w` is tangent to the offset
+    /// boundary here (does not cut into it).
+    pub(crate) fn tangent(&self, w: [f64; 2]) -> bool {
+        let c1 = cross(w, self.back);
+        let c2 = cross(w, self.fwd);
+        let scale = w[0] * w[0] + w[1] * w[1];
+        c1 * c2 >= -1e-12 * scale
+    }
+}
+
+/// A polygon (with holes) and an R-tree of its edges.
+#[derive(Debug, Clone)]
+pub(crate) struct ZoneShape {
+    polygon: Polygon<f64>,
+    edges: RTree<Edge<[f64; 2]>>,
+    envelope: AABB<[f64; 2]>,
+}
+
+impl ZoneShape {
+    pub(crate) fn new(polygon: Polygon<f64>) -> ZoneShape {
+        let mut edges = Vec::new();
+        for ring in rings(&polygon) {
+            for w in ring.0.windows(2) {
+                let (a, b) = ([w[0].x, w[0].y], [w[1].x, w[1].y]);
+                if a != b {
+                    edges.push(Edge::new(a, b));
+                }
+            }
+        }
+        let mut lo = [f64::INFINITY; 2];
+        let mut hi = [f64::NEG_INFINITY; 2];
+        for c in polygon.exterior().coords() {
+            lo = [lo[0].min(c.x), lo[1].min(c.y)];
+            hi = [hi[0].max(c.x), hi[1].max(c.y)];
+        }
+        ZoneShape {
+            polygon,
+            edges: RTree::bulk_load(edges),
+            envelope: AABB::from_corners(lo, hi),
+        }
+    }
+
+    pub(crate) fn polygon(&self) -> &Polygon<f64> {
+        &self.polygon
+    }
+
+    pub(crate) fn envelope(&self) -> AABB<[f64; 2]> {
+        self.envelope
+    }
+
+    /// Inside or on the boundary.
+    pub(crate) fn contains(&self, p: [f64; 2]) -> bool {
+        let (lo, hi) = (self.envelope.lower(), self.envelope.upper());
+        if p[0] < lo[0] || p[0] > hi[0] || p[1] < lo[1] || p[1] > hi[1] {
+            return false;
+        }
+        if self
+            .edges
+            .nearest_neighbor(&p)
+            .is_some_and(|e| e.distance_2(&p) <= 1e-18)
+        {
+            return true;
+        }
+        // Even-odd rule on a ray towards +x, over the edges it can meet.
+        let ray = AABB::from_corners(p, [hi[0] + 1.0, p[1]]);
+        let mut inside = false;
+        for e in self.edges.locate_in_envelope_intersecting(&ray) {
+            let (a, b) = (e.from, e.to);
+            if (a[1] > p[1]) != (b[1] > p[1]) {
+                let x = a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]);
+                if x > p[0] {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+
+    /// Distance from `p` to the zone, 0 inside.
+    pub(crate) fn distance_to_point(&self, p: [f64; 2]) -> f64 {
+        if self.contains(p) {
+            return 0.0;
+        }
+        self.edges
+            .nearest_neighbor(&p)
+            .map_or(f64::INFINITY, |e| e.distance_2(&p).sqrt())
+    }
+
+    /// The end points of the (at most) `k` edges nearest to `p`.
+    pub(crate) fn vertices_near(&self, p: [f64; 2], k: usize) -> Vec<[f64; 2]> {
+        self.edges
+            .nearest_neighbor_iter(&p)
+            .take(k)
+            .flat_map(|e| [e.from, e.to])
+            .collect()
+    }
+
+    /// Whether the segment `a`-`b` comes closer than `limit` to the zone
+    /// (crossing it is distance 0).
+    pub(crate) fn closer_than(&self, a: [f64; 2], b: [f64; 2], limit: f64) -> bool {
+        if self.contains(a) {
+            return true;
+        }
+        let limit2 = limit * limit;
+        let mut hit = false;
+        self.for_edges_near(a, b, limit, |e| {
+            hit = segment_distance_2(a, b, e.from, e.to) < limit2;
+            hit
+        });
+        hit
+    }
+
+    /// Distance from the segment `a`-`b` to the zone, if within `horizon`.
+    pub(crate) fn distance_to_segment(
+        &self,
+        a: [f64; 2],
+        b: [f64; 2],
+        horizon: f64,
+    ) -> Option<f64> {
+        if self.contains(a) || self.contains(b) {
+            return Some(0.0);
+        }
+        let mut best = horizon * horizon;
+        let mut found = false;
+        self.for_edges_near(a, b, horizon, |e| {
+            let d = segment_distance_2(a, b, e.from, e.to);
+            if d <= best {
+                best = d;
+                found = true;
+            }
+            false
+        });
+        found.then(|| best.sqrt())
+    }
+
+    /// Calls `f` on the edges whose envelope lies within `r` of the segment,
+    /// until it returns true. Long legs are cut into pieces so that a
+    /// diagonal leg does not sweep its whole bounding box.
+    fn for_edges_near(
+        &self,
+        a: [f64; 2],
+        b: [f64; 2],
+        r: f64,
+        mut f: impl FnMut(&Edge<[f64; 2]>) -> bool,
+    ) {
+        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+        let piece = (4.0 * r).max(250.0);
+        let pieces = ((len / piece).ceil() as usize).clamp(1, 4096);
+        for k in 0..pieces {
+            let (s0, s1) = (k as f64 / pieces as f64, (k + 1) as f64 / pieces as f64);
+            let p0 = [a[0] + s0 * (b[0] - a[0]), a[1] + s0 * (b[1] - a[1])];
+            let p1 = [a[0] + s1 * (b[0] - a[0]), a[1] + s1 * (b[1] - a[1])];
+            let env = AABB::from_corners(
+                [p0[0].min(p1[0]) - r, p0[1].min(p1[1]) - r],
+                [p0[0].max(p1[0]) + r, p0[1].max(p1[1]) + r],
+            );
+            if !intersects(&env, &self.envelope) {
+                continue;
+            }
+            for e in self.edges.locate_in_envelope_intersecting(&env) {
+                if f(e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The corner nodes of the zone offset by `margin` (see the module
+    /// documentation), arcs cut in steps of at most `step` radians. Nodes that
+    /// come closer than the margin to another part of this zone (inside a
+    /// notch narrower than twice the margin) are left out.
+    pub(crate) fn offset_nodes(&self, margin: f64, step: f64) -> Vec<OffsetNode> {
+        let mut out = Vec::new();
+        let radius = margin + NODE_EPSILON_M;
+        for (k, ring) in rings(&self.polygon).enumerate() {
+            let mut pts: Vec<[f64; 2]> = ring.0.iter().map(|c| [c.x, c.y]).collect();
+            pts.dedup();
+            if pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            let n = pts.len();
+            if n < 3 {
+                continue;
+            }
+            // Material on the left: exterior counter-clockwise, holes clockwise.
+            let ccw = signed_area(&pts) > 0.0;
+            if ccw != (k == 0) {
+                pts.reverse();
+            }
+            for i in 0..n {
+                let (p, v, q) = (pts[(i + n - 1) % n], pts[i], pts[(i + 1) % n]);
+                let (Some(d1), Some(d2)) = (unit(sub(v, p)), unit(sub(q, v))) else {
+                    continue;
+                };
+                let turn = cross(d1, d2).atan2(dot(d1, d2));
+                if turn <= 1e-9 {
+                    continue; // reflex or straight: routes never bend here
+                }
+                let a1 = (-d1[0]).atan2(d1[1]); // angle of the outward normal (d1.y, -d1.x)
+                let parts = (turn / step).ceil().max(1.0);
+                let delta = turn / parts;
+                let r = radius / (delta / 2.0).cos();
+                for j in 0..parts as usize {
+                    let t0 = a1 + j as f64 * delta;
+                    let mid = t0 + delta / 2.0;
+                    let at = [v[0] + r * mid.cos(), v[1] + r * mid.sin()];
+                    out.push(OffsetNode {
+                        at,
+                        back: [t0.sin(), -t0.cos()],
+                        fwd: [-(t0 + delta).sin(), (t0 + delta).cos()],
+                    });
+                }
+            }
+        }
+        out.retain(|node| self.distance_to_point(node.at) >= margin + NODE_EPSILON_M / 2.0);
+        out
+    }
+}
+
+fn rings(p: &Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
+    std::iter::once(p.exterior()).chain(p.interiors())
+}
+
+fn intersects(a: &AABB<[f64; 2]>, b: &AABB<[f64; 2]>) -> bool {
+    let (al, ah, bl, bh) = (a.lower(), a.upper(), b.lower(), b.upper());
+    al[0] <= bh[0] && bl[0] <= ah[0] && al[1] <= bh[1] && bl[1] <= ah[1]
+}
+
+fn signed_area(pts: &[[f64; 2]]) -> f64 {
+    let n = pts.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (pts[i], pts[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum::<f64>()
+        / 2.0
+}
+
+pub(crate) fn sub(a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
+    [a[0] - b[0], a[1] - b[1]]
+}
+
+pub(crate) fn cross(a: [f64; 2], b: [f64; 2]) -> f64 {
+    a[0] * b[1] - a[1] * b[0]
+}
+
+fn dot(a: [f64; 2], b: [f64; 2]) -> f64 {
+    a[0] * b[0] + a[1] * b[1]
+}
+
+pub(crate) fn unit(v: [f64; 2]) -> Option<[f64; 2]> {
+    let l = (v[0] * v[0] + v[1] * v[1]).sqrt();
+    (l > 1e-9).then(|| [v[0] / l, v[1] / l])
+}
+
+pub(crate) fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
+
+fn point_segment_distance_2(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let ab = sub(b, a);
+    let l2 = dot(ab, ab);
+    let t = if l2 > 0.0 {
+        (dot(sub(p, a), ab) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let c = [a[0] + t * ab[0], a[1] + t * ab[1]];
+    let d = sub(p, c);
+    dot(d, d)
+}
+
+/// Squared distance between the segments `a`-`b` and `c`-`d` (0 if they meet).
+pub(crate) fn segment_distance_2(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
+    let o1 = cross(sub(b, a), sub(c, a));
+    let o2 = cross(sub(b, a), sub(d, a));
+    let o3 = cross(sub(d, c), sub(a, c));
+    let o4 = cross(sub(d, c), sub(b, c));
+    if ((o1 > 0.0 && o2 < 0.0) || (o1 < 0.0 && o2 > 0.0))
+        && ((o3 > 0.0 && o4 < 0.0) || (o3 < 0.0 && o4 > 0.0))
+    {
+        return 0.0;
+    }
+    point_segment_distance_2(a, c, d)
+        .min(point_segment_distance_2(b, c, d))
+        .min(point_segment_distance_2(c, a, b))
+        .min(point_segment_distance_2(d, a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{Coord, LineString, Polygon};
+
+    use super::*;
+
+    fn poly(pts: &[(f64, f64)], holes: &[&[(f64, f64)]]) -> Polygon<f64> {
+        let ring = |p: &[(f64, f64)]| {
+            let mut v: Vec<Coord> = p.iter().map(|&(x, y)| Coord { x, y }).collect();
+            v.push(v[0]);
+            LineString::new(v)
+        };
+        Polygon::new(ring(pts), holes.iter().map(|h| ring(h)).collect())
+    }
+
+    #[test]
+    fn inside_outside_and_distances() {
+        let s = ZoneShape::new(poly(
+            &[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)],
+            &[&[(40.0, 40.0), (60.0, 40.0), (60.0, 60.0), (40.0, 60.0)]],
+        ));
+        assert!(s.contains([10.0, 10.0]));
+        assert!(s.contains([0.0, 50.0]), "boundary counts as inside");
+        assert!(!s.contains([50.0, 50.0]), "the hole is outside");
+        assert!(!s.contains([150.0, 50.0]));
+        assert!((s.distance_to_point([150.0, 50.0]) - 50.0).abs() < 1e-9);
+        assert!((s.distance_to_point([50.0, 50.0]) - 10.0).abs() < 1e-9);
+        // A leg passing 30 m north.
+        assert!(s.closer_than([-50.0, 130.0], [150.0, 130.0], 30.5));
+        assert!(!s.closer_than([-50.0, 130.0], [150.0, 130.0], 29.5));
+        // Crossing: distance 0.
+        assert!(s.closer_than([-50.0, 10.0], [150.0, 10.0], 0.1));
+        let d = s.distance_to_segment([-50.0, 130.0], [150.0, 130.0], 100.0);
+        assert!(d.is_some_and(|d| (d - 30.0).abs() < 1e-9));
+        assert_eq!(s.distance_to_segment([-50.0, 330.0], [150.0, 330.0], 100.0), None);
+    }
+
+    #[test]
+    fn offset_nodes_keep_the_margin_between_neighbours() {
+        // An L: five convex corners and one reflex corner.
+        let s = ZoneShape::new(poly(
+            &[
+                (0.0, 0.0),
+                (300.0, 0.0),
+                (300.0, 100.0),
+                (100.0, 100.0),
+                (100.0, 300.0),
+                (0.0, 300.0),
+            ],
+            &[],
+        ));
+        let nodes = s.offset_nodes(50.0, ARC_STEP_RAD);
+        // Each 90° convex corner gives 6 nodes of 15°; the reflex one none.
+        assert_eq!(nodes.len(), 5 * 6);
+        for w in nodes.windows(2) {
+            let (a, b) = (w[0].at, w[1].at);
+            assert!(s.distance_to_point(a) >= 50.0);
+            assert!(!s.closer_than(a, b, 50.0), "{a:?}-{b:?} cuts the margin");
+        }
+        // Tangency: along the offset edge at a node is tangent; straight into
+        // the zone is not.
+        let n = nodes[0];
+        assert!(n.tangent(n.fwd));
+        let into = sub([150.0, 50.0], n.at);
+        assert!(!n.tangent(into));
+    }
+
+    #[test]
+    fn nodes_in_a_narrow_notch_are_left_out() {
+        // A U whose slot is 60 m wide: with a 50 m margin nothing fits inside.
+        let s = ZoneShape::new(poly(
+            &[
+                (0.0, 0.0),
+                (300.0, 0.0),
+                (300.0, 300.0),
+                (180.0, 300.0),
+                (180.0, 100.0),
+                (120.0, 100.0),
+                (120.0, 300.0),
+                (0.0, 300.0),
+            ],
+            &[],
+        ));
+        for n in s.offset_nodes(50.0, ARC_STEP_RAD) {
+            assert!(!(n.at[0] > 120.0 && n.at[0] < 180.0 && n.at[1] < 300.0), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn segment_distances() {
+        let d = segment_distance_2([0.0, 0.0], [10.0, 0.0], [5.0, -1.0], [5.0, 1.0]);
+        assert_eq!(d, 0.0);
+        let d = segment_distance_2([0.0, 0.0], [10.0, 0.0], [12.0, 3.0], [12.0, 5.0]);
+        assert!((d - 13.0).abs() < 1e-12);
+    }
+}
