@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use dispatch_core::assign::{nearest_capable, nearest_capable_scan};
 use dispatch_core::synth::{self, Spec};
-use dispatch_core::{Capability, CapabilitySet, IncidentKind, LatLon, Need, assign};
+use dispatch_core::{
+    Capability, CapabilitySet, IncidentKind, LatLon, Need, RouteRequest, World, assign, plan_route,
+};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
@@ -58,6 +60,74 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Plan time on the benchmark world: a route between random points.
+    let mut g = c.benchmark_group("plan");
+    let mut i = 0;
+    g.bench_function("benchmark_world", |b| {
+        b.iter(|| {
+            i = (i + 1) % (pts.len() - 1);
+            let req = route_request(pts[i], pts[i + 1]);
+            black_box(plan_route(&world, &req).map(|r| r.length_m).ok())
+        })
+    });
+    g.finish();
+}
+
+fn route_request(from: LatLon, to: LatLon) -> RouteRequest {
+    RouteRequest {
+        from,
+        to,
+        depart: epoch(),
+        pre_cruise_s: 30.0,
+        speed_mps: 15.0,
+        altitude_m: 60.0,
+        rescue: true,
+    }
+}
+
+/// A world holding the zone of [`big_zone`] only.
+fn big_zone_world(n: usize) -> World {
+    let region = dispatch_core::Region {
+        min_lat: 30.0,
+        min_lon: 120.0,
+        max_lat: 31.0,
+        max_lon: 121.0,
+    };
+    let zones = dispatch_core::config::parse_zones(
+        std::path::Path::new("big.geojson"),
+        &big_zone(n),
+        region,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    World::build(
+        region,
+        dispatch_core::PlanningParams::default(),
+        synth::policies(),
+        vec![],
+        vec![],
+        zones,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A route that must go round a zone of 10,000 and 100,000 vertices (a
+/// ring about 11 km across), and one that passes it 1 km off.
+fn plan_big_zone(c: &mut Criterion) {
+    let mut g = c.benchmark_group("plan");
+    g.sample_size(10);
+    for n in [10_000usize, 100_000] {
+        let world = big_zone_world(n);
+        let across = route_request(LatLon::new(30.5, 120.5), LatLon::new(30.51, 120.7));
+        g.bench_function(format!("around_zone_{n}"), |b| {
+            b.iter(|| black_box(plan_route(&world, &across).map(|r| r.length_m).ok()))
+        });
+        let past = route_request(LatLon::new(30.57, 120.5), LatLon::new(30.57, 120.7));
+        g.bench_function(format!("past_zone_{n}"), |b| {
+            b.iter(|| black_box(plan_route(&world, &past).map(|r| r.length_m).ok()))
+        });
+    }
+    g.finish();
 }
 
 /// A zones file with one wavy ring of `n` vertices (a coastline-like zone).
@@ -102,5 +172,5 @@ fn zone_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches_group, benches, zone_load);
+criterion_group!(benches_group, benches, zone_load, plan_big_zone);
 criterion_main!(benches_group);

@@ -34,7 +34,7 @@ use thiserror::Error;
 use crate::geodesy::distance_m;
 use crate::model::{LatLon, Timestamp, ZoneId};
 use crate::shape::{ARC_STEP_RAD, NODE_EPSILON_M, OffsetNode, dist, sub};
-use crate::world::World;
+use crate::world::{IndexedZone, World, pieces};
 
 /// One route question.
 #[derive(Debug, Clone, Copy)]
@@ -186,6 +186,12 @@ pub(crate) fn secs(s: f64) -> TimeDelta {
 const START: usize = 0;
 const TARGET: usize = 1;
 
+/// A concave zone with more corner nodes than this is passed round its hull
+/// when it stands alone: searching every corner of a coastline costs the
+/// square of their number, and a route passing it never goes into its bays.
+/// Smaller zones are searched at every corner, exactly.
+const HULL_MIN_NODES: usize = 256;
+
 /// How far from a start or target closer than the margin to a zone the
 /// search looks for a way out, metres.
 const APPROACH_RANGE_M: f64 = 10_000.0;
@@ -210,10 +216,15 @@ struct Search<'w> {
     start_limit: f64,
     target_limit: f64,
     nodes: Vec<[f64; 2]>,
-    /// The offset boundary at zone nodes (for the tangency test).
+    /// The offset boundary at the nodes of zones standing alone (for the
+    /// tangency test).
     node_tangent: Vec<Option<OffsetNode>>,
     node_zone: Vec<Option<usize>>,
     included: HashSet<usize>,
+    /// Whether a zone in the graph opens or closes during the flight: then
+    /// a shortest route may bend only to pass a place later (or sooner), and
+    /// the tangency test no longer holds.
+    timed: bool,
     /// (from, to, second along the route) -> a blocking zone, if any.
     blocked_cache: HashMap<(usize, usize, i64), Option<usize>>,
 }
@@ -283,10 +294,15 @@ fn plan_in_window(
         node_tangent: vec![None, None],
         node_zone: vec![None, None],
         included: HashSet::new(),
+        timed: false,
         blocked_cache: HashMap::new(),
     };
     for end in [START, TARGET] {
-        let d = if end == START { start_limit } else { target_limit };
+        let d = if end == START {
+            start_limit
+        } else {
+            target_limit
+        };
         if d < margin {
             search.add_ways_out(end, d / 0.999);
         }
@@ -301,9 +317,13 @@ fn plan_in_window(
         search.blockers(START, TARGET, 0.0)
     };
     loop {
-        pending.sort_unstable();
-        for zi in pending.drain(..) {
-            search.include(zi);
+        // A zone comes with the blocking zones near enough to take away some
+        // of its nodes (their margins overlap): the way past both may bend
+        // at either's.
+        while let Some(zi) = pending.pop() {
+            if search.include(zi) {
+                pending.extend(search.neighbours(zi));
+            }
         }
         let (path, discovered) = search.astar();
         if !discovered.is_empty() {
@@ -349,38 +369,74 @@ impl Search<'_> {
         l
     }
 
-    /// Zones the straight edge `u`-`v`, entered `g_u` metres along the route,
-    /// comes closer to than its limit while they are in force. A zone's time
-    /// is the time the drone is within the limit of the zone's envelope on
-    /// that edge (a superset of the approach).
+    /// Whether zone `zi` blocks the straight edge `u`-`v` entered `g_u`
+    /// metres along the route: the edge comes closer to it than its limit
+    /// while it is in force, and it is not a zone the edge may be in. A
+    /// zone's time is the time the drone is within the limit of the zone's
+    /// envelope on that edge (a superset of the approach).
+    fn zone_blocks(&self, zi: usize, u: usize, v: usize, g_u: f64) -> bool {
+        let (a, b) = (self.nodes[u], self.nodes[v]);
+        let limit = self.limit(u, v);
+        if (self.touches(u, v, START) && self.start_zones.contains(&zi))
+            || (self.touches(u, v, TARGET) && self.target_zones.contains(&zi))
+        {
+            return false;
+        }
+        let Some(z) = self.world.indexed_zone(zi) else {
+            return false;
+        };
+        let (lo, hi) = (z.envelope.lower(), z.envelope.upper());
+        let grown = rstar::AABB::from_corners(
+            [lo[0] - limit, lo[1] - limit],
+            [hi[0] + limit, hi[1] + limit],
+        );
+        let Some((s0, s1)) = clip_to_envelope(a, b, &grown) else {
+            return false;
+        };
+        let len = dist(a, b);
+        let (t0, t1) = self.flown_between(g_u + s0 * len, g_u + s1 * len);
+        z.zone.blocks(self.altitude, t0, t1) && z.shape.closer_than(a, b, limit)
+    }
+
+    /// Every zone blocking the edge `u`-`v` entered `g_u` metres along the route.
     fn blockers(&self, u: usize, v: usize, g_u: f64) -> Vec<usize> {
         let (a, b) = (self.nodes[u], self.nodes[v]);
-        let len = dist(a, b);
-        let limit = self.limit(u, v);
         self.world
-            .zones_within(a, b, limit)
-            .filter(|&zi| {
-                self.world.indexed_zone(zi).is_some_and(|z| {
-                    let (lo, hi) = (z.envelope.lower(), z.envelope.upper());
-                    let grown = rstar::AABB::from_corners(
-                        [lo[0] - limit, lo[1] - limit],
-                        [hi[0] + limit, hi[1] + limit],
-                    );
-                    let Some((s0, s1)) = clip_to_envelope(a, b, &grown) else {
-                        return false;
-                    };
-                    let (t0, t1) = self.flown_between(g_u + s0 * len, g_u + s1 * len);
-                    z.zone.blocks(self.altitude, t0, t1)
-                })
-            })
-            .filter(|zi| !(self.touches(u, v, START) && self.start_zones.contains(zi)))
-            .filter(|zi| !(self.touches(u, v, TARGET) && self.target_zones.contains(zi)))
-            .filter(|&zi| {
-                self.world
-                    .indexed_zone(zi)
-                    .is_some_and(|z| z.shape.closer_than(a, b, limit))
-            })
+            .zones_along(a, b, self.limit(u, v))
+            .into_iter()
+            .filter(|&zi| self.zone_blocks(zi, u, v, g_u))
             .collect()
+    }
+
+    /// A zone blocking the edge `u`-`v` entered `g_u` metres along the
+    /// route, found cheaply: first the zones of its end nodes (most legs the
+    /// search tries turn into their own zone), then along the edge from `u`,
+    /// stopping at the first piece of it with a blocker, preferring a zone
+    /// not yet in the graph.
+    fn find_blocker(&self, u: usize, v: usize, g_u: f64) -> Option<usize> {
+        for zi in [self.node_zone[u], self.node_zone[v]].into_iter().flatten() {
+            if self.zone_blocks(zi, u, v, g_u) {
+                return Some(zi);
+            }
+        }
+        let (a, b) = (self.nodes[u], self.nodes[v]);
+        let limit = self.limit(u, v);
+        for (p0, p1) in pieces(a, b, limit) {
+            let mut known = None;
+            for zi in self.world.zones_within(p0, p1, limit) {
+                if known.is_some_and(|k| k == zi) || !self.zone_blocks(zi, u, v, g_u) {
+                    continue;
+                }
+                if !self.included.contains(&zi) {
+                    return Some(zi);
+                }
+                known = known.or(Some(zi));
+            }
+            if known.is_some() {
+                return known;
+            }
+        }
+        None
     }
 
     fn touches(&self, u: usize, v: usize, n: usize) -> bool {
@@ -395,12 +451,7 @@ impl Search<'_> {
         if let Some(&hit) = self.blocked_cache.get(&key) {
             return hit;
         }
-        let blockers = self.blockers(u, v, g_u);
-        let hit = blockers
-            .iter()
-            .copied()
-            .find(|z| !self.included.contains(z))
-            .or_else(|| blockers.first().copied());
+        let hit = self.find_blocker(u, v, g_u);
         self.blocked_cache.insert(key, hit);
         hit
     }
@@ -416,28 +467,82 @@ impl Search<'_> {
             .fold(f64::INFINITY, f64::min)
     }
 
-    fn include(&mut self, zi: usize) {
+    /// Blocking zones, not yet in the graph, whose margin meets the margin
+    /// of zone `zi`.
+    fn neighbours(&self, zi: usize) -> Vec<usize> {
+        let Some(z) = self.world.indexed_zone(zi) else {
+            return Vec::new();
+        };
+        let (lo, hi) = (z.envelope.lower(), z.envelope.upper());
+        self.world
+            .zones_within(lo, hi, 2.0 * self.margin + NODE_EPSILON_M)
+            .filter(|&o| !self.included.contains(&o) && self.is_blocking(o))
+            .collect()
+    }
+
+    /// Adds the nodes of zone `zi` to the graph; false if it was there.
+    fn include(&mut self, zi: usize) -> bool {
         if !self.included.insert(zi) {
-            return;
+            return false;
         }
         let Some(z) = self.world.indexed_zone(zi) else {
-            return;
+            return true;
         };
+        let w = z.zone.window;
+        self.timed |= [w.from, w.until]
+            .into_iter()
+            .flatten()
+            .any(|t| self.start_t < t && t < self.end_t);
+        // A big concave zone (a coastline) standing alone is passed round
+        // its hull, with legs tangent to it (see `tangent`); otherwise every
+        // corner is a node, and any leg between nodes is tried.
         let owned;
-        let nodes: &[OffsetNode] = match self.reference {
-            Some(step) => {
+        let (nodes, hull): (&[OffsetNode], bool) = match (self.reference, &z.hull) {
+            (Some(step), _) => {
                 owned = z.shape.offset_nodes(self.margin, step);
-                &owned
+                (&owned, false)
             }
-            None => &z.nodes,
+            (None, Some(hull)) if z.nodes.len() > HULL_MIN_NODES && !self.crowded(zi, z) => {
+                (&hull.nodes, true)
+            }
+            (None, _) => (&z.nodes, false),
         };
         for node in nodes {
             if self.clearance_at(node.at, self.margin, Some(zi)) >= self.margin {
                 self.nodes.push(node.at);
-                self.node_tangent.push(Some(*node));
+                self.node_tangent.push(hull.then_some(*node));
                 self.node_zone.push(Some(zi));
             }
         }
+        true
+    }
+
+    /// Whether zone `zi` is crowded: the start or the target lies within two
+    /// margins of its hull, or another blocking zone does. Otherwise a
+    /// shortest route round the zone is a shortest route round its hull (it
+    /// never goes into the zone's pockets), and bends at the hull's nodes
+    /// only to wrap round it.
+    fn crowded(&self, zi: usize, z: &IndexedZone) -> bool {
+        let hull = z.hull.as_ref().map_or(&z.shape, |h| &h.shape);
+        let reach = 2.0 * self.margin + NODE_EPSILON_M;
+        if [START, TARGET]
+            .iter()
+            .any(|&e| hull.distance_to_point(self.nodes[e]) < reach)
+        {
+            return true;
+        }
+        let env = hull.envelope();
+        let ring = &hull.polygon().exterior().0;
+        self.world
+            .zones_within(env.lower(), env.upper(), reach)
+            .filter(|&o| o != zi && self.is_blocking(o))
+            .filter_map(|o| self.world.indexed_zone(o))
+            .any(|o| {
+                ring.windows(2).any(|w| {
+                    o.shape
+                        .closer_than([w[0].x, w[0].y], [w[1].x, w[1].y], reach)
+                }) || hull.contains(first_vertex(&o.shape))
+            })
     }
 
     /// Nodes from which the start or the target (closer than the margin to
@@ -500,22 +605,37 @@ impl Search<'_> {
         }
     }
 
-    /// Whether the leg `u`-`v` is tangent to the offset boundary at both ends
-    /// (a shortest route bends only so); always true for the reference, and
-    /// for a leg from or to an end that lies inside the margin (that leg may
-    /// cut into the margin, so it need not be tangent to it).
-    fn tangent(&self, u: usize, v: usize) -> bool {
-        if self.reference.is_some() || self.limit(u, v) < self.margin {
+    /// Whether the leg `u`-`v` may be on a shortest route as far as the
+    /// tangency test tells, at the hull nodes of a concave zone standing
+    /// alone (see `crowded`): a route bends there only round the hull, so its
+    /// legs run along its offset, not into it. Round a coastline of
+    /// thousands of corners this skips nearly every candidate leg. Not
+    /// applied at the corners of other zones: a route through nodes on a
+    /// polygon drawn round the true offset may meet one at a steep angle and
+    /// still be the shortest there is. Nor when a zone of the graph opens or
+    /// closes during the flight (a route may then bend only to pass a place
+    /// later), nor where a route may leave
+    /// the rules at its ends: at the node after the start (`after_start`) and
+    /// the node before the target, when the first or last leg may cut into
+    /// the margin or leave or enter a zone.
+    fn tangent(&self, u: usize, v: usize, after_start: bool) -> bool {
+        if self.reference.is_some() || self.timed || self.limit(u, v) < self.margin {
             return true;
         }
         let w = sub(self.nodes[v], self.nodes[u]);
-        self.node_tangent[u].is_none_or(|n| n.tangent(w))
-            && self.node_tangent[v].is_none_or(|n| n.tangent(w))
+        let free_start =
+            after_start && (self.start_limit < self.margin || !self.start_zones.is_empty());
+        let free_end = self.target_limit < self.margin || !self.target_zones.is_empty();
+        (free_start || self.node_tangent[u].is_none_or(|n| n.tangent(w)))
+            && (free_end || self.node_tangent[v].is_none_or(|n| n.tangent(w)))
     }
 
-    /// A* from START to TARGET (Dijkstra for the reference). Returns the path
-    /// (node indices) and the zones discovered blocking edges that are not
-    /// yet in the graph.
+    /// A* from START to TARGET (Dijkstra for the reference), lazy in its
+    /// edges: a leg is pushed unchecked with its cost, and tested against
+    /// the zones only when it comes off the heap as the best way to its end.
+    /// The legs that never could be on a shorter route than the answer are
+    /// never tested. Returns the path (node indices) and the zones discovered
+    /// blocking legs that are not yet in the graph.
     fn astar(&mut self) -> (Option<Vec<usize>>, Vec<usize>) {
         let n = self.nodes.len();
         let target = self.nodes[TARGET];
@@ -526,17 +646,34 @@ impl Search<'_> {
         let mut closed = vec![false; n];
         let mut heap = BinaryHeap::new();
         let mut discovered = Vec::new();
-        g[START] = 0.0;
         heap.push(Open {
             f: h(self.nodes[START]),
+            g: 0.0,
             node: START,
+            from: usize::MAX,
         });
-        while let Some(Open { node: u, .. }) = heap.pop() {
-            if closed[u] {
+        while let Some(Open {
+            g: gv,
+            node: v,
+            from: u,
+            ..
+        }) = heap.pop()
+        {
+            if closed[v] {
                 continue;
             }
-            closed[u] = true;
-            if u == TARGET {
+            if u != usize::MAX {
+                if let Some(zi) = self.blocked_by(u, v, g[u]) {
+                    if !self.included.contains(&zi) && !discovered.contains(&zi) {
+                        discovered.push(zi);
+                    }
+                    continue;
+                }
+            }
+            closed[v] = true;
+            g[v] = gv;
+            prev[v] = u;
+            if v == TARGET {
                 let mut path = vec![TARGET];
                 let mut c = TARGET;
                 while c != START {
@@ -546,26 +683,18 @@ impl Search<'_> {
                 path.reverse();
                 return (Some(path), discovered);
             }
-            for v in 0..n {
-                if closed[v] || v == u || v == START {
+            let a = self.nodes[v];
+            for (w, &done) in closed.iter().enumerate() {
+                if done || w == START || !self.tangent(v, w, u == START) {
                     continue;
                 }
-                let (a, b) = (self.nodes[u], self.nodes[v]);
-                let cand = g[u] + dist(a, b);
-                if cand >= g[v] || !self.tangent(u, v) {
-                    continue;
-                }
-                if let Some(zi) = self.blocked_by(u, v, g[u]) {
-                    if !self.included.contains(&zi) && !discovered.contains(&zi) {
-                        discovered.push(zi);
-                    }
-                    continue;
-                }
-                g[v] = cand;
-                prev[v] = u;
+                let b = self.nodes[w];
+                let cand = gv + dist(a, b);
                 heap.push(Open {
                     f: cand + h(b),
-                    node: v,
+                    g: cand,
+                    node: w,
+                    from: v,
                 });
             }
         }
@@ -598,7 +727,7 @@ impl Search<'_> {
         let mut crossed = Vec::new();
         for w in path.windows(2) {
             let (a, b) = (self.nodes[w[0]], self.nodes[w[1]]);
-            for zi in self.world.zones_near_segment(a, b) {
+            for zi in self.world.zones_along(a, b, 0.0) {
                 let Some(z) = self.world.indexed_zone(zi) else {
                     continue;
                 };
@@ -617,7 +746,7 @@ impl Search<'_> {
         let mut within = Vec::new();
         for w in path.windows(2) {
             let (a, b) = (self.nodes[w[0]], self.nodes[w[1]]);
-            for zi in self.world.zones_within(a, b, CLEARANCE_HORIZON_M) {
+            for zi in self.world.zones_along(a, b, CLEARANCE_HORIZON_M) {
                 let exempt = self.start_zones.contains(&zi)
                     || self.target_zones.contains(&zi)
                     || crossed.contains(&zi);
@@ -685,21 +814,36 @@ impl Search<'_> {
     }
 }
 
+fn first_vertex(shape: &crate::shape::ZoneShape) -> [f64; 2] {
+    let c = shape
+        .polygon()
+        .exterior()
+        .0
+        .first()
+        .copied()
+        .unwrap_or_default();
+    [c.x, c.y]
+}
+
+/// A leg on the heap: reaching `node` from `from` at cost `g`.
 #[derive(Debug, PartialEq)]
 struct Open {
     f: f64,
+    g: f64,
     node: usize,
+    from: usize,
 }
 
 impl Eq for Open {}
 
 impl Ord for Open {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Min-heap on f; ties broken by node for determinism.
+        // Min-heap on f; ties broken by node and leg for determinism.
         other
             .f
             .total_cmp(&self.f)
             .then_with(|| other.node.cmp(&self.node))
+            .then_with(|| other.from.cmp(&self.from))
     }
 }
 
@@ -1013,6 +1157,263 @@ mod tests {
             plan_route(&w, &req((30.5, 120.5), (30.5, 120.9))).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(route.departs_from, vec![ZoneId("npp".into())]);
         assert_eq!(route.waypoints.len(), 2);
+    }
+
+    // --- Named scenarios, drawn in metres around the region's centre. ---
+
+    fn frame() -> crate::geodesy::LocalFrame {
+        crate::geodesy::LocalFrame::new(LatLon::new(30.5, 120.5), 30.0, 31.0)
+    }
+
+    fn at(x: f64, y: f64) -> LatLon {
+        frame().unproject([x, y])
+    }
+
+    fn zone_m(id: &str, pts: &[(f64, f64)]) -> Zone {
+        let mut ring: Vec<Coord> = pts
+            .iter()
+            .map(|&(x, y)| {
+                let p = at(x, y);
+                Coord { x: p.lon, y: p.lat }
+            })
+            .collect();
+        ring.push(ring[0]);
+        let mut z = rect(id, 0.0, 0.0, 0.0, 0.0);
+        z.polygon = Polygon::new(LineString::new(ring), vec![]);
+        z
+    }
+
+    fn box_m(id: &str, x0: f64, y0: f64, x1: f64, y1: f64) -> Zone {
+        zone_m(id, &[(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+    }
+
+    fn req_m(from: (f64, f64), to: (f64, f64)) -> RouteRequest {
+        let mut r = req((0.0, 0.0), (0.0, 0.0));
+        r.from = at(from.0, from.1);
+        r.to = at(to.0, to.1);
+        r
+    }
+
+    /// Least distance, metres, from each leg of `route` to zone `id`.
+    fn leg_clearances(w: &World, route: &Route, id: &str) -> Vec<f64> {
+        use geo::{Distance, Euclidean};
+        let z = w.zone(&ZoneId(id.into())).unwrap_or_else(|| panic!("{id}"));
+        let f = frame();
+        let poly = Polygon::new(
+            LineString::new(
+                z.polygon
+                    .exterior()
+                    .0
+                    .iter()
+                    .map(|&c| f.project_coord(c))
+                    .collect(),
+            ),
+            vec![],
+        );
+        route
+            .waypoints
+            .windows(2)
+            .map(|l| {
+                let (a, b) = (f.project(l[0]), f.project(l[1]));
+                let seg = geo::Line::new(Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+                Euclidean.distance(&seg, &poly)
+            })
+            .collect()
+    }
+
+    fn same_as_reference(w: &World, r: &RouteRequest, route: &Route) {
+        let reference = plan_route_reference(w, r, ARC_STEP_RAD).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            (route.length_m - reference.length_m).abs() < 1e-6 * reference.length_m,
+            "planner {} m, reference {} m",
+            route.length_m,
+            reference.length_m
+        );
+    }
+
+    #[test]
+    fn a_target_in_a_corridor_half_the_margin_wide_is_reached_on_the_last_leg() {
+        // Two walls 50 m apart (the margin is 100 m), 2 km long; the
+        // casualty in the middle. The drone comes from the north-west.
+        let w = world(vec![
+            box_m("south", 0.0, -600.0, 2000.0, -25.0),
+            box_m("north", 0.0, 25.0, 2000.0, 600.0),
+        ]);
+        let r = req_m((-1500.0, 1500.0), (1000.0, 0.0));
+        let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+        let last = route.waypoints.len() - 2;
+        for id in ["south", "north"] {
+            for (i, d) in leg_clearances(&w, &route, id).into_iter().enumerate() {
+                let limit = if i == last { 24.9 } else { 100.0 };
+                assert!(d >= limit, "leg {i} passes {d:.2} m from {id}");
+            }
+        }
+        // The last leg runs down the corridor from its mouth.
+        let entry = frame().project(route.waypoints[last]);
+        assert!(
+            entry[0] < 0.0 && entry[1].abs() < 1.0,
+            "enters from {entry:?}"
+        );
+        assert_eq!(
+            route.within_margin,
+            vec![ZoneId("south".into()), ZoneId("north".into())]
+        );
+        let c = route.clearance_m.unwrap_or(f64::NAN);
+        assert!((24.5..=25.1).contains(&c), "clearance {c}");
+        same_as_reference(&w, &r, &route);
+        // And out again: a drone starting there leaves by the same way.
+        let out = plan_route(&w, &req_m((1000.0, 0.0), (-1500.0, 1500.0)));
+        assert!(out.is_ok_and(|o| (o.length_m - route.length_m).abs() < 1.0));
+    }
+
+    #[test]
+    fn a_corridor_two_and_a_half_margins_wide_is_flown_through() {
+        let w = world(vec![
+            box_m("south", 0.0, -1500.0, 3000.0, -125.0),
+            box_m("north", 0.0, 125.0, 3000.0, 1500.0),
+        ]);
+        let r = req_m((-2000.0, 300.0), (5000.0, -300.0));
+        let route = check(&w, &r, &["south", "north"]);
+        for id in ["south", "north"] {
+            assert!(leg_clearances(&w, &route, id).iter().all(|&d| d >= 100.0));
+        }
+        assert!(route.waypoints.len() > 2, "it bends at the mouths");
+        let straight = distance_m(r.from, r.to);
+        assert!(
+            route.length_m < straight * 1.01,
+            "{} vs {straight}",
+            route.length_m
+        );
+        same_as_reference(&w, &r, &route);
+    }
+
+    /// A five-tipped star, tips 1.5 km out, notches 400 m in.
+    fn star() -> Zone {
+        let pts: Vec<(f64, f64)> = (0..10)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::PI / 5.0;
+                let r = if k % 2 == 0 { 1500.0 } else { 400.0 };
+                (r * a.cos(), r * a.sin())
+            })
+            .collect();
+        zone_m("star", &pts)
+    }
+
+    #[test]
+    fn a_stars_notch_is_reached_and_left() {
+        let w = world(vec![star()]);
+        // In the notch between the tips at 0° and 72°, 1.1 km out.
+        let a = 36f64.to_radians();
+        let inside = (1100.0 * a.cos(), 1100.0 * a.sin());
+        let outside = (-4000.0, -500.0);
+        for r in [req_m(outside, inside), req_m(inside, outside)] {
+            let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+            let d = leg_clearances(&w, &route, "star");
+            assert!(d.iter().all(|&d| d >= 100.0), "{d:?}");
+            assert!(route.within_margin.is_empty());
+            same_as_reference(&w, &r, &route);
+        }
+    }
+
+    #[test]
+    fn the_margin_holds_past_a_tip_on_a_straight_leg() {
+        // A tip 0.3 m short of the direct line.
+        let w = world(vec![zone_m(
+            "tip",
+            &[(-800.0, -2000.0), (800.0, -2000.0), (0.0, -0.3)],
+        )]);
+        let r = req_m((-3000.0, 0.0), (3000.0, 0.0));
+        let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+        let d = leg_clearances(&w, &route, "tip");
+        assert!(d.iter().all(|&d| d >= 100.0), "{d:?}");
+        // At least the margin; at most what the node standing on the arc's
+        // circumscribed polygon (30° steps) gives.
+        let c = route.clearance_m.unwrap_or(f64::NAN);
+        assert!((100.0..=104.0).contains(&c), "clearance {c}");
+        // The bend costs what the exact offset does, within half a percent.
+        let exact = 2.0 * (3000.0f64.powi(2) - 100.0f64.powi(2)).sqrt()
+            + 100.0 * 2.0 * (100.0f64 / 3000.0).asin();
+        assert!(
+            route.length_m < exact * 1.005,
+            "{} vs {exact}",
+            route.length_m
+        );
+        same_as_reference(&w, &r, &route);
+    }
+
+    #[test]
+    fn a_u_trap_is_left_by_its_opening() {
+        // A U open to the north: slot 400 m wide and 2 km deep; the drone
+        // starts at the bottom of the slot, the target lies south of the base.
+        let w = world(vec![zone_m(
+            "u",
+            &[
+                (-700.0, 0.0),
+                (700.0, 0.0),
+                (700.0, 2500.0),
+                (200.0, 2500.0),
+                (200.0, 500.0),
+                (-200.0, 500.0),
+                (-200.0, 2500.0),
+                (-700.0, 2500.0),
+            ],
+        )]);
+        let r = req_m((0.0, 700.0), (0.0, -1500.0));
+        let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+        let d = leg_clearances(&w, &route, "u");
+        assert!(d.iter().all(|&d| d >= 100.0), "{d:?}");
+        // Out of the top of the slot, round an arm, down to the target.
+        let top = route
+            .waypoints
+            .iter()
+            .map(|&p| frame().project(p)[1])
+            .fold(f64::MIN, f64::max);
+        assert!(top > 2500.0, "highest point {top}");
+        same_as_reference(&w, &r, &route);
+    }
+
+    #[test]
+    fn a_target_near_a_zone_is_approached_that_close_on_the_last_leg_only() {
+        // A casualty 30 m off a wall's face, the drone coming round its end.
+        let w = world(vec![box_m("wall", 0.0, -2000.0, 200.0, 2000.0)]);
+        let r = req_m((-1000.0, 2500.0), (230.0, 0.0));
+        let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+        let d = leg_clearances(&w, &route, "wall");
+        let last = d.len() - 1;
+        for (i, d) in d.iter().enumerate() {
+            assert!(*d >= if i == last { 29.9 } else { 100.0 }, "leg {i}: {d}");
+        }
+        assert_eq!(route.within_margin, vec![ZoneId("wall".into())]);
+        same_as_reference(&w, &r, &route);
+    }
+
+    #[test]
+    fn a_coastline_of_thousands_of_corners_is_passed_round_its_hull() {
+        // A bay-and-headland ring of 3,000 corners, 5 km across.
+        let n = 3000;
+        let pts: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                let r = 2500.0 * (1.0 + 0.02 * ((i % 7) as f64 / 7.0));
+                (r * a.cos(), r * a.sin())
+            })
+            .collect();
+        let w = world(vec![zone_m("coast", &pts)]);
+        let r = req_m((-6000.0, 300.0), (6000.0, -300.0));
+        let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));
+        let d = leg_clearances(&w, &route, "coast");
+        assert!(d.iter().all(|&d| d >= 100.0), "{d:?}");
+        // Few bends (the hull's), and within the arcs' bound of the
+        // reference over every corner.
+        assert!(
+            route.waypoints.len() < 20,
+            "{} waypoints",
+            route.waypoints.len()
+        );
+        let reference =
+            plan_route_reference(&w, &r, ARC_STEP_RAD).unwrap_or_else(|e| panic!("{e}"));
+        let ratio = route.length_m / reference.length_m;
+        assert!((0.99..1.02).contains(&ratio), "{ratio}");
     }
 
     #[test]

@@ -15,33 +15,42 @@ use rstar::{AABB, PointDistance, RTree};
 
 use geo::{LineString, Polygon};
 
-/// The widest angle one node of a rounded corner stands for, radians (15°):
-/// arcs are at most 0.86 % longer than the exact offset.
-pub const ARC_STEP_RAD: f64 = std::f64::consts::PI / 12.0;
+/// The widest angle one node of a rounded corner stands for, radians (30°):
+/// arcs are at most 3.5 % longer than the exact offset, and in practice a
+/// route's length is within a fraction of a percent of the exact
+/// margin-respecting shortest path (docs/performance.md). Finer steps cost
+/// quadratically in search time.
+pub const ARC_STEP_RAD: f64 = std::f64::consts::PI / 6.0;
 
 /// Nodes sit this much further out than the margin, metres, so that a leg
 /// along the offset is never closer than the margin by a rounding error.
 pub const NODE_EPSILON_M: f64 = 0.05;
 
-/// A corner node of the offset zone, with the two directions the offset
-/// boundary leaves it in (backwards and forwards along the ring). A shortest
-/// route only bends at a node if its leg in and out keep both on one side:
+/// A corner node of the offset zone, with the direction from it into the
+/// zone (the bisector of the corner it rounds) and half the angle it turns.
+/// A shortest route bends at a node only round its zone, so its legs there
+/// run along the offset boundary, not into it nor straight away from it:
 /// that test (tangency) lets the search skip most candidate legs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct OffsetNode {
     pub(crate) at: [f64; 2],
-    pub(crate) back: [f64; 2],
-    pub(crate) fwd: [f64; 2],
+    pub(crate) inward: [f64; 2],
+    pub(crate) half_turn: f64,
 }
 
+/// How far from the offset boundary's own direction a leg at a node may
+/// turn and still count as tangent, radians. Nodes stand on a polygon drawn
+/// round the true offset, so the legs of a shortest route through them
+/// meet it at up to about one arc step.
+pub const TANGENT_SLACK_RAD: f64 = ARC_STEP_RAD;
+
 impl OffsetNode {
-    /// Whether the line through this node along `w` is tangent to the offset
-    /// boundary here (does not cut into it).
+    /// Whether the line through this node along `w` runs along the offset
+    /// boundary here (within [`TANGENT_SLACK_RAD`]) rather than into it.
     pub(crate) fn tangent(&self, w: [f64; 2]) -> bool {
-        let c1 = cross(w, self.back);
-        let c2 = cross(w, self.fwd);
-        let scale = w[0] * w[0] + w[1] * w[1];
-        c1 * c2 >= -1e-12 * scale
+        let len = (w[0] * w[0] + w[1] * w[1]).sqrt();
+        let limit = (self.half_turn + TANGENT_SLACK_RAD).min(std::f64::consts::FRAC_PI_2);
+        dot(w, self.inward).abs() <= limit.sin() * len + 1e-12
     }
 }
 
@@ -243,14 +252,130 @@ impl ZoneShape {
                     let at = [v[0] + r * mid.cos(), v[1] + r * mid.sin()];
                     out.push(OffsetNode {
                         at,
-                        back: [t0.sin(), -t0.cos()],
-                        fwd: [-(t0 + delta).sin(), (t0 + delta).cos()],
+                        inward: [-mid.cos(), -mid.sin()],
+                        half_turn: delta / 2.0,
                     });
                 }
             }
         }
         out.retain(|node| self.distance_to_point(node.at) >= margin + NODE_EPSILON_M / 2.0);
         out
+    }
+}
+
+/// A concave zone's convex hull and the nodes of the hull offset by the
+/// margin, for routes that pass the zone without going into its pockets.
+#[derive(Debug, Clone)]
+pub(crate) struct Hull {
+    pub(crate) shape: ZoneShape,
+    pub(crate) nodes: Vec<OffsetNode>,
+}
+
+impl ZoneShape {
+    /// The hull of a concave zone (or one with holes), `None` for a convex
+    /// one. Its nodes are the corners of a polygon circumscribed about the
+    /// hull offset by `margin`: one side along each hull edge at least
+    /// `margin` long, more sides at most `step` apart in direction between
+    /// them. However many short edges the zone has (a coastline), the hull
+    /// gets at most one node per `margin` of its perimeter plus 2π / `step`,
+    /// and every side lies on a line that keeps `margin` from the zone.
+    pub(crate) fn hull(&self, margin: f64, step: f64) -> Option<Hull> {
+        use geo::ConvexHull;
+        let ext: Vec<[f64; 2]> = self
+            .polygon
+            .exterior()
+            .0
+            .iter()
+            .map(|c| [c.x, c.y])
+            .collect();
+        let hull = self.polygon.exterior().convex_hull();
+        let mut h: Vec<[f64; 2]> = hull.exterior().0.iter().map(|c| [c.x, c.y]).collect();
+        h.dedup();
+        if h.len() > 1 && h.first() == h.last() {
+            h.pop();
+        }
+        let mut e = ext;
+        e.dedup();
+        if e.len() > 1 && e.first() == e.last() {
+            e.pop();
+        }
+        if h.len() < 3 || (h.len() >= e.len() && self.polygon.interiors().is_empty()) {
+            return None;
+        }
+        if signed_area(&h) < 0.0 {
+            h.reverse();
+        }
+        let m = h.len();
+        let normal = |j: usize| {
+            let d = sub(h[(j + 1) % m], h[j]);
+            (-d[0]).atan2(d[1]) // outward normal (d.y, -d.x) of a CCW ring
+        };
+        // Directions of the sides: the long hull edges', then fill-ins.
+        let long: Vec<f64> = (0..m)
+            .filter(|&j| dist(h[j], h[(j + 1) % m]) >= margin)
+            .map(normal)
+            .collect();
+        let seeds = if long.is_empty() {
+            vec![normal(0)]
+        } else {
+            long
+        };
+        let tau = std::f64::consts::TAU;
+        let mut angles = Vec::new();
+        for (k, &a) in seeds.iter().enumerate() {
+            let next = seeds[(k + 1) % seeds.len()];
+            let mut gap = (next - a).rem_euclid(tau);
+            if seeds.len() == 1 || gap < 1e-12 {
+                gap = if seeds.len() == 1 { tau } else { gap };
+            }
+            let parts = (gap / step).ceil().max(1.0);
+            for i in 0..parts as usize {
+                angles.push(a + gap * i as f64 / parts);
+            }
+        }
+        // Support value of each direction: the farthest hull vertex, plus the margin.
+        let radius = margin + NODE_EPSILON_M;
+        let lines: Vec<([f64; 2], f64)> = angles
+            .iter()
+            .map(|&t| {
+                let n = [t.cos(), t.sin()];
+                let s = h
+                    .iter()
+                    .map(|&v| dot(n, v))
+                    .fold(f64::NEG_INFINITY, f64::max);
+                (n, s + radius)
+            })
+            .collect();
+        let k = lines.len();
+        let mut nodes = Vec::with_capacity(k);
+        for i in 0..k {
+            let ((n1, s1), (n2, s2)) = (lines[i], lines[(i + 1) % k]);
+            let det = cross(n1, n2);
+            if det.abs() < 1e-12 {
+                continue; // parallel neighbours: no corner
+            }
+            let at = [
+                (s1 * n2[1] - s2 * n1[1]) / det,
+                (n1[0] * s2 - n2[0] * s1) / det,
+            ];
+            let Some(inward) = unit([-(n1[0] + n2[0]), -(n1[1] + n2[1])]) else {
+                continue;
+            };
+            nodes.push(OffsetNode {
+                at,
+                inward,
+                half_turn: cross(n1, n2).atan2(dot(n1, n2)).abs() / 2.0,
+            });
+        }
+        let ring: Vec<geo::Coord<f64>> = h
+            .iter()
+            .chain(h.first())
+            .map(|p| geo::Coord { x: p[0], y: p[1] })
+            .collect();
+        Some(Hull {
+            shape: ZoneShape::new(Polygon::new(LineString::new(ring), vec![])),
+            nodes,
+        })
     }
 }
 
@@ -282,7 +407,7 @@ pub(crate) fn cross(a: [f64; 2], b: [f64; 2]) -> f64 {
     a[0] * b[1] - a[1] * b[0]
 }
 
-fn dot(a: [f64; 2], b: [f64; 2]) -> f64 {
+pub(crate) fn dot(a: [f64; 2], b: [f64; 2]) -> f64 {
     a[0] * b[0] + a[1] * b[1]
 }
 
@@ -359,7 +484,10 @@ mod tests {
         assert!(s.closer_than([-50.0, 10.0], [150.0, 10.0], 0.1));
         let d = s.distance_to_segment([-50.0, 130.0], [150.0, 130.0], 100.0);
         assert!(d.is_some_and(|d| (d - 30.0).abs() < 1e-9));
-        assert_eq!(s.distance_to_segment([-50.0, 330.0], [150.0, 330.0], 100.0), None);
+        assert_eq!(
+            s.distance_to_segment([-50.0, 330.0], [150.0, 330.0], 100.0),
+            None
+        );
     }
 
     #[test]
@@ -377,8 +505,8 @@ mod tests {
             &[],
         ));
         let nodes = s.offset_nodes(50.0, ARC_STEP_RAD);
-        // Each 90° convex corner gives 6 nodes of 15°; the reflex one none.
-        assert_eq!(nodes.len(), 5 * 6);
+        // Each 90° convex corner gives 3 nodes of 30°; the reflex one none.
+        assert_eq!(nodes.len(), 5 * 3);
         for w in nodes.windows(2) {
             let (a, b) = (w[0].at, w[1].at);
             assert!(s.distance_to_point(a) >= 50.0);
@@ -387,7 +515,7 @@ mod tests {
         // Tangency: along the offset edge at a node is tangent; straight into
         // the zone is not.
         let n = nodes[0];
-        assert!(n.tangent(n.fwd));
+        assert!(n.tangent(sub(nodes[1].at, n.at)));
         let into = sub([150.0, 50.0], n.at);
         assert!(!n.tangent(into));
     }
@@ -409,8 +537,46 @@ mod tests {
             &[],
         ));
         for n in s.offset_nodes(50.0, ARC_STEP_RAD) {
-            assert!(!(n.at[0] > 120.0 && n.at[0] < 180.0 && n.at[1] < 300.0), "{n:?}");
+            assert!(
+                !(n.at[0] > 120.0 && n.at[0] < 180.0 && n.at[1] < 300.0),
+                "{n:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_concave_zone_has_a_hull_with_few_nodes_that_keep_the_margin() {
+        // A sawtooth ring of 2,000 vertices, 5 km across: each vertex turns
+        // a little, so the hull would be as fine as the zone itself.
+        let n = 2000;
+        let pts: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                let r = 2500.0 * (1.0 + 0.01 * ((i % 7) as f64 / 7.0));
+                (r * a.cos(), r * a.sin())
+            })
+            .collect();
+        let s = ZoneShape::new(poly(&pts, &[]));
+        let hull = s
+            .hull(100.0, ARC_STEP_RAD)
+            .unwrap_or_else(|| panic!("concave"));
+        // About 2π / 30° sides, not hundreds.
+        assert!(
+            (12..=16).contains(&hull.nodes.len()),
+            "{}",
+            hull.nodes.len()
+        );
+        for i in 0..hull.nodes.len() {
+            let (a, b) = (hull.nodes[i].at, hull.nodes[(i + 1) % hull.nodes.len()].at);
+            assert!(!s.closer_than(a, b, 100.0), "side {i} cuts the margin");
+            assert!(hull.nodes[i].tangent(sub(b, a)));
+        }
+        // A convex zone has none.
+        let square = ZoneShape::new(poly(
+            &[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)],
+            &[],
+        ));
+        assert!(square.hull(100.0, ARC_STEP_RAD).is_none());
     }
 
     #[test]

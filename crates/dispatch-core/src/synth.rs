@@ -339,6 +339,9 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
     }
 }
 
+/// A ring of points in metres.
+type Ring = Vec<(f64, f64)>;
+
 /// The polygons of one shape around `c` (two for a corridor), `size` metres
 /// across, turned by a random angle.
 pub fn shaped(
@@ -349,7 +352,7 @@ pub fn shaped(
     margin: f64,
 ) -> Vec<Polygon<f64>> {
     let s = size;
-    let rings: Vec<(Vec<(f64, f64)>, Option<Vec<(f64, f64)>>)> = match shape {
+    let rings: Vec<(Ring, Option<Ring>)> = match shape {
         Shape::Convex => return vec![convex_polygon(rng, c, size)],
         Shape::L => {
             let t = s * rng.random_range(0.2..0.45);
@@ -416,7 +419,12 @@ pub fn shaped(
             vec![
                 (vec![(0.0, 0.0), (s, 0.0), (s, t), (0.0, t)], None),
                 (
-                    vec![(0.0, t + gap), (s, t + gap), (s, 2.0 * t + gap), (0.0, 2.0 * t + gap)],
+                    vec![
+                        (0.0, t + gap),
+                        (s, t + gap),
+                        (s, 2.0 * t + gap),
+                        (0.0, 2.0 * t + gap),
+                    ],
                     None,
                 ),
             ]
@@ -442,7 +450,9 @@ pub fn shaped(
     };
     rings
         .iter()
-        .map(|(outer, hole)| Polygon::new(to_ring(outer), hole.iter().map(|h| to_ring(h)).collect()))
+        .map(|(outer, hole)| {
+            Polygon::new(to_ring(outer), hole.iter().map(|h| to_ring(h)).collect())
+        })
         .collect()
 }
 
@@ -458,10 +468,7 @@ fn projected_polygon(world: &World, p: &Polygon<f64>) -> Polygon<f64> {
                 .collect(),
         )
     };
-    Polygon::new(
-        ring(p.exterior()),
-        p.interiors().iter().map(ring).collect(),
-    )
+    Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
 }
 
 /// Checks every leg of `route` every 5 m against every zone in force when

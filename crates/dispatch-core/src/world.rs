@@ -18,11 +18,11 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::geodesy::LocalFrame;
-use crate::shape::{ARC_STEP_RAD, OffsetNode, ZoneShape};
 use crate::model::{
     Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind,
     KindPolicy, LatLon, Tasking, Timestamp, Zone, ZoneId,
 };
+use crate::shape::{ARC_STEP_RAD, Hull, OffsetNode, ZoneShape};
 
 pub(crate) type PointEntry = GeomWithData<[f64; 2], usize>;
 type ZoneEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -99,6 +99,9 @@ pub(crate) struct IndexedZone {
     /// The corners of the zone offset by the route margin (see
     /// [`crate::shape`]), those closer than the margin to the zone left out.
     pub(crate) nodes: Vec<OffsetNode>,
+    /// For a concave zone, its convex hull and the hull's offset nodes:
+    /// enough for a route that does not go into the zone's pockets.
+    pub(crate) hull: Option<Hull>,
 }
 
 /// Hangars, drones, zones and their spatial indexes.
@@ -343,18 +346,6 @@ impl World {
         self.dispatchable_tree.size()
     }
 
-    /// Zones whose envelope meets the envelope of `a`-`b` (frame metres).
-    pub(crate) fn zones_near_segment(
-        &self,
-        a: [f64; 2],
-        b: [f64; 2],
-    ) -> impl Iterator<Item = usize> {
-        let env = AABB::from_corners(a, b);
-        self.zone_tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|e| e.data)
-    }
-
     /// Zones whose envelope comes within `r` metres of the envelope of `a`-`b`.
     pub(crate) fn zones_within(
         &self,
@@ -369,6 +360,22 @@ impl World {
         self.zone_tree
             .locate_in_envelope_intersecting(&env)
             .map(|e| e.data)
+    }
+
+    /// Zones whose envelope comes within `r` metres of the segment `a`-`b`,
+    /// each once. A long leg is cut into pieces so that a diagonal one does
+    /// not collect every zone of its bounding box.
+    pub(crate) fn zones_along(&self, a: [f64; 2], b: [f64; 2], r: f64) -> Vec<usize> {
+        let pieces = pieces(a, b, r);
+        let mut out = Vec::new();
+        for &(p0, p1) in &pieces {
+            out.extend(self.zones_within(p0, p1, r));
+        }
+        if pieces.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
     }
 
     /// Zones whose envelope holds the frame point `p`.
@@ -398,7 +405,10 @@ impl World {
     pub fn fence_rings(&self, id: &ZoneId, offset_m: f64) -> Option<Vec<Vec<LatLon>>> {
         use geo::Buffer;
         use geo::algorithm::buffer::{BufferStyle, LineJoin};
-        let z = self.zone_by_id.get(id).and_then(|&i| self.indexed_zone(i))?;
+        let z = self
+            .zone_by_id
+            .get(id)
+            .and_then(|&i| self.indexed_zone(i))?;
         let outline = Polygon::new(z.shape.polygon().exterior().clone(), vec![]);
         let rings: Vec<LineString<f64>> = if offset_m > 0.0 {
             // Segments of at most a quarter of the radius: about 14° of arc.
@@ -416,7 +426,10 @@ impl World {
             rings
                 .iter()
                 .map(|r| {
-                    let mut pts: Vec<LatLon> = r.0.iter().map(|&c| self.frame.unproject([c.x, c.y])).collect();
+                    let mut pts: Vec<LatLon> =
+                        r.0.iter()
+                            .map(|&c| self.frame.unproject([c.x, c.y]))
+                            .collect();
                     if pts.len() > 1 && pts.first() == pts.last() {
                         pts.pop();
                     }
@@ -556,11 +569,13 @@ impl World {
         );
         let shape = ZoneShape::new(projected);
         let nodes = shape.offset_nodes(self.params.route_margin_m, ARC_STEP_RAD);
+        let hull = shape.hull(self.params.route_margin_m, ARC_STEP_RAD);
         IndexedZone {
             zone,
             envelope: shape.envelope(),
             shape,
             nodes,
+            hull,
         }
     }
 }
@@ -585,4 +600,20 @@ pub(crate) fn is_dispatchable(d: &Drone) -> bool {
         (DroneState::EnRoute | DroneState::OnScene, Some(t)) => !t.life_threatening,
         _ => false,
     }
+}
+
+/// The segment `a`-`b` cut into pieces of at most `max(8 r, 1 km)`, in order
+/// from `a`, for R-tree queries that grow each piece by `r`.
+pub(crate) fn pieces(a: [f64; 2], b: [f64; 2], r: f64) -> Vec<([f64; 2], [f64; 2])> {
+    let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+    let n = ((len / (8.0 * r).max(1_000.0)).ceil() as usize).clamp(1, 4096);
+    (0..n)
+        .map(|k| {
+            let (s0, s1) = (k as f64 / n as f64, (k + 1) as f64 / n as f64);
+            (
+                [a[0] + s0 * (b[0] - a[0]), a[1] + s0 * (b[1] - a[1])],
+                [a[0] + s1 * (b[0] - a[0]), a[1] + s1 * (b[1] - a[1])],
+            )
+        })
+        .collect()
 }
