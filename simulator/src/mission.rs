@@ -28,6 +28,11 @@ impl Item {
         f64::from(self.y) / 1e7
     }
 
+    /// Latitude and longitude within their ranges.
+    pub fn position_ok(&self) -> bool {
+        (-90.0..=90.0).contains(&self.lat()) && (-180.0..=180.0).contains(&self.lon())
+    }
+
     pub fn from_msg(m: &MISSION_ITEM_INT_DATA) -> Item {
         Item {
             command: m.command,
@@ -170,17 +175,28 @@ pub fn parse_fence(items: &[Item]) -> Result<Fence, (MavMissionResult, String)> 
             MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
             | MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION => {
                 let n = it.params[0];
-                if n < 3.0 || n.fract() != 0.0 {
+                if !(n >= 3.0 && n.fract() == 0.0) {
                     return Err((
                         MavMissionResult::MAV_MISSION_INVALID_PARAM1,
                         format!("fence item {i}: polygon vertex count {n} (need an integer >= 3)"),
                     ));
                 }
-                let n = n as usize;
-                if i + n > items.len() {
+                // Compared before any conversion: a count of 1e30 is refused,
+                // not wrapped.
+                if f64::from(n) > (items.len() - i) as f64 {
                     return Err((
                         MavMissionResult::MAV_MISSION_INVALID,
-                        format!("fence item {i}: polygon of {n} vertices runs past the end"),
+                        format!(
+                            "fence item {i}: polygon of {n} vertices runs past the end ({} items)",
+                            items.len()
+                        ),
+                    ));
+                }
+                let n = n as usize;
+                if let Some(bad) = items[i..i + n].iter().position(|g| !g.position_ok()) {
+                    return Err((
+                        MavMissionResult::MAV_MISSION_INVALID_PARAM5_X,
+                        format!("fence item {}: vertex position out of range", i + bad),
                     ));
                 }
                 let group = &items[i..i + n];
@@ -221,10 +237,16 @@ pub fn parse_fence(items: &[Item]) -> Result<Fence, (MavMissionResult, String)> 
             MavCmd::MAV_CMD_NAV_FENCE_CIRCLE_INCLUSION
             | MavCmd::MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION => {
                 let r = f64::from(it.params[0]);
-                if r <= 0.0 {
+                if !(r > 0.0 && r.is_finite()) {
                     return Err((
                         MavMissionResult::MAV_MISSION_INVALID_PARAM1,
-                        format!("fence item {i}: circle radius {r} must be positive"),
+                        format!("fence item {i}: circle radius {r} must be a positive number"),
+                    ));
+                }
+                if !it.position_ok() {
+                    return Err((
+                        MavMissionResult::MAV_MISSION_INVALID_PARAM5_X,
+                        format!("fence item {i}: circle centre out of range"),
                     ));
                 }
                 let c = (it.lat(), it.lon(), r);
@@ -268,6 +290,12 @@ pub fn check_mission(items: &[Item]) -> Result<(), (MavMissionResult, String)> {
             return Err((
                 MavMissionResult::MAV_MISSION_UNSUPPORTED,
                 format!("mission item {i}: {:?} is not supported", it.command),
+            ));
+        }
+        if positional && !it.z.is_finite() {
+            return Err((
+                MavMissionResult::MAV_MISSION_INVALID_PARAM7,
+                format!("mission item {i}: altitude {} is not a number", it.z),
             ));
         }
         if positional && (it.x != 0 || it.y != 0) {
@@ -376,6 +404,58 @@ mod tests {
         );
         assert!(f.breaches(30.05, 120.05).is_empty());
         assert!(f.path_crosses_exclusion((29.99, 120.005), (30.02, 120.005), &[]));
+    }
+
+    #[test]
+    fn hostile_fences_are_refused_not_crashed_on() {
+        // The three-datagram crash: a circle, then a vertex claiming 1e30 vertices.
+        let mut circle = vertex(
+            MavCmd::MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION,
+            50.0,
+            30.0,
+            120.0,
+        );
+        let huge = vertex(
+            MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
+            1e30,
+            30.0,
+            120.0,
+        );
+        let err = parse_fence(&[circle.clone(), huge])
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(err.0, MavMissionResult::MAV_MISSION_INVALID);
+        assert!(err.1.contains("runs past the end"), "{}", err.1);
+        for bad in [f32::NAN, f32::INFINITY, -1.0, 0.0] {
+            circle.params[0] = bad;
+            let err = parse_fence(std::slice::from_ref(&circle))
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(err.0, MavMissionResult::MAV_MISSION_INVALID_PARAM1, "{bad}");
+        }
+        let nan = vertex(
+            MavCmd::MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
+            f32::NAN,
+            30.0,
+            120.0,
+        );
+        assert!(parse_fence(&[nan.clone(), nan.clone(), nan]).is_err());
+        let mut far = vertex(
+            MavCmd::MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION,
+            50.0,
+            30.0,
+            120.0,
+        );
+        far.x = 1_000_000_000; // 100° north
+        assert!(parse_fence(&[far]).is_err());
+    }
+
+    #[test]
+    fn a_mission_item_without_an_altitude_is_refused() {
+        let mut wp = vertex(MavCmd::MAV_CMD_NAV_WAYPOINT, 0.0, 30.0, 120.0);
+        wp.z = f32::NAN;
+        let err = check_mission(&[wp]).map(|_| ()).unwrap_err();
+        assert_eq!(err.0, MavMissionResult::MAV_MISSION_INVALID_PARAM7);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mavlink_link::codec::{FrameError, decode_datagram, encode_v2};
+use mavlink_link::mav::{MavMessage, MavType};
 use mavlink_link::mavlink::Message as _;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -26,7 +27,11 @@ use crate::vehicle::{Dest, Out, PeerId, Vehicle, VehicleConfig};
 const VEHICLES_PER_LINK: usize = 250;
 const MAX_SIM_STEP_S: f64 = 0.02;
 const TICK: Duration = Duration::from_millis(20);
-const PEER_TIMEOUT_S: f64 = 30.0;
+/// Extra ground stations are forgotten after this much silence, seconds of
+/// link time (they send a heartbeat every second).
+const PEER_TIMEOUT_S: f64 = 10.0;
+/// Ground stations a vehicle streams its telemetry to, beside the permanent one.
+const MAX_GROUND_STATIONS: usize = 4;
 const COMPONENT_AUTOPILOT: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,9 @@ pub struct Stats {
     pub send_errors: u64,
     pub dropped_by_fault: u64,
     pub unroutable_frames: u64,
+    /// Ground-station heartbeats not answered: the vehicle already streams to
+    /// `MAX_GROUND_STATIONS` others.
+    pub ground_stations_refused: u64,
     pub bad_frames: HashMap<String, u64>,
 }
 
@@ -327,8 +335,32 @@ impl Sim {
                     self.stats.dropped_by_fault += 1;
                     continue;
                 }
-                if !self.slots[i].peers.contains(&peer) {
-                    self.slots[i].peers.push(peer);
+                // Only a ground station's heartbeat subscribes its sender to
+                // the vehicle's telemetry (commands get their answers all the
+                // same), and only a few at a time: one datagram to all
+                // vehicles must not make them all stream to anyone.
+                let gcs_heartbeat = matches!(
+                    &frame.message,
+                    MavMessage::HEARTBEAT(h) if h.mavtype == MavType::MAV_TYPE_GCS
+                );
+                if gcs_heartbeat && !self.slots[i].peers.contains(&peer) {
+                    let extra = self.slots[i]
+                        .peers
+                        .iter()
+                        .filter(|&&p| !self.peers[p as usize].permanent)
+                        .count();
+                    if extra < MAX_GROUND_STATIONS {
+                        self.slots[i].peers.push(peer);
+                    } else {
+                        self.stats.ground_stations_refused += 1;
+                        if self.stats.ground_stations_refused.is_power_of_two() {
+                            tracing::warn!(
+                                %from,
+                                count = self.stats.ground_stations_refused,
+                                "ground station not answered: the vehicle already streams to {MAX_GROUND_STATIONS} others"
+                            );
+                        }
+                    }
                 }
                 let link_t = self.link_t();
                 let outs = self.slots[i].vehicle.handle(
@@ -353,7 +385,7 @@ impl Sim {
         let n = self.stats.bad_frames.entry(kind.to_owned()).or_default();
         *n += 1;
         // Every bad frame is counted; the log shows the first ones and then one in a thousand.
-        if *n <= 10 || *n % 1000 == 0 {
+        if *n <= 10 || (*n).is_multiple_of(1000) {
             tracing::warn!(%from, count = *n, "rejected MAVLink input: {e}");
         }
     }
@@ -412,7 +444,9 @@ impl Sim {
                     Ok(_) => self.stats.frames_out += 1,
                     Err(e) => {
                         self.stats.send_errors += 1;
-                        if self.stats.send_errors <= 10 || self.stats.send_errors % 10_000 == 0 {
+                        if self.stats.send_errors <= 10
+                            || self.stats.send_errors.is_multiple_of(10_000)
+                        {
                             tracing::warn!(to = %peer.addr, count = self.stats.send_errors, "send failed: {e}");
                         }
                     }

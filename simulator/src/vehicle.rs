@@ -1139,8 +1139,9 @@ impl Vehicle {
             (true, true) => Phase::GroundIdle,
             (true, false) => Phase::Flying,
         };
-        if self.faults.motor_failed && !self.landed {
-            // Falling: no thrust worth the name.
+        if (self.faults.motor_failed || !self.armed) && !self.landed {
+            // Falling: no thrust worth the name (a failed motor, or motors
+            // stopped in the air by a forced disarm).
             self.body.vd = (self.body.vd + 9.81 * dt).min(25.0);
             self.body.alt = (self.body.alt - self.body.vd * dt).max(0.0);
             self.body.vn *= 0.98;

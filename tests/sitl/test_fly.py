@@ -123,7 +123,12 @@ def test_lost_link_hands_the_incident_to_the_next_drone():
         assert run.control("fault 11 link-drop 3600").startswith("ok")
         run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "lost")
         code = run.finish()
-        assert code == 0, run.fly.stderr.read()
+        # The incident is resolved by yg-2, but yg-1 was never heard again:
+        # the summary says so and the exit status is not success.
+        assert code == 1, run.fly.stderr.read()
+        drones = {d["drone"]: d for d in run.events[-1]["summary"]["drones"]}
+        assert drones["yg-1"]["state"] == "lost" and not drones["yg-1"]["home"], drones
+        assert drones["yg-2"]["home"], drones
         assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)
         st = run.statuses(1)
         assert st[st.index("queued"):] == ["queued", "assigned", "en_route", "on_scene", "returning", "resolved"], st
@@ -189,5 +194,22 @@ def test_patrol_is_preempted_for_a_spectator_and_resumes_with_another_drone():
         assert run.statuses(2)[-1] == "resolved"
         texts = [e["text"] for e in run.events if e.get("event") == "vehicle" and e["drone"] == preempted_drone]
         assert any("danger zone" in t for t in texts), texts
+    finally:
+        run.close()
+
+
+def test_a_drone_whose_link_is_lost_is_not_assigned():
+    # yg-1 (nearest to Laoyancang) goes silent in its hangar; the incident
+    # comes 10 minutes later and must go to another drone.
+    run = Run(["person_in_water@30.347,120.457+600"])
+    try:
+        time.sleep(1.0)
+        assert run.control("fault 11 link-drop 3600").startswith("ok")
+        lost = run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "lost")
+        assert "not dispatchable" in lost["note"], lost
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.drone_of(1) == ["yg-2"], run.drone_of(1)
+        assert run.statuses(1)[-1] == "resolved"
     finally:
         run.close()

@@ -130,6 +130,39 @@ def test_invalid_fence_is_rejected_loudly(gcs, sim):
     gcs.saw(11, "Fence rejected")
 
 
+def test_hostile_fence_uploads_are_refused_and_the_vehicle_lives(gcs, sim):
+    # The three datagrams that crashed it: MISSION_COUNT 2 (fence), a circle,
+    # then a polygon vertex claiming 1e30 vertices.
+    circle = M.MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION
+    vertex = M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
+    home = offset(YANGUAN, 0, 0)
+    items = [
+        (circle, M.MAV_FRAME_GLOBAL, (50, 0, 0, 0), home[0], home[1], 0),
+        (vertex, M.MAV_FRAME_GLOBAL, (1e30, 0, 0, 0), home[0], home[1], 0),
+    ]
+    gcs.upload(11, items, mission_type=M.MAV_MISSION_TYPE_FENCE, expect=M.MAV_MISSION_INVALID)
+    gcs.saw(11, "Fence rejected")
+    # A NaN radius and a NaN altitude: refused with a MISSION_ACK error.
+    nan = float("nan")
+    gcs.upload(11, [(circle, M.MAV_FRAME_GLOBAL, (nan, 0, 0, 0), home[0], home[1], 0)],
+               mission_type=M.MAV_MISSION_TYPE_FENCE, expect=M.MAV_MISSION_INVALID_PARAM1)
+    wp = M.MAV_CMD_NAV_WAYPOINT
+    mission = [(wp, M.MAV_FRAME_GLOBAL_RELATIVE_ALT, (0, 0, 0, 0), home[0], home[1], 0),
+               (wp, M.MAV_FRAME_GLOBAL_RELATIVE_ALT, (0, 0, 0, 0), home[0], home[1], nan)]
+    gcs.upload(11, mission, expect=M.MAV_MISSION_INVALID_PARAM7)
+    # Still alive and answering.
+    gcs.recv("HEARTBEAT", 11, 5)
+    gcs.command(11, M.MAV_CMD_REQUEST_MESSAGE, 148)
+
+
+def test_a_vehicle_force_disarmed_in_the_air_falls(gcs, sim):
+    gcs.takeoff(11, 30.0)
+    gcs.command(11, M.MAV_CMD_COMPONENT_ARM_DISARM, 0, 21196)
+    gcs.saw(11, "Crash", 20)
+    v = sim.vehicle(11)
+    assert v["crashed"] and v["landed"]
+
+
 def test_lost_ground_station_heartbeat_triggers_rtl(gcs, sim):
     gcs.takeoff(11, 30.0)
     target = offset(YANGUAN, 300.0, 0.0)
@@ -260,3 +293,36 @@ def test_injected_packet_loss_drops_about_that_share(gcs, sim):
     lossy = heartbeats(21, 3.0)
     assert clean >= 20 and 0.2 * clean <= lossy <= 0.8 * clean, (clean, lossy)
     assert sim.status()["counters"]["dropped_by_fault"] > 0
+
+
+def test_one_frame_to_all_vehicles_does_not_make_them_stream_to_its_sender(sim):
+    """A datagram addressed to every vehicle (no heartbeat of a ground
+    station) gets no telemetry stream back; a ground-station heartbeat does,
+    for a bounded number of ground stations."""
+    host, port = sim.ready["mavlink"].split(":")
+    probe = mavutil.mavlink_connection(f"udpout:{host}:{port}", source_system=200, dialect="ardupilotmega")
+    probe.mav.command_long_send(0, 0, M.MAV_CMD_REQUEST_MESSAGE, 0, 148, 0, 0, 0, 0, 0, 0)
+    t0, positions = time.time(), 0
+    while time.time() - t0 < 1.5:
+        m = probe.recv_match(type="GLOBAL_POSITION_INT", blocking=True, timeout=0.2)
+        positions += m is not None
+    assert positions == 0, positions
+    # Ground stations with heartbeats: the first four on a vehicle are served.
+    stations = []
+    for sysid in range(240, 246):
+        c = mavutil.mavlink_connection(f"udpout:{host}:{port}", source_system=sysid, dialect="ardupilotmega")
+        c.mav.heartbeat_send(M.MAV_TYPE_GCS, M.MAV_AUTOPILOT_INVALID, 0, 0, 0)
+        stations.append(c)
+    served = 0
+    for c in stations:
+        deadline = time.time() + 2.0
+        while time.time() < deadline:
+            m = c.recv_match(type="HEARTBEAT", blocking=True, timeout=0.2)
+            if m is not None and m.get_srcSystem() == 11:
+                served += 1
+                break
+    assert served == 4, served
+    assert sim.status()["counters"]["ground_stations_refused"] > 0
+    for c in stations:
+        c.close()
+    probe.close()

@@ -75,11 +75,12 @@ fn main() {
         // The middle of every corridor (two walls made together).
         let zs: Vec<_> = world.zones().collect();
         for w in zs.windows(2) {
-            if w[0].name.starts_with("Corridor") && w[1].name.starts_with("Corridor") {
-                if let (Some(a), Some(b)) = (w[0].polygon.centroid(), w[1].polygon.centroid()) {
-                    let mid = LatLon::new((a.y() + b.y()) / 2.0, (a.x() + b.x()) / 2.0);
-                    queries.push((synth::random_point(&mut rng, EXTENT), mid, true));
-                }
+            if w[0].name.starts_with("Corridor")
+                && w[1].name.starts_with("Corridor")
+                && let (Some(a), Some(b)) = (w[0].polygon.centroid(), w[1].polygon.centroid())
+            {
+                let mid = LatLon::new((a.y() + b.y()) / 2.0, (a.x() + b.x()) / 2.0);
+                queries.push((synth::random_point(&mut rng, EXTENT), mid, true));
             }
         }
         for (from, to, corridor) in queries {

@@ -155,13 +155,38 @@ pub fn parse(
     text: &str,
     read_zones: impl FnOnce(&str) -> Result<(PathBuf, String), ConfigError>,
 ) -> Result<Scenario, ConfigError> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
-        one(
-            path,
-            None,
-            e.to_string().trim_end().replace('\n', "\n      "),
-        )
-    })?;
+    // Every key the configuration does not know is reported (all of them at
+    // once, each with its path), not only the first.
+    let toml_error = |e: toml::de::Error| e.to_string().trim_end().replace('\n', "\n      ");
+    let de = toml::Deserializer::parse(text).map_err(|e| one(path, None, toml_error(e)))?;
+    let mut unknown = Vec::new();
+    let parsed: Result<RawConfig, _> =
+        serde_ignored::deserialize(de, |key| unknown.push(key.to_string()));
+    let unknown_problems: Vec<ConfigProblem> = unknown
+        .iter()
+        .map(|key| ConfigProblem {
+            file: path.to_path_buf(),
+            item: None,
+            message: format!("unknown key `{key}` (a typo? see config/haining.toml for every key)"),
+        })
+        .collect();
+    let raw = match parsed {
+        Ok(raw) => raw,
+        Err(e) => {
+            let mut problems = unknown_problems;
+            problems.push(ConfigProblem {
+                file: path.to_path_buf(),
+                item: None,
+                message: toml_error(e),
+            });
+            return Err(ConfigError { problems });
+        }
+    };
+    if !unknown_problems.is_empty() {
+        return Err(ConfigError {
+            problems: unknown_problems,
+        });
+    }
     let mut v = Validator {
         file: path.to_path_buf(),
         problems: Vec::new(),
@@ -251,7 +276,6 @@ fn one(file: &Path, item: Option<String>, message: String) -> ConfigError {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     scenario: RawScenario,
     #[serde(default)]
@@ -270,14 +294,12 @@ struct RawConfig {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawServer {
     tile_url: Option<String>,
     tile_attribution: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawToken {
     name: Option<String>,
     role: String,
@@ -285,7 +307,6 @@ struct RawToken {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawScenario {
     name: String,
     /// Path of the GeoJSON zones file, relative to the TOML file.
@@ -294,7 +315,6 @@ struct RawScenario {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRegion {
     min_lat: f64,
     min_lon: f64,
@@ -303,7 +323,6 @@ struct RawRegion {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawPlanning {
     cruise_altitude_m: Option<f64>,
     reserve_pct: Option<f64>,
@@ -312,7 +331,6 @@ struct RawPlanning {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawKind {
     priority: u8,
     #[serde(default)]
@@ -327,7 +345,6 @@ struct RawKind {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawHangar {
     id: String,
     name: String,
@@ -343,7 +360,6 @@ struct RawHangar {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawDrone {
     id: String,
     name: Option<String>,
@@ -361,7 +377,6 @@ struct RawDrone {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPatrol {
     id: String,
     name: String,
@@ -374,7 +389,6 @@ struct RawPatrol {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPoint {
     lat: f64,
     lon: f64,
@@ -407,6 +421,16 @@ impl Validator {
             item: item.into(),
             message: message.into(),
         });
+    }
+
+    /// Refuses `v` unless it is a finite number in `[lo, hi]`, saying the range.
+    fn range(&mut self, item: &Option<String>, what: &str, v: f64, lo: f64, hi: f64, unit: &str) {
+        if !(v.is_finite() && (lo..=hi).contains(&v)) {
+            self.err(
+                item.clone(),
+                format!("{what} = {v} must be a number in [{lo}, {hi}] {unit}"),
+            );
+        }
     }
 
     fn region(&mut self, r: &RawRegion) -> Region {
@@ -442,6 +466,15 @@ impl Validator {
             alternatives: p.alternatives.unwrap_or(d.alternatives),
         };
         let item = Some("[planning]".to_owned());
+        if params.alternatives > 20 {
+            self.err(
+                item.clone(),
+                format!(
+                    "alternatives = {} must be in [0, 20] (runner-up drones an assignment reports)",
+                    params.alternatives
+                ),
+            );
+        }
         if !(params.cruise_altitude_m > 0.0 && params.cruise_altitude_m <= 500.0) {
             self.err(item.clone(), "cruise_altitude_m must be in (0, 500]");
         }
@@ -532,12 +565,7 @@ impl Validator {
                     format!("priority {} is out of range 1..=5", k.priority),
                 );
             }
-            if !(k.on_scene_s >= 0.0 && k.on_scene_s.is_finite()) {
-                self.err(
-                    item.clone(),
-                    "on_scene_s must be a non-negative number of seconds",
-                );
-            }
+            self.range(&item, "on_scene_s", k.on_scene_s, 0.0, 14_400.0, "seconds");
             policies.insert(
                 kind,
                 KindPolicy {
@@ -596,12 +624,23 @@ impl Validator {
             if h.slots == 0 {
                 self.err(Some(item.clone()), "slots must be at least 1");
             }
-            if !(h.charge_rate_pct_per_min >= 0.0 && h.launch_delay_s >= 0.0) {
-                self.err(
-                    Some(item),
-                    "charge_rate_pct_per_min and launch_delay_s must not be negative",
-                );
-            }
+            let it = Some(item.clone());
+            self.range(
+                &it,
+                "charge_rate_pct_per_min",
+                h.charge_rate_pct_per_min,
+                0.0,
+                100.0,
+                "% per minute",
+            );
+            self.range(
+                &it,
+                "launch_delay_s",
+                h.launch_delay_s,
+                0.0,
+                3_600.0,
+                "seconds",
+            );
             out.push(Hangar {
                 id: HangarId(h.id.clone()),
                 name: h.name.clone(),
@@ -643,18 +682,17 @@ impl Validator {
                     ),
                 );
             }
-            for (what, v) in [
-                ("cruise_speed_mps", d.cruise_speed_mps),
-                ("climb_rate_mps", d.climb_rate_mps),
-                ("descent_rate_mps", d.descent_rate_mps),
-                ("endurance_min", d.endurance_min),
+            if d.id.trim().is_empty() {
+                self.err(item.clone(), "id must not be empty");
+            }
+            // Multicopter figures: anything outside is a typo or a unit slip.
+            for (what, v, lo, hi, unit) in [
+                ("cruise_speed_mps", d.cruise_speed_mps, 1.0, 60.0, "m/s"),
+                ("climb_rate_mps", d.climb_rate_mps, 0.2, 20.0, "m/s"),
+                ("descent_rate_mps", d.descent_rate_mps, 0.2, 20.0, "m/s"),
+                ("endurance_min", d.endurance_min, 1.0, 600.0, "minutes"),
             ] {
-                if !(v > 0.0 && v.is_finite()) {
-                    self.err(
-                        item.clone(),
-                        format!("{what} must be a positive number, got {v}"),
-                    );
-                }
+                self.range(&item, what, v, lo, hi, unit);
             }
             if !(0.0..=100.0).contains(&d.battery_pct) {
                 self.err(
@@ -966,6 +1004,22 @@ impl Validator {
             self.err(Some(item.to_owned()), format!("invalid polygon: {e}"));
             return None;
         }
+        // A sliver of float noise passes the exact test; a zone must cover
+        // ground (square metres, from the area in degrees at its latitude).
+        let area_m2 = {
+            use geo::{Area, Centroid};
+            let lat = polygon.centroid().map_or(0.0, |c| c.y());
+            polygon.unsigned_area() * 111_195.0 * 111_195.0 * lat.to_radians().cos()
+        };
+        if area_m2.is_nan() || area_m2 < 1.0 {
+            self.err(
+                Some(item.to_owned()),
+                format!(
+                    "invalid polygon: it covers {area_m2:.3} m² (a zone must cover at least 1 m²)"
+                ),
+            );
+            return None;
+        }
         Some(polygon)
     }
 }
@@ -1184,6 +1238,62 @@ slots = 2
     }
 
     #[test]
+    fn numbers_out_of_their_range_are_refused_with_the_range() {
+        let cases: [(&str, &str, &[&str]); 7] = [
+            (
+                "slots = 2",
+                "slots = 2\nlaunch_delay_s = inf",
+                &["launch_delay_s = inf", "[0, 3600]"],
+            ),
+            (
+                "slots = 2",
+                "slots = 2\ncharge_rate_pct_per_min = 1e308",
+                &["charge_rate_pct_per_min", "[0, 100]"],
+            ),
+            (
+                "cruise_speed_mps = 15",
+                "cruise_speed_mps = 1e-300",
+                &["cruise_speed_mps", "[1, 60] m/s"],
+            ),
+            (
+                "endurance_min = 40",
+                "endurance_min = 1e308",
+                &["endurance_min", "[1, 600] minutes"],
+            ),
+            (
+                "climb_rate_mps = 5",
+                "climb_rate_mps = nan",
+                &["climb_rate_mps = NaN"],
+            ),
+            (
+                "on_scene_s = 120",
+                "on_scene_s = 1e308",
+                &["on_scene_s", "[0, 14400] seconds"],
+            ),
+            (
+                "[[hangar]]",
+                "[planning]\nalternatives = 9223372036854775807\n[[hangar]]",
+                &["alternatives", "[0, 20]"],
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let t = good();
+            assert!(t.contains(from), "the base configuration has no `{from}`");
+            check(&t.replacen(from, to, 1), EMPTY_ZONES, expected);
+        }
+    }
+
+    #[test]
+    fn a_sliver_zone_is_refused() {
+        let sliver = "[[120.4,30.4],[120.5,30.5],[120.6,30.6000000001],[120.4,30.4]]";
+        check(
+            &good(),
+            &zone(PROPS, sliver),
+            &["invalid polygon", "a zone must cover at least 1 m²"],
+        );
+    }
+
+    #[test]
     fn a_good_configuration_loads() {
         let s = run(&good(), &zone(PROPS, SQUARE)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.hangars.len(), s.drones.len(), s.zones.len()), (1, 1, 1));
@@ -1325,7 +1435,27 @@ slots = 2
     #[test]
     fn unknown_field_is_a_typo_not_a_silent_default() {
         let t = good().replace("slots = 2", "slots = 2\nslot = 3");
-        check(&t, EMPTY_ZONES, &["unknown field `slot`"]);
+        check(&t, EMPTY_ZONES, &["unknown key `hangar.0.slot`"]);
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_at_once() {
+        let t = good()
+            .replace("slots = 2", "slots = 2\nslot = 3\nlunch_delay_s = 9")
+            .replace(
+                "cruise_speed_mps = 15",
+                "cruise_speed_mps = 15\ncruse_speed = 3",
+            );
+        let err = run(&t, EMPTY_ZONES).map(|_| ()).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 3, "{text}");
+        for key in [
+            "hangar.0.slot",
+            "hangar.0.lunch_delay_s",
+            "drone.0.cruse_speed",
+        ] {
+            assert!(text.contains(&format!("unknown key `{key}`")), "{text}");
+        }
     }
 
     #[test]

@@ -662,13 +662,13 @@ impl Search<'_> {
             if closed[v] {
                 continue;
             }
-            if u != usize::MAX {
-                if let Some(zi) = self.blocked_by(u, v, g[u]) {
-                    if !self.included.contains(&zi) && !discovered.contains(&zi) {
-                        discovered.push(zi);
-                    }
-                    continue;
+            if u != usize::MAX
+                && let Some(zi) = self.blocked_by(u, v, g[u])
+            {
+                if !self.included.contains(&zi) && !discovered.contains(&zi) {
+                    discovered.push(zi);
                 }
+                continue;
             }
             closed[v] = true;
             g[v] = gv;

@@ -48,7 +48,8 @@ enum Command {
     },
     /// Choose the drone for one incident and print its route, ETA and the alternatives.
     ///
-    /// Exit status: 0 when a drone is assigned, 2 when the incident would be queued.
+    /// Exit status: 0 when a drone is assigned, 3 when the incident would be
+    /// queued (2 is a usage error, 1 any other error).
     Plan {
         #[arg(long)]
         config: PathBuf,
@@ -190,7 +191,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if result.is_ok() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(2)
+                ExitCode::from(3)
             })
         }
         Command::Fly(args) => fly(&args),
@@ -270,15 +271,41 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         let text = if json {
             serde_json::json!({"event": "summary", "summary": summary}).to_string()
         } else {
-            format!(
-                "summary: {} resolved, {} failed, {} still open",
+            let mut t = format!(
+                "summary: {} resolved, {} failed, {} still open{}",
                 summary.resolved.len(),
                 summary.failed.len(),
-                summary.open.len()
-            )
+                summary.open.len(),
+                if summary.timed_out {
+                    " (timed out)"
+                } else {
+                    ""
+                }
+            );
+            for d in &summary.drones {
+                let where_ = match d.state {
+                    dispatch_core::DroneState::Docked | dispatch_core::DroneState::Charging => {
+                        format!("{} at its hangar", d.state)
+                    }
+                    dispatch_core::DroneState::Maintenance if d.home => {
+                        "out of service in its hangar".to_owned()
+                    }
+                    dispatch_core::DroneState::Maintenance => {
+                        format!("landed away at {}: needs recovery", d.position)
+                    }
+                    dispatch_core::DroneState::Lost => format!("lost, last seen at {}", d.position),
+                    other => format!("{other}, still in the air near {}", d.position),
+                };
+                t.push_str(&format!(
+                    "\n  drone {}: {where_}, battery {:.0} %",
+                    d.drone, d.battery_pct
+                ));
+            }
+            t
         };
         emit(&format!("{text}\n"))?;
-        Ok(if summary.failed.is_empty() && summary.open.is_empty() {
+        // Success only if every incident ended well and every drone is home.
+        Ok(if summary.all_home() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

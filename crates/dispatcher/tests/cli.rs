@@ -115,11 +115,11 @@ fn plan_json_is_machine_readable() {
 }
 
 #[test]
-fn plan_with_nothing_available_queues_with_exit_status_2() {
+fn plan_with_nothing_available_queues_with_exit_status_3() {
     let mut args = PLAN.to_vec();
     args.extend(["--unavailable", "yg-1,yg-2", "--json"]);
     let out = dispatcher(&args);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["status"], "queued");
@@ -153,4 +153,13 @@ fn bad_arguments_get_clear_errors() {
     let mut time = PLAN.to_vec();
     time[8] = "13:00";
     check(&time, "not an RFC 3339 time");
+}
+
+#[test]
+fn a_usage_error_has_its_own_exit_status() {
+    let mut args = PLAN.to_vec();
+    args.push("--no-such-flag");
+    let out = dispatcher(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--no-such-flag"));
 }

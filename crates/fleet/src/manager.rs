@@ -139,6 +139,33 @@ pub struct Summary {
     pub arrivals: Vec<Arrival>,
     /// Drones still out when the run ended (with their incident, if any).
     pub open_sorties: Vec<OpenSortie>,
+    /// Every drone that flew (or was to fly), and where it ended.
+    pub drones: Vec<DroneOutcome>,
+    /// The run ended at its deadline, not because everything had ended.
+    pub timed_out: bool,
+}
+
+impl Summary {
+    /// Every incident resolved, every drone that flew back in its hangar, in time.
+    pub fn all_home(&self) -> bool {
+        self.failed.is_empty()
+            && self.open.is_empty()
+            && !self.timed_out
+            && self.drones.iter().all(|d| d.home)
+    }
+}
+
+/// Where a drone ended: its state, and whether that is home (on the ground
+/// in its hangar: docked, charging, or out of service after a failed
+/// launch). A drone that landed away is in maintenance ("needs recovery"),
+/// one not heard is lost, one still flying is in the air.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DroneOutcome {
+    pub drone: DroneId,
+    pub state: DroneState,
+    pub home: bool,
+    pub position: LatLon,
+    pub battery_pct: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -293,6 +320,34 @@ impl FleetManager {
         }
         // Telemetry has a moment to arrive, so that battery levels are real.
         tokio::time::sleep(Duration::from_millis(300)).await;
+        let heard = self
+            .scenario
+            .drones
+            .iter()
+            .filter(|d| {
+                self.link
+                    .vehicle(d.system_id)
+                    .is_some_and(|v| v.last_heartbeat.is_some())
+            })
+            .count();
+        if heard == 0 && !self.scenario.drones.is_empty() {
+            let now = self.now();
+            let at = self
+                .link
+                .local_addr()
+                .map_or_else(|| "the configured address".to_owned(), |a| a.to_string());
+            self.event(
+                now,
+                What::Alert {
+                    drone: None,
+                    severity: Severity::Critical,
+                    message: format!(
+                        "no vehicle heard on {at} after {:.0} s: is the fleet's radio (or drone-sim) running and sending there? Waiting for heartbeats",
+                        wait.as_secs_f64()
+                    ),
+                },
+            );
+        }
         for d in self.scenario.drones.clone() {
             let v = self.link.vehicle(d.system_id);
             let heard = v.as_ref().is_some_and(|v| v.last_heartbeat.is_some());
@@ -362,6 +417,7 @@ impl FleetManager {
         let mut ids: Vec<IncidentId> = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut jobs_open = true;
+        let mut timed_out = false;
         loop {
             self.flush(&mut emit);
             if self.stopping {
@@ -377,10 +433,23 @@ impl FleetManager {
                         ids.extend(self.apply(Input::ReportBatch(batch)));
                     }
                     self.poll();
-                    if let Until::AllDone(end) = until
-                        && ((scheduled.is_empty() && self.done(&ids)) || Instant::now() >= end)
-                    {
-                        break;
+                    if let Until::AllDone(end) = until {
+                        if scheduled.is_empty() && self.done(&ids) {
+                            break;
+                        }
+                        if Instant::now() >= end {
+                            timed_out = true;
+                            let now = self.now();
+                            self.event(
+                                now,
+                                What::Alert {
+                                    drone: None,
+                                    severity: Severity::Critical,
+                                    message: "timed out: stopping with incidents or drones still out".into(),
+                                },
+                            );
+                            break;
+                        }
                     }
                 }
                 job = jobs.recv(), if jobs_open => match job {
@@ -402,7 +471,9 @@ impl FleetManager {
         if matches!(until, Until::Stopped) {
             ids = self.dispatcher.incidents().map(|r| r.incident.id).collect();
         }
-        self.summary(&ids)
+        let mut summary = self.summary(&ids);
+        summary.timed_out = timed_out;
+        summary
     }
 
     fn flush(&mut self, emit: &mut impl FnMut(&FleetEvent)) {
@@ -424,7 +495,30 @@ impl FleetManager {
             open: Vec::new(),
             arrivals: self.arrivals.clone(),
             open_sorties: Vec::new(),
+            drones: Vec::new(),
+            timed_out: false,
         };
+        for drone in &self.involved {
+            let world = self.dispatcher.world();
+            if let Some(d) = world.drone(drone) {
+                // Home: on the ground in its hangar (docked, charging, or out
+                // of service there after a failed launch).
+                let in_hangar = world.hangar(&d.hangar).is_some_and(|h| {
+                    dispatch_core::geodesy::distance_m(h.position, d.position) < 30.0
+                });
+                let grounded = matches!(
+                    d.state,
+                    DroneState::Docked | DroneState::Charging | DroneState::Maintenance
+                );
+                s.drones.push(DroneOutcome {
+                    drone: drone.clone(),
+                    state: d.state,
+                    home: grounded && in_hangar,
+                    position: d.position,
+                    battery_pct: d.battery_pct,
+                });
+            }
+        }
         for id in ids {
             match self.dispatcher.incident(*id).map(|r| r.incident.status) {
                 Some(IncidentStatus::Resolved) => s.resolved.push(*id),
@@ -747,19 +841,21 @@ impl FleetManager {
                         message: format!("launch failed, out of service: {why}"),
                     },
                 );
-                self.apply(Input::Requeue {
-                    incident,
-                    reason: format!("drone {drone} failed to launch: {why}"),
-                });
+                // Out of service first, then the incident back in the queue:
+                // the re-queue assigns at once, and must not pick this drone.
                 let battery = sortie
                     .and_then(|s| self.link.vehicle(s.system_id))
                     .and_then(|v| v.battery_pct)
                     .unwrap_or(0.0);
                 self.apply(Input::DroneUpdate {
-                    drone,
+                    drone: drone.clone(),
                     state: DroneState::Maintenance,
                     position: pos,
                     battery_pct: battery,
+                });
+                self.apply(Input::Requeue {
+                    incident,
+                    reason: format!("drone {drone} failed to launch: {why}"),
                 });
             }
         }
@@ -891,6 +987,34 @@ impl FleetManager {
                 if let Some(s) = self.sorties.get_mut(&drone) {
                     s.lost_since = (status == LinkStatus::Lost).then(Instant::now);
                 }
+                // An idle drone that cannot be heard cannot be commanded:
+                // out of the dispatchable set until its link is back.
+                let idle_on_ground = self
+                    .dispatcher
+                    .world()
+                    .drone(&drone)
+                    .filter(|d| d.task.is_none() && d.state.is_on_ground())
+                    .map(|d| (d.position, d.battery_pct));
+                if status == LinkStatus::Lost
+                    && !self.sorties.contains_key(&drone)
+                    && let Some((position, battery_pct)) = idle_on_ground
+                {
+                    self.charging.remove(&drone);
+                    self.apply(Input::DroneUpdate {
+                        drone: drone.clone(),
+                        state: DroneState::Lost,
+                        position,
+                        battery_pct,
+                    });
+                    self.event(
+                        now,
+                        What::Drone {
+                            drone: drone.clone(),
+                            state: DroneState::Lost,
+                            note: "link lost: not dispatchable until it is heard again".into(),
+                        },
+                    );
+                }
                 if status == LinkStatus::Up
                     && self
                         .dispatcher
@@ -934,7 +1058,12 @@ impl FleetManager {
             LinkEvent::UnknownSystem { system_id } => {
                 tracing::warn!(system_id, "MAVLink from an unconfigured system id: ignored");
             }
-            LinkEvent::BadFrame { error } => tracing::warn!("bad MAVLink input: {error}"),
+            LinkEvent::BadFrame { error, count } => {
+                tracing::warn!(
+                    count,
+                    "rejected MAVLink input (counted; one line a second at most): {error}"
+                )
+            }
         }
     }
 

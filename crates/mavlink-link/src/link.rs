@@ -164,8 +164,12 @@ pub enum LinkEvent {
     UnknownSystem {
         system_id: u8,
     },
+    /// Rejected input: the latest error and how many frames were rejected
+    /// since the last such event. Sent at most once a second, so that a flood
+    /// of garbage cannot crowd state changes out of the event channel.
     BadFrame {
         error: FrameError,
+        count: u64,
     },
 }
 
@@ -459,6 +463,9 @@ struct Driver {
     start: Instant,
     tcp_buf: Vec<u8>,
     telemetry: watch::Sender<u64>,
+    /// Rejected frames not yet reported, and when the last report went out.
+    bad_pending: u64,
+    bad_reported_at: Option<Instant>,
 }
 
 /// Opens the transport and starts the link task.
@@ -497,6 +504,8 @@ pub fn spawn(
         start,
         tcp_buf: Vec::new(),
         telemetry: telemetry_tx,
+        bad_pending: 0,
+        bad_reported_at: None,
     };
     tokio::spawn(driver.run(rx));
     LinkHandle {
@@ -619,8 +628,15 @@ impl Driver {
                 text,
             });
         }
-        for error in out.errors {
-            let _ = self.events.send(LinkEvent::BadFrame { error });
+        self.bad_pending += out.errors.len() as u64;
+        if let Some(error) = out.errors.pop()
+            && self
+                .bad_reported_at
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            let count = std::mem::take(&mut self.bad_pending);
+            self.bad_reported_at = Some(Instant::now());
+            let _ = self.events.send(LinkEvent::BadFrame { error, count });
         }
         for sysid in out.heartbeats {
             if let Some(addr) = from {
