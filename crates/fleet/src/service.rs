@@ -682,7 +682,10 @@ mod tests {
                 .await
                 .unwrap_or_else(|_| panic!("no alert"))
                 .unwrap_or_else(|e| panic!("{e}"));
-            if let What::Alert { message, .. } = e.what {
+            // (The first alert says no vehicle is heard: there is none here.)
+            if let What::Alert { message, .. } = e.what
+                && !message.starts_with("no vehicle heard")
+            {
                 break message;
             }
         };
