@@ -1390,14 +1390,7 @@ mod tests {
     #[test]
     fn a_coastline_of_thousands_of_corners_is_passed_round_its_hull() {
         // A bay-and-headland ring of 3,000 corners, 5 km across.
-        let n = 3000;
-        let pts: Vec<(f64, f64)> = (0..n)
-            .map(|i| {
-                let a = i as f64 / n as f64 * std::f64::consts::TAU;
-                let r = 2500.0 * (1.0 + 0.02 * ((i % 7) as f64 / 7.0));
-                (r * a.cos(), r * a.sin())
-            })
-            .collect();
+        let pts = crate::synth::bay_ring(3000, 2500.0, 0.02);
         let w = world(vec![zone_m("coast", &pts)]);
         let r = req_m((-6000.0, 300.0), (6000.0, -300.0));
         let route = plan_route(&w, &r).unwrap_or_else(|e| panic!("{e}"));

@@ -548,14 +548,7 @@ mod tests {
     fn a_concave_zone_has_a_hull_with_few_nodes_that_keep_the_margin() {
         // A sawtooth ring of 2,000 vertices, 5 km across: each vertex turns
         // a little, so the hull would be as fine as the zone itself.
-        let n = 2000;
-        let pts: Vec<(f64, f64)> = (0..n)
-            .map(|i| {
-                let a = i as f64 / n as f64 * std::f64::consts::TAU;
-                let r = 2500.0 * (1.0 + 0.01 * ((i % 7) as f64 / 7.0));
-                (r * a.cos(), r * a.sin())
-            })
-            .collect();
+        let pts = crate::synth::bay_ring(2000, 2500.0, 0.01);
         let s = ZoneShape::new(poly(&pts, &[]));
         let hull = s
             .hull(100.0, ARC_STEP_RAD)

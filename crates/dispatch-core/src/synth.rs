@@ -259,6 +259,20 @@ fn convex_polygon(rng: &mut SmallRng, c: LatLon, radius_m: f64) -> Polygon<f64> 
     Polygon::new(LineString::new(coords), vec![])
 }
 
+/// A coastline-like ring of `n` points (metres, centred on 0): a circle of
+/// `radius_m` whose radius rises by `depth` (a fraction) over every seven
+/// points and drops back, so that most corners turn a little and one in
+/// seven is a bay.
+pub fn bay_ring(n: usize, radius_m: f64, depth: f64) -> Vec<(f64, f64)> {
+    (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            let r = radius_m * (1.0 + depth * ((i % 7) as f64 / 7.0));
+            (r * a.cos(), r * a.sin())
+        })
+        .collect()
+}
+
 /// The shapes [`shaped_world`] draws zones from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
