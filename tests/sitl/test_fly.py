@@ -101,8 +101,10 @@ def test_person_in_water_at_laoyancang_is_flown_end_to_end():
         summary = run.events[-1]["summary"]
         assert summary["resolved"] == [1]
         (arrival,) = summary["arrivals"]
+        # Both measured from the assignment (the prediction includes the
+        # hangar's launch delay): within 5 % (745 s flown for 730 s predicted).
         ratio = arrival["actual_s"] / arrival["predicted_eta_s"]
-        assert 0.8 <= ratio <= 1.2, arrival
+        assert 0.95 <= ratio <= 1.05, arrival
         texts = [e["text"] for e in run.events if e.get("event") == "vehicle"]
         assert any("lifebuoy released" in t for t in texts), texts
         states = [e["state"] for e in run.events if e.get("event") == "drone" and e["drone"] == "yg-1"]

@@ -196,7 +196,8 @@ struct Sortie {
     plan: MissionPlan,
     predicted_eta_s: f64,
     phase: Phase,
-    /// Vehicle clock at the launch order, ms.
+    /// Vehicle clock at the assignment, ms: the on-scene time is measured
+    /// from the same instant as the predicted ETA.
     start_boot_ms: Option<u32>,
     was_airborne: bool,
     lost_since: Option<Instant>,
@@ -795,11 +796,11 @@ impl FleetManager {
             Ok(()) => {
                 if let Some(s) = self.sorties.get_mut(&drone) {
                     s.phase = Phase::Flying;
-                    s.start_boot_ms = self
-                        .link
-                        .vehicle(s.system_id)
-                        .map(|v| v.time_boot_ms)
-                        .or(s.start_boot_ms);
+                    // The time on scene keeps counting from the assignment,
+                    // as the predicted ETA does (it includes the launch).
+                    if s.start_boot_ms.is_none() {
+                        s.start_boot_ms = self.link.vehicle(s.system_id).map(|v| v.time_boot_ms);
+                    }
                 }
                 self.event(
                     now,
