@@ -13,6 +13,7 @@ pub mod control;
 pub mod mission;
 pub mod physics;
 pub mod runtime;
+pub mod smartrtl;
 pub mod vehicle;
 
 use std::net::SocketAddr;

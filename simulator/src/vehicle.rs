@@ -27,6 +27,7 @@ use rand::rngs::SmallRng;
 
 use crate::mission::{self, Breach, Fence, Item, Upload};
 use crate::physics::{Airframe, Body, Phase, Setpoint, Wind, ne_offset, offset_point};
+use crate::smartrtl;
 
 /// Opaque handle of a peer (an address on a socket), chosen by the runtime.
 pub type PeerId = u32;
@@ -56,6 +57,7 @@ pub enum Mode {
     Rtl = 6,
     Land = 9,
     Brake = 17,
+    SmartRtl = 21,
 }
 
 impl Mode {
@@ -69,6 +71,7 @@ impl Mode {
             6 => Mode::Rtl,
             9 => Mode::Land,
             17 => Mode::Brake,
+            21 => Mode::SmartRtl,
             _ => return None,
         })
     }
@@ -83,6 +86,7 @@ impl Mode {
             Mode::Rtl => "RTL",
             Mode::Land => "LAND",
             Mode::Brake => "BRAKE",
+            Mode::SmartRtl => "SMART_RTL",
         }
     }
 }
@@ -193,7 +197,10 @@ pub struct Vehicle {
     rates: HashMap<u32, Option<f64>>,
     next_due: HashMap<u32, f64>,
     sim_t: f64,
-    params: Vec<(&'static str, f32)>,
+    params: Vec<(&'static str, f32, MavParamType)>,
+    /// SmartRTL's breadcrumbs since arming, and the way home being flown.
+    srtl_path: smartrtl::Path,
+    srtl_home: Vec<smartrtl::Point>,
 }
 
 const MSG_HEARTBEAT: u32 = 0;
@@ -238,19 +245,28 @@ impl Vehicle {
             };
             rates.insert(id, (hz > 0.0).then(|| 1.0 / hz));
         }
+        use MavParamType::{
+            MAV_PARAM_TYPE_INT8 as I8, MAV_PARAM_TYPE_INT16 as I16, MAV_PARAM_TYPE_INT32 as I32,
+            MAV_PARAM_TYPE_REAL32 as F32,
+        };
         let params = vec![
-            ("SYSID_THISMAV", f32::from(cfg.system_id)),
-            ("FS_GCS_ENABLE", 1.0),
-            ("FS_GCS_TIMEOUT", cfg.gcs_timeout_s as f32),
-            ("RTL_ALT", (cfg.rtl_alt_m * 100.0) as f32),
+            ("SYSID_THISMAV", f32::from(cfg.system_id), I16),
+            // 1: RTL on ground-station loss (FS_OPTIONS may keep AUTO going).
+            ("FS_GCS_ENABLE", 1.0, I8),
+            ("FS_GCS_TIMEOUT", cfg.gcs_timeout_s as f32, F32),
+            ("FS_OPTIONS", 0.0, I32),
+            ("SRTL_POINTS", 300.0, I16),
+            ("SRTL_ACCURACY", 2.0, F32),
+            ("RTL_ALT", (cfg.rtl_alt_m * 100.0) as f32, I32),
             (
                 "WPNAV_SPEED",
                 (cfg.airframe.cruise_speed_mps * 100.0) as f32,
+                F32,
             ),
-            ("BATT_CAPACITY", cfg.airframe.capacity_mah as f32),
-            ("BATT_LOW_PCT", cfg.battery_low_pct as f32),
-            ("BATT_CRT_PCT", cfg.battery_critical_pct as f32),
-            ("FENCE_ENABLE", 1.0),
+            ("BATT_CAPACITY", cfg.airframe.capacity_mah as f32, I32),
+            ("BATT_LOW_PCT", cfg.battery_low_pct as f32, F32),
+            ("BATT_CRT_PCT", cfg.battery_critical_pct as f32, F32),
+            ("FENCE_ENABLE", 1.0, I8),
         ];
         let mut body = Body::at(cfg.home.0, cfg.home.1);
         body.consumed_mah =
@@ -287,6 +303,8 @@ impl Vehicle {
             next_due: HashMap::new(),
             sim_t: 0.0,
             params,
+            srtl_path: smartrtl::Path::new(2.0, 300),
+            srtl_home: Vec::new(),
         }
     }
 
@@ -745,7 +763,7 @@ impl Vehicle {
                 self.battery_pct(),
                 self.cfg.arm_min_battery_pct
             ))
-        } else if matches!(self.mode, Mode::Rtl | Mode::Land) {
+        } else if matches!(self.mode, Mode::Rtl | Mode::SmartRtl | Mode::Land) {
             Some(format!("PreArm: mode {} not armable", self.mode.name()))
         } else {
             None
@@ -757,6 +775,11 @@ impl Vehicle {
         self.armed = true;
         self.landed = true;
         self.gcs_failsafe = false;
+        self.srtl_path.start(
+            (self.body.lat, self.body.lon, self.body.alt),
+            f64::from(self.param("SRTL_ACCURACY")),
+            self.param("SRTL_POINTS") as usize,
+        );
         self.battery_low_done = false;
         self.battery_critical_done = false;
         self.fence_breached = false;
@@ -834,6 +857,13 @@ impl Vehicle {
     }
 
     fn request_mode(&mut self, m: Mode, extra: &mut Vec<MavMessage>) -> MavResult {
+        if m == Mode::SmartRtl && (!self.srtl_path.usable() || self.landed) {
+            extra.push(text_msg(
+                MavSeverity::MAV_SEVERITY_WARNING,
+                "SmartRTL refused: no path to retrace",
+            ));
+            return MavResult::MAV_RESULT_DENIED;
+        }
         if m == Mode::Auto && self.mission.len() < 2 {
             extra.push(text_msg(
                 MavSeverity::MAV_SEVERITY_WARNING,
@@ -843,7 +873,7 @@ impl Vehicle {
         }
         if matches!(
             m,
-            Mode::Rtl | Mode::Land | Mode::Auto | Mode::Guided | Mode::Loiter
+            Mode::Rtl | Mode::SmartRtl | Mode::Land | Mode::Auto | Mode::Guided | Mode::Loiter
         ) && self.faults.gps_lost
             && !self.landed
             && m != Mode::Land
@@ -868,6 +898,10 @@ impl Vehicle {
     fn enter_mode(&mut self, m: Mode, extra: &mut Vec<MavMessage>) {
         if m == Mode::Rtl {
             self.rtl = RtlPhase::Climb;
+        }
+        if m == Mode::SmartRtl && self.mode != Mode::SmartRtl {
+            self.rtl = RtlPhase::Return;
+            self.srtl_home = self.srtl_path.way_home();
         }
         if matches!(
             m,
@@ -1096,12 +1130,35 @@ impl Vehicle {
 
 impl Vehicle {
     fn param_index(&self, name: &str) -> Option<usize> {
-        self.params.iter().position(|(n, _)| *n == name)
+        self.params.iter().position(|(n, _, _)| *n == name)
     }
 
+    /// A parameter's value (0 for a name this vehicle does not have).
+    fn param(&self, name: &str) -> f32 {
+        self.param_index(name).map_or(0.0, |i| self.params[i].1)
+    }
+
+    /// Sets a parameter if the value is valid for it; an invalid value
+    /// leaves it as it was (the PARAM_VALUE answer shows the value kept, so
+    /// the ground station's read-back catches the refusal, as on ArduPilot).
     fn set_param(&mut self, i: usize, v: f32) {
+        let (name, _, ty) = self.params[i];
+        let integer = !matches!(ty, MavParamType::MAV_PARAM_TYPE_REAL32);
+        let range = match name {
+            "FS_GCS_ENABLE" => 0.0..=7.0,
+            "FS_OPTIONS" => 0.0..=65535.0,
+            "FS_GCS_TIMEOUT" => 2.0..=120.0,
+            "SRTL_POINTS" => 0.0..=500.0,
+            "SRTL_ACCURACY" => 0.0..=10.0,
+            "FENCE_ENABLE" => 0.0..=1.0,
+            "SYSID_THISMAV" => 1.0..=255.0,
+            _ => 0.0..=f32::MAX,
+        };
+        if !v.is_finite() || !range.contains(&v) || (integer && v.fract() != 0.0) {
+            return;
+        }
         self.params[i].1 = v;
-        match self.params[i].0 {
+        match name {
             "FS_GCS_TIMEOUT" => self.cfg.gcs_timeout_s = f64::from(v),
             "RTL_ALT" => self.cfg.rtl_alt_m = f64::from(v) / 100.0,
             "WPNAV_SPEED" => self.cfg.airframe.cruise_speed_mps = f64::from(v) / 100.0,
@@ -1111,13 +1168,13 @@ impl Vehicle {
     }
 
     fn param_value(&self, i: usize) -> MavMessage {
-        let (name, value) = self.params[i];
+        let (name, value, param_type) = self.params[i];
         MavMessage::PARAM_VALUE(PARAM_VALUE_DATA {
             param_value: value,
             param_count: self.params.len() as u16,
             param_index: i as u16,
             param_id: name.into(),
-            param_type: MavParamType::MAV_PARAM_TYPE_REAL32,
+            param_type,
         })
     }
 }
@@ -1165,6 +1222,16 @@ impl Vehicle {
         if self.armed && !self.landed {
             self.touchdown(&mut out);
             self.fence_check(&mut out);
+            if self.mode != Mode::SmartRtl
+                && self
+                    .srtl_path
+                    .record((self.body.lat, self.body.lon, self.body.alt))
+            {
+                out.push(text(
+                    MavSeverity::MAV_SEVERITY_WARNING,
+                    "SmartRTL deactivated: path buffer full",
+                ));
+            }
         }
         self.charge(dt);
         self.telemetry(&mut out);
@@ -1197,13 +1264,7 @@ impl Vehicle {
             && link_t - last > self.cfg.gcs_timeout_s
         {
             self.gcs_failsafe = true;
-            extra.push(text_msg(
-                MavSeverity::MAV_SEVERITY_CRITICAL,
-                "Failsafe: GCS heartbeat lost, RTL",
-            ));
-            if !matches!(self.mode, Mode::Rtl | Mode::Land) {
-                self.fs_mode(Mode::Rtl, &mut extra);
-            }
+            self.gcs_failsafe_action(&mut extra);
         }
         let pct = self.battery_pct();
         if pct < self.cfg.battery_critical_pct && !self.battery_critical_done {
@@ -1222,7 +1283,7 @@ impl Vehicle {
                 MavSeverity::MAV_SEVERITY_CRITICAL,
                 &format!("Failsafe: battery low {pct:.0}%, RTL"),
             ));
-            if !matches!(self.mode, Mode::Rtl | Mode::Land) {
+            if !matches!(self.mode, Mode::Rtl | Mode::SmartRtl | Mode::Land) {
                 self.fs_mode(Mode::Rtl, &mut extra);
             }
         }
@@ -1237,6 +1298,67 @@ impl Vehicle {
             dest: Dest::All,
             msg: m,
         }));
+    }
+
+    /// What ArduCopter does on ground-station loss: FS_GCS_ENABLE picks the
+    /// action (0 none, 1 RTL, 2 continue in AUTO (old), 3 SmartRTL or RTL,
+    /// 4 SmartRTL or LAND, 5 LAND, 6 RTL, 7 BRAKE or LAND); FS_OPTIONS bit 1
+    /// (2) keeps an AUTO mission going, bit 3 (8) lets a landing finish.
+    fn gcs_failsafe_action(&mut self, extra: &mut Vec<MavMessage>) {
+        let enable = self.param("FS_GCS_ENABLE") as u32;
+        let options = self.param("FS_OPTIONS") as u32;
+        if enable == 0 {
+            extra.push(text_msg(
+                MavSeverity::MAV_SEVERITY_WARNING,
+                "GCS heartbeat lost (GCS failsafe disabled)",
+            ));
+            return;
+        }
+        let landing = self.mode == Mode::Land
+            || (matches!(self.mode, Mode::Rtl | Mode::SmartRtl) && self.rtl == RtlPhase::Descend)
+            || self.auto_landing();
+        if self.mode == Mode::Auto && (options & 2 != 0 || enable == 2) {
+            extra.push(text_msg(
+                MavSeverity::MAV_SEVERITY_CRITICAL,
+                "GCS Failsafe - Continuing Auto Mode",
+            ));
+            return;
+        }
+        if landing && options & 8 != 0 {
+            extra.push(text_msg(
+                MavSeverity::MAV_SEVERITY_CRITICAL,
+                "GCS Failsafe - Continuing Landing",
+            ));
+            return;
+        }
+        let (action, fallback) = match enable {
+            3 => (Mode::SmartRtl, Mode::Rtl),
+            4 => (Mode::SmartRtl, Mode::Land),
+            5 => (Mode::Land, Mode::Land),
+            7 => (Mode::Brake, Mode::Land),
+            _ => (Mode::Rtl, Mode::Land),
+        };
+        extra.push(text_msg(
+            MavSeverity::MAV_SEVERITY_CRITICAL,
+            &format!("Failsafe: GCS heartbeat lost, {}", action.name()),
+        ));
+        if self.mode == action || (self.mode == Mode::Land && action != Mode::Brake) {
+            return;
+        }
+        match action {
+            Mode::SmartRtl if self.srtl_path.usable() && !self.faults.gps_lost => {
+                self.enter_mode(Mode::SmartRtl, extra);
+            }
+            Mode::SmartRtl => {
+                extra.push(text_msg(
+                    MavSeverity::MAV_SEVERITY_WARNING,
+                    &format!("SmartRTL unavailable, {}", fallback.name()),
+                ));
+                self.fs_mode(fallback, extra);
+            }
+            Mode::Brake if self.faults.gps_lost => self.fs_mode(Mode::Land, extra),
+            m => self.fs_mode(m, extra),
+        }
     }
 
     /// RTL unless the way home crosses a fence or there is no GPS: then LAND.
@@ -1286,7 +1408,7 @@ impl Vehicle {
             MavSeverity::MAV_SEVERITY_CRITICAL,
             &format!("Fence breach: {}", what.join(", ")),
         )];
-        if !matches!(self.mode, Mode::Rtl | Mode::Land) {
+        if !matches!(self.mode, Mode::Rtl | Mode::SmartRtl | Mode::Land) {
             self.fs_mode(Mode::Rtl, &mut extra);
         }
         out.extend(extra.into_iter().map(|m| Out {
@@ -1297,7 +1419,7 @@ impl Vehicle {
 
     fn touchdown(&mut self, out: &mut Vec<Out>) {
         let descending = matches!(self.mode, Mode::Land)
-            || (self.mode == Mode::Rtl && self.rtl == RtlPhase::Descend)
+            || (matches!(self.mode, Mode::Rtl | Mode::SmartRtl) && self.rtl == RtlPhase::Descend)
             || self.auto_landing();
         if descending && self.body.alt <= 0.05 {
             self.landed = true;
@@ -1409,6 +1531,7 @@ impl Vehicle {
             Mode::Loiter | Mode::Brake | Mode::AltHold | Mode::Stabilize => self.hold(),
             Mode::Land => self.descend_here(),
             Mode::Rtl => self.rtl_control(out),
+            Mode::SmartRtl => self.smart_rtl_control(),
             Mode::Auto => self.auto_control(out),
         }
     }
@@ -1446,6 +1569,35 @@ impl Vehicle {
                 sp
             }
         }
+    }
+
+    /// SmartRTL: back through the breadcrumbs (latest first) at no lower
+    /// than the altitude flown there, then down at the first one (home).
+    fn smart_rtl_control(&mut self) -> Setpoint {
+        if self.rtl == RtlPhase::Descend || self.srtl_home.is_empty() {
+            self.rtl = RtlPhase::Descend;
+            let (hl, ho) = self.cfg.home;
+            let (mut sp, _) = self.goto(hl, ho, 0.0, 2.0);
+            sp.vd = self.descend_here().vd;
+            return sp;
+        }
+        let (lat, lon, alt) = self.srtl_home[0];
+        let last = self.srtl_home.len() == 1;
+        // Home is the way in to land: reached at the altitude flying.
+        let alt = if last {
+            self.body.alt
+        } else {
+            alt.max(self.body.alt.min(self.cfg.rtl_alt_m))
+        };
+        let (sp, d) = self.goto(lat, lon, alt, self.speed());
+        let close = if last { HEADING_HOLD_RADIUS_M } else { 3.0 };
+        if d < close && (!last || self.body.ground_speed() < 1.0) {
+            self.srtl_home.remove(0);
+            if self.srtl_home.is_empty() {
+                self.rtl = RtlPhase::Descend;
+            }
+        }
+        sp
     }
 
     fn auto_control(&mut self, out: &mut Vec<Out>) -> Setpoint {
@@ -1746,7 +1898,7 @@ impl Vehicle {
                 }
                 if matches!(
                     self.mode,
-                    Mode::Guided | Mode::Auto | Mode::Rtl | Mode::Land
+                    Mode::Guided | Mode::Auto | Mode::Rtl | Mode::SmartRtl | Mode::Land
                 ) {
                     base |= MavModeFlag::MAV_MODE_FLAG_GUIDED_ENABLED;
                 }
@@ -1851,7 +2003,9 @@ impl Vehicle {
                 vtol_state: MavVtolState::MAV_VTOL_STATE_UNDEFINED,
                 landed_state: if self.landed {
                     MavLandedState::MAV_LANDED_STATE_ON_GROUND
-                } else if self.body.vd > 0.3 && matches!(self.mode, Mode::Land | Mode::Rtl) {
+                } else if self.body.vd > 0.3
+                    && matches!(self.mode, Mode::Land | Mode::Rtl | Mode::SmartRtl)
+                {
                     MavLandedState::MAV_LANDED_STATE_LANDING
                 } else if self.body.vd < -0.3 && self.body.alt < 5.0 {
                     MavLandedState::MAV_LANDED_STATE_TAKEOFF
@@ -1902,5 +2056,210 @@ fn text(severity: MavSeverity, s: &str) -> Out {
     Out {
         dest: Dest::All,
         msg: text_msg(severity, s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Ground-station loss drills in sim time: an L-shaped flight around an
+    //! exclusion zone that lies on the straight line home.
+    use rand::SeedableRng;
+
+    use super::*;
+
+    const HOME: (f64, f64) = (30.40, 120.54);
+
+    fn config() -> VehicleConfig {
+        VehicleConfig {
+            system_id: 11,
+            name: "t".into(),
+            home: HOME,
+            home_amsl_m: 5.0,
+            airframe: Airframe {
+                cruise_speed_mps: 15.0,
+                max_speed_mps: 20.0,
+                climb_rate_mps: 5.0,
+                descent_rate_mps: 3.0,
+                accel_mps2: 3.0,
+                vert_accel_mps2: 2.5,
+                yaw_rate_dps: 90.0,
+                endurance_min: 40.0,
+                capacity_mah: 10_000.0,
+                cells: 6,
+            },
+            wind: Wind {
+                speed_mps: 0.0,
+                from_deg: 0.0,
+                gust_mps: 0.0,
+            },
+            has_gripper: true,
+            has_loudspeaker: false,
+            clips: Vec::new(),
+            gcs_timeout_s: 5.0,
+            battery_low_pct: 25.0,
+            battery_critical_pct: 12.0,
+            arm_min_battery_pct: 30.0,
+            rtl_alt_m: 60.0,
+            position_rate_hz: 4.0,
+            charge_rate_pct_per_min: 0.0,
+            minimal_streams: true,
+            initial_battery_pct: 100.0,
+        }
+    }
+
+    fn item(command: MavCmd, n: f64, e: f64, z: f32) -> Item {
+        let (lat, lon) = offset_point(HOME.0, HOME.1, n, e);
+        Item {
+            command,
+            frame: MavFrame::MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+            params: [0.0; 4],
+            x: (lat * 1e7).round() as i32,
+            y: (lon * 1e7).round() as i32,
+            z,
+            autocontinue: true,
+        }
+    }
+
+    /// A vehicle flying out 2 km north, 2 km east, and back the same way,
+    /// with a fenced square between the far corner and home.
+    fn vehicle(params: &[(&str, f32)]) -> Vehicle {
+        let mut v = Vehicle::new(config());
+        for &(name, value) in params {
+            let i = v.param_index(name).unwrap_or_else(|| panic!("{name}"));
+            v.set_param(i, value);
+            assert_eq!(v.param(name), value, "{name} set");
+        }
+        use MavCmd::*;
+        v.mission = vec![
+            item(MAV_CMD_NAV_WAYPOINT, 0.0, 0.0, 0.0),
+            item(MAV_CMD_NAV_TAKEOFF, 0.0, 0.0, 40.0),
+            item(MAV_CMD_NAV_WAYPOINT, 2000.0, 0.0, 40.0),
+            item(MAV_CMD_NAV_WAYPOINT, 2000.0, 2000.0, 40.0),
+            item(MAV_CMD_NAV_WAYPOINT, 2000.0, 0.0, 40.0),
+            item(MAV_CMD_NAV_WAYPOINT, 0.0, 0.0, 40.0),
+            item(MAV_CMD_NAV_LAND, 0.0, 0.0, 0.0),
+        ];
+        let corner = |n: f64, e: f64| {
+            let mut it = item(MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION, n, e, 0.0);
+            it.params[0] = 4.0;
+            it
+        };
+        v.fence_items = vec![
+            corner(600.0, 600.0),
+            corner(600.0, 1400.0),
+            corner(1400.0, 1400.0),
+            corner(1400.0, 600.0),
+        ];
+        v.fence = mission::parse_fence(&v.fence_items).unwrap_or_else(|e| panic!("{e:?}"));
+        v
+    }
+
+    fn in_zone(v: &Vehicle) -> bool {
+        let (n, e) = ne_offset(HOME.0, HOME.1, v.body.lat, v.body.lon);
+        (600.0..=1400.0).contains(&n) && (600.0..=1400.0).contains(&e)
+    }
+
+    /// Flies (0.1 s steps) with the ground station heard until the vehicle is
+    /// past the far corner, then silent; returns the modes seen and whether
+    /// the zone was entered, once the vehicle is on the ground.
+    fn drill(v: &mut Vehicle, start_in: Mode) -> (Vec<Mode>, bool) {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let gcs = MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            mavtype: MavType::MAV_TYPE_GCS,
+            ..Default::default()
+        });
+        let mut extra = Vec::new();
+        assert_eq!(v.arm(&mut extra), MavResult::MAV_RESULT_ACCEPTED);
+        assert_eq!(
+            v.request_mode(Mode::Auto, &mut extra),
+            MavResult::MAV_RESULT_ACCEPTED
+        );
+        let (mut t, mut silent_from) = (0.0, None);
+        let (mut modes, mut entered) = (vec![v.mode], false);
+        while t < 3600.0 {
+            t += 0.1;
+            if silent_from.is_none() {
+                v.handle(t, 1, (255, 190), &gcs);
+                if v.current >= 4 {
+                    // Past the far corner, on the way back: the link drops.
+                    silent_from = Some(t);
+                    if start_in != Mode::Auto {
+                        assert_eq!(
+                            v.request_mode(start_in, &mut extra),
+                            MavResult::MAV_RESULT_ACCEPTED
+                        );
+                    }
+                }
+            }
+            v.step(t, 0.1, &mut rng);
+            if modes.last() != Some(&v.mode) {
+                modes.push(v.mode);
+            }
+            entered |= in_zone(v);
+            if v.landed && !v.armed && t > 10.0 {
+                break;
+            }
+        }
+        (modes, entered)
+    }
+
+    fn from_home(v: &Vehicle) -> f64 {
+        let (n, e) = ne_offset(HOME.0, HOME.1, v.body.lat, v.body.lon);
+        n.hypot(e)
+    }
+
+    #[test]
+    fn rtl_on_gcs_loss_lands_where_the_fence_blocks_the_way_home() {
+        // FS_GCS_ENABLE 1 and no FS_OPTIONS: the straight way home crosses
+        // the zone, so the vehicle lands where it is (the stranded drone).
+        let mut v = vehicle(&[]);
+        let (modes, entered) = drill(&mut v, Mode::Auto);
+        assert!(modes.contains(&Mode::Land), "{modes:?}");
+        assert!(!entered);
+        assert!(from_home(&v) > 1500.0, "{} m from home", from_home(&v));
+    }
+
+    #[test]
+    fn continue_in_auto_flies_the_mission_home() {
+        let mut v = vehicle(&[("FS_GCS_ENABLE", 4.0), ("FS_OPTIONS", 10.0)]);
+        let (modes, entered) = drill(&mut v, Mode::Auto);
+        assert_eq!(modes, vec![Mode::Auto], "never left AUTO");
+        assert!(v.gcs_failsafe, "the failsafe did trigger");
+        assert!(!entered && !v.crashed);
+        assert!(from_home(&v) < 3.0, "{} m from home", from_home(&v));
+    }
+
+    #[test]
+    fn smart_rtl_retraces_the_path_around_the_zone() {
+        // Out of AUTO (a pilot's LOITER) when the link drops: SmartRTL.
+        let mut v = vehicle(&[("FS_GCS_ENABLE", 4.0), ("FS_OPTIONS", 10.0)]);
+        let (modes, entered) = drill(&mut v, Mode::Loiter);
+        assert!(modes.contains(&Mode::SmartRtl), "{modes:?}");
+        assert!(!modes.contains(&Mode::Land), "{modes:?}");
+        assert!(!entered, "the way home went around the zone");
+        assert!(from_home(&v) < 3.0, "{} m from home", from_home(&v));
+        // Without a path (buffer of 0 points) it falls back to LAND, not a
+        // straight line through the zone.
+        let mut v = vehicle(&[("FS_GCS_ENABLE", 4.0), ("SRTL_POINTS", 0.0)]);
+        let (modes, entered) = drill(&mut v, Mode::Loiter);
+        assert!(modes.contains(&Mode::Land) && !modes.contains(&Mode::SmartRtl));
+        assert!(!entered);
+    }
+
+    #[test]
+    fn invalid_parameter_values_are_kept_out() {
+        let mut v = Vehicle::new(config());
+        for (name, bad) in [
+            ("FS_GCS_ENABLE", 9.0),
+            ("FS_GCS_ENABLE", 1.5),
+            ("FS_OPTIONS", f32::NAN),
+            ("SRTL_ACCURACY", f32::INFINITY),
+            ("FS_GCS_TIMEOUT", 0.0),
+        ] {
+            let before = v.param(name);
+            let i = v.param_index(name).unwrap_or_else(|| panic!("{name}"));
+            v.set_param(i, bad);
+            assert!(v.param(name) == before, "{name} = {bad} refused");
+        }
     }
 }

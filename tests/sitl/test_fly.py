@@ -134,9 +134,85 @@ def test_lost_link_hands_the_incident_to_the_next_drone():
         assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)
         st = run.statuses(1)
         assert st[st.index("queued"):] == ["queued", "assigned", "en_route", "on_scene", "returning", "resolved"], st
-        # yg-1 flies home on its own failsafe (no ground-station heartbeat): RTL.
+        # yg-1, set before launch to continue its mission on ground-station
+        # loss, keeps flying it (its way home avoids every zone): never a
+        # straight RTL, never a landing in a field.
         v = json.loads(run.control("status"))
-        assert next(x for x in v["vehicles"] if x["system_id"] == 11)["mode"] in ("RTL", "LAND")
+        yg1 = next(x for x in v["vehicles"] if x["system_id"] == 11)
+        assert yg1["mode"] == "AUTO" and not yg1["crashed"], yg1
+    finally:
+        run.close()
+
+
+def vehicle(run, sysid):
+    return next(x for x in json.loads(run.control("status"))["vehicles"] if x["system_id"] == sysid)
+
+
+def wait_past_the_crowd(run, sysid=11, timeout=60):
+    """Until the drone from Yanguan is south of the Yanguan crowd zone: from
+    there the straight line home crosses the zone its fence excludes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = vehicle(run, sysid)
+        if v["alt_m"] > 20 and v["lat"] < 30.386:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"yg-1 never got past the crowd zone: {vehicle(run, sysid)}")
+
+
+YANGUAN = (30.4040, 120.5420)
+
+
+def metres_from(v, at):
+    import math
+    dn = (v["lat"] - at[0]) * 111_195
+    de = (v["lon"] - at[1]) * 111_195 * math.cos(math.radians(at[0]))
+    return math.hypot(dn, de)
+
+
+def test_link_blip_on_bore_day_the_drone_still_comes_home():
+    # 13:00 on bore day, the Yanguan crowd zone fenced. The link drops for
+    # longer than the vehicle's ground-station timeout (5 s) but less than
+    # the re-assignment delay, when the straight line home would cross the
+    # crowd zone: the vehicle keeps flying its mission and lands in its hangar.
+    run = Run(["person_in_water@30.347,120.457"])
+    try:
+        launched = run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        assert "FS_GCS_ENABLE=4" in launched["note"] and "FS_OPTIONS=10" in launched["note"], launched
+        wait_past_the_crowd(run)
+        assert run.control("fault 11 link-drop 8").startswith("ok")
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.statuses(1)[-1] == "resolved" and run.drone_of(1) == ["yg-1"], run.statuses(1)
+        texts = [e["text"] for e in run.events if e.get("event") == "vehicle" and e["drone"] == "yg-1"]
+        # The failsafe did trigger (its own text was lost with the link; the
+        # "cleared" one comes after): the vehicle kept to its mission.
+        assert any("GCS failsafe cleared" in t for t in texts), texts
+        assert not any("LAND" in t or "RTL" in t for t in texts), texts
+        drones = {d["drone"]: d for d in run.events[-1]["summary"]["drones"]}
+        assert drones["yg-1"]["home"], drones
+        v = vehicle(run, 11)
+        assert v["landed"] and not v["crashed"] and metres_from(v, YANGUAN) < 30, v
+    finally:
+        run.close()
+
+
+def test_dispatcher_killed_mid_flight_the_drone_still_comes_home():
+    run = Run(["person_in_water@30.347,120.457"])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        wait_past_the_crowd(run)
+        run.fly.kill()  # SIGKILL: no goodbye to the vehicles
+        run.fly.wait(timeout=10)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            v = vehicle(run, 11)
+            if v["landed"] and not v["armed"]:
+                break
+            time.sleep(0.2)
+        assert v["landed"] and not v["crashed"], v
+        assert metres_from(v, YANGUAN) < 30, v
+        assert v["lifebuoy_released"], v
     finally:
         run.close()
 

@@ -209,9 +209,14 @@ struct Sortie {
 #[derive(Debug, Clone)]
 struct Homing {
     system_id: u8,
+    /// A sortie lost with its link: the mission item where its way home
+    /// starts, and the incident it was flying. The vehicle keeps flying the
+    /// mission on its own (failsafe parameters); if it is heard again before
+    /// the way home, it is sent there, as the incident went to another drone.
+    recall: Option<(u16, IncidentId)>,
 }
 
-type LaunchResult = (DroneId, IncidentId, Result<(), String>);
+type LaunchResult = (DroneId, IncidentId, Result<String, String>);
 
 pub struct FleetManager {
     pub(crate) cfg: FleetConfig,
@@ -753,6 +758,11 @@ impl FleetManager {
             // The hangar opens and runs its checks while the mission goes up.
             let sleep = tokio::time::sleep(delay);
             let r = async {
+                // Losing the ground station must not strand the drone:
+                // keep flying the mission (its way home avoids every zone).
+                let failsafe = crate::failsafe::configure(&link, sysid)
+                    .await
+                    .map_err(|e| format!("failsafe parameters: {e}"))?;
                 link.upload(sysid, MavMissionType::MAV_MISSION_TYPE_FENCE, fence)
                     .await
                     .map_err(|e| format!("fence upload: {e}"))?;
@@ -776,7 +786,8 @@ impl FleetManager {
                     },
                 )
                 .await
-                .map_err(|e| format!("mission start: {e}"))
+                .map_err(|e| format!("mission start: {e}"))?;
+                Ok(failsafe)
             }
             .await;
             (drone_id, incident, r)
@@ -786,14 +797,14 @@ impl FleetManager {
         }
     }
 
-    fn on_launch(&mut self, drone: DroneId, incident: IncidentId, result: Result<(), String>) {
+    fn on_launch(&mut self, drone: DroneId, incident: IncidentId, result: Result<String, String>) {
         let now = self.now();
         let current = self.sorties.get(&drone).map(|s| s.incident);
         if current != Some(incident) {
             return; // superseded (preempted or re-queued meanwhile)
         }
         match result {
-            Ok(()) => {
+            Ok(failsafe) => {
                 if let Some(s) = self.sorties.get_mut(&drone) {
                     s.phase = Phase::Flying;
                     // The time on scene keeps counting from the assignment,
@@ -807,7 +818,7 @@ impl FleetManager {
                     What::Drone {
                         drone: drone.clone(),
                         state: DroneState::EnRoute,
-                        note: "launched: mission started".into(),
+                        note: format!("launched: mission started; failsafe {failsafe}"),
                     },
                 );
                 if self
@@ -927,14 +938,83 @@ impl FleetManager {
                 });
             }
         });
-        self.homing
-            .insert(drone.clone(), Homing { system_id: sysid });
+        self.homing.insert(
+            drone.clone(),
+            Homing {
+                system_id: sysid,
+                recall: None,
+            },
+        );
         self.event(
             now,
             What::Drone {
                 drone: drone.clone(),
                 state: DroneState::Returning,
                 note: format!("called off ({why}): flying its planned way home"),
+            },
+        );
+    }
+
+    /// A drone heard again after its sortie was given up for a lost link:
+    /// still flying that mission before its way home, it is sent along the
+    /// way home (the incident went to another drone).
+    fn recall(&mut self, drone: &DroneId, sysid: u8, return_start: u16, incident: IncidentId) {
+        let Some(v) = self.link.vehicle(sysid) else {
+            return;
+        };
+        let now = self.now();
+        let position = LatLon::new(v.lat, v.lon);
+        let battery_pct = v.battery_pct.unwrap_or(0.0);
+        if !v.armed || v.landed == Some(true) {
+            return;
+        }
+        self.apply(Input::DroneUpdate {
+            drone: drone.clone(),
+            state: DroneState::Returning,
+            position,
+            battery_pct,
+        });
+        if v.mode != FlightMode::Auto || v.mission_seq >= return_start {
+            self.event(
+                now,
+                What::Drone {
+                    drone: drone.clone(),
+                    state: DroneState::Returning,
+                    note: format!("heard again, flying home in {}", v.mode),
+                },
+            );
+            return;
+        }
+        let link = self.link.clone();
+        let events = self.events_tx.clone();
+        let who = drone.clone();
+        tokio::spawn(async move {
+            let jump = link
+                .command_long(
+                    sysid,
+                    MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
+                    [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                )
+                .await;
+            if let Err(e) = jump {
+                let _ = events.send(FleetEvent {
+                    t: now,
+                    what: What::Alert {
+                        drone: Some(who),
+                        severity: Severity::Critical,
+                        message: format!("could not send it along its way home: {e}"),
+                    },
+                });
+            }
+        });
+        self.event(
+            now,
+            What::Drone {
+                drone: drone.clone(),
+                state: DroneState::Returning,
+                note: format!(
+                    "heard again while still flying to incident {incident}, which went to another drone: sent along its planned way home"
+                ),
             },
         );
     }
@@ -1025,7 +1105,13 @@ impl FleetManager {
                     && !self.sorties.contains_key(&drone)
                 {
                     // Back: follow it home (its own failsafe flies it there).
-                    self.homing.insert(drone.clone(), Homing { system_id });
+                    let h = self.homing.entry(drone.clone()).or_insert(Homing {
+                        system_id,
+                        recall: None,
+                    });
+                    if let Some((return_start, incident)) = h.recall.take() {
+                        self.recall(&drone, system_id, return_start, incident);
+                    }
                 }
             }
             LinkEvent::StatusText {
@@ -1103,6 +1189,13 @@ impl FleetManager {
                     battery_pct: 0.0,
                 });
                 self.requeue_if_open(s.incident, &format!("link to drone {drone} lost"));
+                self.homing.insert(
+                    drone.clone(),
+                    Homing {
+                        system_id: s.system_id,
+                        recall: Some((s.plan.return_start, s.incident)),
+                    },
+                );
                 continue;
             }
             if s.phase != Phase::Flying {
@@ -1180,6 +1273,7 @@ impl FleetManager {
                         drone.clone(),
                         Homing {
                             system_id: s.system_id,
+                            recall: None,
                         },
                     );
                     self.requeue_if_open(s.incident, &why);

@@ -10,6 +10,9 @@
 //! - Missions, fences and rally points upload through the mission protocol,
 //!   resending the last message when the vehicle falls silent, until
 //!   MISSION_ACK.
+//! - Parameters follow the parameter protocol: PARAM_REQUEST_READ or
+//!   PARAM_SET, answered by PARAM_VALUE, resent on silence; a set is
+//!   verified against the value the vehicle reports back.
 //!
 //! Transports: UDP "listen" (vehicles send to us; replies go to the address
 //! each system id was last heard from), UDP "connect" (we send to one
@@ -29,7 +32,7 @@ use crate::codec::{FrameError, encode_v2};
 use crate::mav::{
     COMMAND_INT_DATA, COMMAND_LONG_DATA, HEARTBEAT_DATA, MISSION_COUNT_DATA, MISSION_ITEM_INT_DATA,
     MavAutopilot, MavCmd, MavFrame, MavMessage, MavMissionResult, MavMissionType, MavModeFlag,
-    MavResult, MavState, MavType,
+    MavParamType, MavResult, MavState, MavType, PARAM_REQUEST_READ_DATA, PARAM_SET_DATA,
 };
 use crate::modes::{Autopilot, FlightMode};
 use crate::state::{Fleet, Ingested, LinkStatus, LinkTimeouts, VehicleState};
@@ -147,6 +150,42 @@ pub enum UploadError {
     Closed,
 }
 
+/// Why a parameter could not be read or set.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum ParamError {
+    #[error("vehicle {system_id} did not answer for parameter {name} after {attempts} attempts")]
+    Timeout {
+        system_id: u8,
+        name: String,
+        attempts: u32,
+    },
+    #[error("vehicle {system_id} reports {name} = {got} after it was set to {wanted}")]
+    Mismatch {
+        system_id: u8,
+        name: String,
+        wanted: f64,
+        got: f64,
+    },
+    #[error("`{0}` is not a parameter name (1 to 16 ASCII characters)")]
+    BadName(String),
+    #[error("{0} is not a finite parameter value")]
+    BadValue(f64),
+    #[error("vehicle {system_id} already has a request for {name} in flight")]
+    Busy { system_id: u8, name: String },
+    #[error("system id {0} is not a configured vehicle")]
+    UnknownVehicle(u8),
+    #[error("the link is closed")]
+    Closed,
+}
+
+/// A parameter as the vehicle reported it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamValue {
+    /// The value as a number (decoded from the autopilot's encoding).
+    pub value: f64,
+    pub param_type: MavParamType,
+}
+
 /// Things that happened on the link.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkEvent {
@@ -209,6 +248,13 @@ enum Request {
         kind: MavMissionType,
         items: Vec<MISSION_ITEM_INT_DATA>,
         reply: oneshot::Sender<Result<(), UploadError>>,
+    },
+    Param {
+        system_id: u8,
+        name: String,
+        /// None: read; Some: write this (already encoded) value with this type.
+        set: Option<(f32, MavParamType)>,
+        reply: oneshot::Sender<Result<(f32, MavParamType), ParamError>>,
     },
 }
 
@@ -338,6 +384,110 @@ impl LinkHandle {
         .await
     }
 
+    /// Reads a parameter (PARAM_REQUEST_READ, resent on silence).
+    pub async fn param(&self, system_id: u8, name: &str) -> Result<ParamValue, ParamError> {
+        let (raw, param_type) = self.param_request(system_id, name, None).await?;
+        Ok(ParamValue {
+            value: self.decode_param(system_id, param_type, raw),
+            param_type,
+        })
+    }
+
+    /// Sets a parameter and verifies it: reads it first (for its type and
+    /// encoding), sends PARAM_SET, and checks the PARAM_VALUE the vehicle
+    /// answers with. Returns the value the vehicle now holds.
+    pub async fn set_param(
+        &self,
+        system_id: u8,
+        name: &str,
+        value: f64,
+    ) -> Result<ParamValue, ParamError> {
+        if !value.is_finite() {
+            return Err(ParamError::BadValue(value));
+        }
+        let current = self.param(system_id, name).await?;
+        let raw = self.encode_param(system_id, current.param_type, value);
+        let (got_raw, param_type) = self
+            .param_request(system_id, name, Some((raw, current.param_type)))
+            .await?;
+        let got = self.decode_param(system_id, param_type, got_raw);
+        // f32 on the wire: compare at f32 precision.
+        let tolerance = f64::from(f32::EPSILON) * 4.0 * value.abs().max(1.0);
+        if (got - value).abs() > tolerance {
+            return Err(ParamError::Mismatch {
+                system_id,
+                name: name.to_owned(),
+                wanted: value,
+                got,
+            });
+        }
+        Ok(ParamValue {
+            value: got,
+            param_type,
+        })
+    }
+
+    async fn param_request(
+        &self,
+        system_id: u8,
+        name: &str,
+        set: Option<(f32, MavParamType)>,
+    ) -> Result<(f32, MavParamType), ParamError> {
+        if name.is_empty() || name.len() > 16 || !name.is_ascii() {
+            return Err(ParamError::BadName(name.to_owned()));
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Param {
+                system_id,
+                name: name.to_owned(),
+                set,
+                reply,
+            })
+            .await
+            .map_err(|_| ParamError::Closed)?;
+        rx.await.map_err(|_| ParamError::Closed)?
+    }
+
+    /// PX4 sends integer parameters bytewise in the float field; ArduPilot
+    /// (and floats everywhere) send the number itself.
+    fn bytewise(&self, system_id: u8, t: MavParamType) -> bool {
+        let px4 = self
+            .vehicle(system_id)
+            .and_then(|v| v.autopilot)
+            .is_some_and(|a| a == Autopilot::Px4);
+        px4 && !matches!(
+            t,
+            MavParamType::MAV_PARAM_TYPE_REAL32 | MavParamType::MAV_PARAM_TYPE_REAL64
+        )
+    }
+
+    fn decode_param(&self, system_id: u8, t: MavParamType, raw: f32) -> f64 {
+        if !self.bytewise(system_id, t) {
+            return f64::from(raw);
+        }
+        let bits = raw.to_bits();
+        match t {
+            MavParamType::MAV_PARAM_TYPE_UINT8 => f64::from(bits as u8),
+            MavParamType::MAV_PARAM_TYPE_INT8 => f64::from(bits as u8 as i8),
+            MavParamType::MAV_PARAM_TYPE_UINT16 => f64::from(bits as u16),
+            MavParamType::MAV_PARAM_TYPE_INT16 => f64::from(bits as u16 as i16),
+            MavParamType::MAV_PARAM_TYPE_UINT32 => f64::from(bits),
+            _ => f64::from(bits as i32),
+        }
+    }
+
+    fn encode_param(&self, system_id: u8, t: MavParamType, v: f64) -> f32 {
+        if !self.bytewise(system_id, t) {
+            return v as f32;
+        }
+        let bits = match t {
+            MavParamType::MAV_PARAM_TYPE_UINT32 => v as u32,
+            _ => (v as i32) as u32,
+        };
+        f32::from_bits(bits)
+    }
+
     pub async fn upload(
         &self,
         system_id: u8,
@@ -439,6 +589,14 @@ struct PendingCommand {
     reply: oneshot::Sender<Result<(), CommandError>>,
 }
 
+struct PendingParam {
+    /// The message to resend on silence.
+    msg: MavMessage,
+    attempts: u32,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<(f32, MavParamType), ParamError>>,
+}
+
 struct PendingUpload {
     kind: MavMissionType,
     items: Vec<MISSION_ITEM_INT_DATA>,
@@ -459,6 +617,7 @@ struct Driver {
     status: HashMap<u8, LinkStatus>,
     commands: HashMap<(u8, u32), PendingCommand>,
     uploads: HashMap<u8, PendingUpload>,
+    params: HashMap<(u8, String), PendingParam>,
     seq: u8,
     start: Instant,
     tcp_buf: Vec<u8>,
@@ -500,6 +659,7 @@ pub fn spawn(
         status: HashMap::new(),
         commands: HashMap::new(),
         uploads: HashMap::new(),
+        params: HashMap::new(),
         seq: 0,
         start,
         tcp_buf: Vec::new(),
@@ -704,6 +864,12 @@ impl Driver {
                     }
                 }
             }
+            MavMessage::PARAM_VALUE(v) => {
+                let name = v.param_id.to_str().unwrap_or_default().to_owned();
+                if let Some(p) = self.params.remove(&(sysid, name)) {
+                    let _ = p.reply.send(Ok((v.param_value, v.param_type)));
+                }
+            }
             MavMessage::MISSION_REQUEST_INT(r) => {
                 self.mission_request(sysid, r.seq, r.mission_type).await
             }
@@ -841,6 +1007,51 @@ impl Driver {
                 );
                 self.send(Some(system_id), &count).await;
             }
+            Request::Param {
+                system_id,
+                name,
+                set,
+                reply,
+            } => {
+                if !self.knows(system_id) {
+                    let _ = reply.send(Err(ParamError::UnknownVehicle(system_id)));
+                    return;
+                }
+                let key = (system_id, name);
+                if self.params.get(&key).is_some_and(|p| !p.reply.is_closed()) {
+                    let _ = reply.send(Err(ParamError::Busy {
+                        system_id,
+                        name: key.1,
+                    }));
+                    return;
+                }
+                let param_id = key.1.as_str().into();
+                let msg = match set {
+                    None => MavMessage::PARAM_REQUEST_READ(PARAM_REQUEST_READ_DATA {
+                        param_index: -1,
+                        target_system: system_id,
+                        target_component: 1,
+                        param_id,
+                    }),
+                    Some((value, param_type)) => MavMessage::PARAM_SET(PARAM_SET_DATA {
+                        param_value: value,
+                        target_system: system_id,
+                        target_component: 1,
+                        param_id,
+                        param_type,
+                    }),
+                };
+                self.params.insert(
+                    key,
+                    PendingParam {
+                        msg: msg.clone(),
+                        attempts: 1,
+                        deadline: Instant::now() + self.cfg.command_timeout,
+                        reply,
+                    },
+                );
+                self.send(Some(system_id), &msg).await;
+            }
         }
     }
 
@@ -869,6 +1080,31 @@ impl Driver {
             p.deadline = now + self.cfg.command_timeout;
             let msg = command_msg(key.0, &p.command, p.confirmation);
             self.commands.insert(key, p);
+            self.send(Some(key.0), &msg).await;
+        }
+        // Parameter requests: resend (a PARAM_SET is idempotent) or give up.
+        let due: Vec<(u8, String)> = self
+            .params
+            .iter()
+            .filter(|(_, p)| now >= p.deadline)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            let Some(mut p) = self.params.remove(&key) else {
+                continue;
+            };
+            if p.attempts > self.cfg.command_retries || p.reply.is_closed() {
+                let _ = p.reply.send(Err(ParamError::Timeout {
+                    system_id: key.0,
+                    name: key.1,
+                    attempts: p.attempts,
+                }));
+                continue;
+            }
+            p.attempts += 1;
+            p.deadline = now + self.cfg.command_timeout;
+            let msg = p.msg.clone();
+            self.params.insert(key.clone(), p);
             self.send(Some(key.0), &msg).await;
         }
         // Mission upload resends.

@@ -17,6 +17,8 @@ pub enum FlightMode {
     Rtl,
     Land,
     Brake,
+    /// ArduCopter's SmartRTL: back along the path flown, then land at home.
+    SmartRtl,
     /// A mode this crate has no name for, with the raw custom mode.
     Other(u32),
 }
@@ -32,6 +34,7 @@ impl fmt::Display for FlightMode {
             FlightMode::Rtl => f.write_str("RTL"),
             FlightMode::Land => f.write_str("LAND"),
             FlightMode::Brake => f.write_str("BRAKE"),
+            FlightMode::SmartRtl => f.write_str("SMART_RTL"),
             FlightMode::Other(n) => write!(f, "mode {n}"),
         }
     }
@@ -76,6 +79,7 @@ impl Autopilot {
                 FlightMode::Rtl => 6,
                 FlightMode::Land => 9,
                 FlightMode::Brake => 17,
+                FlightMode::SmartRtl => 21,
                 FlightMode::Other(n) => n,
             }),
             Autopilot::Px4 => {
@@ -90,7 +94,7 @@ impl Autopilot {
                     FlightMode::Loiter => Some(px4(PX4_MAIN_POSCTL, 0)),
                     FlightMode::Rtl => Some(px4(PX4_MAIN_AUTO, PX4_AUTO_RTL)),
                     FlightMode::Land => Some(px4(PX4_MAIN_AUTO, PX4_AUTO_LAND)),
-                    FlightMode::Brake => None,
+                    FlightMode::Brake | FlightMode::SmartRtl => None,
                     FlightMode::Other(n) => Some(n),
                 }
             }
@@ -109,6 +113,7 @@ impl Autopilot {
                 6 => FlightMode::Rtl,
                 9 => FlightMode::Land,
                 17 => FlightMode::Brake,
+                21 => FlightMode::SmartRtl,
                 n => FlightMode::Other(n),
             },
             Autopilot::Px4 => {
@@ -146,11 +151,12 @@ mod tests {
             (FlightMode::Rtl, 6),
             (FlightMode::Land, 9),
             (FlightMode::Brake, 17),
+            (FlightMode::SmartRtl, 21),
         ] {
             assert_eq!(ac.encode(mode), Some(n));
             assert_eq!(ac.decode(n), mode);
         }
-        assert_eq!(ac.decode(21), FlightMode::Other(21));
+        assert_eq!(ac.decode(22), FlightMode::Other(22));
     }
 
     #[test]

@@ -302,6 +302,7 @@ impl Fleet {
                 | MavMessage::MISSION_ACK(_)
                 | MavMessage::MISSION_COUNT(_)
                 | MavMessage::MISSION_ITEM_INT(_)
+                | MavMessage::PARAM_VALUE(_)
         ) || is_legacy_request(&frame.message)
         {
             out.protocol.push(frame);

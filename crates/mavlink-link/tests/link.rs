@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use mavlink_link::codec::{decode_datagram, encode_v2};
-use mavlink_link::link::{self, CommandError, LinkConfig, LinkEvent, Transport, UploadError};
+use mavlink_link::link::{
+    self, CommandError, LinkConfig, LinkEvent, ParamError, Transport, UploadError,
+};
 use mavlink_link::mav::{
     COMMAND_ACK_DATA, HEARTBEAT_DATA, MISSION_ACK_DATA, MISSION_ITEM_INT_DATA,
     MISSION_REQUEST_INT_DATA, MavAutopilot, MavCmd, MavMessage, MavMissionResult, MavMissionType,
-    MavModeFlag, MavResult, MavState, MavType,
+    MavModeFlag, MavParamType, MavResult, MavState, MavType, PARAM_VALUE_DATA,
 };
 use mavlink_link::modes::FlightMode;
 use mavlink_link::state::LinkStatus;
@@ -487,4 +489,100 @@ async fn an_upload_nobody_waits_for_is_superseded_but_a_live_one_is_not() {
     tx.send(encode_v2(V, 1, 0, &ok))
         .unwrap_or_else(|_| panic!("link gone"));
     assert_eq!(second.await.ok(), Some(Ok(())));
+}
+
+fn param_value(tx: &UnboundedSender<Vec<u8>>, name: &str, value: f32, t: MavParamType) {
+    let m = MavMessage::PARAM_VALUE(PARAM_VALUE_DATA {
+        param_value: value,
+        param_count: 40,
+        param_index: 3,
+        param_id: name.into(),
+        param_type: t,
+    });
+    tx.send(encode_v2(V, 1, 0, &m))
+        .unwrap_or_else(|_| panic!("link gone"));
+}
+
+#[tokio::test]
+async fn a_parameter_is_read_set_and_verified_against_the_read_back() {
+    let (link, mut rx, tx) = seen_link().await;
+    let l = link.clone();
+    let set = tokio::spawn(async move { l.set_param(V, "FS_OPTIONS", 10.0).await });
+    // First a read (for the type); the first request is lost and resent.
+    for _ in 0..2 {
+        match next(&mut rx).await {
+            MavMessage::PARAM_REQUEST_READ(r) => {
+                assert_eq!(r.param_id.to_str().ok(), Some("FS_OPTIONS"));
+                assert_eq!((r.param_index, r.target_system), (-1, V));
+            }
+            m => panic!("expected PARAM_REQUEST_READ, got {m:?}"),
+        }
+    }
+    param_value(&tx, "FS_OPTIONS", 0.0, MavParamType::MAV_PARAM_TYPE_INT32);
+    match next(&mut rx).await {
+        MavMessage::PARAM_SET(p) => {
+            assert_eq!(p.param_id.to_str().ok(), Some("FS_OPTIONS"));
+            assert_eq!(p.param_value, 10.0);
+            assert_eq!(p.param_type, MavParamType::MAV_PARAM_TYPE_INT32);
+        }
+        m => panic!("expected PARAM_SET, got {m:?}"),
+    }
+    // Another parameter's value does not answer this request.
+    param_value(
+        &tx,
+        "FS_GCS_ENABLE",
+        10.0,
+        MavParamType::MAV_PARAM_TYPE_INT8,
+    );
+    param_value(&tx, "FS_OPTIONS", 10.0, MavParamType::MAV_PARAM_TYPE_INT32);
+    let got = set
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.value, 10.0);
+
+    // A vehicle that keeps the old value is caught by the read-back.
+    let l = link.clone();
+    let set = tokio::spawn(async move { l.set_param(V, "FS_GCS_ENABLE", 4.0).await });
+    assert!(matches!(
+        next(&mut rx).await,
+        MavMessage::PARAM_REQUEST_READ(_)
+    ));
+    param_value(&tx, "FS_GCS_ENABLE", 1.0, MavParamType::MAV_PARAM_TYPE_INT8);
+    assert!(matches!(next(&mut rx).await, MavMessage::PARAM_SET(_)));
+    param_value(&tx, "FS_GCS_ENABLE", 1.0, MavParamType::MAV_PARAM_TYPE_INT8);
+    let err = set
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect_err("a mismatch is an error");
+    assert!(
+        matches!(
+            err,
+            ParamError::Mismatch {
+                wanted: 4.0,
+                got: 1.0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("FS_GCS_ENABLE = 1"), "{err}");
+
+    // Silence: a typed timeout after the retries; bad names never go out.
+    let err = link
+        .param(V, "SRTL_POINTS")
+        .await
+        .expect_err("nobody answers");
+    assert!(
+        matches!(err, ParamError::Timeout { attempts: 4, .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        link.set_param(V, "A_NAME_LONGER_THAN_16", 1.0).await,
+        Err(ParamError::BadName(_))
+    ));
+    assert!(matches!(
+        link.set_param(V, "FS_OPTIONS", f64::NAN).await,
+        Err(ParamError::BadValue(_))
+    ));
 }
