@@ -33,6 +33,8 @@ class Run:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         ready = json.loads(self.sim.stdout.readline())
+        self.ready = ready
+        self.mavlink = f"udpin:127.0.0.1:{port}"
         host, cport = ready["control"].split(":")
         self.ctl = socket.create_connection((host, int(cport)), timeout=5)
         self.ctl_file = self.ctl.makefile("r")
@@ -217,6 +219,112 @@ def test_dispatcher_killed_mid_flight_the_drone_still_comes_home():
         run.close()
 
 
+def rogue_station(run, sysid=11):
+    """A ground station nobody invited, on the vehicle's own port (--listen-base)."""
+    from pymavlink import mavutil
+    port = next(x["port"] for x in run.ready["listen"] if x["system_id"] == sysid)
+    m = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=200, dialect="ardupilotmega")
+    m.mav.heartbeat_send(6, 8, 0, 0, 0)  # MAV_TYPE_GCS, MAV_AUTOPILOT_INVALID
+    return m
+
+
+def free_base():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_a_rogue_loiter_is_noticed_the_incident_handed_over_and_the_drone_sent_home():
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        time.sleep(0.5)
+        rogue = rogue_station(run)
+        rogue.mav.command_long_send(11, 1, 176, 0, 1, 5, 0, 0, 0, 0, 0)  # DO_SET_MODE LOITER
+        alert = run.wait_for(lambda e: e.get("event") == "alert" and "LOITER" in e["message"], timeout=30)
+        assert "not commanded by the dispatcher" in alert["message"] and "commanded home" in alert["message"], alert
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)
+        assert run.statuses(1)[-1] == "resolved"
+        drones = {d["drone"]: d for d in run.events[-1]["summary"]["drones"]}
+        assert drones["yg-1"]["home"] and drones["yg-2"]["home"], drones
+        v = vehicle(run, 11)
+        assert v["landed"] and metres_from(v, YANGUAN) < 30, v
+        rogue.close()
+    finally:
+        run.close()
+
+
+def test_a_disarm_in_the_air_is_an_alert_and_a_hand_over_at_once():
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        wait_past_the_crowd(run)
+        rogue = rogue_station(run)
+        rogue.mav.command_long_send(11, 1, 400, 0, 0, 21196, 0, 0, 0, 0, 0)  # force disarm
+        alert = run.wait_for(lambda e: e.get("event") == "alert" and "disarmed in the air" in e["message"], timeout=30)
+        assert "goes to another drone" in alert["message"], alert
+        code = run.finish()
+        # yg-2 resolves the incident; yg-1 fell: not home, and the exit says so.
+        assert code == 1, run.fly.stderr.read()
+        assert run.drone_of(1) == ["yg-1", "yg-2"] and run.statuses(1)[-1] == "resolved"
+        drones = {d["drone"]: d for d in run.events[-1]["summary"]["drones"]}
+        assert drones["yg-1"]["state"] == "maintenance" and not drones["yg-1"]["home"], drones
+        assert vehicle(run, 11)["crashed"]
+        rogue.close()
+    finally:
+        run.close()
+
+
+def test_a_sortie_that_makes_no_progress_is_handed_over():
+    # A rogue station slows yg-1 to 0.1 m/s in AUTO (DO_CHANGE_SPEED): the
+    # mode is ours, but the drone no longer closes in on the scene. After 30
+    # scenario seconds without progress: alert, re-queue, commanded home.
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())],
+              fly_args=["--stall-after", "30"])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        wait_past_the_crowd(run)
+        rogue = rogue_station(run)
+        rogue.mav.command_long_send(11, 1, 178, 0, 1, 0.1, -1, 0, 0, 0, 0)  # DO_CHANGE_SPEED 0.1 m/s
+        alert = run.wait_for(lambda e: e.get("event") == "alert" and "no progress" in e["message"], timeout=60)
+        assert "yg-1" in alert["message"] and "commanded home" in alert["message"], alert
+        queued = run.wait_for(lambda e: e.get("event") == "incident" and e["status"] == "queued" and "no progress" in e["note"])
+        assert queued["incident"] == 1
+        run.wait_for(lambda e: e.get("event") == "incident" and e["status"] == "assigned" and "yg-2" in e["note"])
+        rogue.close()
+    finally:
+        run.close()
+
+
+def test_after_a_restart_a_drone_in_the_air_is_followed_home_not_dispatched():
+    run = Run(["person_in_water@30.347,120.457"])
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        wait_past_the_crowd(run)
+        run.fly.kill()
+        run.fly.wait(timeout=10)
+        # A new dispatcher on the same link, with a new incident at the same place.
+        args = [DISPATCHER, "fly", "--config", CONFIG, "--mavlink", run.mavlink, "--speedup", SPEEDUP,
+                "--time", BORE_TIME, "--json", "--timeout", "240", "--incident", "person_in_water@30.347,120.457"]
+        run.events.clear()
+        run.fly = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run.reader = threading.Thread(target=run._read, daemon=True)
+        run.reader.start()
+        seen = run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and "in the air at start-up" in e["note"])
+        assert seen["state"] == "returning" and "followed home in AUTO" in seen["note"], seen
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert "yg-1" not in run.drone_of(1), run.drone_of(1)
+        drones = {d["drone"]: d for d in run.events[-1]["summary"]["drones"]}
+        assert drones["yg-1"]["home"], drones
+    finally:
+        run.close()
+
+
 def test_rejected_arm_goes_to_an_alternative_drone():
     run = Run(["person_in_water@30.347,120.457"], sim_args=["--fault", "11:gps-loss"])
     try:
@@ -291,3 +399,21 @@ def test_a_drone_whose_link_is_lost_is_not_assigned():
         assert run.statuses(1)[-1] == "resolved"
     finally:
         run.close()
+
+
+def test_a_speedup_the_vehicles_do_not_run_at_is_refused():
+    port = free_port()
+    sim = subprocess.Popen([SIM, "--config", CONFIG, "--gcs", f"127.0.0.1:{port}", "--speedup", SPEEDUP],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        sim.stdout.readline()
+        fly = subprocess.run([DISPATCHER, "fly", "--config", CONFIG, "--mavlink", f"udpin:127.0.0.1:{port}",
+                              "--speedup", "5", "--time", BORE_TIME, "--incident", "person_in_water@30.347,120.457"],
+                             capture_output=True, text=True, timeout=60)
+        assert fly.returncode == 1, fly
+        assert "--speedup is 5" in fly.stderr and "clock runs at" in fly.stderr, fly.stderr
+        rate = float(fly.stderr.split("clock runs at ")[1].split("x")[0])
+        assert 40 <= rate <= 60, fly.stderr
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=10)

@@ -101,6 +101,11 @@ struct FlyArgs {
     /// Seconds (wall) a lost link is tolerated before the incident goes to another drone.
     #[arg(long, default_value_t = 10.0)]
     reassign_after: f64,
+    /// Scenario seconds without progress toward the current mission item
+    /// (beyond its own hold time) before a sortie counts as stalled: an
+    /// alert, the incident to another drone, the drone commanded home.
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    stall_after: f64,
     /// Give up after this many wall seconds.
     #[arg(long, default_value_t = 3600.0)]
     timeout: f64,
@@ -207,6 +212,7 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         time,
         speedup,
         reassign_after,
+        stall_after,
         timeout,
         json,
     } = args;
@@ -233,14 +239,18 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let ids: Vec<u8> = s.drones.iter().map(|d| d.system_id).collect();
-        let link =
-            mavlink_link::link::connect(mavlink, ids, mavlink_link::link::LinkConfig::default())
-                .await
-                .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
+        let link = mavlink_link::link::connect(
+            mavlink,
+            ids.clone(),
+            mavlink_link::link::LinkConfig::default(),
+        )
+        .await
+        .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
         let cfg = FleetConfig {
             start_time: start.to_utc(),
             speedup,
             reassign_after: std::time::Duration::from_secs_f64(reassign_after.max(0.0)),
+            stall_after_s: *stall_after,
             ..FleetConfig::default()
         };
         let reports = incidents
@@ -256,6 +266,14 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
                 after_s: *after_s,
             })
             .collect();
+        // Scenario time runs at --speedup: it must be the vehicles' clock rate.
+        let wait = std::time::Duration::from_secs(5);
+        let over = std::time::Duration::from_secs(2);
+        if let Some(m) = fleet::clock::measure(&link, &ids, wait, over).await
+            && let Some(w) = fleet::clock::check(speedup, &m).map_err(anyhow::Error::msg)?
+        {
+            eprintln!("warning: {w}");
+        }
         let manager = FleetManager::new(s, link, cfg);
         let summary = manager
             .fly(reports, std::time::Duration::from_secs_f64(timeout), |e| {
@@ -568,4 +586,15 @@ fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, String> {
     DateTime::parse_from_rfc3339(s).map_err(|e| {
         format!("`{s}` is not an RFC 3339 time such as 2026-09-28T13:00:00+08:00: {e}")
     })
+}
+
+/// A number of seconds in 1..=86400.
+pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if !(1.0..=86_400.0).contains(&v) {
+        return Err(format!("{v} s is outside 1..=86400"));
+    }
+    Ok(v)
 }

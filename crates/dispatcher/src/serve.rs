@@ -41,6 +41,10 @@ pub(crate) struct ServeArgs {
     /// Seconds (wall) a lost link is tolerated before the incident goes to another drone.
     #[arg(long, default_value_t = 10.0)]
     reassign_after: f64,
+    /// Scenario seconds without progress toward the current mission item
+    /// (beyond its own hold time) before a sortie counts as stalled.
+    #[arg(long, default_value_t = 60.0, value_parser = crate::positive_seconds)]
+    stall_after: f64,
     /// Directory of the web map (with public/, node_modules/ and build/). Default: web/ of the source tree.
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -109,6 +113,22 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
                 .local_addr()
                 .context("the MAVLink link has no local address for the simulator")?;
             start_simulator(&args.config, gcs, speedup)?;
+        } else if let Some(m) = fleet::clock::measure(
+            &link,
+            &scenario
+                .drones
+                .iter()
+                .map(|d| d.system_id)
+                .collect::<Vec<_>>(),
+            Duration::from_secs(3),
+            Duration::from_secs(2),
+        )
+        .await
+        {
+            // Vehicles of our own: scenario time must run at their clock rate.
+            if let Some(w) = fleet::clock::check(speedup, &m).map_err(anyhow::Error::msg)? {
+                tracing::warn!("{w}");
+            }
         }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -118,6 +138,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             start_time: start.to_utc(),
             speedup,
             reassign_after: Duration::from_secs_f64(args.reassign_after.max(0.0)),
+            stall_after_s: args.stall_after,
             ..FleetConfig::default()
         };
         let manager = FleetManager::new(scenario.clone(), link.clone(), cfg);

@@ -3,6 +3,7 @@
 //! Used by `dispatcher fly` (a fixed list of incidents) and, as a long-running
 //! service with a [`FleetHandle`], by `dispatcher serve`.
 
+pub mod clock;
 pub mod failsafe;
 pub mod manager;
 pub mod mission;

@@ -39,6 +39,9 @@ pub struct FleetConfig {
     pub reassign_after: Duration,
     /// Battery percentage at which a charging drone counts as fully docked.
     pub charged_pct: f64,
+    /// Scenario seconds without progress toward the current mission item
+    /// (beyond the item's own hold time) before a sortie counts as stalled.
+    pub stall_after_s: f64,
 }
 
 impl Default for FleetConfig {
@@ -48,6 +51,7 @@ impl Default for FleetConfig {
             speedup: 1.0,
             reassign_after: Duration::from_secs(10),
             charged_pct: 95.0,
+            stall_after_s: 60.0,
         }
     }
 }
@@ -201,8 +205,37 @@ struct Sortie {
     start_boot_ms: Option<u32>,
     was_airborne: bool,
     lost_since: Option<Instant>,
+    /// Link time the mission was started: heartbeats after it show the
+    /// mode the vehicle flies the mission in.
+    flying_since: Option<f64>,
+    /// Progress toward the current mission item, for the stall watchdog.
+    progress: Option<Progress>,
+    on_scene_s: f64,
+    payload_confirmed: bool,
     /// Stops the launch task when the sortie is called off before take-off.
     launch_task: Option<tokio::task::AbortHandle>,
+}
+
+/// The best distance (m, 3-D) to mission item `seq` so far, and when it was
+/// last improved (scenario time).
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    seq: u16,
+    best_m: f64,
+    since: Timestamp,
+}
+
+/// What the watchdog found wrong with a sortie in flight.
+#[derive(Debug, Clone, PartialEq)]
+enum Trouble {
+    /// Disarmed while in the air: the vehicle falls.
+    DisarmedInAir,
+    /// Turned back by its own failsafe (RTL, SmartRTL, LAND).
+    TurnedBack(FlightMode),
+    /// A mode the dispatcher did not command (a rogue station, a pilot).
+    Uncommanded(FlightMode),
+    /// No progress toward mission item `seq` for `for_s` scenario seconds.
+    Stalled { seq: u16, for_s: f64 },
 }
 
 /// A drone flying home with no incident (after a re-queue or a lost link).
@@ -355,19 +388,11 @@ impl FleetManager {
             );
         }
         for d in self.scenario.drones.clone() {
-            let v = self.link.vehicle(d.system_id);
-            let heard = v.as_ref().is_some_and(|v| v.last_heartbeat.is_some());
-            if let Some(battery) = v.and_then(|v| v.battery_pct).filter(|_| heard)
-                && d.state.is_on_ground()
-            {
-                self.apply(Input::DroneUpdate {
-                    drone: d.id.clone(),
-                    state: d.state,
-                    position: d.position,
-                    battery_pct: battery,
-                });
-            }
-            if !heard {
+            let v = self
+                .link
+                .vehicle(d.system_id)
+                .filter(|v| v.last_heartbeat.is_some());
+            let Some(v) = v else {
                 let now = self.now();
                 self.apply(Input::DroneUpdate {
                     drone: d.id.clone(),
@@ -383,7 +408,128 @@ impl FleetManager {
                         note: format!("no heartbeat from system {}: not dispatchable", d.system_id),
                     },
                 );
-            }
+                continue;
+            };
+            self.take_state(&d, &v);
+        }
+    }
+
+    /// A vehicle's real state at start-up, from its telemetry: one in the
+    /// air (a sortie from before a restart, or anyone's flight) is followed
+    /// home and is not dispatchable until it docks; one on the ground away
+    /// from its hangar needs recovery; one in its hangar is docked or
+    /// charging with the battery it reports.
+    fn take_state(&mut self, d: &dispatch_core::Drone, v: &mavlink_link::state::VehicleState) {
+        let now = self.now();
+        let battery = v.battery_pct.unwrap_or(d.battery_pct);
+        let has_fix = v.lat != 0.0 || v.lon != 0.0;
+        let pos = if has_fix {
+            LatLon::new(v.lat, v.lon)
+        } else {
+            d.position
+        };
+        let hangar = self
+            .dispatcher
+            .world()
+            .hangar(&d.hangar)
+            .map(|h| h.position)
+            .unwrap_or(d.position);
+        let airborne = v.armed && (v.landed == Some(false) || v.rel_alt_m > 1.0);
+        if airborne {
+            self.involved.insert(d.id.clone());
+            self.homing.insert(
+                d.id.clone(),
+                Homing {
+                    system_id: d.system_id,
+                    recall: None,
+                },
+            );
+            self.apply(Input::DroneUpdate {
+                drone: d.id.clone(),
+                state: DroneState::Returning,
+                position: pos,
+                battery_pct: battery,
+            });
+            let flying_home = matches!(
+                v.mode,
+                FlightMode::Auto | FlightMode::Rtl | FlightMode::SmartRtl | FlightMode::Land
+            );
+            let action = if flying_home {
+                format!("followed home in {}", v.mode)
+            } else {
+                // Hovering or flown by hand with no mission of ours to finish.
+                let link = self.link.clone();
+                let sysid = d.system_id;
+                tokio::spawn(async move {
+                    if link.set_mode(sysid, FlightMode::SmartRtl).await.is_err()
+                        && let Err(e) = link.set_mode(sysid, FlightMode::Rtl).await
+                    {
+                        tracing::warn!("system {sysid} in the air at start-up: RTL: {e}");
+                    }
+                });
+                format!("was in {}; sent SMART_RTL (else RTL)", v.mode)
+            };
+            let note = format!(
+                "in the air at start-up ({:.0} m up at {pos}, battery {battery:.0}%): {action}; dispatchable once docked",
+                v.rel_alt_m
+            );
+            self.event(
+                now,
+                What::Alert {
+                    drone: Some(d.id.clone()),
+                    severity: Severity::Warning,
+                    message: note.clone(),
+                },
+            );
+            self.event(
+                now,
+                What::Drone {
+                    drone: d.id.clone(),
+                    state: DroneState::Returning,
+                    note,
+                },
+            );
+            return;
+        }
+        if has_fix && dispatch_core::geodesy::distance_m(hangar, pos) >= 30.0 {
+            let note = format!("on the ground away from its hangar at {pos}: needs recovery");
+            self.event(
+                now,
+                What::Alert {
+                    drone: Some(d.id.clone()),
+                    severity: Severity::Critical,
+                    message: note.clone(),
+                },
+            );
+            self.event(
+                now,
+                What::Drone {
+                    drone: d.id.clone(),
+                    state: DroneState::Maintenance,
+                    note,
+                },
+            );
+            self.apply(Input::DroneUpdate {
+                drone: d.id.clone(),
+                state: DroneState::Maintenance,
+                position: pos,
+                battery_pct: battery,
+            });
+            return;
+        }
+        if d.state.is_on_ground() {
+            let state = if battery >= self.cfg.charged_pct {
+                d.state
+            } else {
+                self.charging.insert(d.id.clone());
+                DroneState::Charging
+            };
+            self.apply(Input::DroneUpdate {
+                drone: d.id.clone(),
+                state,
+                position: d.position,
+                battery_pct: battery,
+            });
         }
     }
 
@@ -728,6 +874,10 @@ impl FleetManager {
                 start_boot_ms: self.link.vehicle(sysid).map(|v| v.time_boot_ms),
                 was_airborne: airborne,
                 lost_since: None,
+                flying_since: None,
+                progress: None,
+                on_scene_s,
+                payload_confirmed: false,
                 launch_task: None,
             },
         );
@@ -805,8 +955,10 @@ impl FleetManager {
         }
         match result {
             Ok(failsafe) => {
+                let link_t = self.link.link_time();
                 if let Some(s) = self.sorties.get_mut(&drone) {
                     s.phase = Phase::Flying;
+                    s.flying_since = Some(link_t);
                     // The time on scene keeps counting from the assignment,
                     // as the predicted ETA does (it includes the launch).
                     if s.start_boot_ms.is_none() {
@@ -1246,39 +1398,42 @@ impl FleetManager {
                     incident: s.incident,
                     status: IncidentStatus::Returning,
                 });
-            } else if matches!(status, Some(IncidentStatus::EnRoute)) {
-                // Turned back on its own (failsafe, fence), or too little battery
-                // left to finish: the vehicle flies home and the incident goes on.
-                let why = if v.armed && matches!(v.mode, FlightMode::Rtl | FlightMode::Land) {
-                    Some(format!("drone {drone} turned back in {}", v.mode))
-                } else if battery > 0.0 && battery < 25.0 {
-                    Some(format!("drone {drone} reports low battery ({battery:.0}%)"))
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    self.event(
-                        now,
-                        What::Alert {
-                            drone: Some(drone.clone()),
-                            severity: Severity::Warning,
-                            message: format!(
-                                "{why}: incident {} goes to another drone",
-                                s.incident
-                            ),
-                        },
-                    );
-                    self.sorties.remove(&drone);
-                    self.homing.insert(
-                        drone.clone(),
-                        Homing {
-                            system_id: s.system_id,
-                            recall: None,
-                        },
-                    );
-                    self.requeue_if_open(s.incident, &why);
-                    continue;
+            } else if status == Some(IncidentStatus::EnRoute)
+                && battery > 0.0
+                && battery < 25.0
+                && v.mode == FlightMode::Auto
+            {
+                // Too little battery left to finish: home, and the incident goes on.
+                self.hand_over(
+                    &drone,
+                    &s,
+                    &format!("drone {drone} reports low battery ({battery:.0}%)"),
+                    Severity::Warning,
+                    true,
+                );
+                continue;
+            }
+            if let Some(trouble) = self.watch(&drone, &v, now) {
+                self.on_trouble(&drone, &s, &v, trouble);
+                continue;
+            }
+            if let Some(item) = s.plan.payload_release
+                && !s.payload_confirmed
+                && v.mission_seq > item
+            {
+                if let Some(x) = self.sorties.get_mut(&drone) {
+                    x.payload_confirmed = true;
                 }
+                self.event(
+                    now,
+                    What::Drone {
+                        drone: drone.clone(),
+                        state: DroneState::OnScene,
+                        note: format!(
+                            "payload released: the vehicle reports mission item {item} (gripper release) done"
+                        ),
+                    },
+                );
             }
             let airborne_now = v.armed && v.rel_alt_m > 1.0;
             if airborne_now && let Some(x) = self.sorties.get_mut(&drone) {
@@ -1380,6 +1535,258 @@ impl FleetManager {
             }
         }
         self.apply(Input::Tick);
+    }
+
+    /// The watchdog: a disarm in the air, a mode the dispatcher did not
+    /// command, or no progress toward the current mission item. Updates the
+    /// sortie's progress record.
+    fn watch(
+        &mut self,
+        drone: &DroneId,
+        v: &mavlink_link::state::VehicleState,
+        now: Timestamp,
+    ) -> Option<Trouble> {
+        let stall_after_s = self.cfg.stall_after_s;
+        let s = self.sorties.get_mut(drone)?;
+        // Only heartbeats sent after the mission start tell the mode it flies in.
+        let fresh = s
+            .flying_since
+            .zip(v.last_heartbeat)
+            .is_some_and(|(since, hb)| hb > since + 0.3);
+        if !fresh || v.link != LinkStatus::Up {
+            return None;
+        }
+        if !v.armed {
+            return (s.was_airborne && v.landed == Some(false) && v.rel_alt_m > 1.0)
+                .then_some(Trouble::DisarmedInAir);
+        }
+        match v.mode {
+            FlightMode::Auto => {}
+            m @ (FlightMode::Rtl | FlightMode::SmartRtl | FlightMode::Land) => {
+                return Some(Trouble::TurnedBack(m));
+            }
+            m => return Some(Trouble::Uncommanded(m)),
+        }
+        let seq = v.mission_seq;
+        let item = s.plan.items.get(usize::from(seq))?;
+        let here = LatLon::new(v.lat, v.lon);
+        let horizontal = if item.x == 0 && item.y == 0 {
+            0.0
+        } else {
+            dispatch_core::geodesy::distance_m(
+                here,
+                LatLon::new(f64::from(item.x) / 1e7, f64::from(item.y) / 1e7),
+            )
+        };
+        let dist = horizontal.hypot(v.rel_alt_m - f64::from(item.z));
+        // Holds over the scene (and take-off, landing) may keep still for
+        // their own duration; legs must keep closing in.
+        let allowance = if item.command == MavCmd::MAV_CMD_NAV_WAYPOINT {
+            stall_after_s
+        } else {
+            stall_after_s + 1.5 * s.on_scene_s
+        };
+        match &mut s.progress {
+            Some(p) if p.seq == seq => {
+                if dist < p.best_m - 10.0 {
+                    p.best_m = dist;
+                    p.since = now;
+                } else {
+                    let for_s = (now - p.since).num_milliseconds() as f64 / 1000.0;
+                    if for_s > allowance {
+                        return Some(Trouble::Stalled { seq, for_s });
+                    }
+                }
+            }
+            _ => {
+                s.progress = Some(Progress {
+                    seq,
+                    best_m: dist,
+                    since: now,
+                })
+            }
+        }
+        None
+    }
+
+    fn on_trouble(
+        &mut self,
+        drone: &DroneId,
+        s: &Sortie,
+        v: &mavlink_link::state::VehicleState,
+        trouble: Trouble,
+    ) {
+        let now = self.now();
+        let incident = s.incident;
+        match trouble {
+            Trouble::DisarmedInAir => {
+                self.sorties.remove(drone);
+                let pos = LatLon::new(v.lat, v.lon);
+                let why = format!(
+                    "drone {drone} was disarmed in the air ({:.0} m up), not by the dispatcher: it is falling",
+                    v.rel_alt_m
+                );
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: Some(drone.clone()),
+                        severity: Severity::Critical,
+                        message: format!("{why}; incident {incident} goes to another drone"),
+                    },
+                );
+                self.event(
+                    now,
+                    What::Drone {
+                        drone: drone.clone(),
+                        state: DroneState::Maintenance,
+                        note: format!("disarmed in the air at {pos}: needs recovery"),
+                    },
+                );
+                self.apply(Input::DroneUpdate {
+                    drone: drone.clone(),
+                    state: DroneState::Maintenance,
+                    position: pos,
+                    battery_pct: v.battery_pct.unwrap_or(0.0),
+                });
+                self.requeue_if_open(incident, &why);
+            }
+            Trouble::TurnedBack(mode) => {
+                let status = self
+                    .dispatcher
+                    .incident(incident)
+                    .map(|r| r.incident.status);
+                if status == Some(IncidentStatus::Returning) {
+                    return; // on its way home anyway: followed until it lands
+                }
+                self.hand_over(
+                    drone,
+                    s,
+                    &format!("drone {drone} turned back in {mode}"),
+                    Severity::Warning,
+                    false,
+                );
+            }
+            Trouble::Uncommanded(mode) => {
+                self.hand_over(
+                    drone,
+                    s,
+                    &format!("drone {drone} switched to {mode}, not commanded by the dispatcher"),
+                    Severity::Critical,
+                    true,
+                );
+            }
+            Trouble::Stalled { seq, for_s } => {
+                self.hand_over(
+                    drone,
+                    s,
+                    &format!(
+                        "drone {drone} made no progress toward mission item {seq} for {for_s:.0} s"
+                    ),
+                    Severity::Critical,
+                    true,
+                );
+            }
+        }
+    }
+
+    /// Takes a drone off its sortie: the incident goes to another drone (or,
+    /// if the drone was already flying home from it, counts as resolved),
+    /// and the drone is followed home, commanded there first if `send_home`.
+    fn hand_over(
+        &mut self,
+        drone: &DroneId,
+        s: &Sortie,
+        why: &str,
+        severity: Severity,
+        send_home: bool,
+    ) {
+        let now = self.now();
+        let incident = s.incident;
+        let returning = self
+            .dispatcher
+            .incident(incident)
+            .map(|r| r.incident.status)
+            == Some(IncidentStatus::Returning);
+        let next = if returning {
+            "its work on scene was done"
+        } else {
+            "the incident goes to another drone"
+        };
+        let action = if send_home {
+            "; commanded home along its planned way"
+        } else {
+            ""
+        };
+        self.event(
+            now,
+            What::Alert {
+                drone: Some(drone.clone()),
+                severity,
+                message: format!("{why}: {next} (incident {incident}){action}"),
+            },
+        );
+        self.sorties.remove(drone);
+        self.homing.insert(
+            drone.clone(),
+            Homing {
+                system_id: s.system_id,
+                recall: None,
+            },
+        );
+        if returning {
+            self.apply(Input::Progress {
+                incident,
+                status: IncidentStatus::Resolved,
+            });
+        } else {
+            self.requeue_if_open(incident, why);
+        }
+        if send_home {
+            self.send_home(drone, s.system_id, s.plan.return_start);
+        }
+    }
+
+    /// Commands a drone home along its planned way: the mission's way home
+    /// in AUTO; if refused, SmartRTL (back the way it came), then RTL.
+    fn send_home(&mut self, drone: &DroneId, sysid: u8, return_start: u16) {
+        let now = self.now();
+        let link = self.link.clone();
+        let events = self.events_tx.clone();
+        let who = drone.clone();
+        let seq = self.link.vehicle(sysid).map_or(0, |v| v.mission_seq);
+        tokio::spawn(async move {
+            let auto = async {
+                if seq < return_start {
+                    link.command_long(
+                        sysid,
+                        MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
+                        [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                    )
+                    .await?;
+                }
+                link.set_mode(sysid, FlightMode::Auto).await
+            }
+            .await;
+            let Err(e) = auto else {
+                return;
+            };
+            let fallback = match link.set_mode(sysid, FlightMode::SmartRtl).await {
+                Ok(()) => Ok("SMART_RTL"),
+                Err(_) => link.set_mode(sysid, FlightMode::Rtl).await.map(|()| "RTL"),
+            };
+            let message = match fallback {
+                Ok(mode) => format!("could not resume its way home in AUTO ({e}); sent {mode}"),
+                Err(e2) => format!("could not send it home: {e}; RTL: {e2}"),
+            };
+            let _ = events.send(FleetEvent {
+                t: now,
+                what: What::Alert {
+                    drone: Some(who),
+                    severity: Severity::Critical,
+                    message,
+                },
+            });
+        });
     }
 
     fn landed(&mut self, drone: &DroneId, pos: LatLon, battery: f64) {

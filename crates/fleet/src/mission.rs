@@ -32,6 +32,9 @@ pub struct MissionPlan {
     pub scene_arrival: u16,
     /// First index of the return leg.
     pub return_start: u16,
+    /// Index of the payload drop (DO_GRIPPER release), if the sortie has one:
+    /// the vehicle's MISSION_CURRENT moving past it confirms the release.
+    pub payload_release: Option<u16>,
 }
 
 /// What the mission needs to know beyond the assignment.
@@ -66,6 +69,7 @@ pub fn build(a: &Assignment, spec: &SortieSpec<'_>) -> MissionPlan {
     let target = *wps.last().unwrap_or(&spec.home);
     let scene_arrival = items.len() as u16;
     items.push(item(MavCmd::MAV_CMD_NAV_WAYPOINT, target, alt, [0.0; 4]));
+    let mut payload_release = None;
     let hover = |s: f64| {
         item(
             MavCmd::MAV_CMD_NAV_LOITER_TIME,
@@ -76,6 +80,7 @@ pub fn build(a: &Assignment, spec: &SortieSpec<'_>) -> MissionPlan {
     };
     match spec.kind {
         IncidentKind::PersonInWater => {
+            payload_release = Some(items.len() as u16);
             items.push(do_item(MavCmd::MAV_CMD_DO_GRIPPER, [1.0, 0.0, 0.0, 0.0]));
             items.push(hover(spec.on_scene_s));
         }
@@ -128,6 +133,7 @@ pub fn build(a: &Assignment, spec: &SortieSpec<'_>) -> MissionPlan {
         items,
         scene_arrival,
         return_start,
+        payload_release,
     }
 }
 

@@ -75,6 +75,9 @@ pub struct VehicleState {
     pub landed: Option<bool>,
     /// Vehicle clock, ms since boot (sim time on the simulator).
     pub time_boot_ms: u32,
+    /// Link time at which `time_boot_ms` was last read from the vehicle
+    /// (for comparing the vehicle's clock with ours).
+    pub time_boot_at: f64,
     pub last_heartbeat: Option<f64>,
     pub link: LinkStatus,
     pub frames: u64,
@@ -106,6 +109,7 @@ impl VehicleState {
             mission_reached: None,
             landed: None,
             time_boot_ms: 0,
+            time_boot_at: 0.0,
             last_heartbeat: None,
             link: LinkStatus::Unknown,
             frames: 0,
@@ -139,6 +143,9 @@ impl VehicleState {
                 self.climb_mps = -f64::from(p.vz) / 100.0;
                 if p.hdg != u16::MAX {
                     self.heading_deg = f64::from(p.hdg) / 100.0;
+                }
+                if p.time_boot_ms != self.time_boot_ms {
+                    self.time_boot_at = now;
                 }
                 self.time_boot_ms = p.time_boot_ms;
             }
