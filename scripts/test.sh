@@ -25,6 +25,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sitl/requirements.txt
+# MAVProxy for the docs' recipe test, without its GUI and map dependencies
+# (wxPython, OpenCV, VTK, matplotlib: over a gigabyte that the console needs not).
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps MAVProxy==1.8.75
 DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher" \
   .venv/bin/python -m pytest -q -p no:cacheprovider tests/sitl 2>&1 | tee -a "$log"
 

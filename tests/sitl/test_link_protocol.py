@@ -77,6 +77,19 @@ def test_dispatcher_speaks_the_command_and_mission_protocols():
         assert rates[0].command == M.MAV_CMD_SET_MESSAGE_INTERVAL and rates[0].target_system == 11
         assert rates[0].param1 == 33 and rates[0].param2 == 500_000  # GLOBAL_POSITION_INT at 2 Hz
 
+        # Before the uploads: the failsafe parameters, each read (for its type)
+        # then set, and checked against the PARAM_VALUE that answers the set.
+        for name, held, ptype, wanted in [("FS_GCS_ENABLE", 1, M.MAV_PARAM_TYPE_INT8, 4),
+                                          ("FS_OPTIONS", 0, M.MAV_PARAM_TYPE_INT32, 10)]:
+            read = recv(["PARAM_REQUEST_READ"])
+            assert read.param_id == name and read.param_index == -1 and read.target_system == 11
+            with lock:
+                v.mav.param_value_send(name.encode(), held, ptype, 20, 3)
+            set_ = recv(["PARAM_SET"])
+            assert set_.param_id == name and set_.param_value == wanted and set_.param_type == ptype
+            with lock:
+                v.mav.param_value_send(name.encode(), wanted, ptype, 20, 3)
+
         fence_count = recv(["MISSION_COUNT"])
         assert fence_count.mission_type == M.MAV_MISSION_TYPE_FENCE and fence_count.count > 0
         fence = answer_upload(fence_count)

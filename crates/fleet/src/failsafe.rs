@@ -63,15 +63,17 @@ pub async fn configure(link: &LinkHandle, system_id: u8) -> Result<String, Param
         .unwrap_or(Autopilot::ArduCopter);
     let mut done = Vec::new();
     for (name, want) in wanted(autopilot) {
-        let current = link.param(system_id, name).await?.value;
+        let current = link.param(system_id, name).await?;
         let target = match want {
             Want::Value(v) => v,
-            Want::Bits(b) => f64::from(current.max(0.0) as u32 | b),
+            Want::Bits(b) => f64::from(current.value.max(0.0) as u32 | b),
         };
-        let held = if current == target {
-            current
+        let held = if current.value == target {
+            current.value
         } else {
-            link.set_param(system_id, name, target).await?.value
+            link.write_param(system_id, name, target, current.param_type)
+                .await?
+                .value
         };
         done.push(format!("{name}={held}"));
     }

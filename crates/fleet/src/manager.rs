@@ -217,12 +217,13 @@ struct Sortie {
 }
 
 /// The best distance (m, 3-D) to mission item `seq` so far, and when it was
-/// last improved (scenario time).
+/// last improved, on the vehicle's clock (`time_boot_ms`): that clock only
+/// moves with fresh telemetry, so a link outage never looks like a stall.
 #[derive(Debug, Clone, Copy)]
 struct Progress {
     seq: u16,
     best_m: f64,
-    since: Timestamp,
+    since_boot_ms: u32,
 }
 
 /// What the watchdog found wrong with a sortie in flight.
@@ -1413,7 +1414,7 @@ impl FleetManager {
                 );
                 continue;
             }
-            if let Some(trouble) = self.watch(&drone, &v, now) {
+            if let Some(trouble) = self.watch(&drone, &v) {
                 self.on_trouble(&drone, &s, &v, trouble);
                 continue;
             }
@@ -1540,12 +1541,7 @@ impl FleetManager {
     /// The watchdog: a disarm in the air, a mode the dispatcher did not
     /// command, or no progress toward the current mission item. Updates the
     /// sortie's progress record.
-    fn watch(
-        &mut self,
-        drone: &DroneId,
-        v: &mavlink_link::state::VehicleState,
-        now: Timestamp,
-    ) -> Option<Trouble> {
+    fn watch(&mut self, drone: &DroneId, v: &mavlink_link::state::VehicleState) -> Option<Trouble> {
         let stall_after_s = self.cfg.stall_after_s;
         let s = self.sorties.get_mut(drone)?;
         // Only heartbeats sent after the mission start tell the mode it flies in.
@@ -1557,7 +1553,7 @@ impl FleetManager {
             return None;
         }
         if !v.armed {
-            return (s.was_airborne && v.landed == Some(false) && v.rel_alt_m > 1.0)
+            return (s.was_airborne && v.disarmed_at_alt_m.is_some_and(|a| a > 2.0))
                 .then_some(Trouble::DisarmedInAir);
         }
         match v.mode {
@@ -1590,9 +1586,9 @@ impl FleetManager {
             Some(p) if p.seq == seq => {
                 if dist < p.best_m - 10.0 {
                     p.best_m = dist;
-                    p.since = now;
+                    p.since_boot_ms = v.time_boot_ms;
                 } else {
-                    let for_s = (now - p.since).num_milliseconds() as f64 / 1000.0;
+                    let for_s = f64::from(v.time_boot_ms.saturating_sub(p.since_boot_ms)) / 1000.0;
                     if for_s > allowance {
                         return Some(Trouble::Stalled { seq, for_s });
                     }
@@ -1602,7 +1598,7 @@ impl FleetManager {
                 s.progress = Some(Progress {
                     seq,
                     best_m: dist,
-                    since: now,
+                    since_boot_ms: v.time_boot_ms,
                 })
             }
         }
@@ -1623,8 +1619,8 @@ impl FleetManager {
                 self.sorties.remove(drone);
                 let pos = LatLon::new(v.lat, v.lon);
                 let why = format!(
-                    "drone {drone} was disarmed in the air ({:.0} m up), not by the dispatcher: it is falling",
-                    v.rel_alt_m
+                    "drone {drone} was disarmed in the air ({:.0} m up), not by the dispatcher: it fell",
+                    v.disarmed_at_alt_m.unwrap_or(v.rel_alt_m)
                 );
                 self.event(
                     now,

@@ -394,8 +394,8 @@ impl LinkHandle {
     }
 
     /// Sets a parameter and verifies it: reads it first (for its type and
-    /// encoding), sends PARAM_SET, and checks the PARAM_VALUE the vehicle
-    /// answers with. Returns the value the vehicle now holds.
+    /// encoding), then [`LinkHandle::write_param`]. Returns the value the
+    /// vehicle now holds.
     pub async fn set_param(
         &self,
         system_id: u8,
@@ -406,9 +406,25 @@ impl LinkHandle {
             return Err(ParamError::BadValue(value));
         }
         let current = self.param(system_id, name).await?;
-        let raw = self.encode_param(system_id, current.param_type, value);
+        self.write_param(system_id, name, value, current.param_type)
+            .await
+    }
+
+    /// Sends PARAM_SET for a parameter of a known type and checks the
+    /// PARAM_VALUE the vehicle answers with (the read-back).
+    pub async fn write_param(
+        &self,
+        system_id: u8,
+        name: &str,
+        value: f64,
+        param_type: MavParamType,
+    ) -> Result<ParamValue, ParamError> {
+        if !value.is_finite() {
+            return Err(ParamError::BadValue(value));
+        }
+        let raw = self.encode_param(system_id, param_type, value);
         let (got_raw, param_type) = self
-            .param_request(system_id, name, Some((raw, current.param_type)))
+            .param_request(system_id, name, Some((raw, param_type)))
             .await?;
         let got = self.decode_param(system_id, param_type, got_raw);
         // f32 on the wire: compare at f32 precision.

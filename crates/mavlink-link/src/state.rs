@@ -78,6 +78,10 @@ pub struct VehicleState {
     /// Link time at which `time_boot_ms` was last read from the vehicle
     /// (for comparing the vehicle's clock with ours).
     pub time_boot_at: f64,
+    /// Height above home (m) when a heartbeat last showed the vehicle going
+    /// from armed to disarmed (None since it was armed again): a disarm in
+    /// the air shows here even when the fall is over before anyone looks.
+    pub disarmed_at_alt_m: Option<f64>,
     pub last_heartbeat: Option<f64>,
     pub link: LinkStatus,
     pub frames: u64,
@@ -110,6 +114,7 @@ impl VehicleState {
             landed: None,
             time_boot_ms: 0,
             time_boot_at: 0.0,
+            disarmed_at_alt_m: None,
             last_heartbeat: None,
             link: LinkStatus::Unknown,
             frames: 0,
@@ -127,9 +132,15 @@ impl VehicleState {
                 self.autopilot = ap.or(self.autopilot);
                 self.custom_mode = hb.custom_mode;
                 self.mode = ap.unwrap_or(Autopilot::ArduCopter).decode(hb.custom_mode);
-                self.armed = hb
+                let armed = hb
                     .base_mode
                     .contains(MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
+                if self.armed && !armed {
+                    self.disarmed_at_alt_m = Some(self.rel_alt_m);
+                } else if armed {
+                    self.disarmed_at_alt_m = None;
+                }
+                self.armed = armed;
                 self.system_status = hb.system_status;
                 self.last_heartbeat = Some(now);
                 self.link = LinkStatus::Up;
