@@ -3,6 +3,7 @@ incidents on the bundled simulator over UDP loopback, in simulated time."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -109,6 +110,9 @@ def test_person_in_water_at_laoyancang_is_flown_end_to_end():
         assert 0.95 <= ratio <= 1.05, arrival
         texts = [e["text"] for e in run.events if e.get("event") == "vehicle"]
         assert any("lifebuoy released" in t for t in texts), texts
+        # The release is confirmed from mission progress, not from the text.
+        notes = [e["note"] for e in run.events if e.get("event") == "drone" and e["drone"] == "yg-1"]
+        assert any("payload released" in n and "mission item 5" in n for n in notes), notes
         states = [e["state"] for e in run.events if e.get("event") == "drone" and e["drone"] == "yg-1"]
         assert states[:2] == ["preflight", "en_route"] and "on_scene" in states, states
         assert states[-2:] == ["landing", "charging"], states
@@ -305,7 +309,7 @@ def test_after_a_restart_a_drone_in_the_air_is_followed_home_not_dispatched():
     try:
         run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
         wait_past_the_crowd(run)
-        run.fly.kill()
+        run.fly.send_signal(signal.SIGINT)  # Ctrl-C: the vehicle is not told anything either
         run.fly.wait(timeout=10)
         # A new dispatcher on the same link, with a new incident at the same place.
         args = [DISPATCHER, "fly", "--config", CONFIG, "--mavlink", run.mavlink, "--speedup", SPEEDUP,
@@ -417,3 +421,42 @@ def test_a_speedup_the_vehicles_do_not_run_at_is_refused():
     finally:
         sim.terminate()
         sim.communicate(timeout=10)
+
+
+def test_spoofed_telemetry_from_another_address_changes_no_decision():
+    # While yg-1 flies to the casualty, a spoofer on another UDP port sends
+    # frames with yg-1's system id: "disarmed, landed at the hangar, in RTL,
+    # battery 10 %, mission item 60 reached". None may end the sortie, launch
+    # a second drone or steal yg-1's replies.
+    from pymavlink import mavutil
+    run = Run(["person_in_water@30.347,120.457"])
+    spoofer = None
+    try:
+        run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
+        spoofer = mavutil.mavlink_connection(run.mavlink.replace("udpin", "udpout"), source_system=11,
+                                             source_component=1, dialect="ardupilotmega")
+        M = mavutil.mavlink
+        for i in range(40):
+            spoofer.mav.heartbeat_send(M.MAV_TYPE_QUADROTOR, M.MAV_AUTOPILOT_ARDUPILOTMEGA,
+                                       M.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, 6, M.MAV_STATE_STANDBY)
+            spoofer.mav.extended_sys_state_send(0, M.MAV_LANDED_STATE_ON_GROUND)
+            spoofer.mav.mission_item_reached_send(60)
+            spoofer.mav.mission_current_send(60)
+            spoofer.mav.global_position_int_send(99_000, int(YANGUAN[0] * 1e7), int(YANGUAN[1] * 1e7), 5000, 0, 0, 0, 0, 0)
+            spoofer.mav.sys_status_send(0, 0, 0, 300, 21000, 100, 10, 0, 0, 0, 0, 0, 0)
+            time.sleep(0.05)
+        alert = run.wait_for(lambda e: e.get("event") == "alert" and "claiming to be drone yg-1" in e["message"])
+        assert "ignored" in alert["message"], alert
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.statuses(1) == ["assigned", "en_route", "on_scene", "returning", "resolved"], run.statuses(1)
+        assert run.drone_of(1) == ["yg-1"], run.drone_of(1)
+        # Nothing was ever sent to the spoofer: no heartbeat, no mission, no command.
+        got = spoofer.recv_match(blocking=True, timeout=1.0)
+        assert got is None, got
+        v = vehicle(run, 11)
+        assert v["landed"] and v["lifebuoy_released"] and metres_from(v, YANGUAN) < 30, v
+    finally:
+        if spoofer is not None:
+            spoofer.close()
+        run.close()

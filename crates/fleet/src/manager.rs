@@ -212,9 +212,15 @@ struct Sortie {
     progress: Option<Progress>,
     on_scene_s: f64,
     payload_confirmed: bool,
+    /// An implausible mission progress report was alerted (once a sortie).
+    implausible_reported: bool,
     /// Stops the launch task when the sortie is called off before take-off.
     launch_task: Option<tokio::task::AbortHandle>,
 }
+
+/// How close (m) a vehicle must be to the scene waypoint for its mission
+/// progress to count as arrival (the waypoint radius plus GPS error).
+const SCENE_RADIUS_M: f64 = 150.0;
 
 /// The best distance (m, 3-D) to mission item `seq` so far, and when it was
 /// last improved, on the vehicle's clock (`time_boot_ms`): that clock only
@@ -707,7 +713,14 @@ impl FleetManager {
                 .incident(*id)
                 .is_some_and(|r| r.incident.status.is_terminal())
         });
-        all_ended && self.sorties.is_empty() && self.homing.is_empty() && self.launches.is_empty()
+        // A drone flying home whose link is lost cannot be followed: it is in
+        // the summary as lost, and the run does not wait for it.
+        let homing_heard = self.homing.values().any(|h| {
+            self.link
+                .vehicle(h.system_id)
+                .is_none_or(|v| v.link != LinkStatus::Lost)
+        });
+        all_ended && self.sorties.is_empty() && !homing_heard && self.launches.is_empty()
     }
 
     pub(crate) fn event(&mut self, t: Timestamp, what: What) {
@@ -879,6 +892,7 @@ impl FleetManager {
                 progress: None,
                 on_scene_s,
                 payload_confirmed: false,
+                implausible_reported: false,
                 launch_task: None,
             },
         );
@@ -1304,6 +1318,41 @@ impl FleetManager {
                     "rejected MAVLink input (counted; one line a second at most): {error}"
                 )
             }
+            LinkEvent::ForeignAddress {
+                system_id,
+                from,
+                bound_to,
+                count,
+            } => {
+                let who = drone_of(system_id)
+                    .map_or_else(|| format!("system {system_id}"), |d| format!("drone {d}"));
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: drone_of(system_id),
+                        severity: Severity::Critical,
+                        message: format!(
+                            "{count} frame(s) claiming to be {who} from {from}, but it is heard from {bound_to}: ignored and not answered (spoofing, or a second radio)"
+                        ),
+                    },
+                );
+            }
+            LinkEvent::Rebound {
+                system_id,
+                from,
+                to,
+            } => {
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: drone_of(system_id),
+                        severity: Severity::Warning,
+                        message: format!(
+                            "system {system_id} now heard from {to} (its link from {from} was lost)"
+                        ),
+                    },
+                );
+            }
         }
     }
 
@@ -1363,10 +1412,43 @@ impl FleetManager {
                 .map(|r| r.incident.status);
             let pos = LatLon::new(v.lat, v.lon);
             let battery = v.battery_pct.unwrap_or(0.0);
+            // Mission progress beyond the uploaded mission is not believed.
+            let count = s.plan.items.len();
             let seq = v.mission_seq;
             let reached = v.mission_reached.unwrap_or(0);
+            let bogus = [seq, reached]
+                .into_iter()
+                .find(|&i| usize::from(i) >= count);
+            if let Some(i) = bogus {
+                if !s.implausible_reported {
+                    if let Some(x) = self.sorties.get_mut(&drone) {
+                        x.implausible_reported = true;
+                    }
+                    self.event(
+                        now,
+                        What::Alert {
+                            drone: Some(drone.clone()),
+                            severity: Severity::Critical,
+                            message: format!(
+                                "drone {drone} reports mission item {i} of a {count}-item mission: implausible, ignored"
+                            ),
+                        },
+                    );
+                }
+                continue;
+            }
+            // Arrival needs two kinds of evidence: mission progress past the
+            // scene waypoint and a position near the scene.
+            let scene = s
+                .plan
+                .items
+                .get(usize::from(s.plan.scene_arrival))
+                .map(|it| LatLon::new(f64::from(it.x) / 1e7, f64::from(it.y) / 1e7));
+            let near_scene =
+                scene.is_some_and(|p| dispatch_core::geodesy::distance_m(p, pos) <= SCENE_RADIUS_M);
             if status == Some(IncidentStatus::EnRoute)
                 && (seq > s.plan.scene_arrival || reached >= s.plan.scene_arrival)
+                && near_scene
                 && v.armed
             {
                 let actual = s

@@ -210,6 +210,21 @@ pub enum LinkEvent {
         error: FrameError,
         count: u64,
     },
+    /// Frames claiming a configured system id from an address it is not
+    /// bound to (a spoofer, or a second radio): ignored, never answered.
+    /// Reported at once for a new address, then at most once a second.
+    ForeignAddress {
+        system_id: u8,
+        from: SocketAddr,
+        bound_to: SocketAddr,
+        count: u64,
+    },
+    /// A system id whose link was lost is heard again from another address.
+    Rebound {
+        system_id: u8,
+        from: SocketAddr,
+        to: SocketAddr,
+    },
 }
 
 /// A command to send.
@@ -641,6 +656,9 @@ struct Driver {
     /// Rejected frames not yet reported, and when the last report went out.
     bad_pending: u64,
     bad_reported_at: Option<Instant>,
+    /// Frames from foreign addresses per (system id, address) not yet
+    /// reported, and when that pair was last reported.
+    foreign: HashMap<(u8, SocketAddr), (u64, Option<Instant>)>,
 }
 
 /// Opens the transport and starts the link task.
@@ -682,6 +700,7 @@ pub fn spawn(
         telemetry: telemetry_tx,
         bad_pending: 0,
         bad_reported_at: None,
+        foreign: HashMap::new(),
     };
     tokio::spawn(driver.run(rx));
     LinkHandle {
@@ -782,7 +801,8 @@ impl Driver {
         let mut out = Ingested::default();
         let seq = {
             let mut fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
-            fleet.ingest(data, now, &mut out);
+            fleet.timeouts = self.cfg.timeouts;
+            fleet.ingest_from(data, from, now, &mut out);
             fleet.seq()
         };
         if out.telemetry_changed {
@@ -813,6 +833,35 @@ impl Driver {
             let count = std::mem::take(&mut self.bad_pending);
             self.bad_reported_at = Some(Instant::now());
             let _ = self.events.send(LinkEvent::BadFrame { error, count });
+        }
+        for (system_id, from, to) in std::mem::take(&mut out.rebound) {
+            self.addrs.insert(system_id, to);
+            let _ = self.events.send(LinkEvent::Rebound {
+                system_id,
+                from,
+                to,
+            });
+        }
+        for (system_id, from, bound_to) in std::mem::take(&mut out.foreign) {
+            if self.foreign.len() >= 1024 && !self.foreign.contains_key(&(system_id, from)) {
+                // An address spray: forget the oldest bookkeeping, keep counting.
+                self.foreign.clear();
+            }
+            let key = (system_id, from);
+            let n = self.foreign.entry(key).or_insert((0, None));
+            n.0 += 1;
+            if n.1
+                .is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(1))
+            {
+                let count = std::mem::take(&mut n.0);
+                n.1 = Some(Instant::now());
+                let _ = self.events.send(LinkEvent::ForeignAddress {
+                    system_id,
+                    from,
+                    bound_to,
+                    count,
+                });
+            }
         }
         for sysid in out.heartbeats {
             if let Some(addr) = from {

@@ -6,6 +6,7 @@
 //! counted per id and never trusted.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use crate::codec::{Frame, FrameError, decode_datagram};
 use crate::mav::{MavMessage, MavModeFlag, MavState};
@@ -82,6 +83,14 @@ pub struct VehicleState {
     /// from armed to disarmed (None since it was armed again): a disarm in
     /// the air shows here even when the fall is over before anyone looks.
     pub disarmed_at_alt_m: Option<f64>,
+    /// The address this system id is bound to (the first it was heard from,
+    /// or the next one after its link was lost): frames from any other
+    /// address are not believed, and replies go only here.
+    pub bound_to: Option<SocketAddr>,
+    /// Positions refused as impossible jumps (faster than any airframe).
+    pub implausible_positions: u64,
+    /// The vehicle's clock at the last position taken (None: no fix yet).
+    pub fix_boot_ms: Option<u32>,
     pub last_heartbeat: Option<f64>,
     pub link: LinkStatus,
     pub frames: u64,
@@ -115,6 +124,9 @@ impl VehicleState {
             time_boot_ms: 0,
             time_boot_at: 0.0,
             disarmed_at_alt_m: None,
+            bound_to: None,
+            implausible_positions: 0,
+            fix_boot_ms: None,
             last_heartbeat: None,
             link: LinkStatus::Unknown,
             frames: 0,
@@ -147,6 +159,11 @@ impl VehicleState {
                 return true;
             }
             MavMessage::GLOBAL_POSITION_INT(p) => {
+                if !self.plausible_move(p) {
+                    self.implausible_positions += 1;
+                    return false;
+                }
+                self.fix_boot_ms = Some(p.time_boot_ms);
                 self.lat = f64::from(p.lat) / 1e7;
                 self.lon = f64::from(p.lon) / 1e7;
                 self.rel_alt_m = f64::from(p.relative_alt) / 1000.0;
@@ -189,6 +206,26 @@ impl VehicleState {
         false
     }
 
+    /// Whether a new position could have been flown to from the last one:
+    /// no faster than `MAX_PLAUSIBLE_SPEED_MPS` over the vehicle's own clock,
+    /// plus `JUMP_SLACK_M` for GPS glitches. A clock that went backwards (a
+    /// reboot) counts as a tenth of a second.
+    fn plausible_move(&self, p: &crate::mav::GLOBAL_POSITION_INT_DATA) -> bool {
+        let Some(at_ms) = self.fix_boot_ms else {
+            return true; // the first fix
+        };
+        let lat = f64::from(p.lat) / 1e7;
+        let lon = f64::from(p.lon) / 1e7;
+        let dn = (lat - self.lat) * 111_195.0;
+        let de = (lon - self.lon) * 111_195.0 * self.lat.to_radians().cos();
+        let dt = if p.time_boot_ms > at_ms {
+            f64::from(p.time_boot_ms - at_ms) / 1000.0
+        } else {
+            0.1
+        };
+        dn.hypot(de) <= MAX_PLAUSIBLE_SPEED_MPS * dt + JUMP_SLACK_M
+    }
+
     /// Link health at `now` from the last heartbeat.
     pub fn link_at(&self, now: f64, t: &LinkTimeouts) -> LinkStatus {
         match self.last_heartbeat {
@@ -200,6 +237,11 @@ impl VehicleState {
     }
 }
 
+/// No multicopter of the fleet flies faster (m/s); a position further away
+/// than this allows is a glitch or a forgery.
+pub const MAX_PLAUSIBLE_SPEED_MPS: f64 = 60.0;
+pub const JUMP_SLACK_M: f64 = 100.0;
+
 /// Counters of input that was not used.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestCounters {
@@ -207,6 +249,8 @@ pub struct IngestCounters {
     pub bad_frames: u64,
     /// Frames per unconfigured system id.
     pub unknown_systems: BTreeMap<u8, u64>,
+    /// Frames per system id from an address it is not bound to.
+    pub foreign_address: BTreeMap<u8, u64>,
     pub last_error: Option<String>,
 }
 
@@ -217,6 +261,8 @@ pub struct Fleet {
     pub counters: IngestCounters,
     /// Last telemetry change sequence number handed out.
     seq: u64,
+    /// When a bound address counts as gone (its link lost), so that another may bind.
+    pub timeouts: LinkTimeouts,
 }
 
 /// What a datagram changed, for the caller's bookkeeping.
@@ -232,6 +278,12 @@ pub struct Ingested {
     /// Unconfigured system ids heard for the first time.
     pub new_unknown_systems: Vec<u8>,
     pub errors: Vec<FrameError>,
+    /// Frames refused because they came from an address their system id is
+    /// not bound to: (system id, that address, the bound one).
+    pub foreign: Vec<(u8, SocketAddr, SocketAddr)>,
+    /// System ids bound to a new address after their link was lost:
+    /// (system id, old address, new address).
+    pub rebound: Vec<(u8, SocketAddr, SocketAddr)>,
     /// Some vehicle's position, attitude, battery or mode changed.
     pub telemetry_changed: bool,
 }
@@ -247,6 +299,7 @@ impl Fleet {
             slots,
             counters: IngestCounters::default(),
             seq: 0,
+            timeouts: LinkTimeouts::default(),
         }
     }
 
@@ -272,11 +325,24 @@ impl Fleet {
         self.iter().filter(move |v| v.changed_seq > since)
     }
 
-    /// Decodes a datagram and updates the vehicles it speaks for.
+    /// Decodes a datagram and updates the vehicles it speaks for (no sender
+    /// address: a byte stream or an in-memory link).
     pub fn ingest(&mut self, datagram: &[u8], now: f64, out: &mut Ingested) {
+        self.ingest_from(datagram, None, now, out);
+    }
+
+    /// Decodes a datagram from `from` and updates the vehicles it speaks for,
+    /// believing a system id only from the address it is bound to.
+    pub fn ingest_from(
+        &mut self,
+        datagram: &[u8],
+        from: Option<SocketAddr>,
+        now: f64,
+        out: &mut Ingested,
+    ) {
         for r in decode_datagram(datagram) {
             match r {
-                Ok(frame) => self.ingest_frame(frame, now, out),
+                Ok(frame) => self.ingest_frame(frame, from, now, out),
                 Err(e) => {
                     self.counters.bad_frames += 1;
                     self.counters.last_error = Some(e.to_string());
@@ -286,7 +352,13 @@ impl Fleet {
         }
     }
 
-    fn ingest_frame(&mut self, frame: Frame, now: f64, out: &mut Ingested) {
+    fn ingest_frame(
+        &mut self,
+        frame: Frame,
+        from: Option<SocketAddr>,
+        now: f64,
+        out: &mut Ingested,
+    ) {
         self.counters.frames += 1;
         let Some(v) = self.slots[usize::from(frame.system_id)].as_mut() else {
             let n = self
@@ -300,6 +372,27 @@ impl Fleet {
             }
             return;
         };
+        if let Some(addr) = from {
+            match v.bound_to {
+                None => v.bound_to = Some(addr),
+                Some(b) if b == addr => {}
+                Some(b) if v.link_at(now, &self.timeouts) == LinkStatus::Lost => {
+                    // The bound address went silent: the vehicle may come back
+                    // through another route (a restarted radio, a new port).
+                    v.bound_to = Some(addr);
+                    out.rebound.push((frame.system_id, b, addr));
+                }
+                Some(b) => {
+                    *self
+                        .counters
+                        .foreign_address
+                        .entry(frame.system_id)
+                        .or_default() += 1;
+                    out.foreign.push((frame.system_id, addr, b));
+                    return;
+                }
+            }
+        }
         if v.apply(&frame.message, now) {
             out.heartbeats.push(frame.system_id);
         }
@@ -367,6 +460,92 @@ mod tests {
             system_status: MavState::MAV_STATE_ACTIVE,
             mavlink_version: 3,
         })
+    }
+
+    #[test]
+    fn a_system_id_is_believed_only_from_its_address_until_its_link_is_lost() {
+        let mut fleet = Fleet::new([11]);
+        let real: SocketAddr = "127.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let fake: SocketAddr = "127.0.0.1:6666".parse().unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Ingested::default();
+        fleet.ingest_from(
+            &encode_v2(11, 1, 0, &hb(4, true)),
+            Some(real),
+            1.0,
+            &mut out,
+        );
+        // A forged "disarmed" heartbeat from elsewhere changes nothing.
+        let mut out = Ingested::default();
+        fleet.ingest_from(
+            &encode_v2(11, 1, 1, &hb(4, false)),
+            Some(fake),
+            1.5,
+            &mut out,
+        );
+        let v = fleet.get(11).unwrap_or_else(|| panic!("vehicle 11"));
+        assert!(v.armed && v.bound_to == Some(real));
+        assert_eq!(out.foreign, vec![(11, fake, real)]);
+        assert!(out.heartbeats.is_empty() && out.protocol.is_empty());
+        assert_eq!(fleet.counters.foreign_address.get(&11), Some(&1));
+        // Once the real address has been silent past the lost timeout, another may take over.
+        let mut out = Ingested::default();
+        fleet.ingest_from(
+            &encode_v2(11, 1, 2, &hb(4, false)),
+            Some(fake),
+            10.0,
+            &mut out,
+        );
+        assert_eq!(out.rebound, vec![(11, real, fake)]);
+        assert!(!fleet.get(11).is_some_and(|v| v.armed));
+    }
+
+    #[test]
+    fn impossible_position_jumps_are_refused() {
+        let mut fleet = Fleet::new([11]);
+        let pos = |lat: i32, t: u32| {
+            MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
+                lat,
+                lon: 1_205_420_000,
+                relative_alt: 60_000,
+                time_boot_ms: t,
+                ..Default::default()
+            })
+        };
+        let mut out = Ingested::default();
+        // An ATTITUDE (with a boot time) before the first position does not
+        // make the first fix look like a jump from 0,0.
+        let att = MavMessage::ATTITUDE(crate::mav::ATTITUDE_DATA {
+            time_boot_ms: 9_000,
+            ..Default::default()
+        });
+        fleet.ingest(&encode_v2(11, 1, 0, &att), 0.9, &mut out);
+        fleet.ingest(
+            &encode_v2(11, 1, 0, &pos(303_470_000, 10_000)),
+            1.0,
+            &mut out,
+        );
+        assert!((fleet.get(11).map_or(0.0, |v| v.lat) - 30.347).abs() < 1e-9);
+        // 15 m/s for 1 s: fine. 6 km in 1 s: refused.
+        fleet.ingest(
+            &encode_v2(11, 1, 1, &pos(303_471_350, 11_000)),
+            1.1,
+            &mut out,
+        );
+        fleet.ingest(
+            &encode_v2(11, 1, 2, &pos(304_010_000, 12_000)),
+            1.2,
+            &mut out,
+        );
+        let v = fleet.get(11).unwrap_or_else(|| panic!("vehicle 11"));
+        assert!((v.lat - 30.347_135).abs() < 1e-9, "{}", v.lat);
+        assert_eq!(v.implausible_positions, 1);
+        // A minute later the same place is within reach again (at 60 m/s, 3.6 km).
+        fleet.ingest(
+            &encode_v2(11, 1, 3, &pos(303_790_000, 71_000)),
+            1.3,
+            &mut out,
+        );
+        assert!((fleet.get(11).map_or(0.0, |v| v.lat) - 30.379).abs() < 1e-9);
     }
 
     #[test]
