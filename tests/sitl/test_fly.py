@@ -232,16 +232,8 @@ def rogue_station(run, sysid=11):
     return m
 
 
-def free_base():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_a_rogue_loiter_is_noticed_the_incident_handed_over_and_the_drone_sent_home():
-    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())])
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_port())])
     try:
         run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
         time.sleep(0.5)
@@ -263,7 +255,7 @@ def test_a_rogue_loiter_is_noticed_the_incident_handed_over_and_the_drone_sent_h
 
 
 def test_a_disarm_in_the_air_is_an_alert_and_a_hand_over_at_once():
-    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())])
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_port())])
     try:
         run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")
         wait_past_the_crowd(run)
@@ -287,7 +279,7 @@ def test_a_sortie_that_makes_no_progress_is_handed_over():
     # A rogue station slows yg-1 to 0.1 m/s in AUTO (DO_CHANGE_SPEED): the
     # mode is ours, but the drone no longer closes in on the scene. After 30
     # scenario seconds without progress: alert, re-queue, commanded home.
-    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_base())],
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--listen-base", str(free_port())],
               fly_args=["--stall-after", "30"])
     try:
         run.wait_for(lambda e: e.get("event") == "drone" and e["drone"] == "yg-1" and e["state"] == "en_route")

@@ -4,7 +4,6 @@ its standard input once the vehicle is heard."""
 
 import os
 import queue
-import socket
 import subprocess
 import threading
 import time
@@ -12,23 +11,16 @@ import time
 import pytest
 
 from conftest import CONFIG, SIM
+from test_fly import free_port
 
 MAVPROXY = os.path.join(os.path.dirname(os.path.abspath(os.sys.executable)), "mavproxy.py")
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.mark.skipif(not os.path.exists(MAVPROXY), reason="MAVProxy is installed by scripts/test.sh")
 def test_mavproxy_recipe_arms_a_vehicle_and_reads_its_parameters():
-    base = free_udp_port()
+    base = free_port()
     sim = subprocess.Popen(
-        [SIM, "--config", CONFIG, "--drones", "yg-1", "--gcs", f"127.0.0.1:{free_udp_port()}",
+        [SIM, "--config", CONFIG, "--drones", "yg-1", "--gcs", f"127.0.0.1:{free_port()}",
          "--listen-base", str(base), "--control", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )

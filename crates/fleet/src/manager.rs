@@ -214,6 +214,9 @@ struct Sortie {
     payload_confirmed: bool,
     /// An implausible mission progress report was alerted (once a sortie).
     implausible_reported: bool,
+    /// A mode a dispatcher commanded through the API (hold, go to, RTL,
+    /// land): not a hijack; None once the mission is resumed.
+    operator_mode: Option<FlightMode>,
     /// Stops the launch task when the sortie is called off before take-off.
     launch_task: Option<tokio::task::AbortHandle>,
 }
@@ -893,6 +896,7 @@ impl FleetManager {
                 on_scene_s,
                 payload_confirmed: false,
                 implausible_reported: false,
+                operator_mode: None,
                 launch_task: None,
             },
         );
@@ -1078,33 +1082,7 @@ impl FleetManager {
                 return;
             }
         }
-        let return_start = s.plan.return_start;
-        let events = self.events_tx.clone();
-        let who = drone.clone();
-        tokio::spawn(async move {
-            let jump = link
-                .command_long(
-                    sysid,
-                    MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
-                    [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-                )
-                .await;
-            if let Err(e) = jump {
-                let rtl = link.set_mode(sysid, FlightMode::Rtl).await;
-                let message = match rtl {
-                    Ok(()) => format!("could not skip to the way home ({e}); sent RTL"),
-                    Err(e2) => format!("could not send it home: {e}; RTL: {e2}"),
-                };
-                let _ = events.send(FleetEvent {
-                    t: now,
-                    what: What::Alert {
-                        drone: Some(who),
-                        severity: Severity::Critical,
-                        message,
-                    },
-                });
-            }
-        });
+        self.send_home(drone, sysid, s.plan.return_start);
         self.homing.insert(
             drone.clone(),
             Homing {
@@ -1152,28 +1130,7 @@ impl FleetManager {
             );
             return;
         }
-        let link = self.link.clone();
-        let events = self.events_tx.clone();
-        let who = drone.clone();
-        tokio::spawn(async move {
-            let jump = link
-                .command_long(
-                    sysid,
-                    MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
-                    [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-                )
-                .await;
-            if let Err(e) = jump {
-                let _ = events.send(FleetEvent {
-                    t: now,
-                    what: What::Alert {
-                        drone: Some(who),
-                        severity: Severity::Critical,
-                        message: format!("could not send it along its way home: {e}"),
-                    },
-                });
-            }
-        });
+        self.send_home(drone, sysid, return_start);
         self.event(
             now,
             What::Drone {
@@ -1184,6 +1141,14 @@ impl FleetManager {
                 ),
             },
         );
+    }
+
+    /// Records the mode an operator commanded for a drone on a sortie, so
+    /// that the watchdog does not take it for a hijack (None: back to AUTO).
+    pub(crate) fn operator_mode(&mut self, drone: &DroneId, mode: Option<FlightMode>) {
+        if let Some(s) = self.sorties.get_mut(drone) {
+            s.operator_mode = mode;
+        }
     }
 
     /// The drone serving an incident in a sortie, if any.
@@ -1642,6 +1607,13 @@ impl FleetManager {
             FlightMode::Auto => {}
             m @ (FlightMode::Rtl | FlightMode::SmartRtl | FlightMode::Land) => {
                 return Some(Trouble::TurnedBack(m));
+            }
+            m if s.operator_mode == Some(m) => {
+                // Held by a dispatcher: no progress is expected meanwhile.
+                if let Some(p) = &mut s.progress {
+                    p.since_boot_ms = v.time_boot_ms;
+                }
+                return None;
             }
             m => return Some(Trouble::Uncommanded(m)),
         }

@@ -434,6 +434,18 @@ impl FleetManager {
                 })]
             }
         };
+        let operator_mode = match cmd {
+            DroneCommand::Rtl => Some(Some(FlightMode::Rtl)),
+            DroneCommand::Land => Some(Some(FlightMode::Land)),
+            DroneCommand::Hold => Some(Some(FlightMode::Loiter)),
+            // DO_REPOSITION flies in GUIDED.
+            DroneCommand::Goto { .. } => Some(Some(FlightMode::Guided)),
+            DroneCommand::Resume => Some(None),
+            DroneCommand::DropPayload | DroneCommand::Loudspeaker { .. } => None,
+        };
+        if let Some(mode) = operator_mode {
+            self.operator_mode(drone, mode);
+        }
         let now = self.now();
         self.event(
             now,
