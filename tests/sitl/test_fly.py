@@ -271,6 +271,22 @@ def test_a_disarm_in_the_air_is_an_alert_and_a_hand_over_at_once():
         assert drones["yg-1"]["state"] == "maintenance" and not drones["yg-1"]["home"], drones
         assert vehicle(run, 11)["crashed"]
         rogue.close()
+        # A dispatcher started now finds yg-1 on the ground away from its
+        # hangar: needs recovery, not docked.
+        again = subprocess.Popen([DISPATCHER, "fly", "--config", CONFIG, "--mavlink", run.mavlink, "--speedup", SPEEDUP,
+                                  "--time", BORE_TIME, "--json", "--timeout", "30", "--incident", "forest_fire@30.43,120.88"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            for line in again.stdout:
+                e = json.loads(line)
+                if e.get("event") == "drone" and e["drone"] == "yg-1":
+                    assert e["state"] == "maintenance" and "needs recovery" in e["note"], e
+                    break
+            else:
+                raise AssertionError("no start-up state for yg-1")
+        finally:
+            again.kill()
+            again.wait(timeout=10)
     finally:
         run.close()
 
