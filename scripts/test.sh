@@ -3,7 +3,8 @@
 #  1. Rust: unit, property, scenario, CLI, API (router + oneshot) and
 #     websocket tests, plus a smoke run of the benchmarks (no timing);
 #  2. the simulator and `dispatcher fly` / `dispatcher serve` driven by
-#     independent clients: pymavlink, urllib and `websockets` (tests/sitl;
+#     independent clients: pymavlink, MAVProxy, urllib and `websockets`, two
+#     tests at a time (pytest-xdist; tests/sitl;
 #     installed into .venv from PyPI);
 #  3. the web map in headless Chromium driven by playwright-core (web/tests;
 #     npm packages from web/package-lock.json, Chromium from Debian's
@@ -29,7 +30,7 @@ fi
 # (wxPython, OpenCV, VTK, matplotlib: over a gigabyte that the console needs not).
 .venv/bin/pip install --quiet --disable-pip-version-check --no-deps MAVProxy==1.8.75
 DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher" \
-  .venv/bin/python -m pytest -q -p no:cacheprovider tests/sitl 2>&1 | tee -a "$log"
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/sitl 2>&1 | tee -a "$log"
 
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
