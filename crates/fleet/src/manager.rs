@@ -221,6 +221,9 @@ struct Sortie {
     launch_task: Option<tokio::task::AbortHandle>,
 }
 
+/// How close (m) to its hangar a drone on the ground counts as in it.
+const AT_HANGAR_M: f64 = 30.0;
+
 /// How close (m) a vehicle must be to the scene waypoint for its mission
 /// progress to count as arrival (the waypoint radius plus GPS error).
 const SCENE_RADIUS_M: f64 = 150.0;
@@ -468,15 +471,7 @@ impl FleetManager {
                 format!("followed home in {}", v.mode)
             } else {
                 // Hovering or flown by hand with no mission of ours to finish.
-                let link = self.link.clone();
-                let sysid = d.system_id;
-                tokio::spawn(async move {
-                    if link.set_mode(sysid, FlightMode::SmartRtl).await.is_err()
-                        && let Err(e) = link.set_mode(sysid, FlightMode::Rtl).await
-                    {
-                        tracing::warn!("system {sysid} in the air at start-up: RTL: {e}");
-                    }
-                });
+                self.send_home(&d.id, d.system_id, None);
                 format!("was in {}; sent SMART_RTL (else RTL)", v.mode)
             };
             let note = format!(
@@ -501,7 +496,7 @@ impl FleetManager {
             );
             return;
         }
-        if has_fix && dispatch_core::geodesy::distance_m(hangar, pos) >= 30.0 {
+        if has_fix && dispatch_core::geodesy::distance_m(hangar, pos) >= AT_HANGAR_M {
             let note = format!("on the ground away from its hangar at {pos}: needs recovery");
             self.event(
                 now,
@@ -666,7 +661,7 @@ impl FleetManager {
                 // Home: on the ground in its hangar (docked, charging, or out
                 // of service there after a failed launch).
                 let in_hangar = world.hangar(&d.hangar).is_some_and(|h| {
-                    dispatch_core::geodesy::distance_m(h.position, d.position) < 30.0
+                    dispatch_core::geodesy::distance_m(h.position, d.position) < AT_HANGAR_M
                 });
                 let grounded = matches!(
                     d.state,
@@ -1082,7 +1077,7 @@ impl FleetManager {
                 return;
             }
         }
-        self.send_home(drone, sysid, s.plan.return_start);
+        self.send_home(drone, sysid, Some(s.plan.return_start));
         self.homing.insert(
             drone.clone(),
             Homing {
@@ -1130,7 +1125,7 @@ impl FleetManager {
             );
             return;
         }
-        self.send_home(drone, sysid, return_start);
+        self.send_home(drone, sysid, Some(return_start));
         self.event(
             now,
             What::Drone {
@@ -1408,7 +1403,7 @@ impl FleetManager {
                 .plan
                 .items
                 .get(usize::from(s.plan.scene_arrival))
-                .map(|it| LatLon::new(f64::from(it.x) / 1e7, f64::from(it.y) / 1e7));
+                .map(mission::item_position);
             let near_scene =
                 scene.is_some_and(|p| dispatch_core::geodesy::distance_m(p, pos) <= SCENE_RADIUS_M);
             if status == Some(IncidentStatus::EnRoute)
@@ -1623,10 +1618,7 @@ impl FleetManager {
         let horizontal = if item.x == 0 && item.y == 0 {
             0.0
         } else {
-            dispatch_core::geodesy::distance_m(
-                here,
-                LatLon::new(f64::from(item.x) / 1e7, f64::from(item.y) / 1e7),
-            )
+            dispatch_core::geodesy::distance_m(here, mission::item_position(item))
         };
         let dist = horizontal.hypot(v.rel_alt_m - f64::from(item.z));
         // Holds over the scene (and take-off, landing) may keep still for
@@ -1792,13 +1784,15 @@ impl FleetManager {
             self.requeue_if_open(incident, why);
         }
         if send_home {
-            self.send_home(drone, s.system_id, s.plan.return_start);
+            self.send_home(drone, s.system_id, Some(s.plan.return_start));
         }
     }
 
-    /// Commands a drone home along its planned way: the mission's way home
-    /// in AUTO; if refused, SmartRTL (back the way it came), then RTL.
-    fn send_home(&mut self, drone: &DroneId, sysid: u8, return_start: u16) {
+    /// Commands a drone home: along its planned way (the mission's way home
+    /// from item `return_start`, in AUTO) when it flies a mission of ours;
+    /// otherwise, or if that is refused, SmartRTL (back the way it came),
+    /// then RTL. A failure is a critical alert.
+    fn send_home(&mut self, drone: &DroneId, sysid: u8, return_start: Option<u16>) {
         let now = self.now();
         let link = self.link.clone();
         let events = self.events_tx.clone();
@@ -1806,15 +1800,21 @@ impl FleetManager {
         let seq = self.link.vehicle(sysid).map_or(0, |v| v.mission_seq);
         tokio::spawn(async move {
             let auto = async {
+                let Some(return_start) = return_start else {
+                    return Err("no mission of ours to finish".to_owned());
+                };
                 if seq < return_start {
                     link.command_long(
                         sysid,
                         MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
                         [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| e.to_string())?;
                 }
-                link.set_mode(sysid, FlightMode::Auto).await
+                link.set_mode(sysid, FlightMode::Auto)
+                    .await
+                    .map_err(|e| e.to_string())
             }
             .await;
             let Err(e) = auto else {
@@ -1825,6 +1825,8 @@ impl FleetManager {
                 Err(_) => link.set_mode(sysid, FlightMode::Rtl).await.map(|()| "RTL"),
             };
             let message = match fallback {
+                // With no mission of ours, SmartRTL is the plan, not a fallback.
+                Ok(_) if return_start.is_none() => return,
                 Ok(mode) => format!("could not resume its way home in AUTO ({e}); sent {mode}"),
                 Err(e2) => format!("could not send it home: {e}; RTL: {e2}"),
             };
@@ -1847,7 +1849,8 @@ impl FleetManager {
             .drone(drone)
             .and_then(|d| self.dispatcher.world().hangar(&d.hangar))
             .map(|h| h.position);
-        let at_home = home.is_some_and(|h| dispatch_core::geodesy::distance_m(h, pos) < 30.0);
+        let at_home =
+            home.is_some_and(|h| dispatch_core::geodesy::distance_m(h, pos) < AT_HANGAR_M);
         let state = if !at_home {
             DroneState::Maintenance
         } else if battery >= self.cfg.charged_pct {

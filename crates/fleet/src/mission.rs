@@ -248,6 +248,11 @@ fn expanding_square(c: LatLon, length_m: f64, spacing: f64) -> Vec<LatLon> {
     out
 }
 
+/// The position of a mission item (its `x`, `y` in 1e-7 degrees).
+pub fn item_position(it: &MISSION_ITEM_INT_DATA) -> LatLon {
+    LatLon::new(f64::from(it.x) / 1e7, f64::from(it.y) / 1e7)
+}
+
 fn item(command: MavCmd, p: LatLon, alt: f32, params: [f32; 4]) -> MISSION_ITEM_INT_DATA {
     MISSION_ITEM_INT_DATA {
         param1: params[0],
@@ -359,7 +364,7 @@ mod tests {
         let shape = frame.project(LatLon::new(30.0, 120.0));
         let far = frame.project(LatLon::new(30.01, 120.01));
         for i in &items {
-            let p = frame.project(LatLon::new(f64::from(i.x) / 1e7, f64::from(i.y) / 1e7));
+            let p = frame.project(item_position(i));
             // Outside the square by between 45 and 51 m on some side.
             let dx = (shape[0] - p[0]).max(p[0] - far[0]).max(0.0);
             let dy = (shape[1] - p[1]).max(p[1] - far[1]).max(0.0);
