@@ -6,11 +6,17 @@
 # Laoyancang, choose "Person in the water" and watch the rescue. Ctrl-C stops.
 #
 # Builds what it needs on a fresh machine: the web map's packages (npm ci)
-# and basemap, and the release binary. Settings: LISTEN, SPEEDUP.
+# and basemap, and the release binary. Settings: LISTEN, SPEEDUP, and
+# DISPATCH_SIGNING_KEY (the MAVLink fleet key; a fresh random one if unset,
+# shared by the dispatcher and the simulator it starts: docs/security.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 cargo build --release -q -p dispatcher
+if [ -z "${DISPATCH_SIGNING_KEY:-}" ]; then
+  DISPATCH_SIGNING_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  export DISPATCH_SIGNING_KEY
+fi
 exec target/release/dispatcher serve --config config/haining.toml \
   --listen "${LISTEN:-127.0.0.1:8080}" --sim --sim-speedup "${SPEEDUP:-10}" \
   --time 2026-09-28T13:00:00+08:00

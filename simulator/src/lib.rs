@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Parser;
 use dispatch_core::{Capability, IncidentKind, config};
+use mavlink_link::signing::SecretKey;
 
 use crate::physics::{Airframe, Wind};
 use crate::vehicle::VehicleConfig;
@@ -148,6 +149,8 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             charge_rate_pct_per_min: 0.0,
             minimal_streams: cli.streams == "minimal",
             initial_battery_pct: 100.0,
+            signing_key: None,
+            allow_unsigned: false,
         }
     };
     if let Some(n) = cli.synthetic {
@@ -178,6 +181,13 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
         bail!("--config is required without --synthetic");
     };
     let s = config::load(path).map_err(anyhow::Error::msg)?;
+    let keys = s
+        .signing
+        .resolve(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
+    for w in &keys.warnings {
+        tracing::warn!("{w}");
+    }
     for id in &cli.drones {
         if !s.drones.iter().any(|d| &d.id.0 == id) {
             bail!("--drones: unknown drone `{id}` in {}", path.display());
@@ -211,6 +221,12 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             clips.clone(),
         );
         v.airframe.capacity_mah = 10_000.0;
+        v.signing_key = keys
+            .drones
+            .get(&d.system_id)
+            .or(keys.default.as_ref())
+            .and_then(|k| SecretKey::from_hex(k).ok());
+        v.allow_unsigned = keys.allow_unsigned;
         if let Some(hg) = s.hangars.iter().find(|x| x.id == d.hangar)
             && hg.charging
         {

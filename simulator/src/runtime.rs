@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use mavlink_link::codec::{FrameError, decode_datagram, encode_v2};
 use mavlink_link::mav::{MavMessage, MavType};
 use mavlink_link::mavlink::Message as _;
+use mavlink_link::signing::{Keyring, SecretKey, Signer, Verified, Verifier};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -53,6 +54,35 @@ struct Slot {
     seq: u8,
     link_down_until: Option<f64>,
     loss_pct: f64,
+    signing: Option<SlotSigning>,
+}
+
+/// A vehicle's MAVLink signing: its key, replay state and outgoing timestamps.
+struct SlotSigning {
+    key: SecretKey,
+    verifier: Verifier,
+    signer: Signer,
+}
+
+/// Messages that change a vehicle: never taken unsigned from a vehicle with a key.
+#[allow(deprecated)] // SET_MODE and MISSION_SET_CURRENT are still sent by older stations.
+fn is_write(m: &MavMessage) -> bool {
+    matches!(
+        m,
+        MavMessage::COMMAND_LONG(_)
+            | MavMessage::COMMAND_INT(_)
+            | MavMessage::SET_MODE(_)
+            | MavMessage::MISSION_COUNT(_)
+            | MavMessage::MISSION_ITEM_INT(_)
+            | MavMessage::MISSION_CLEAR_ALL(_)
+            | MavMessage::MISSION_SET_CURRENT(_)
+            | MavMessage::PARAM_SET(_)
+            | MavMessage::SET_POSITION_TARGET_GLOBAL_INT(_)
+            | MavMessage::SET_POSITION_TARGET_LOCAL_NED(_)
+            | MavMessage::MANUAL_CONTROL(_)
+            | MavMessage::RC_CHANNELS_OVERRIDE(_)
+            | MavMessage::SETUP_SIGNING(_)
+    ) || m.message_id() == 39 // MISSION_ITEM (deprecated)
 }
 
 /// Counters reported by `status` and at exit.
@@ -69,6 +99,10 @@ pub struct Stats {
     /// `MAX_GROUND_STATIONS` others.
     pub ground_stations_refused: u64,
     pub bad_frames: HashMap<String, u64>,
+    /// Frames refused by vehicles' signature checks, by kind
+    /// (`unsigned`, `unsigned_write`, `bad_signature`, `replayed`, `unknown_link`).
+    pub signing_refused: HashMap<String, u64>,
+    pub signed_frames_in: u64,
 }
 
 struct Sim {
@@ -142,7 +176,17 @@ pub async fn run(
         let link = i / VEHICLES_PER_LINK;
         sim.links[link].insert(c.system_id, i);
         let gcs = sim.peer(link, cli.gcs, true);
+        let signing = c.signing_key.clone().map(|key| SlotSigning {
+            verifier: Verifier::new(Keyring {
+                default: Some(key.clone()),
+                per_system: HashMap::new(),
+                allow_unsigned: c.allow_unsigned,
+            }),
+            key,
+            signer: Signer::new(0),
+        });
         sim.slots.push(Slot {
+            signing,
             vehicle: Vehicle::new(c),
             peers: vec![gcs],
             seq: 0,
@@ -330,7 +374,28 @@ impl Sim {
                     _ => self.links[l].values().copied().collect(),
                 },
             };
+            let bytes = data.get(frame.span.clone()).unwrap_or_default();
+            let mut refusal: Option<&'static str> = None;
+            let mut accepted_by_any = false;
             for i in targets {
+                if let Some(sg) = self.slots[i].signing.as_mut() {
+                    match sg
+                        .verifier
+                        .verify(bytes, frame.system_id, frame.component_id)
+                    {
+                        Ok(Verified::Signed { .. }) => self.stats.signed_frames_in += 1,
+                        Ok(Verified::Unsigned) if is_write(&frame.message) => {
+                            refusal = Some("unsigned_write");
+                            continue;
+                        }
+                        Ok(Verified::Unsigned) => {}
+                        Err(e) => {
+                            refusal = Some(e.kind());
+                            continue;
+                        }
+                    }
+                }
+                accepted_by_any = true;
                 if self.faulted(i) {
                     self.stats.dropped_by_fault += 1;
                     continue;
@@ -371,6 +436,21 @@ impl Sim {
                 );
                 self.send(i, outs);
             }
+            // A broadcast frame signed for some vehicles is not refused by
+            // the others' keys: counted only when no vehicle took it.
+            if let Some(kind) = refusal
+                && !accepted_by_any
+            {
+                let n = self
+                    .stats
+                    .signing_refused
+                    .entry(kind.to_owned())
+                    .or_default();
+                *n += 1;
+                if *n <= 10 || (*n).is_multiple_of(1000) {
+                    tracing::warn!(%from, count = *n, kind, system_id = frame.system_id, "MAVLink frame refused by signature checks");
+                }
+            }
         }
     }
 
@@ -381,6 +461,7 @@ impl Sim {
             FrameError::BadCrc { .. } => "bad_crc",
             FrameError::UnknownMessage { .. } => "unknown_message",
             FrameError::BadPayload { .. } => "bad_payload",
+            FrameError::UnsupportedFlags { .. } => "unsupported_flags",
         };
         let n = self.stats.bad_frames.entry(kind.to_owned()).or_default();
         *n += 1;
@@ -416,12 +497,17 @@ impl Sim {
                 continue;
             }
             let slot = &mut self.slots[i];
-            let bytes = encode_v2(
+            let mut bytes = encode_v2(
                 slot.vehicle.system_id(),
                 COMPONENT_AUTOPILOT,
                 slot.seq,
                 &out.msg,
             );
+            if let Some(sg) = slot.signing.as_mut() {
+                bytes =
+                    sg.signer
+                        .sign(&sg.key, &bytes, MavMessage::extra_crc(out.msg.message_id()));
+            }
             slot.seq = slot.seq.wrapping_add(1);
             let dests: Vec<PeerId> = match out.dest {
                 Dest::All => slot.peers.clone(),

@@ -118,6 +118,11 @@ pub struct VehicleConfig {
     pub minimal_streams: bool,
     /// Battery charge at start, percent.
     pub initial_battery_pct: f64,
+    /// MAVLink 2 signing key: frames out are signed, frames in verified.
+    pub signing_key: Option<mavlink_link::signing::SecretKey>,
+    /// With a key: still accept unsigned frames that only read (commands,
+    /// mission and parameter writes need a signature all the same).
+    pub allow_unsigned: bool,
 }
 
 /// Faults injected for drills.
@@ -2104,6 +2109,8 @@ mod tests {
             charge_rate_pct_per_min: 0.0,
             minimal_streams: true,
             initial_battery_pct: 100.0,
+            signing_key: None,
+            allow_unsigned: false,
         }
     }
 

@@ -132,10 +132,10 @@ class Gcs:
 
 
 class Sim:
-    def __init__(self, gcs, *extra):
+    def __init__(self, gcs, *extra, env=None):
         args = [SIM, "--config", CONFIG, "--gcs", f"127.0.0.1:{gcs.port}", "--control", "127.0.0.1:0"]
         args += list(extra)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("drone-sim did not start: " + self.proc.stderr.read())

@@ -27,11 +27,11 @@ def free_port():
 class Run:
     """drone-sim and `dispatcher fly --json` side by side; events collected as they come."""
 
-    def __init__(self, incidents, sim_args=(), fly_args=()):
+    def __init__(self, incidents, sim_args=(), fly_args=(), env=None):
         port = free_port()
         self.sim = subprocess.Popen(
             [SIM, "--config", CONFIG, "--gcs", f"127.0.0.1:{port}", "--speedup", SPEEDUP, "--control", "127.0.0.1:0", *sim_args],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
         )
         ready = json.loads(self.sim.stdout.readline())
         self.ready = ready
@@ -43,7 +43,7 @@ class Run:
                 "--speedup", SPEEDUP, "--time", BORE_TIME, "--json", "--timeout", "240", *fly_args]
         for i in incidents:
             args += ["--incident", i]
-        self.fly = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.fly = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.events = []
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -80,6 +80,8 @@ pub struct Scenario {
     pub auto_launch: HashMap<IncidentKind, bool>,
     /// Settings of the dispatch server (map, access tokens).
     pub server: ServerSettings,
+    /// MAVLink 2 signing keys (`[signing]`, per drone `signing_key_env`).
+    pub signing: SigningSettings,
     /// Accepted, but worth telling the user (one line each).
     pub warnings: Vec<String>,
 }
@@ -103,6 +105,135 @@ pub struct TokenConfig {
     /// `viewer`, `dispatcher` or `admin`.
     pub role: String,
     pub token: String,
+}
+
+/// Where a MAVLink signing key comes from. The key itself is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// 64 hexadecimal digits written in the configuration file.
+    Inline(String),
+    /// The name of an environment variable holding the 64 digits.
+    Env(String),
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Inline(_) => f.write_str("Inline(<redacted>)"),
+            KeySource::Env(name) => write!(f, "Env({name})"),
+        }
+    }
+}
+
+/// MAVLink 2 signing settings of the scenario.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SigningSettings {
+    /// The key of every drone without its own.
+    pub default: Option<KeySource>,
+    /// Keys of single drones, by MAVLink system id.
+    pub drones: BTreeMap<u8, KeySource>,
+    /// Refuse to start when a key is missing from the environment.
+    pub require: bool,
+    /// Accept unsigned frames (migration, legacy vehicles); signed frames are
+    /// still verified, and simulated vehicles still refuse unsigned commands.
+    pub allow_unsigned: bool,
+    /// Link id this station signs with.
+    pub link_id: u8,
+}
+
+/// Signing keys resolved from the settings and the environment (64
+/// hexadecimal digits each; `Debug` does not show them).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SigningKeys {
+    pub default: Option<String>,
+    pub drones: BTreeMap<u8, String>,
+    pub allow_unsigned: bool,
+    pub link_id: u8,
+    /// Lines for the log: keys that were configured but are not set.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("default", &self.default.as_ref().map(|_| "<redacted>"))
+            .field("drones", &self.drones.keys().collect::<Vec<_>>())
+            .field("allow_unsigned", &self.allow_unsigned)
+            .finish()
+    }
+}
+
+impl SigningKeys {
+    /// Whether any link is signed.
+    pub fn enabled(&self) -> bool {
+        self.default.is_some() || !self.drones.is_empty()
+    }
+}
+
+/// Checks that `s` is 64 hexadecimal digits, without repeating it.
+pub fn check_key_hex(s: &str) -> Result<(), String> {
+    let s = s.trim();
+    if s.len() != 64 {
+        return Err(format!(
+            "a signing key is 64 hexadecimal digits (32 bytes); this one has {} characters",
+            s.len()
+        ));
+    }
+    match s.chars().position(|c| !c.is_ascii_hexdigit()) {
+        Some(i) => Err(format!(
+            "a signing key is 64 hexadecimal digits; character {} is not one",
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
+
+impl SigningSettings {
+    /// Looks the keys up (`env` reads an environment variable). A variable
+    /// that is not set is an error when `require` is on, else a warning and
+    /// that link stays unsigned.
+    pub fn resolve(&self, env: impl Fn(&str) -> Option<String>) -> Result<SigningKeys, String> {
+        let mut out = SigningKeys {
+            allow_unsigned: self.allow_unsigned,
+            link_id: self.link_id,
+            ..SigningKeys::default()
+        };
+        let mut get = |src: &KeySource, what: &str| -> Result<Option<String>, String> {
+            match src {
+                KeySource::Inline(k) => Ok(Some(k.trim().to_owned())),
+                KeySource::Env(name) => match env(name) {
+                    Some(k) => check_key_hex(&k)
+                        .map(|()| Some(k.trim().to_owned()))
+                        .map_err(|e| format!("{what}: environment variable {name}: {e}")),
+                    None if self.require => Err(format!(
+                        "{what}: signing is required but environment variable {name} is not set"
+                    )),
+                    None => {
+                        out.warnings.push(format!(
+                            "{what}: environment variable {name} is not set; that MAVLink link is not signed"
+                        ));
+                        Ok(None)
+                    }
+                },
+            }
+        };
+        let default = match &self.default {
+            Some(src) => get(src, "[signing]")?,
+            None => None,
+        };
+        let mut drones = BTreeMap::new();
+        for (sysid, src) in &self.drones {
+            if let Some(k) = get(src, &format!("drone with system id {sysid}"))? {
+                drones.insert(*sysid, k);
+            }
+        }
+        if self.require && default.is_none() && drones.is_empty() {
+            return Err("[signing] require = true but no key is configured".to_owned());
+        }
+        out.default = default;
+        out.drones = drones;
+        Ok(out)
+    }
 }
 
 /// Roles a token may have, weakest first.
@@ -204,6 +335,7 @@ pub fn parse(
         })
         .collect();
     let server = v.server(&raw.server, &raw.token);
+    let signing = v.signing(&raw.signing, &raw.drone);
     let hangars = v.hangars(&raw.hangar, region);
     let drones = v.drones(&raw.drone, &hangars);
     let patrols = v.patrols(&raw.patrol, region);
@@ -243,6 +375,7 @@ pub fn parse(
         zones_file,
         auto_launch,
         server,
+        signing,
         warnings,
     })
 }
@@ -291,6 +424,20 @@ struct RawConfig {
     server: RawServer,
     #[serde(default)]
     token: Vec<RawToken>,
+    #[serde(default)]
+    signing: RawSigning,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSigning {
+    key: Option<String>,
+    key_env: Option<String>,
+    #[serde(default)]
+    require: bool,
+    #[serde(default)]
+    allow_unsigned: bool,
+    #[serde(default)]
+    link_id: u8,
 }
 
 #[derive(Deserialize, Default)]
@@ -374,6 +521,8 @@ struct RawDrone {
     battery_pct: f64,
     #[serde(default)]
     maintenance: bool,
+    signing_key: Option<String>,
+    signing_key_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -493,6 +642,71 @@ impl Validator {
             );
         }
         params
+    }
+
+    fn key_source(
+        &mut self,
+        item: &str,
+        key: &Option<String>,
+        env: &Option<String>,
+    ) -> Option<KeySource> {
+        match (key, env) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Some(item.to_owned()),
+                    "give the signing key inline or by environment variable, not both",
+                );
+                None
+            }
+            (Some(k), None) => match check_key_hex(k) {
+                Ok(()) => Some(KeySource::Inline(k.trim().to_owned())),
+                Err(e) => {
+                    self.err(Some(item.to_owned()), e);
+                    None
+                }
+            },
+            (None, Some(name)) if name.trim().is_empty() => {
+                self.err(
+                    Some(item.to_owned()),
+                    "the key's environment variable name is empty",
+                );
+                None
+            }
+            (None, Some(name)) => Some(KeySource::Env(name.trim().to_owned())),
+            (None, None) => None,
+        }
+    }
+
+    fn signing(&mut self, raw: &RawSigning, drones: &[RawDrone]) -> SigningSettings {
+        let default = self.key_source("[signing]", &raw.key, &raw.key_env);
+        let mut per = BTreeMap::new();
+        for d in drones {
+            if let Some(src) = self.key_source(
+                &format!("drone \"{}\"", d.id),
+                &d.signing_key,
+                &d.signing_key_env,
+            ) {
+                per.insert(d.system_id, src);
+            }
+        }
+        if raw.require && default.is_none() && per.is_empty() {
+            self.err(
+                Some("[signing]".to_owned()),
+                "require = true needs a key (key_env, key, or a drone's signing_key_env)",
+            );
+        }
+        if raw.key.is_some() || drones.iter().any(|d| d.signing_key.is_some()) {
+            self.warnings.push(
+                "a MAVLink signing key is written in the configuration file: keep the file private, or use key_env".to_owned(),
+            );
+        }
+        SigningSettings {
+            default,
+            drones: per,
+            require: raw.require,
+            allow_unsigned: raw.allow_unsigned,
+            link_id: raw.link_id,
+        }
     }
 
     fn server(&mut self, raw: &RawServer, tokens: &[RawToken]) -> ServerSettings {
@@ -1235,6 +1449,60 @@ slots = 2
             "{HEAD}{KINDS}{HANGAR}{}",
             drone("d1", "h1", 1, "\"lifebuoy\"")
         )
+    }
+
+    #[test]
+    fn signing_keys_come_from_the_file_or_the_environment_and_are_never_shown() {
+        let hex = "0123456789abcdef".repeat(4);
+        let text = format!(
+            "{}\n[signing]\nkey_env = \"FLEET_KEY\"\n{}signing_key_env = \"D2_KEY\"\n",
+            good(),
+            drone("d2", "h1", 2, "\"lifebuoy\"")
+        );
+        let s = run(&text, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.signing.default, Some(KeySource::Env("FLEET_KEY".into())));
+        let env = |n: &str| (n == "FLEET_KEY").then(|| hex.clone());
+        let keys = s.signing.resolve(env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(keys.default.as_deref(), Some(hex.as_str()));
+        // D2_KEY is not set: that drone's link falls back, with a warning.
+        assert!(keys.drones.is_empty());
+        assert!(keys.warnings[0].contains("D2_KEY"), "{:?}", keys.warnings);
+        assert!(!format!("{keys:?}").contains("0123"), "{keys:?}");
+        // Required: a missing variable is an error; a bad one says why, not what.
+        let mut req = s.signing.clone();
+        req.require = true;
+        assert!(req.resolve(env).is_err_and(|e| e.contains("D2_KEY")));
+        let bad = |n: &str| (n == "FLEET_KEY").then(|| "secret!".to_owned());
+        let e = s.signing.resolve(bad).err().unwrap_or_default();
+        assert!(e.contains("64 hexadecimal") && !e.contains("secret"), "{e}");
+        // Inline keys are checked at load time; both forms at once are refused.
+        check(
+            &format!("{}\n[signing]\nkey = \"abc\"\n", good()),
+            EMPTY_ZONES,
+            &["[signing]", "64 hexadecimal digits", "3 characters"],
+        );
+        check(
+            &format!("{}\n[signing]\nkey = \"{hex}\"\nkey_env = \"K\"\n", good()),
+            EMPTY_ZONES,
+            &["not both"],
+        );
+        check(
+            &format!("{}\n[signing]\nrequire = true\n", good()),
+            EMPTY_ZONES,
+            &["require = true needs a key"],
+        );
+        let inline = run(
+            &format!("{}\n[signing]\nkey = \"{hex}\"\n", good()),
+            EMPTY_ZONES,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            inline
+                .warnings
+                .iter()
+                .any(|w| w.contains("keep the file private"))
+        );
+        assert!(!format!("{:?}", inline.signing).contains("0123"));
     }
 
     #[test]

@@ -132,6 +132,37 @@ fn main() -> ExitCode {
     }
 }
 
+/// The MAVLink link settings: the scenario's signing keys from the
+/// configuration and the environment (never printed).
+pub(crate) fn link_config(s: &config::Scenario) -> Result<mavlink_link::link::LinkConfig> {
+    let keys = s
+        .signing
+        .resolve(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
+    for w in &keys.warnings {
+        eprintln!("warning: {w}");
+    }
+    if keys.enabled() {
+        let fleet_key = if keys.default.is_some() {
+            "a fleet key"
+        } else {
+            "no fleet key"
+        };
+        let unsigned = if keys.allow_unsigned {
+            "accepted"
+        } else {
+            "refused"
+        };
+        eprintln!(
+            "MAVLink signing on: {fleet_key} and {} drone key(s); unsigned frames {unsigned}",
+            keys.drones.len()
+        );
+    } else {
+        eprintln!("MAVLink signing off: links are not authenticated (docs/security.md)");
+    }
+    Ok(fleet::link_config(&keys))
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::CheckConfig { config } => {
@@ -239,13 +270,9 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let ids: Vec<u8> = s.drones.iter().map(|d| d.system_id).collect();
-        let link = mavlink_link::link::connect(
-            mavlink,
-            ids.clone(),
-            mavlink_link::link::LinkConfig::default(),
-        )
-        .await
-        .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
+        let link = mavlink_link::link::connect(mavlink, ids.clone(), link_config(&s)?)
+            .await
+            .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
         let cfg = FleetConfig {
             start_time: start.to_utc(),
             speedup,

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use dispatch_core::config;
 use dispatch_server::{AppState, HubConfig, Tokens};
 use fleet::{FleetConfig, FleetManager};
-use mavlink_link::link::{Address, LinkConfig};
+use mavlink_link::link::Address;
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ServeArgs {
@@ -105,7 +105,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             (None, false) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 14550))),
         };
         let ids: Vec<u8> = scenario.drones.iter().map(|d| d.system_id).collect();
-        let link = mavlink_link::link::connect(&mavlink, ids, LinkConfig::default())
+        let link = mavlink_link::link::connect(&mavlink, ids, crate::link_config(&scenario)?)
             .await
             .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
         if args.sim {

@@ -1297,6 +1297,22 @@ impl FleetManager {
                     },
                 );
             }
+            LinkEvent::SigningRefused {
+                system_id,
+                error,
+                count,
+            } => {
+                self.event(
+                    now,
+                    What::Alert {
+                        drone: drone_of(system_id),
+                        severity: Severity::Critical,
+                        message: format!(
+                            "{count} MAVLink frame(s) refused by signature checks; latest: {error}"
+                        ),
+                    },
+                );
+            }
             LinkEvent::Rebound {
                 system_id,
                 from,

@@ -24,6 +24,10 @@ pub struct Frame {
     pub component_id: u8,
     pub sequence: u8,
     pub message: MavMessage,
+    /// Where the frame lies in the datagram (for signature checks).
+    pub span: std::ops::Range<usize>,
+    /// Whether it carries a MAVLink 2 signature (not verified here).
+    pub signed: bool,
 }
 
 /// Why bytes of a datagram were rejected.
@@ -37,6 +41,9 @@ pub enum FrameError {
     BadCrc { message_id: u32, system_id: u8 },
     /// A message id this dialect does not know (its CRC cannot be checked).
     UnknownMessage { message_id: u32, system_id: u8 },
+    /// MAVLink 2 incompatibility flags this implementation does not know:
+    /// the frame cannot be read safely and must be dropped.
+    UnsupportedFlags { flags: u8, system_id: u8 },
     /// The payload does not decode (e.g. an enum value out of range).
     BadPayload {
         message_id: u32,
@@ -70,6 +77,10 @@ impl fmt::Display for FrameError {
             } => {
                 write!(f, "unknown message id {message_id} from system {system_id}")
             }
+            FrameError::UnsupportedFlags { flags, system_id } => write!(
+                f,
+                "unsupported incompatibility flags {flags:#04x} from system {system_id}"
+            ),
             FrameError::BadPayload {
                 message_id,
                 system_id,
@@ -83,7 +94,7 @@ impl fmt::Display for FrameError {
 }
 
 /// Decodes every frame of a datagram (MAVLink 1 or 2). Signed MAVLink 2
-/// frames are decoded; their signature is not verified here.
+/// frames are decoded; their signature is checked by [`crate::signing`].
 pub fn decode_datagram(buf: &[u8]) -> Vec<Result<Frame, FrameError>> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -101,7 +112,8 @@ pub fn decode_datagram(buf: &[u8]) -> Vec<Result<Frame, FrameError>> {
         }
         let rest = &buf[i..];
         match decode_one(rest) {
-            Ok((frame, used)) => {
+            Ok((mut frame, used)) => {
+                frame.span = i..i + used;
                 out.push(Ok(frame));
                 i += used;
             }
@@ -148,6 +160,15 @@ fn decode_one(b: &[u8]) -> Result<(Frame, usize), (FrameError, usize)> {
             1,
         ));
     }
+    if v2 && b[2] & !SIGNED_FLAG != 0 {
+        return Err((
+            FrameError::UnsupportedFlags {
+                flags: b[2],
+                system_id: sys,
+            },
+            total,
+        ));
+    }
     if MavMessage::default_message_from_id(msgid).is_none() {
         return Err((
             FrameError::UnknownMessage {
@@ -182,6 +203,8 @@ fn decode_one(b: &[u8]) -> Result<(Frame, usize), (FrameError, usize)> {
                 component_id: comp,
                 sequence: seq,
                 message,
+                span: 0..total,
+                signed,
             },
             total,
         )),

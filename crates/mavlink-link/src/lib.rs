@@ -4,6 +4,7 @@
 //!
 //! - [`codec`]: datagrams to frames and back, every rejected byte accounted for;
 //! - [`modes`]: ArduCopter and PX4 custom modes behind one vocabulary;
+//! - [`signing`]: MAVLink 2 message signing: keys, signer, verifier with replay state;
 //! - [`state`]: per-vehicle state fed by telemetry (the ingest hot path);
 //! - [`link`]: the async link: heartbeat, stream requests, the command and
 //!   mission protocols with retries, over UDP, TCP or memory.
@@ -11,6 +12,7 @@
 pub mod codec;
 pub mod link;
 pub mod modes;
+pub mod signing;
 pub mod state;
 
 pub use mavlink;

@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use mavlink::Message as _;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -35,6 +36,7 @@ use crate::mav::{
     MavParamType, MavResult, MavState, MavType, PARAM_REQUEST_READ_DATA, PARAM_SET_DATA,
 };
 use crate::modes::{Autopilot, FlightMode};
+use crate::signing::{Keyring, SecretKey, SignError, Signer};
 use crate::state::{Fleet, Ingested, LinkStatus, LinkTimeouts, VehicleState};
 
 /// Where the link talks.
@@ -87,6 +89,12 @@ pub struct LinkConfig {
     pub mission_retries: u32,
     /// Message id and rate (Hz) requested from every vehicle.
     pub stream_rates: Vec<(u32, f64)>,
+    /// MAVLink 2 signing: outgoing frames are signed with the key of the
+    /// vehicle they go to, incoming frames verified (unsigned ones refused
+    /// unless the keyring allows them). None: no signing (legacy vehicles).
+    pub signing: Option<Keyring>,
+    /// Link id this station signs with.
+    pub signing_link_id: u8,
 }
 
 impl Default for LinkConfig {
@@ -102,6 +110,8 @@ impl Default for LinkConfig {
             mission_retries: 5,
             // GLOBAL_POSITION_INT, SYS_STATUS, BATTERY_STATUS, MISSION_CURRENT, EXTENDED_SYS_STATE.
             stream_rates: vec![(33, 2.0), (1, 1.0), (147, 1.0), (42, 1.0), (245, 1.0)],
+            signing: None,
+            signing_link_id: 0,
         }
     }
 }
@@ -217,6 +227,13 @@ pub enum LinkEvent {
         system_id: u8,
         from: SocketAddr,
         bound_to: SocketAddr,
+        count: u64,
+    },
+    /// Frames refused by signature checks: the latest reason and how many
+    /// were refused since the last such event (at most one a second).
+    SigningRefused {
+        system_id: u8,
+        error: SignError,
         count: u64,
     },
     /// A system id whose link was lost is heard again from another address.
@@ -659,6 +676,10 @@ struct Driver {
     /// Frames from foreign addresses per (system id, address) not yet
     /// reported, and when that pair was last reported.
     foreign: HashMap<(u8, SocketAddr), (u64, Option<Instant>)>,
+    signer: Signer,
+    /// Signature refusals not yet reported, and when the last report went out.
+    refused_pending: u64,
+    refused_reported_at: Option<Instant>,
 }
 
 /// Opens the transport and starts the link task.
@@ -679,7 +700,12 @@ pub fn spawn(
 ) -> LinkHandle {
     let (tx, rx) = mpsc::channel(256);
     let (events, _) = broadcast::channel(1024);
-    let fleet = Arc::new(Mutex::new(Fleet::new(system_ids)));
+    let mut fleet = Fleet::new(system_ids);
+    if let Some(keys) = &cfg.signing {
+        fleet.require_signatures(keys.clone());
+    }
+    let fleet = Arc::new(Mutex::new(fleet));
+    let signer = Signer::new(cfg.signing_link_id);
     let local = transport.local_addr();
     let (telemetry_tx, telemetry) = watch::channel(0);
     let timeouts = cfg.timeouts;
@@ -701,6 +727,9 @@ pub fn spawn(
         bad_pending: 0,
         bad_reported_at: None,
         foreign: HashMap::new(),
+        signer,
+        refused_pending: 0,
+        refused_reported_at: None,
     };
     tokio::spawn(driver.run(rx));
     LinkHandle {
@@ -751,36 +780,81 @@ impl Driver {
         self.start.elapsed().as_secs_f64()
     }
 
-    async fn send(&mut self, system_id: Option<u8>, msg: &MavMessage) {
-        let bytes = encode_v2(self.cfg.system_id, self.cfg.component_id, self.seq, msg);
+    /// The frames to send for `msg`: one unsigned frame without signing;
+    /// with signing, one frame per key, each with the system ids it is for
+    /// (None: every destination).
+    fn frames(
+        &mut self,
+        system_id: Option<u8>,
+        msg: &MavMessage,
+    ) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+        let plain = encode_v2(self.cfg.system_id, self.cfg.component_id, self.seq, msg);
         self.seq = self.seq.wrapping_add(1);
-        let result = match &mut self.transport {
-            Transport::Udp { socket, peer } => {
-                let dests: Vec<SocketAddr> = match (peer, system_id) {
-                    (Some(p), _) => vec![*p],
-                    (None, Some(s)) => self.addrs.get(&s).copied().into_iter().collect(),
-                    (None, None) => {
-                        let mut v: Vec<SocketAddr> = self.addrs.values().copied().collect();
-                        v.sort();
-                        v.dedup();
-                        v
-                    }
-                };
-                let mut r = Ok(());
-                for d in dests {
-                    if let Err(e) = socket.send_to(&bytes, d).await {
-                        r = Err(e);
-                    }
-                }
-                r
-            }
-            Transport::Tcp(s) => s.write_all(&bytes).await,
-            Transport::Memory { tx, .. } => tx
-                .send(bytes)
-                .map_err(|_| std::io::Error::other("far end closed")),
+        let Some(keys) = &self.cfg.signing else {
+            return vec![(None, plain)];
         };
-        if let Err(e) = result {
-            tracing::debug!("link send error: {e}");
+        let extra = MavMessage::extra_crc(msg.message_id());
+        let systems: Vec<u8> = match system_id {
+            Some(s) => vec![s],
+            None => self
+                .fleet
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|v| v.system_id)
+                .collect(),
+        };
+        // Group the systems by the key they hold (None: no key, unsigned).
+        let mut groups: Vec<(Option<&SecretKey>, Vec<u8>)> = Vec::new();
+        for s in systems {
+            let k = keys.key_for(s);
+            match groups.iter_mut().find(|(g, _)| *g == k) {
+                Some((_, v)) => v.push(s),
+                None => groups.push((k, vec![s])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(k, systems)| {
+                let bytes = match k {
+                    Some(k) => self.signer.sign(k, &plain, extra),
+                    None => plain.clone(),
+                };
+                (Some(systems), bytes)
+            })
+            .collect()
+    }
+
+    async fn send(&mut self, system_id: Option<u8>, msg: &MavMessage) {
+        for (systems, bytes) in self.frames(system_id, msg) {
+            let result = match &mut self.transport {
+                Transport::Udp { socket, peer } => {
+                    let mut dests: Vec<SocketAddr> = match (peer, &systems) {
+                        (Some(p), _) => vec![*p],
+                        (None, Some(list)) => list
+                            .iter()
+                            .filter_map(|s| self.addrs.get(s).copied())
+                            .collect(),
+                        (None, None) => self.addrs.values().copied().collect(),
+                    };
+                    dests.sort();
+                    dests.dedup();
+                    let mut r = Ok(());
+                    for d in dests {
+                        if let Err(e) = socket.send_to(&bytes, d).await {
+                            r = Err(e);
+                        }
+                    }
+                    r
+                }
+                Transport::Tcp(s) => s.write_all(&bytes).await,
+                Transport::Memory { tx, .. } => tx
+                    .send(bytes)
+                    .map_err(|_| std::io::Error::other("far end closed")),
+            };
+            if let Err(e) = result {
+                tracing::debug!("link send error: {e}");
+            }
         }
     }
 
@@ -833,6 +907,20 @@ impl Driver {
             let count = std::mem::take(&mut self.bad_pending);
             self.bad_reported_at = Some(Instant::now());
             let _ = self.events.send(LinkEvent::BadFrame { error, count });
+        }
+        self.refused_pending += out.signing.len() as u64;
+        if let Some((system_id, error)) = out.signing.pop()
+            && self
+                .refused_reported_at
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            let count = std::mem::take(&mut self.refused_pending);
+            self.refused_reported_at = Some(Instant::now());
+            let _ = self.events.send(LinkEvent::SigningRefused {
+                system_id,
+                error,
+                count,
+            });
         }
         for (system_id, from, to) in std::mem::take(&mut out.rebound) {
             self.addrs.insert(system_id, to);

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use crate::codec::{Frame, FrameError, decode_datagram};
 use crate::mav::{MavMessage, MavModeFlag, MavState};
 use crate::modes::{Autopilot, FlightMode};
+use crate::signing::{Keyring, SignError, Verified, Verifier};
 
 /// Link health from heartbeat timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +252,11 @@ pub struct IngestCounters {
     pub unknown_systems: BTreeMap<u8, u64>,
     /// Frames per system id from an address it is not bound to.
     pub foreign_address: BTreeMap<u8, u64>,
+    /// Frames refused by signature checks, by kind (`unsigned`,
+    /// `bad_signature`, `replayed`, `unknown_link`).
+    pub signing_refused: BTreeMap<&'static str, u64>,
+    /// Signed frames that verified.
+    pub signed_frames: u64,
     pub last_error: Option<String>,
 }
 
@@ -263,6 +269,8 @@ pub struct Fleet {
     seq: u64,
     /// When a bound address counts as gone (its link lost), so that another may bind.
     pub timeouts: LinkTimeouts,
+    /// Signature checks, when the link has keys.
+    verifier: Option<Verifier>,
 }
 
 /// What a datagram changed, for the caller's bookkeeping.
@@ -284,6 +292,8 @@ pub struct Ingested {
     /// System ids bound to a new address after their link was lost:
     /// (system id, old address, new address).
     pub rebound: Vec<(u8, SocketAddr, SocketAddr)>,
+    /// Frames refused by signature checks: (claimed system id, why).
+    pub signing: Vec<(u8, SignError)>,
     /// Some vehicle's position, attitude, battery or mode changed.
     pub telemetry_changed: bool,
 }
@@ -300,7 +310,13 @@ impl Fleet {
             counters: IngestCounters::default(),
             seq: 0,
             timeouts: LinkTimeouts::default(),
+            verifier: None,
         }
+    }
+
+    /// Checks every frame's MAVLink 2 signature against these keys from now on.
+    pub fn require_signatures(&mut self, keys: Keyring) {
+        self.verifier = Some(Verifier::new(keys));
     }
 
     pub fn get(&self, system_id: u8) -> Option<&VehicleState> {
@@ -342,7 +358,21 @@ impl Fleet {
     ) {
         for r in decode_datagram(datagram) {
             match r {
-                Ok(frame) => self.ingest_frame(frame, from, now, out),
+                Ok(frame) => {
+                    if let Some(v) = self.verifier.as_mut() {
+                        let bytes = datagram.get(frame.span.clone()).unwrap_or_default();
+                        match v.verify(bytes, frame.system_id, frame.component_id) {
+                            Ok(Verified::Signed { .. }) => self.counters.signed_frames += 1,
+                            Ok(Verified::Unsigned) => {}
+                            Err(e) => {
+                                *self.counters.signing_refused.entry(e.kind()).or_default() += 1;
+                                out.signing.push((frame.system_id, e));
+                                continue;
+                            }
+                        }
+                    }
+                    self.ingest_frame(frame, from, now, out)
+                }
                 Err(e) => {
                     self.counters.bad_frames += 1;
                     self.counters.last_error = Some(e.to_string());

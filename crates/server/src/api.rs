@@ -142,7 +142,14 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "time": snap.time,
         "uptime_s": s.started.elapsed().as_secs_f64().round(),
         "vehicles": {"configured": snap.drones.len(), "link_up": heard},
-        "link": {"frames": c.frames, "bad_frames": c.bad_frames, "unknown_systems": c.unknown_systems.len()},
+        "link": {
+            "frames": c.frames,
+            "bad_frames": c.bad_frames,
+            "unknown_systems": c.unknown_systems.len(),
+            "foreign_address_frames": c.foreign_address.values().sum::<u64>(),
+            "signed_frames": c.signed_frames,
+            "signing_refused": c.signing_refused,
+        },
     })))
 }
 
