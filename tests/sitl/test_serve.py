@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,11 +26,12 @@ CONFIG = os.path.join(ROOT, "config", "haining.toml")
 
 
 class Server:
-    def __init__(self, speedup):
+    def __init__(self, speedup=None, args=(), event_log="off", env=None):
+        fleet = ["--sim", "--sim-speedup", str(speedup)] if speedup is not None else []
         self.p = subprocess.Popen(
-            [DISPATCHER, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", "--sim",
-             "--sim-speedup", str(speedup), "--time", "2026-09-28T13:00:00+08:00"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [DISPATCHER, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", *fleet,
+             "--time", "2026-09-28T13:00:00+08:00", "--event-log", str(event_log), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self.lines = []
         deadline = time.time() + 60
@@ -41,8 +43,18 @@ class Server:
             m = re.search(r"map and API at (http://[0-9.:]+)/", line)
             if m:
                 self.url = m.group(1)
+                # Keep reading, so that a long run never blocks on a full pipe.
+                self.reader = threading.Thread(target=self._drain, daemon=True)
+                self.reader.start()
                 return
         raise AssertionError("no URL from the server:\n" + "".join(self.lines))
+
+    def _drain(self):
+        for line in self.p.stdout:
+            self.lines.append(line)
+
+    def output(self):
+        return "".join(self.lines)
 
     def api(self, method, path, token, body=None):
         req = urllib.request.Request(
@@ -62,8 +74,8 @@ class Server:
     def stop(self):
         """Ctrl-C; returns the exit code and everything printed."""
         self.p.send_signal(signal.SIGINT)
-        out, _ = self.p.communicate(timeout=30)
-        self.lines.append(out)
+        self.p.wait(timeout=30)
+        self.reader.join(timeout=10)
         return self.p.returncode, "".join(self.lines)
 
 

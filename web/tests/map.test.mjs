@@ -37,9 +37,11 @@ async function until(what, fn, timeoutMs) {
   }
 }
 
+const eventLog = join(mkdtempSync(join(tmpdir(), "dispatch-log-")), "events.sqlite");
 const server = spawn(bin, [
   "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
   "--sim", "--sim-speedup", "30", "--time", "2026-09-28T13:00:00+08:00",
+  "--event-log", eventLog,
 ], { stdio: ["ignore", "pipe", "inherit"] });
 let log = "";
 const url = await new Promise((ok, fail) => {

@@ -9,7 +9,7 @@
 //! frame's lower-bound factor never exceeds the true distance), so the result is
 //! exact without visiting the whole fleet.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::geodesy::distance_m;
 use crate::model::{
@@ -47,7 +47,7 @@ impl Need {
 }
 
 /// Battery use of one sortie, in percentage points.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EnergyBudget {
     pub climb_pct: f64,
     pub outbound_pct: f64,
@@ -62,7 +62,7 @@ pub struct EnergyBudget {
 }
 
 /// A drone that can do the job, with its figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub drone: DroneId,
     pub hangar: HangarId,
@@ -77,7 +77,7 @@ pub struct Candidate {
 }
 
 /// Why a drone nearer than the chosen one was passed over.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum RejectReason {
     MissingCapabilities { missing: CapabilitySet },
@@ -107,7 +107,7 @@ impl std::fmt::Display for RejectReason {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
     pub drone: DroneId,
     pub distance_m: f64,
@@ -116,7 +116,7 @@ pub struct Rejection {
 }
 
 /// The chosen drone and everything the dispatcher shows about the choice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
     pub chosen: Candidate,
     pub route: Route,

@@ -96,6 +96,9 @@ pub struct ServerSettings {
     pub tile_attribution: Option<String>,
     /// Access tokens (`[[token]]`), more may come from the environment.
     pub tokens: Vec<TokenConfig>,
+    /// The durable event log (SQLite file), relative paths resolved against
+    /// the configuration file's directory. None: nothing is kept.
+    pub event_log: Option<PathBuf>,
 }
 
 /// One access token and its role.
@@ -444,6 +447,7 @@ struct RawSigning {
 struct RawServer {
     tile_url: Option<String>,
     tile_attribution: Option<String>,
+    event_log: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -744,10 +748,22 @@ impl Validator {
                 token: t.token.clone(),
             });
         }
+        let event_log = match raw.event_log.as_deref().map(str::trim) {
+            Some("") => {
+                self.err(
+                    Some("[server]".into()),
+                    "event_log is empty; give a file path, or leave the key out to keep no log",
+                );
+                None
+            }
+            Some(p) => Some(self.file.parent().unwrap_or(Path::new(".")).join(p)),
+            None => None,
+        };
         ServerSettings {
             tile_url: raw.tile_url.clone(),
             tile_attribution: raw.tile_attribution.clone(),
             tokens: out,
+            event_log,
         }
     }
 

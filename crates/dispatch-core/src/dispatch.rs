@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::assign::{Assignment, Need, assign};
@@ -142,7 +142,7 @@ pub enum DispatchError {
 }
 
 /// One line of an incident's time line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Timestamp,
     pub status: IncidentStatus,
@@ -150,7 +150,7 @@ pub struct TimelineEntry {
 }
 
 /// An incident with its current assignment and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncidentRecord {
     pub incident: Incident,
     pub assignment: Option<Assignment>,
@@ -193,6 +193,45 @@ impl Dispatcher {
 
     pub fn world(&self) -> &World {
         &self.world
+    }
+
+    /// The id the next incident will get.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Takes incidents back from a durable log after a restart, as they
+    /// were: ids, statuses, assignments and time lines. Drones of incidents
+    /// still holding one get their task back (in the state the incident
+    /// implies; the fleet corrects it from telemetry). Numbering continues
+    /// after the highest id seen and never below `next_id`.
+    pub fn restore(&mut self, records: Vec<IncidentRecord>, next_id: u64) {
+        for r in records {
+            let id = r.incident.id;
+            self.next_id = self.next_id.max(id.0 + 1);
+            let status = r.incident.status;
+            if status.holds_drone()
+                && let Some(drone) = &r.incident.drone
+                && let Some(idx) = self.world.drone_index(drone)
+            {
+                let policy = self.world.policy(r.incident.kind).copied();
+                let state = match status {
+                    IncidentStatus::EnRoute => DroneState::EnRoute,
+                    IncidentStatus::OnScene => DroneState::OnScene,
+                    IncidentStatus::Returning => DroneState::Returning,
+                    _ => DroneState::Preflight,
+                };
+                let task = Tasking {
+                    incident: id,
+                    kind: r.incident.kind,
+                    priority: r.incident.priority,
+                    life_threatening: policy.is_some_and(|p| p.life_threatening),
+                };
+                self.world.set_task(idx, state, Some(task));
+            }
+            self.incidents.insert(id, r);
+        }
+        self.next_id = self.next_id.max(next_id);
     }
 
     pub fn incident(&self, id: IncidentId) -> Option<&IncidentRecord> {

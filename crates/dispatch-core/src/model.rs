@@ -301,7 +301,7 @@ pub enum ZoneKind {
 }
 
 /// When a zone is in force. `None` ends are open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ActiveWindow {
     pub from: Option<Timestamp>,
     pub until: Option<Timestamp>,
@@ -495,7 +495,7 @@ impl fmt::Display for IncidentStatus {
 }
 
 /// One incident and what is known of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Incident {
     pub id: IncidentId,
     pub kind: IncidentKind,

@@ -28,7 +28,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use chrono::TimeDelta;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::geodesy::distance_m;
@@ -51,7 +51,7 @@ pub struct RouteRequest {
 }
 
 /// A planned route.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Route {
     /// From start to target, both included.
     pub waypoints: Vec<LatLon>,
@@ -123,7 +123,7 @@ impl Route {
 }
 
 /// Why no route exists.
-#[derive(Debug, Clone, Error, PartialEq, Serialize)]
+#[derive(Debug, Clone, Error, PartialEq, Serialize, Deserialize)]
 pub enum RouteError {
     #[error("target lies inside no-go zone `{zone}` ({name}), which is not open to this flight")]
     TargetInZone { zone: ZoneId, name: String },

@@ -51,6 +51,10 @@ pub(crate) struct ServeArgs {
     /// One JSON object per line for the event log instead of text.
     #[arg(long)]
     json: bool,
+    /// The durable event log (SQLite file), or `off`. Default: `event_log`
+    /// of the config's [server] section (none there: off).
+    #[arg(long)]
+    event_log: Option<String>,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
@@ -141,7 +145,24 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             stall_after_s: args.stall_after,
             ..FleetConfig::default()
         };
-        let manager = FleetManager::new(scenario.clone(), link.clone(), cfg);
+        let mut manager = FleetManager::new(scenario.clone(), link.clone(), cfg);
+        let log_path = match args.event_log.as_deref() {
+            Some("off") => None,
+            Some(p) => Some(PathBuf::from(p)),
+            None => scenario.server.event_log.clone(),
+        };
+        match &log_path {
+            Some(path) => {
+                let store = fleet::store::SqliteStore::open(path)?;
+                manager
+                    .with_store(std::sync::Arc::new(std::sync::Mutex::new(store)))
+                    .with_context(|| format!("cannot read the event log {}", path.display()))?;
+                crate::emit(&format!("dispatcher: event log {}\n", path.display()))?;
+            }
+            None => crate::emit(
+                "dispatcher: no event log (--event-log or [server] event_log): nothing survives a restart\n",
+            )?,
+        }
         let (fleet, service) = fleet::service::spawn(manager, Duration::from_secs(3));
         // The event log on stdout.
         let mut events = fleet.subscribe();

@@ -7,7 +7,9 @@ pub mod clock;
 pub mod failsafe;
 pub mod manager;
 pub mod mission;
+pub mod reports;
 pub mod service;
+pub mod store;
 
 pub use manager::{
     Arrival, FleetConfig, FleetEvent, FleetManager, IncidentMeta, OpenSortie, Scheduled, Severity,

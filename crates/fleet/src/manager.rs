@@ -27,6 +27,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 
 use crate::mission::{self, MissionPlan, SortieSpec};
+use crate::store::{Batch, Store, StoreError, ZoneChange};
+use std::sync::PoisonError;
 
 /// Settings of a fleet manager run.
 #[derive(Debug, Clone)]
@@ -287,10 +289,39 @@ pub struct FleetManager {
     last_error: Option<(String, u64)>,
     stopping: bool,
     started: Instant,
+    /// The durable log, and what of the state it already holds.
+    store: Option<SharedStore>,
+    saved: Saved,
+}
+
+/// The durable log, shared with readers (reports, time lines).
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<dyn Store>>;
+
+/// Track points are kept at most this often per drone (scenario seconds).
+const TRACK_EVERY_S: i64 = 5;
+/// Events waiting for a log that fails are kept up to this many (the oldest go first).
+const MAX_UNSAVED_EVENTS: usize = 100_000;
+
+/// What the log already holds, so that a step writes only what changed.
+#[derive(Debug, Default)]
+struct Saved {
+    /// Events not yet committed.
+    unsaved: Vec<FleetEvent>,
+    /// Per incident: (status, time-line length, drone) as last written.
+    incidents: HashMap<IncidentId, (IncidentStatus, usize, Option<DroneId>)>,
+    sorties: BTreeMap<DroneId, crate::store::StoredSortie>,
+    zones: Vec<crate::store::ZoneChange>,
+    track_at: HashMap<DroneId, Timestamp>,
+    next_id: u64,
+    /// Sorties in the log at start-up, taken back as their drones are heard.
+    recovered: BTreeMap<DroneId, crate::store::StoredSortie>,
+    /// The log is failing (alerted once until it works again).
+    failing: bool,
+    dropped: u64,
 }
 
 /// What an incident has beyond the dispatcher core's record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct IncidentMeta {
     pub note: Option<String>,
     pub source: Option<String>,
@@ -333,6 +364,245 @@ impl FleetManager {
             last_error: None,
             stopping: false,
             started: Instant::now(),
+            store: None,
+            saved: Saved::default(),
+        }
+    }
+
+    /// Keeps a durable log in `store` and takes back what it holds: open
+    /// incidents with their ids, assignments and time lines, zones changed
+    /// at run time, the numbering, and sorties (their drones are followed
+    /// again once heard, see `start_up`). Scenario time goes on from the
+    /// newest logged event if that is later than the configured start.
+    pub fn with_store(&mut self, store: SharedStore) -> Result<(), StoreError> {
+        let r = store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recover()?;
+        if let Some(last) = r.last_event_at
+            && last > self.now()
+        {
+            self.cfg.start_time = last;
+            self.started = Instant::now();
+        }
+        let now = self.now();
+        let mut zones = 0;
+        for change in &r.zones {
+            let input = match change {
+                ZoneChange::Upsert { zone } => Input::UpsertZone(zone.clone().into()),
+                ZoneChange::Remove { id } => Input::RemoveZone(id.clone()),
+            };
+            // A zone removed in the log may be gone from the file since: not an error.
+            if self.dispatcher.handle(now, input).is_ok() {
+                zones += 1;
+            }
+        }
+        let open: Vec<IncidentId> = r
+            .incidents
+            .iter()
+            .filter(|(rec, _)| !rec.incident.status.is_terminal())
+            .map(|(rec, _)| rec.incident.id)
+            .collect();
+        let total = r.incidents.len();
+        let mut records = Vec::new();
+        for (rec, meta) in r.incidents {
+            let id = rec.incident.id;
+            if let (Some(src), Some(ext)) = (&meta.source, &meta.external_id) {
+                self.external.insert((src.clone(), ext.clone()), id);
+            }
+            self.saved.incidents.insert(
+                id,
+                (
+                    rec.incident.status,
+                    rec.timeline.len(),
+                    rec.incident.drone.clone(),
+                ),
+            );
+            self.meta.insert(id, meta);
+            records.push(rec);
+        }
+        self.dispatcher.restore(records, r.next_incident_id);
+        self.saved.next_id = self.dispatcher.next_id();
+        self.saved.sorties = r
+            .sorties
+            .iter()
+            .map(|s| (s.drone.clone(), s.clone()))
+            .collect();
+        self.saved.recovered = self.saved.sorties.clone();
+        self.store = Some(store);
+        if total > 0 || zones > 0 {
+            let ids: Vec<String> = open.iter().map(|i| i.to_string()).collect();
+            self.event(
+                now,
+                What::Alert {
+                    drone: None,
+                    severity: Severity::Info,
+                    message: format!(
+                        "recovered from the event log: {total} incident(s), {} open [{}], {} sortie(s) to follow, {zones} zone change(s); next incident is {}",
+                        open.len(),
+                        ids.join(", "),
+                        r.sorties.len(),
+                        self.dispatcher.next_id()
+                    ),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The durable log, if any (for reports and time lines).
+    pub fn store(&self) -> Option<SharedStore> {
+        self.store.clone()
+    }
+
+    /// Writes what changed since the last call to the log, durably. Without
+    /// a log, nothing. On failure nothing is lost from memory: the next call
+    /// tries again (and the failure is an alert).
+    pub(crate) fn persist(&mut self) -> Result<(), StoreError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mut batch = Batch {
+            events: self.saved.unsaved.clone(),
+            next_incident_id: self.dispatcher.next_id(),
+            zones: self.saved.zones.clone(),
+            ..Batch::default()
+        };
+        let mut incident_keys = Vec::new();
+        for r in self.dispatcher.incidents() {
+            let key = (
+                r.incident.status,
+                r.timeline.len(),
+                r.incident.drone.clone(),
+            );
+            if self.saved.incidents.get(&r.incident.id) != Some(&key) {
+                let meta = self.meta.get(&r.incident.id).cloned().unwrap_or_default();
+                batch.incidents.push((r.clone(), meta));
+                incident_keys.push((r.incident.id, key));
+            }
+        }
+        let sorties: BTreeMap<DroneId, crate::store::StoredSortie> = self
+            .sorties
+            .iter()
+            .map(|(d, s)| {
+                (
+                    d.clone(),
+                    crate::store::StoredSortie {
+                        drone: d.clone(),
+                        incident: s.incident,
+                        system_id: s.system_id,
+                        airborne_at_launch: s.plan.airborne_at_launch,
+                        predicted_eta_s: s.predicted_eta_s,
+                        on_scene_s: s.on_scene_s,
+                        start_boot_ms: s.start_boot_ms,
+                        payload_confirmed: s.payload_confirmed,
+                    },
+                )
+            })
+            .collect();
+        for (d, s) in &sorties {
+            if self.saved.sorties.get(d) != Some(s) {
+                batch.sorties.push((d.clone(), Some(s.clone())));
+            }
+        }
+        for d in self.saved.sorties.keys() {
+            // A recovered sortie not yet taken back stays in the log.
+            if !sorties.contains_key(d) && !self.saved.recovered.contains_key(d) {
+                batch.sorties.push((d.clone(), None));
+            }
+        }
+        let flying: Vec<(DroneId, u8, Option<IncidentId>)> = self
+            .sorties
+            .iter()
+            .map(|(d, s)| (d.clone(), s.system_id, Some(s.incident)))
+            .chain(
+                self.homing
+                    .iter()
+                    .map(|(d, h)| (d.clone(), h.system_id, None)),
+            )
+            .collect();
+        for (d, sysid, incident) in flying {
+            if self
+                .saved
+                .track_at
+                .get(&d)
+                .is_some_and(|t| (now - *t).num_seconds() < TRACK_EVERY_S)
+            {
+                continue;
+            }
+            if let Some(v) = self.link.vehicle(sysid)
+                && (v.lat != 0.0 || v.lon != 0.0)
+            {
+                batch.track.push(crate::store::TrackPoint {
+                    drone: d.clone(),
+                    t: now,
+                    lat: v.lat,
+                    lon: v.lon,
+                    alt_m: v.rel_alt_m,
+                    incident,
+                });
+            }
+        }
+        if batch.is_empty() && batch.next_incident_id == self.saved.next_id {
+            return Ok(());
+        }
+        let result = store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .commit(&batch);
+        match result {
+            Ok(()) => {
+                self.saved.unsaved.clear();
+                self.saved.zones.clear();
+                for (id, key) in incident_keys {
+                    self.saved.incidents.insert(id, key);
+                }
+                for (d, s) in batch.sorties {
+                    match s {
+                        Some(s) => self.saved.sorties.insert(d, s),
+                        None => self.saved.sorties.remove(&d),
+                    };
+                }
+                for p in batch.track {
+                    self.saved.track_at.insert(p.drone, p.t);
+                }
+                self.saved.next_id = batch.next_incident_id;
+                if self.saved.failing {
+                    self.saved.failing = false;
+                    self.event(
+                        now,
+                        What::Alert {
+                            drone: None,
+                            severity: Severity::Info,
+                            message: "the event log is written again".into(),
+                        },
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if self.saved.unsaved.len() > MAX_UNSAVED_EVENTS {
+                    let n = self.saved.unsaved.len() - MAX_UNSAVED_EVENTS;
+                    self.saved.unsaved.drain(..n);
+                    self.saved.dropped += n as u64;
+                }
+                if !self.saved.failing {
+                    self.saved.failing = true;
+                    tracing::error!("{e}");
+                    self.event(
+                        now,
+                        What::Alert {
+                            drone: None,
+                            severity: Severity::Critical,
+                            message: format!(
+                                "cannot write the event log ({e}): changes are kept in memory and written when it works again; new incidents are refused meanwhile"
+                            ),
+                        },
+                    );
+                }
+                Err(e)
+            }
         }
     }
 
@@ -405,6 +675,9 @@ impl FleetManager {
                 .link
                 .vehicle(d.system_id)
                 .filter(|v| v.last_heartbeat.is_some());
+            if self.take_back_sortie(&d, v.as_ref()) {
+                continue;
+            }
             let Some(v) = v else {
                 let now = self.now();
                 self.apply(Input::DroneUpdate {
@@ -425,6 +698,129 @@ impl FleetManager {
             };
             self.take_state(&d, &v);
         }
+    }
+
+    /// A sortie from the event log (the service was restarted while it
+    /// flew): a drone still in the air is followed again to the end of its
+    /// mission, as if never let go; one heard on the ground has finished
+    /// (resolved if it was on its way back) or never left (the incident goes
+    /// back to the queue). A drone not heard keeps its sortie, lost, and is
+    /// handed over after `reassign_after` like any lost link. Returns
+    /// whether the sortie was taken back.
+    fn take_back_sortie(
+        &mut self,
+        d: &dispatch_core::Drone,
+        v: Option<&mavlink_link::state::VehicleState>,
+    ) -> bool {
+        let Some(stored) = self.saved.recovered.remove(&d.id) else {
+            return false;
+        };
+        let now = self.now();
+        let Some(rec) = self
+            .dispatcher
+            .incident(stored.incident)
+            .cloned()
+            .filter(|r| {
+                r.incident.status.holds_drone() && r.incident.drone.as_ref() == Some(&d.id)
+            })
+        else {
+            return false;
+        };
+        let Some(assignment) = rec.assignment.as_ref() else {
+            return false;
+        };
+        let airborne = v.is_some_and(|v| v.armed && (v.landed == Some(false) || v.rel_alt_m > 1.0));
+        if let Some(v) = v
+            && !airborne
+        {
+            let pos = LatLon::new(v.lat, v.lon);
+            let home = self
+                .dispatcher
+                .world()
+                .hangar(&d.hangar)
+                .map(|h| h.position)
+                .unwrap_or(d.position);
+            if rec.incident.status == IncidentStatus::Returning
+                && dispatch_core::geodesy::distance_m(home, pos) < AT_HANGAR_M
+            {
+                self.apply(Input::Progress {
+                    incident: stored.incident,
+                    status: IncidentStatus::Resolved,
+                });
+            } else {
+                self.requeue_if_open(
+                    stored.incident,
+                    &format!("drone {} is on the ground after the restart", d.id),
+                );
+            }
+            return false;
+        }
+        let Some((plan, on_scene_s, _, _)) =
+            self.sortie_plan(stored.incident, assignment, stored.airborne_at_launch)
+        else {
+            return false;
+        };
+        let state = match rec.incident.status {
+            IncidentStatus::OnScene => DroneState::OnScene,
+            IncidentStatus::Returning => DroneState::Returning,
+            _ => DroneState::EnRoute,
+        };
+        if rec.incident.status == IncidentStatus::Assigned {
+            // It took off before the restart: the launch went through.
+            self.apply(Input::Progress {
+                incident: stored.incident,
+                status: IncidentStatus::EnRoute,
+            });
+        }
+        self.sorties.insert(
+            d.id.clone(),
+            Sortie {
+                incident: stored.incident,
+                system_id: d.system_id,
+                plan,
+                predicted_eta_s: stored.predicted_eta_s,
+                phase: Phase::Flying,
+                start_boot_ms: stored.start_boot_ms,
+                was_airborne: true,
+                lost_since: v.is_none().then(Instant::now),
+                flying_since: Some(self.link.link_time()),
+                progress: None,
+                on_scene_s,
+                payload_confirmed: stored.payload_confirmed,
+                implausible_reported: false,
+                operator_mode: None,
+                launch_task: None,
+            },
+        );
+        self.involved.insert(d.id.clone());
+        let (pos, battery) = v.map_or((d.position, d.battery_pct), |v| {
+            (
+                LatLon::new(v.lat, v.lon),
+                v.battery_pct.unwrap_or(d.battery_pct),
+            )
+        });
+        self.apply(Input::DroneUpdate {
+            drone: d.id.clone(),
+            state,
+            position: pos,
+            battery_pct: battery,
+        });
+        let how = match v {
+            Some(v) => format!("in the air in {} at mission item {}", v.mode, v.mission_seq),
+            None => "not heard yet (lost until it is)".to_owned(),
+        };
+        self.event(
+            now,
+            What::Drone {
+                drone: d.id.clone(),
+                state,
+                note: format!(
+                    "taken back after a restart: {how}; following its sortie for incident {}",
+                    stored.incident
+                ),
+            },
+        );
+        true
     }
 
     /// A vehicle's real state at start-up, from its telemetry: one in the
@@ -634,6 +1030,8 @@ impl FleetManager {
     }
 
     fn flush(&mut self, emit: &mut impl FnMut(&FleetEvent)) {
+        // The failure is an alert (once) and retried at the next step.
+        let _ = self.persist();
         for e in self.events.drain(..) {
             emit(&e);
             let _ = self.events_tx.send(e);
@@ -722,14 +1120,24 @@ impl FleetManager {
     }
 
     pub(crate) fn event(&mut self, t: Timestamp, what: What) {
-        self.events.push(FleetEvent { t, what });
+        let e = FleetEvent { t, what };
+        if self.store.is_some() {
+            self.saved.unsaved.push(e.clone());
+        }
+        self.events.push(e);
     }
 
     /// Feeds the dispatcher and carries out what it decides.
     /// Returns the incidents the input opened (in the order reported).
     pub(crate) fn input(&mut self, input: Input) -> Result<Vec<IncidentId>, DispatchError> {
         let now = self.now();
+        let change = match (&input, self.store.is_some()) {
+            (Input::UpsertZone(z), true) => Some(ZoneChange::Upsert { zone: z.into() }),
+            (Input::RemoveZone(id), true) => Some(ZoneChange::Remove { id: id.clone() }),
+            _ => None,
+        };
         let outputs = self.dispatcher.handle(now, input)?;
+        self.saved.zones.extend(change);
         let mut opened = Vec::new();
         for o in outputs {
             if let Output::Reported { incident, .. } = &o {
@@ -819,15 +1227,21 @@ impl FleetManager {
         self.dispatcher.world().drone(drone).map(|d| d.system_id)
     }
 
-    fn launch(&mut self, incident: IncidentId, a: &Assignment) {
-        let now = self.now();
-        let drone_id = a.chosen.drone.clone();
-        let Some(drone) = self.dispatcher.world().drone(&drone_id).cloned() else {
-            return;
-        };
-        let Some(rec) = self.dispatcher.incident(incident) else {
-            return;
-        };
+    /// A sortie's mission, built from its assignment: the same at launch and
+    /// when a sortie is taken back after a restart.
+    fn sortie_plan(
+        &self,
+        incident: IncidentId,
+        a: &Assignment,
+        airborne: bool,
+    ) -> Option<(
+        MissionPlan,
+        f64,
+        dispatch_core::Hangar,
+        dispatch_core::Drone,
+    )> {
+        let drone = self.dispatcher.world().drone(&a.chosen.drone).cloned()?;
+        let rec = self.dispatcher.incident(incident)?;
         let kind = rec.incident.kind;
         let patrol: Vec<LatLon> = rec
             .incident
@@ -836,19 +1250,13 @@ impl FleetManager {
             .and_then(|p| self.dispatcher.patrols().iter().find(|x| &x.id == p))
             .map(|p| p.waypoints.clone())
             .unwrap_or_default();
-        let Some(hangar) = self.dispatcher.world().hangar(&drone.hangar).cloned() else {
-            return;
-        };
+        let hangar = self.dispatcher.world().hangar(&drone.hangar).cloned()?;
         let on_scene_s = self
             .dispatcher
             .world()
             .policy(kind)
             .map(|p| p.on_scene_s)
             .unwrap_or(60.0);
-        let airborne = !matches!(
-            drone.state,
-            DroneState::Preflight | DroneState::Docked | DroneState::Charging
-        );
         let spec = SortieSpec {
             kind,
             home: hangar.position,
@@ -858,7 +1266,24 @@ impl FleetManager {
             airborne,
             patrol: &patrol,
         };
-        let plan = mission::build(a, &spec);
+        Some((mission::build(a, &spec), on_scene_s, hangar, drone))
+    }
+
+    fn launch(&mut self, incident: IncidentId, a: &Assignment) {
+        let now = self.now();
+        let drone_id = a.chosen.drone.clone();
+        let Some(drone) = self.dispatcher.world().drone(&drone_id).cloned() else {
+            return;
+        };
+        let airborne = !matches!(
+            drone.state,
+            DroneState::Preflight | DroneState::Docked | DroneState::Charging
+        );
+        let Some((plan, on_scene_s, hangar, drone)) = self.sortie_plan(incident, a, airborne)
+        else {
+            return;
+        };
+        let cruise_alt_m = self.dispatcher.world().params().cruise_altitude_m;
         // The sortie ends after the scene and the flight back.
         let back_s = on_scene_s + a.return_route.length_m / drone.performance.cruise_speed_mps;
         let sortie_end = a.arrival_at + TimeDelta::milliseconds((back_s * 1000.0) as i64);
@@ -870,7 +1295,7 @@ impl FleetManager {
             mission::FlightWindow {
                 start: now,
                 end: sortie_end,
-                cruise_alt_m: spec.cruise_alt_m,
+                cruise_alt_m,
             },
         );
         let sysid = drone.system_id;

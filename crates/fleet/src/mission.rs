@@ -35,6 +35,8 @@ pub struct MissionPlan {
     /// Index of the payload drop (DO_GRIPPER release), if the sortie has one:
     /// the vehicle's MISSION_CURRENT moving past it confirms the release.
     pub payload_release: Option<u16>,
+    /// Built for a drone already in the air (no take-off item).
+    pub airborne_at_launch: bool,
 }
 
 /// What the mission needs to know beyond the assignment.
@@ -134,6 +136,7 @@ pub fn build(a: &Assignment, spec: &SortieSpec<'_>) -> MissionPlan {
         scene_arrival,
         return_start,
         payload_release,
+        airborne_at_launch: spec.airborne,
     }
 }
 

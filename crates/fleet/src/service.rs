@@ -35,6 +35,7 @@ pub struct FleetHandle {
     jobs: mpsc::Sender<Job>,
     events: broadcast::Sender<FleetEvent>,
     link: LinkHandle,
+    store: Option<crate::manager::SharedStore>,
 }
 
 /// Why a request was refused.
@@ -56,6 +57,9 @@ pub enum ServiceError {
     Vehicle(#[from] CommandError),
     #[error("the fleet service has stopped")]
     Stopped,
+    /// The change could not be made durable: the caller must not take it as accepted.
+    #[error("not recorded durably, try again: {0}")]
+    Storage(String),
 }
 
 impl From<DispatchError> for ServiceError {
@@ -213,6 +217,7 @@ pub fn spawn(mut manager: FleetManager, wait: Duration) -> (FleetHandle, JoinHan
         jobs: jobs_tx,
         events: manager.events_tx.clone(),
         link: manager.link.clone(),
+        store: manager.store(),
     };
     let task = tokio::spawn(async move {
         manager.start_up(wait).await;
@@ -241,6 +246,24 @@ impl FleetHandle {
     }
 
     /// Every event from now on.
+    /// Like `call` for a change: its answer goes out only once the change
+    /// is in the durable log (fsynced); if it cannot be written the answer is
+    /// `Storage` and the caller may retry (reports are idempotent by
+    /// source and external id).
+    async fn call_durable<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut FleetManager) -> Result<R, ServiceError> + Send + 'static,
+    ) -> Result<R, ServiceError> {
+        self.call(move |m| {
+            let r = f(m);
+            match m.persist() {
+                Ok(()) => r,
+                Err(e) => r.and(Err(ServiceError::Storage(e.to_string()))),
+            }
+        })
+        .await?
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<FleetEvent> {
         self.events.subscribe()
     }
@@ -249,12 +272,17 @@ impl FleetHandle {
         &self.link
     }
 
+    /// The durable event log, if the service keeps one.
+    pub fn store(&self) -> Option<crate::manager::SharedStore> {
+        self.store.clone()
+    }
+
     pub async fn snapshot(&self) -> Result<Snapshot, ServiceError> {
         self.call(|m| m.snapshot()).await
     }
 
     pub async fn report(&self, new: NewIncident) -> Result<ReportOutcome, ServiceError> {
-        self.call(move |m| m.report_incident(new)).await?
+        self.call_durable(move |m| m.report_incident(new)).await
     }
 
     pub async fn incident(&self, id: IncidentId) -> Result<IncidentView, ServiceError> {
@@ -268,11 +296,11 @@ impl FleetHandle {
 
     /// Confirms a proposed drone.
     pub async fn launch(&self, id: IncidentId) -> Result<IncidentView, ServiceError> {
-        self.call(move |m| {
+        self.call_durable(move |m| {
             m.input(Input::Launch(id))?;
             m.incident_view(id).ok_or(ServiceError::UnknownIncident(id))
         })
-        .await?
+        .await
     }
 
     pub async fn cancel(
@@ -280,8 +308,8 @@ impl FleetHandle {
         id: IncidentId,
         reason: String,
     ) -> Result<IncidentView, ServiceError> {
-        self.call(move |m| m.end_incident(id, IncidentStatus::Cancelled, reason))
-            .await?
+        self.call_durable(move |m| m.end_incident(id, IncidentStatus::Cancelled, reason))
+            .await
     }
 
     /// The dispatcher closes the case (the drone, if still out, flies home).
@@ -290,8 +318,8 @@ impl FleetHandle {
         id: IncidentId,
         note: String,
     ) -> Result<IncidentView, ServiceError> {
-        self.call(move |m| m.end_incident(id, IncidentStatus::Resolved, note))
-            .await?
+        self.call_durable(move |m| m.end_incident(id, IncidentStatus::Resolved, note))
+            .await
     }
 
     /// Takes the incident off its drone (which flies home) and plans it again.
@@ -300,17 +328,19 @@ impl FleetHandle {
         id: IncidentId,
         reason: String,
     ) -> Result<IncidentView, ServiceError> {
-        self.call(move |m| m.reassign_incident(id, reason)).await?
+        self.call_durable(move |m| m.reassign_incident(id, reason))
+            .await
     }
 
     pub async fn upsert_zone(&self, zone: Zone) -> Result<(), ServiceError> {
-        self.call(move |m| m.input(Input::UpsertZone(zone)))
-            .await??;
+        self.call_durable(move |m| Ok(m.input(Input::UpsertZone(zone))?))
+            .await?;
         Ok(())
     }
 
     pub async fn remove_zone(&self, id: ZoneId) -> Result<(), ServiceError> {
-        self.call(move |m| m.input(Input::RemoveZone(id))).await??;
+        self.call_durable(move |m| Ok(m.input(Input::RemoveZone(id))?))
+            .await?;
         Ok(())
     }
 
@@ -714,5 +744,178 @@ mod tests {
         fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
         let summary = task.await.unwrap_or_else(|e| panic!("{e}"));
         assert!(summary.open_sorties.is_empty());
+    }
+
+    fn service(
+        store: Option<crate::manager::SharedStore>,
+    ) -> (FleetHandle, tokio::task::JoinHandle<Summary>) {
+        let s = scenario();
+        let (t, _out, _in) = Transport::memory();
+        let link = mavlink_link::link::spawn(
+            t,
+            s.drones.iter().map(|d| d.system_id),
+            LinkConfig::default(),
+        );
+        let mut manager = FleetManager::new(s, link, crate::FleetConfig::default());
+        if let Some(st) = store {
+            manager.with_store(st).unwrap_or_else(|e| panic!("{e}"));
+        }
+        spawn(manager, Duration::ZERO)
+    }
+
+    fn report(ext: &str) -> NewIncident {
+        NewIncident {
+            kind: IncidentKind::PersonInWater,
+            position: LatLon::new(30.347, 120.457),
+            note: Some("seen from the dyke".into()),
+            source: Some("call-centre".into()),
+            external_id: Some(ext.into()),
+        }
+    }
+
+    /// A log whose disk is gone: every write fails.
+    #[derive(Debug)]
+    struct BrokenDisk;
+
+    impl crate::store::Store for BrokenDisk {
+        fn commit(&mut self, _: &crate::store::Batch) -> Result<(), crate::store::StoreError> {
+            Err(crate::store::StoreError::Open {
+                path: "events.sqlite".into(),
+                message: "disk I/O error".into(),
+            })
+        }
+        fn recover(&mut self) -> Result<crate::store::Recovered, crate::store::StoreError> {
+            Ok(crate::store::Recovered::default())
+        }
+        fn incident_events(
+            &self,
+            _: IncidentId,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+        fn track(
+            &self,
+            _: &DroneId,
+            _: Timestamp,
+            _: Timestamp,
+        ) -> Result<Vec<crate::store::TrackPoint>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+        fn incidents_reported(
+            &self,
+            _: Timestamp,
+            _: Timestamp,
+        ) -> Result<Vec<crate::store::IncidentRow>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+        fn events_between(
+            &self,
+            _: &[&str],
+            _: Timestamp,
+            _: Timestamp,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_on_the_same_log_has_every_incident_zone_and_the_numbering() {
+        let dir = std::env::temp_dir().join(format!("fleet-store-{}", std::process::id()));
+        let path = dir.join("events.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let open = || -> crate::manager::SharedStore {
+            std::sync::Arc::new(std::sync::Mutex::new(
+                crate::store::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
+            ))
+        };
+        let (fleet, task) = service(Some(open()));
+        // No vehicle is heard here: the incidents queue.
+        let a = fleet
+            .report(report("a"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = fleet
+            .report(report("b"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let zone = dispatch_core::Zone {
+            id: ZoneId("drill".into()),
+            name: "Drill".into(),
+            kind: dispatch_core::ZoneKind::TemporaryClosure,
+            polygon: geo::Polygon::new(
+                geo::LineString::from(vec![
+                    (120.70, 30.60),
+                    (120.72, 30.60),
+                    (120.72, 30.62),
+                    (120.70, 30.60),
+                ]),
+                vec![],
+            ),
+            floor_m: 0.0,
+            ceiling_m: 500.0,
+            window: dispatch_core::ActiveWindow::PERMANENT,
+            rescue_exempt: false,
+        };
+        fleet
+            .upsert_zone(zone)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        fleet
+            .cancel(b.incident.incident.id, "duplicate call".into())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = fleet.snapshot().await.unwrap_or_else(|e| panic!("{e}"));
+        // Gone without a clean stop: only what was committed counts.
+        task.abort();
+        drop(fleet);
+
+        let (fleet, task) = service(Some(open()));
+        let after = fleet.snapshot().await.unwrap_or_else(|e| panic!("{e}"));
+        let ids = |s: &Snapshot| {
+            s.incidents
+                .iter()
+                .map(|i| (i.incident.id, i.incident.status, i.timeline.len()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&after), ids(&before));
+        assert_eq!(after.queue, before.queue);
+        assert_eq!(after.queue, vec![a.incident.incident.id]);
+        assert!(after.zones.iter().any(|z| z.id.0 == "drill"));
+        let view = fleet
+            .incident(a.incident.incident.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(view.meta.note.as_deref(), Some("seen from the dyke"));
+        // Retried report: the same incident; a new one: the next number.
+        let again = fleet
+            .report(report("a"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!again.created);
+        assert_eq!(again.incident.incident.id, a.incident.incident.id);
+        let c = fleet
+            .report(report("c"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.incident.incident.id, IncidentId(3));
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let _ = task.await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_report_that_cannot_be_logged_is_not_acknowledged() {
+        let (fleet, task) = service(Some(std::sync::Arc::new(std::sync::Mutex::new(BrokenDisk))));
+        let r = fleet.report(report("x")).await;
+        assert!(
+            matches!(&r, Err(ServiceError::Storage(m)) if m.contains("disk I/O error")),
+            "{r:?}"
+        );
+        // The retry (same source and id) finds the one incident, still not durable.
+        let r = fleet.report(report("x")).await;
+        assert!(matches!(r, Err(ServiceError::Storage(_))));
+        assert_eq!(fleet.incidents().await.map(|v| v.len()).ok(), Some(1));
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let _ = task.await;
     }
 }

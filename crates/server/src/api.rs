@@ -111,7 +111,7 @@ fn parse_kind(s: &str, state: &AppState) -> Result<IncidentKind, ApiError> {
     }
 }
 
-fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
+pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
     s.parse::<u64>().map(IncidentId).map_err(|_| {
         ApiError::bad_request(format!("`{s}` is not an incident id (a positive number)"))
     })

@@ -85,6 +85,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Vehicle(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "vehicle_error", msg)
             }
+            ServiceError::Storage(_) => {
+                tracing::error!("{msg}");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_durable", msg)
+            }
             ServiceError::Stopped => {
                 tracing::error!("request while the fleet service is stopped");
                 ApiError::new(

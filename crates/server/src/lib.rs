@@ -16,6 +16,7 @@ pub mod auth;
 pub mod error;
 pub mod geo_json;
 pub mod openapi;
+pub mod reports;
 pub mod ws;
 
 use std::collections::HashSet;
@@ -99,6 +100,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents", get(api::incidents))
         .route("/api/incidents/{id}", get(api::incident))
         .route("/api/metrics", get(api::metrics))
+        .route("/api/incidents/{id}/timeline", get(reports::timeline))
+        .route("/api/reports/response-times", get(reports::response_times))
+        .route("/api/reports/daily", get(reports::daily))
         .route_layer(from_fn_with_state(state.clone(), auth::viewer));
     let dispatcher = Router::new()
         .route("/api/incidents", post(api::report))

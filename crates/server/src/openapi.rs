@@ -20,6 +20,7 @@ Live telemetry and events: websocket `/ws?token=...`."
         api::zones, api::add_zone, api::delete_zone,
         api::report, api::incidents, api::incident, api::dispatch, api::cancel, api::resolve,
         api::reassign, api::metrics,
+        crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
     ),
     components(schemas(api::IncidentRequest, api::CommandRequest, api::ReasonRequest)),
     modifiers(&Bearer),
@@ -28,6 +29,7 @@ Live telemetry and events: websocket `/ws?token=...`."
         (name = "fleet", description = "Drones and hangars; operator commands (dispatcher role)"),
         (name = "zones", description = "No-go zones (admin role to change)"),
         (name = "service", description = "Health, map settings, metrics"),
+        (name = "reports", description = "Response times and daily summaries from the event log"),
     )
 )]
 #[derive(Debug)]

@@ -1,0 +1,297 @@
+//! Case handling and statistics: an incident's time line with its drones'
+//! tracks, response times per kind and hangar (JSON or CSV), and the daily
+//! summary. They read the durable event log; without one, the time line
+//! and the response times come from what the running service holds.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use dispatch_core::{DroneId, IncidentRecord};
+use fleet::reports;
+use fleet::store::StoreError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::PoisonError;
+
+use crate::AppState;
+use crate::api::{incident_json, parse_incident_id};
+use crate::error::ApiError;
+
+/// Track points before the first and after the last event of an incident.
+const TRACK_MARGIN_S: i64 = 60;
+
+fn store_error(e: StoreError) -> ApiError {
+    tracing::error!("{e}");
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "event_log_unavailable",
+        format!("the event log cannot be read: {e}"),
+    )
+}
+
+fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            ApiError::bad_request(format!(
+                "`{what}` = `{s}` is not an RFC 3339 time such as 2026-09-28T13:00:00+08:00: {e}"
+            ))
+        })
+}
+
+#[utoipa::path(get, path = "/api/incidents/{id}/timeline", tag = "incidents", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Incident id")),
+    responses((status = 200, description = "The incident, every logged event that names it, and its drones' tracks (for the replay)"),
+              (status = 404, description = "Unknown incident")))]
+pub async fn timeline(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_incident_id(&id)?;
+    let view = s.fleet.incident(id).await?;
+    let Some(store) = s.fleet.store() else {
+        return Ok(Json(json!({
+            "incident": incident_json(&view),
+            "source": "memory",
+            "events": view.timeline,
+            "tracks": [],
+        })));
+    };
+    let open = !view.incident.status.is_terminal();
+    let body = tokio::task::spawn_blocking(move || -> Result<Value, StoreError> {
+        let st = store.lock().unwrap_or_else(PoisonError::into_inner);
+        let events = st.incident_events(id)?;
+        let mut drones: Vec<DroneId> = Vec::new();
+        for e in &events {
+            let named = e.body.get("drone").and_then(|d| d.as_str()).or_else(|| {
+                e.body
+                    .pointer("/output/assignment/chosen/drone")
+                    .and_then(|d| d.as_str())
+            });
+            if let Some(d) = named
+                && !drones.iter().any(|x| x.0 == d)
+            {
+                drones.push(DroneId(d.to_owned()));
+            }
+        }
+        let mut tracks = Vec::new();
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            let from = first.t - TimeDelta::seconds(TRACK_MARGIN_S);
+            let to = if open {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                last.t + TimeDelta::seconds(TRACK_MARGIN_S)
+            };
+            for d in drones {
+                let points: Vec<Value> = st
+                    .track(&d, from, to)?
+                    .into_iter()
+                    .map(|p| json!([p.t, p.lat, p.lon, p.alt_m]))
+                    .collect();
+                tracks.push(json!({"drone": d, "points": points}));
+            }
+        }
+        let events: Vec<Value> = events
+            .into_iter()
+            .map(|e| {
+                let mut b = e.body;
+                b["seq"] = json!(e.seq);
+                b
+            })
+            .collect();
+        Ok(json!({"source": "event_log", "events": events, "tracks": tracks}))
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )
+    })?
+    .map_err(store_error)?;
+    let mut body = body;
+    body["incident"] = incident_json(&view);
+    Ok(Json(body))
+}
+
+/// `from` and `to` of a report (RFC 3339), `format` json or csv.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/reports/response-times", tag = "reports", security(("bearer" = [])),
+    params(("from" = Option<String>, Query, description = "Incidents reported at or after (RFC 3339)"),
+           ("to" = Option<String>, Query, description = "... and before (RFC 3339)"),
+           ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "Time from report to assignment, launch, on scene and resolved; median and p90 per kind and hangar")))]
+pub async fn response_times(
+    State(s): State<AppState>,
+    query: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))?;
+    let from = q
+        .from
+        .as_deref()
+        .map(|t| parse_time("from", t))
+        .transpose()?;
+    let to = q.to.as_deref().map(|t| parse_time("to", t)).transpose()?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format `{other}`: use json or csv"
+            )));
+        }
+    };
+    let from = from.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let to = to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if from >= to {
+        return Err(ApiError::bad_request("`from` must be before `to`"));
+    }
+    let records: Vec<IncidentRecord> = match s.fleet.store() {
+        Some(store) => tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .incidents_reported(from, to)
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })?
+        .map_err(store_error)?
+        .into_iter()
+        .map(|r| r.record)
+        .collect(),
+        None => s
+            .fleet
+            .incidents()
+            .await?
+            .into_iter()
+            .filter(|v| v.incident.reported_at >= from && v.incident.reported_at < to)
+            .map(|v| IncidentRecord {
+                incident: v.incident,
+                assignment: v.assignment,
+                auto_launch: v.auto_launch,
+                timeline: v.timeline,
+            })
+            .collect(),
+    };
+    let groups = reports::response_times(&records);
+    if csv {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"response-times.csv\"",
+                ),
+            ],
+            reports::response_times_csv(&groups),
+        )
+            .into_response());
+    }
+    Ok(Json(json!({
+        "from": (from != DateTime::<Utc>::MIN_UTC).then_some(from),
+        "to": (to != DateTime::<Utc>::MAX_UTC).then_some(to),
+        "incidents": records.len(),
+        "stages": reports::STAGES,
+        "groups": groups,
+    }))
+    .into_response())
+}
+
+/// `date` (YYYY-MM-DD) and the UTC offset of the day (`+08:00`, default UTC).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DayQuery {
+    pub date: Option<String>,
+    pub offset: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/reports/daily", tag = "reports", security(("bearer" = [])),
+    params(("date" = Option<String>, Query, description = "The day, YYYY-MM-DD (default: today in scenario time)"),
+           ("offset" = Option<String>, Query, description = "UTC offset of the day, e.g. +08:00 (default +00:00)")),
+    responses((status = 200, description = "Missions flown by kind, incidents by status, drones' flight hours, alerts"),
+              (status = 409, description = "The service keeps no event log")))]
+pub async fn daily(
+    State(s): State<AppState>,
+    query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))?;
+    let offset = match q.offset.as_deref() {
+        None => chrono::FixedOffset::east_opt(0),
+        Some(o) => DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}"))
+            .ok()
+            .map(|t| *t.offset()),
+    }
+    .ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "offset `{}` is not a UTC offset such as +08:00",
+            q.offset.as_deref().unwrap_or_default()
+        ))
+    })?;
+    let date = match q.date.as_deref() {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|e| ApiError::bad_request(format!("date `{d}` is not YYYY-MM-DD: {e}")))?,
+        None => s
+            .fleet
+            .snapshot()
+            .await?
+            .time
+            .with_timezone(&offset)
+            .date_naive(),
+    };
+    let from = date
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(offset).single())
+        .map(|t| t.to_utc())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("date {date} has no start in offset {offset}"))
+        })?;
+    let to = from + TimeDelta::days(1);
+    let Some(store) = s.fleet.store() else {
+        return Err(ApiError::conflict(
+            "this server keeps no event log (serve --event-log, or [server] event_log): there is nothing to summarise",
+        ));
+    };
+    let summary =
+        tokio::task::spawn_blocking(move || -> Result<reports::DailySummary, StoreError> {
+            let st = store.lock().unwrap_or_else(PoisonError::into_inner);
+            let incidents: Vec<IncidentRecord> = st
+                .incidents_reported(from, to)?
+                .into_iter()
+                .map(|r| r.record)
+                .collect();
+            let drones = st.events_between(&["drone"], from, to)?;
+            let alerts = st.events_between(&["alert"], from, to)?;
+            Ok(reports::daily_summary(
+                from, to, &incidents, &drones, &alerts,
+            ))
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })?
+        .map_err(store_error)?;
+    let mut v = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
+    v["date"] = json!(date.to_string());
+    v["offset"] = json!(offset.to_string());
+    Ok(Json(v))
+}
