@@ -85,6 +85,9 @@ function setView(v) {
   for (const b of document.querySelectorAll("header nav button")) b.classList.toggle("active", b.dataset.view === v);
   document.getElementById("dispatch-view").hidden = v !== "dispatch";
   document.getElementById("crew-view").hidden = v !== "crew";
+  document.getElementById("reports-view").hidden = v !== "reports";
+  renderSelected();
+  if (v === "reports") loadReports();
   renderLists();
 }
 
@@ -470,6 +473,7 @@ function selectDrone(id) {
 // ---------- side panel ----------
 function renderSelected() {
   const box = document.getElementById("selected");
+  if (S.view === "reports") { box.hidden = true; return; }
   const canAct = ROLE_RANK[S.role] >= ROLE_RANK.dispatcher;
   if (S.selectedDrone) {
     const d = S.drones.get(S.selectedDrone);
@@ -503,12 +507,14 @@ function renderSelected() {
     const ended = ["resolved", "cancelled", "failed"].includes(i.status);
     box.innerHTML = `<b>#${i.id} ${esc(KIND_LABELS[i.kind] ?? i.kind)}</b> <span class="st-${i.status}">${esc(i.status)}</span>
       <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
-      <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(e.status)}</b> ${esc(e.note)}</li>`).join("")}</ol>` +
+      <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(e.status)}</b> ${esc(e.note)}</li>`).join("")}</ol>
+      <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
       (canAct && !ended ? `<div class="buttons">
         ${i.status === "proposed" ? '<button class="primary" data-a="dispatch">launch</button>' : ""}
         <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
         ${["on_scene", "returning"].includes(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
       </div><div class="msg act"></div>` : "");
+    box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
     for (const b of box.querySelectorAll("button[data-a]")) {
       b.addEventListener("click", async () => {
         const msg = box.querySelector(".act");
@@ -595,6 +601,137 @@ function renderLists(force) {
   }
 }
 
+// ---------- time line and track replay ----------
+async function replay(id, box) {
+  box.textContent = "loading…";
+  let tl;
+  try {
+    tl = (await api("GET", `/api/incidents/${id}/timeline`)).data;
+  } catch (e) { box.innerHTML = `<span class="error">${esc(e.message)}</span>`; return; }
+  S.replayLayer ??= L.layerGroup().addTo(S.map);
+  S.replayLayer.clearLayers();
+  clearInterval(S.replayTimer);
+  const points = tl.tracks.flatMap((t) => t.points.map((p) => ({ drone: t.drone, t: p[0], lat: p[1], lon: p[2], alt: p[3] })))
+    .sort((a, b) => a.t.localeCompare(b.t));
+  for (const t of tl.tracks) {
+    if (t.points.length > 1) {
+      L.polyline(t.points.map((p) => [p[1], p[2]]), { color: "#6a1b9a", weight: 3, opacity: 0.8, dashArray: "6 4" })
+        .bindTooltip(`track of ${esc(t.drone)}`).addTo(S.replayLayer);
+    }
+  }
+  const events = tl.events.filter((e) => e.event === "incident" || e.event === "alert" || e.event === "drone");
+  const src = tl.source === "event_log" ? "from the event log" : "in memory (the server keeps no event log)";
+  box.innerHTML = `<div class="msg">${tl.events.length} events ${src}, ${points.length} track points</div>` +
+    (points.length ? `<div class="row"><button data-play>▶ play</button>
+      <input type="range" min="0" max="${points.length - 1}" value="0" data-slider>
+      <span data-at></span></div>` : "") +
+    `<ol class="events">${events.map((e) => `<li>${fmtTime(e.t ?? e.at)} <b>${esc(e.status ?? e.state ?? e.severity ?? e.event)}</b> ${esc(e.note ?? e.message ?? "")}</li>`).join("")}</ol>`;
+  if (!points.length) return;
+  const marker = L.circleMarker([points[0].lat, points[0].lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 1 })
+    .addTo(S.replayLayer);
+  const slider = box.querySelector("[data-slider]");
+  const at = box.querySelector("[data-at]");
+  const show = (k) => {
+    const p = points[k];
+    marker.setLatLng([p.lat, p.lon]);
+    at.textContent = `${fmtTime(p.t)} ${p.drone} ${p.alt.toFixed(0)} m`;
+  };
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  box.querySelector("[data-play]").addEventListener("click", () => {
+    clearInterval(S.replayTimer);
+    if (Number(slider.value) >= points.length - 1) slider.value = 0;
+    S.replayTimer = setInterval(() => {
+      const k = Number(slider.value) + 1;
+      if (k >= points.length) { clearInterval(S.replayTimer); return; }
+      slider.value = k;
+      show(k);
+    }, 120);
+  });
+  show(0);
+  S.map.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3));
+}
+
+// ---------- reports ----------
+const STAGES = ["assign", "launch", "on_scene", "resolved"];
+function rangeQuery() {
+  const f = document.getElementById("rt-form");
+  const q = new URLSearchParams();
+  const tz = localOffset();
+  if (f.from.value) q.set("from", `${f.from.value}T00:00:00${tz}`);
+  if (f.to.value) q.set("to", `${f.to.value}T23:59:59${tz}`);
+  return q;
+}
+function localOffset() {
+  const m = -new Date().getTimezoneOffset();
+  const a = Math.abs(m);
+  return `${m >= 0 ? "+" : "-"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+async function loadReports() {
+  const tbody = document.querySelector("#rt-table tbody");
+  let rt;
+  try {
+    rt = (await api("GET", `/api/reports/response-times?${rangeQuery()}`)).data;
+  } catch (e) { tbody.innerHTML = `<tr><td colspan="7" class="error">${esc(e.message)}</td></tr>`; return; }
+  S.responseTimes = rt;
+  const num = (v) => (v == null ? "–" : Math.round(v));
+  tbody.innerHTML = rt.groups.length ? rt.groups.map((g) => `<tr class="${g.kind === "all" || g.hangar === "all" ? "total" : ""}">
+    <td>${esc(g.kind === "all" ? "all kinds" : (KIND_LABELS[g.kind] ?? g.kind))}</td><td>${esc(g.hangar)}</td><td>${g.incidents}</td>
+    ${STAGES.map((s) => `<td>${num(g.stages[s].median_s)} / ${num(g.stages[s].p90_s)}</td>`).join("")}</tr>`).join("")
+    : `<tr><td colspan="7">No incidents in this period.</td></tr>`;
+  drawChart(rt.groups.filter((g) => g.hangar === "all" && g.kind !== "all"));
+  loadDaily();
+}
+// A bar chart (SVG): median and p90 time to on scene per incident kind.
+function drawChart(groups) {
+  const box = document.getElementById("rt-chart");
+  const rows = groups.filter((g) => g.stages.on_scene.n > 0);
+  if (!rows.length) { box.innerHTML = '<p class="hint">No incident reached its scene in this period.</p>'; return; }
+  const max = Math.max(...rows.map((g) => g.stages.on_scene.p90_s));
+  const W = 390, bar = 14, gap = 12, left = 140;
+  const h = rows.length * (2 * bar + gap) + 24;
+  const x = (v) => left + (v / max) * (W - left - 80);
+  let svg = `<svg width="${W}" height="${h}" role="img" aria-label="time to on scene by kind">`;
+  rows.forEach((g, i) => {
+    const y = 4 + i * (2 * bar + gap);
+    const m = g.stages.on_scene.median_s, p = g.stages.on_scene.p90_s;
+    svg += `<text x="0" y="${y + bar + 4}" font-size="11">${esc(KIND_LABELS[g.kind] ?? g.kind)}</text>
+      <rect x="${left}" y="${y}" width="${x(m) - left}" height="${bar}" fill="#1a5fb4"><title>median ${Math.round(m)} s</title></rect>
+      <text x="${x(m) + 3}" y="${y + bar - 3}" font-size="10">${Math.round(m)} s</text>
+      <rect x="${left}" y="${y + bar}" width="${x(p) - left}" height="${bar}" fill="#9bb7e0"><title>p90 ${Math.round(p)} s</title></rect>
+      <text x="${x(p) + 3}" y="${y + 2 * bar - 3}" font-size="10">p90 ${Math.round(p)} s</text>`;
+  });
+  svg += `<text x="${left}" y="${h - 4}" font-size="10" fill="#667">time from report to on scene (s)</text></svg>`;
+  box.innerHTML = svg;
+}
+async function loadDaily() {
+  const f = document.getElementById("day-form");
+  const box = document.getElementById("day");
+  if (!f.date.value && S.lastTime) f.date.value = new Date(S.lastTime).toISOString().slice(0, 10);
+  const q = new URLSearchParams({ offset: localOffset() });
+  if (f.date.value) q.set("date", f.date.value);
+  try {
+    const d = (await api("GET", `/api/reports/daily?${q}`)).data;
+    S.daily = d;
+    const list = (o, fmt = (v) => v) => Object.entries(o).map(([k, v]) => `<li>${esc(KIND_LABELS[k] ?? k)}: <b>${fmt(v)}</b></li>`).join("") || "<li>none</li>";
+    box.innerHTML = `<p><b>${d.date}</b>: ${d.incidents_reported} incidents reported, ${d.total_flight_hours} flight hours</p>
+      <h3>Missions flown</h3><ul class="plain">${list(d.missions_by_kind)}</ul>
+      <h3>Incidents by status</h3><ul class="plain">${list(d.incidents_by_status)}</ul>
+      <h3>Flight hours</h3><ul class="plain">${list(Object.fromEntries(Object.entries(d.flight_hours).filter(([, h]) => h > 0)), (h) => h.toFixed(2))}</ul>
+      <h3>Alerts</h3><ul class="plain">${list(d.alerts_by_severity)}</ul>`;
+  } catch (e) { box.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+}
+document.getElementById("rt-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadReports(); });
+document.getElementById("day-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadDaily(); });
+document.getElementById("rt-csv").addEventListener("click", async () => {
+  const q = rangeQuery();
+  q.set("format", "csv");
+  const r = await fetch(`/api/reports/response-times?${q}`, { headers: { Authorization: `Bearer ${S.token}` } });
+  const url = URL.createObjectURL(await r.blob());
+  const a = Object.assign(document.createElement("a"), { href: url, download: "response-times.csv" });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+});
+
 // ---------- helpers ----------
 function fmtTime(t) {
   const d = new Date(t);
@@ -607,6 +744,8 @@ function esc(s) {
 S.selectDrone = selectDrone;
 S.renderLists = renderLists;
 S.selectIncident = selectIncident;
+S.replay = replay;
+S.loadReports = loadReports;
 
 // ---------- boot ----------
 {

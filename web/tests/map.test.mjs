@@ -139,6 +139,39 @@ try {
   check("the safety-crew table lists every drone", true);
   await page.screenshot({ path: join(shots, "crew-view.png") });
 
+  // The incident's time line from the event log, and its track replayed.
+  await page.click("header nav button[data-view=dispatch]");
+  await page.evaluate(() => window.dispatchMap.selectIncident(1));
+  await page.click("#selected [data-replay]");
+  const replay = await until("the replay", async () => {
+    const t = await page.textContent("#selected .replay");
+    return /from the event log/.test(t) && (await page.isVisible("#selected [data-slider]")) ? t : null;
+  }, 10000);
+  check("the time line comes from the event log with a track to replay", /[1-9][0-9]* track points/.test(replay),
+    replay.replace(/\s+/g, " ").slice(0, 120));
+  await page.click("#selected [data-play]");
+  await page.waitForTimeout(1500);
+  const replayed = await page.evaluate(() => document.querySelector("#selected [data-slider]").value);
+  check("the replay plays", Number(replayed) > 0, `at point ${replayed}`);
+  await page.screenshot({ path: join(shots, "map-replay.png") });
+
+  // Reports: once yg-1 is over the scene, its response times and the day's summary.
+  await until("incident 1 on scene", () => page.evaluate(() =>
+    ["on_scene", "returning", "resolved"].includes(window.dispatchMap.incidents.get(1)?.status)), 90000);
+  await page.click("header nav button[data-view=reports]");
+  const rt = await until("the response-time table", async () => {
+    const t = await page.textContent("#rt-table tbody");
+    return /Person in the water/.test(t) && (await page.$("#rt-chart svg rect")) ? t : null;
+  }, 10000);
+  check("response times per kind and hangar with a chart", /yanguan/.test(rt), rt.replace(/\s+/g, " ").slice(0, 120));
+  const day = await until("the daily summary", async () => {
+    const t = await page.textContent("#day");
+    return /Missions flown/.test(t) ? t : null;
+  }, 10000);
+  check("the daily summary counts the mission", /Person in the water: 1/.test(day), day.replace(/\s+/g, " ").slice(0, 160));
+  await page.screenshot({ path: join(shots, "reports.png") });
+  await page.click("header nav button[data-view=crew]");
+
   // 1,000 drones on the map: the canvas layer and the crew table are timed
   // (reported, not asserted: timings are measurements, not tests).
   const perf = await page.evaluate(() => {

@@ -153,10 +153,12 @@ fn airborne(state: DroneState) -> bool {
 }
 
 /// The summary of `[from, to)` from the incidents reported then and the
-/// drone and alert events of the period.
+/// drone and alert events of the period. A flight still going counts up to
+/// `now` (or the end of the period, if earlier).
 pub fn daily_summary(
     from: Timestamp,
     to: Timestamp,
+    now: Timestamp,
     incidents: &[IncidentRecord],
     drone_events: &[StoredEvent],
     alerts: &[StoredEvent],
@@ -197,8 +199,10 @@ pub fn daily_summary(
                 (e.t - start).num_milliseconds() as f64 / 3_600_000.0;
         }
     }
+    let end = to.min(now);
     for (drone, start) in since {
-        *hours.entry(drone).or_default() += (to - start).num_milliseconds() as f64 / 3_600_000.0;
+        *hours.entry(drone).or_default() +=
+            (end - start).num_milliseconds().max(0) as f64 / 3_600_000.0;
     }
     let mut alerts_by = BTreeMap::new();
     let mut critical = Vec::new();
@@ -239,6 +243,43 @@ pub fn daily_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flight_hours_count_from_take_off_to_the_ground_or_now() {
+        let t = |m: i64| {
+            DateTime::parse_from_rfc3339("2026-09-28T05:00:00Z")
+                .map(|x| x.to_utc())
+                .unwrap_or_default()
+                + chrono::TimeDelta::minutes(m)
+        };
+        let ev = |m: i64, drone: &str, state: &str| StoredEvent {
+            seq: m,
+            t: t(m),
+            event: "drone".into(),
+            body: serde_json::json!({"event": "drone", "drone": drone, "state": state}),
+        };
+        let events = [
+            ev(0, "a", "preflight"),
+            ev(2, "a", "en_route"),
+            ev(20, "a", "on_scene"),
+            ev(32, "a", "returning"),
+            ev(50, "a", "charging"),
+            ev(40, "b", "en_route"),
+        ];
+        let alert = StoredEvent {
+            seq: 99,
+            t: t(5),
+            event: "alert".into(),
+            body: serde_json::json!({"severity": "critical", "message": "lost link"}),
+        };
+        let d = daily_summary(t(-300), t(1140), t(70), &[], &events, &[alert]);
+        // a: 48 minutes in the air; b: still flying, 30 minutes by `now`.
+        assert_eq!(d.flight_hours.get("a"), Some(&0.8));
+        assert_eq!(d.flight_hours.get("b"), Some(&0.5));
+        assert_eq!(d.total_flight_hours, 1.3);
+        assert_eq!(d.alerts_by_severity.get("critical"), Some(&1));
+        assert_eq!(d.critical_alerts, vec!["lost link".to_owned()]);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -262,6 +262,7 @@ pub async fn daily(
             ApiError::bad_request(format!("date {date} has no start in offset {offset}"))
         })?;
     let to = from + TimeDelta::days(1);
+    let now = s.fleet.snapshot().await?.time;
     let Some(store) = s.fleet.store() else {
         return Err(ApiError::conflict(
             "this server keeps no event log (serve --event-log, or [server] event_log): there is nothing to summarise",
@@ -278,7 +279,7 @@ pub async fn daily(
             let drones = st.events_between(&["drone"], from, to)?;
             let alerts = st.events_between(&["alert"], from, to)?;
             Ok(reports::daily_summary(
-                from, to, &incidents, &drones, &alerts,
+                from, to, now, &incidents, &drones, &alerts,
             ))
         })
         .await
