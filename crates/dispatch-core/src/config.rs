@@ -99,6 +99,10 @@ pub struct ServerSettings {
     /// The durable event log (SQLite file), relative paths resolved against
     /// the configuration file's directory. None: nothing is kept.
     pub event_log: Option<PathBuf>,
+    /// Changes (reports, launches, commands, zones) per minute and burst
+    /// per token before `429 Too Many Requests`; None: the server's default.
+    pub write_rate_per_min: Option<u32>,
+    pub write_burst: Option<u32>,
 }
 
 /// One access token and its role.
@@ -448,6 +452,8 @@ struct RawServer {
     tile_url: Option<String>,
     tile_attribution: Option<String>,
     event_log: Option<String>,
+    write_rate_per_min: Option<u32>,
+    write_burst: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -759,11 +765,24 @@ impl Validator {
             Some(p) => Some(self.file.parent().unwrap_or(Path::new(".")).join(p)),
             None => None,
         };
+        for (what, v) in [
+            ("write_rate_per_min", raw.write_rate_per_min),
+            ("write_burst", raw.write_burst),
+        ] {
+            if v.is_some_and(|v| !(1..=1_000_000).contains(&v)) {
+                self.err(
+                    Some("[server]".into()),
+                    format!("{what} must be in [1, 1000000]"),
+                );
+            }
+        }
         ServerSettings {
             tile_url: raw.tile_url.clone(),
             tile_attribution: raw.tile_attribution.clone(),
             tokens: out,
             event_log,
+            write_rate_per_min: raw.write_rate_per_min,
+            write_burst: raw.write_burst,
         }
     }
 

@@ -193,13 +193,22 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             .filter(|t| t.token.starts_with("demo-"))
             .map(|t| t.token.clone())
             .collect();
+        let defaults = dispatch_server::limits::WriteLimit::default();
+        let limit = dispatch_server::limits::WriteLimit {
+            per_minute: scenario
+                .server
+                .write_rate_per_min
+                .unwrap_or(defaults.per_minute),
+            burst: scenario.server.write_burst.unwrap_or(defaults.burst),
+        };
         let state = AppState::new(
             fleet.clone(),
             scenario,
             tokens,
             HubConfig::default(),
             Some(web_dir),
-        );
+        )
+        .with_write_limit(limit);
         crate::emit(&format!(
             "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
             link.local_addr()

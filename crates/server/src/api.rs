@@ -142,6 +142,8 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "time": snap.time,
         "uptime_s": s.started.elapsed().as_secs_f64().round(),
         "vehicles": {"configured": snap.drones.len(), "link_up": heard},
+        "http": {"rate_limited": s.rate_limited.load(std::sync::atomic::Ordering::Relaxed)},
+        "event_log": s.fleet.store().is_some(),
         "link": {
             "frames": c.frames,
             "bad_frames": c.bad_frames,

@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod geo_json;
+pub mod limits;
 pub mod openapi;
 pub mod reports;
 pub mod ws;
@@ -53,6 +54,10 @@ pub struct AppState {
     /// Where the web map's files are (`web/` of the repository by default).
     pub web_dir: Option<PathBuf>,
     pub started: Instant,
+    /// Rate limit of the write endpoints, per caller.
+    pub limiter: limits::Limiter,
+    /// Requests refused by it.
+    pub rate_limited: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -80,7 +85,15 @@ impl AppState {
             hub,
             web_dir,
             started: Instant::now(),
+            limiter: limits::Limiter::new(limits::WriteLimit::default()),
+            rate_limited: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
+    }
+
+    /// With another write limit (from the configuration).
+    pub fn with_write_limit(mut self, limit: limits::WriteLimit) -> AppState {
+        self.limiter = limits::Limiter::new(limit);
+        self
     }
 }
 
@@ -111,10 +124,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}/resolve", post(api::resolve))
         .route("/api/incidents/{id}/reassign", post(api::reassign))
         .route("/api/drones/{id}/command", post(api::command))
+        .route_layer(from_fn_with_state(state.clone(), limits::writes))
         .route_layer(from_fn_with_state(state.clone(), auth::dispatcher));
     let admin = Router::new()
         .route("/api/zones", post(api::add_zone))
         .route("/api/zones/{id}", delete(api::delete_zone))
+        .route_layer(from_fn_with_state(state.clone(), limits::writes))
         .route_layer(from_fn_with_state(state.clone(), auth::admin));
     let open = Router::new()
         .route("/api/health", get(api::health))

@@ -542,3 +542,132 @@ async fn a_cancelled_rescue_in_flight_sends_its_drone_home_by_the_planned_way() 
         "no `returning` event for the called-off drone"
     );
 }
+
+/// Every write endpoint, fed what a broken client or an attacker sends:
+/// each answer is a clear 4xx with a code and a message, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_endpoint_refuses_bad_input_and_changes_nothing() {
+    let h = harness().await;
+    let s = &h.state;
+    let (_, zones_before) = call(s, "GET", "/api/zones", Some(VIEWER), None).await;
+    let ring = |coords: &str| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"id":"z","name":"Z","kind":"temporary_closure"}},"geometry":{{"type":"Polygon","coordinates":[{coords}]}}}}"#
+        )
+    };
+    let big = format!(
+        r#"{{"type":"Feature","properties":{{"name":"{}"}}}}"#,
+        "x".repeat(70_000)
+    );
+    let cases: Vec<(&str, String, String, StatusCode)> = vec![
+        ("POST", "/api/zones".into(), ring(r#"[[120.6,30.4],[120.61,30.4],["NaN",30.41],[120.6,30.4]]"#), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), ring("[[200,30.4],[201,30.4],[201,30.5],[200,30.4]]"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), ring("[[120.6,30.4],[120.61,30.4],[120.61,30.41]]"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), ring("[[120.6,30.4],[120.6,30.4]]"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), zone_feature("z").replace(r#""kind":"temporary_closure""#, r#""kind":"volcano""#), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), zone_feature("z").replace(r#""floor_m":0"#, r#""floor_m":500"#), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), zone_feature("z").replace(r#""id":"z","#, ""), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), r#"{"type":"FeatureCollection","features":[]}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/zones".into(), "{".into(), StatusCode::BAD_REQUEST),
+        ("POST", "/api/zones".into(), String::new(), StatusCode::BAD_REQUEST),
+        ("POST", "/api/zones".into(), big, StatusCode::PAYLOAD_TOO_LARGE),
+        ("DELETE", "/api/zones/no-such-zone".into(), String::new(), StatusCode::NOT_FOUND),
+        ("POST", "/api/incidents/4242/dispatch".into(), String::new(), StatusCode::NOT_FOUND),
+        ("POST", "/api/incidents/abc/cancel".into(), String::new(), StatusCode::BAD_REQUEST),
+        ("POST", "/api/incidents/-1/resolve".into(), String::new(), StatusCode::BAD_REQUEST),
+        ("POST", "/api/incidents/4242/reassign".into(), r#"{"reason":5}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/incidents/4242/cancel".into(), r#"{"why":"x"}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/drones/nope/command".into(), r#"{"action":"rtl"}"#.into(), StatusCode::NOT_FOUND),
+        ("POST", "/api/drones/yg-1/command".into(), r#"{"action":"self_destruct"}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/drones/yg-1/command".into(), r#"{"action":"goto","lat":"NaN","lon":120.4}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/drones/yg-1/command".into(), r#"{"action":"goto","lat":95,"lon":120.4}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/drones/yg-1/command".into(), "{}".into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/incidents".into(), r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"note":"\u0000"}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/incidents".into(), r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"source":"a","external_id":""}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/incidents".into(), r#"{"kind":"person_in_water","lat":-0.0,"lon":-0.0}"#.into(), StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (method, uri, body, want) in &cases {
+        let token = if uri.starts_with("/api/zones") {
+            ADMIN
+        } else {
+            DISPATCHER
+        };
+        let (st, v) = call(
+            s,
+            method,
+            uri,
+            Some(token),
+            (!body.is_empty()).then_some(body.as_str()),
+        )
+        .await;
+        let short: String = body.chars().take(80).collect();
+        assert_eq!(st, *want, "{method} {uri} {short} -> {v}");
+        assert!(
+            !code(&v).is_empty() && message(&v).len() > 10,
+            "{method} {uri}: {v}"
+        );
+    }
+    let (_, zones_after) = call(s, "GET", "/api/zones", Some(VIEWER), None).await;
+    assert_eq!(
+        zones_after["features"].as_array().map(Vec::len),
+        zones_before["features"].as_array().map(Vec::len)
+    );
+    let (_, v) = call(s, "GET", "/api/incidents", Some(VIEWER), None).await;
+    assert_eq!(v, json!([]), "no refused request may open an incident");
+    let (st, v) = call(s, "GET", "/api/health", None, None).await;
+    assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_rate_limited_per_token_and_reads_go_on() {
+    let h = harness().await;
+    let s = h
+        .state
+        .clone()
+        .with_write_limit(dispatch_server::limits::WriteLimit {
+            per_minute: 60,
+            burst: 5,
+        });
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        let (st, _) = call(
+            &s,
+            "POST",
+            "/api/incidents/4242/cancel",
+            Some(DISPATCHER),
+            None,
+        )
+        .await;
+        answers.push(st);
+    }
+    assert_eq!(&answers[..5], &[StatusCode::NOT_FOUND; 5], "{answers:?}");
+    assert!(
+        answers[5..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{answers:?}"
+    );
+    let (st, v) = call(
+        &s,
+        "POST",
+        "/api/incidents/4242/cancel",
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(message(&v).contains("demo dispatcher"), "{v}");
+    // Another token has its own budget; reads are not limited.
+    let (st, _) = call(&s, "DELETE", "/api/zones/nope", Some(ADMIN), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = call(&s, "GET", "/api/incidents", Some(DISPATCHER), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, health) = call(&s, "GET", "/api/health", None, None).await;
+    assert!(
+        health["http"]["rate_limited"].as_u64() >= Some(4),
+        "{health}"
+    );
+}
