@@ -18,6 +18,9 @@ PY
 median_ns=$(python3 -c "import json;print(json.load(open('target/criterion/ingest/haining_capture/new/estimates.json'))['median']['point_estimate'])")
 rust=$(python3 -c "print(round($frames / ($median_ns / 1e9)))")
 py=$(.venv/bin/python scripts/ingest_capture.py pymavlink "$capture" | sed -E 's/.* ([0-9,]+) frames\/s/\1/' | tr -d ,)
+signed_ns=$(python3 -c "import json;print(json.load(open('target/criterion/ingest/haining_capture_signed/new/estimates.json'))['median']['point_estimate'])")
+signed=$(python3 -c "print(round($frames / ($signed_ns / 1e9)))")
 echo "rust ingest (median): $rust frames/s"
+echo "rust ingest, signed:  $signed frames/s"
 echo "pymavlink decode:     $py frames/s"
-python3 -c "print(f'ratio: {$rust / $py:.1f}x')"
+python3 -c "print(f'ratio: {$rust / $py:.1f}x; signed {$signed / $py:.1f}x; signing costs {$rust / $signed:.2f}x')"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite:
 #  1. Rust: unit, property, scenario, CLI, API (router + oneshot) and
-#     websocket tests, plus a smoke run of the benchmarks (no timing);
+#     websocket tests, plus a smoke run of the benchmarks (no timing), and
+#     15 s of fuzzing per target (fuzz/);
 #  2. the simulator and `dispatcher fly` / `dispatcher serve` driven by
 #     independent clients: pymavlink, MAVProxy, urllib and `websockets`, two
 #     tests at a time (pytest-xdist; tests/sitl;
@@ -22,6 +23,8 @@ fi
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 
 cargo build -p drone-sim -p dispatcher
+# Bounded fuzzing of every input surface (docs/reliability.md, "Fuzzing").
+cargo run -q -p fuzz-harness --bin fuzz -- all --seconds "${FUZZ_SECONDS:-15}" 2>&1 | tee -a "$log"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -39,6 +42,7 @@ DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee
 awk '
   /^test result:/ { p += $4; f += $6 }
   /^browser: / { p += $2; f += $4 }
+  /^fuzz [a-z]+: .* failure\(s\)$/ { if ($(NF-1) == "0") p += 1; else f += 1 }
   /^[0-9]+ passed/ || / passed in / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   END { printf "total: %d passed, %d failed\n", p, f }
 ' "$log"

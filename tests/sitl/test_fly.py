@@ -468,3 +468,26 @@ def test_spoofed_telemetry_from_another_address_changes_no_decision():
         if spoofer is not None:
             spoofer.close()
         run.close()
+
+
+def test_thirty_percent_packet_loss_both_ways_the_rescue_still_flies_and_ends_home():
+    # Every vehicle loses 30 % of its frames in each direction, from start-up:
+    # heartbeats, stream requests, parameter reads, the fence and mission
+    # uploads, the arm and the mission start all go through their protocol's
+    # retries; telemetry arrives thinned.
+    run = Run(["person_in_water@30.347,120.457"], sim_args=["--fault", "all:packet-loss:30"],
+              fly_args=["--reassign-after", "30"])
+    try:
+        code = run.finish()
+        assert code == 0, run.fly.stderr.read()
+        assert run.statuses(1) == ["assigned", "en_route", "on_scene", "returning", "resolved"], run.statuses(1)
+        assert run.drone_of(1) == ["yg-1"], run.drone_of(1)
+        arrival = run.events[-1]["summary"]["arrivals"][0]
+        ratio = arrival["actual_s"] / arrival["predicted_eta_s"]
+        print(f"\n30 % loss: on scene after {arrival['actual_s']:.0f} s, predicted {arrival['predicted_eta_s']:.0f} s (ratio {ratio:.3f})")
+        v = vehicle(run, 11)
+        assert v["landed"] and v["lifebuoy_released"] and metres_from(v, YANGUAN) < 30, v
+        dropped = json.loads(run.control("status"))["counters"]["dropped_by_fault"]
+        assert dropped > 100, dropped
+    finally:
+        run.close()

@@ -221,7 +221,16 @@ struct Sortie {
     operator_mode: Option<FlightMode>,
     /// Stops the launch task when the sortie is called off before take-off.
     launch_task: Option<tokio::task::AbortHandle>,
+    /// Vehicle time (ms) since which the evidence of arrival, and of
+    /// having landed, has held without a break.
+    scene_since_ms: Option<u32>,
+    landed_since_ms: Option<u32>,
 }
+
+/// Evidence that ends a phase of a sortie (on scene, landed) must hold this
+/// long on the vehicle's own clock, over several telemetry messages, before
+/// it is acted on: one frame, even an authentic one, is not enough.
+const CONFIRM_MS: u32 = 1500;
 
 /// How close (m) to its hangar a drone on the ground counts as in it.
 const AT_HANGAR_M: f64 = 30.0;
@@ -700,6 +709,31 @@ impl FleetManager {
         }
     }
 
+    /// Whether `cond` has held for `CONFIRM_MS` of vehicle time (`t_ms`),
+    /// tracked in the sortie's `field`; gives the time it began to hold.
+    fn confirm(
+        &mut self,
+        drone: &DroneId,
+        field: fn(&mut Sortie) -> &mut Option<u32>,
+        cond: bool,
+        t_ms: u32,
+    ) -> Option<u32> {
+        let f = field(self.sorties.get_mut(drone)?);
+        if !cond {
+            *f = None;
+            return None;
+        }
+        let first = match *f {
+            // A rebooted vehicle's clock starts again.
+            Some(first) if first <= t_ms => first,
+            _ => {
+                *f = Some(t_ms);
+                t_ms
+            }
+        };
+        (t_ms - first >= CONFIRM_MS).then_some(first)
+    }
+
     /// A sortie from the event log (the service was restarted while it
     /// flew): a drone still in the air is followed again to the end of its
     /// mission, as if never let go; one heard on the ground has finished
@@ -790,6 +824,8 @@ impl FleetManager {
                 implausible_reported: false,
                 operator_mode: None,
                 launch_task: None,
+                scene_since_ms: None,
+                landed_since_ms: None,
             },
         );
         self.involved.insert(d.id.clone());
@@ -1318,6 +1354,8 @@ impl FleetManager {
                 implausible_reported: false,
                 operator_mode: None,
                 launch_task: None,
+                scene_since_ms: None,
+                landed_since_ms: None,
             },
         );
         self.homing.remove(&drone_id);
@@ -1847,14 +1885,16 @@ impl FleetManager {
                 .map(mission::item_position);
             let near_scene =
                 scene.is_some_and(|p| dispatch_core::geodesy::distance_m(p, pos) <= SCENE_RADIUS_M);
-            if status == Some(IncidentStatus::EnRoute)
+            let arriving = status == Some(IncidentStatus::EnRoute)
                 && (seq > s.plan.scene_arrival || reached >= s.plan.scene_arrival)
                 && near_scene
-                && v.armed
-            {
+                && v.armed;
+            let arrived = self.confirm(&drone, |x| &mut x.scene_since_ms, arriving, v.time_boot_ms);
+            if let Some(first_ms) = arrived {
+                // Measured to the first sign of arrival, not to its confirmation.
                 let actual = s
                     .start_boot_ms
-                    .map(|b| f64::from(v.time_boot_ms.saturating_sub(b)) / 1000.0)
+                    .map(|b| f64::from(first_ms.saturating_sub(b)) / 1000.0)
                     .unwrap_or(f64::NAN);
                 self.arrivals.push(Arrival {
                     incident: s.incident,
@@ -1924,7 +1964,16 @@ impl FleetManager {
                 x.was_airborne = true;
             }
             let was_airborne = self.sorties.get(&drone).is_some_and(|x| x.was_airborne);
-            if was_airborne && !v.armed && v.landed != Some(false) {
+            let on_ground = was_airborne && !v.armed && v.landed != Some(false);
+            if self
+                .confirm(
+                    &drone,
+                    |x| &mut x.landed_since_ms,
+                    on_ground,
+                    v.time_boot_ms,
+                )
+                .is_some()
+            {
                 self.sorties.remove(&drone);
                 if self
                     .dispatcher
