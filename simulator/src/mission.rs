@@ -322,16 +322,18 @@ pub struct Upload {
     pub kind: MavMissionType,
     pub count: u16,
     pub items: Vec<Item>,
-    /// Link time of the last request, seconds.
+    /// Link time of the last request and of the last item received, seconds.
     pub last_request: f64,
-    pub retries: u32,
+    pub last_receive: f64,
     /// Who is uploading (system id, component id).
     pub peer: (u8, u8),
 }
 
-/// Seconds to wait for an item before asking again; tries before giving up.
-pub const REQUEST_TIMEOUT_S: f64 = 1.5;
-pub const MAX_RETRIES: u32 = 5;
+/// As ArduPilot's MissionItemProtocol: ask again for an item after 1 s of
+/// silence; give the upload up (MISSION_ACK OPERATION_CANCELLED) after 8 s
+/// without an item.
+pub const REQUEST_TIMEOUT_S: f64 = 1.0;
+pub const UPLOAD_TIMEOUT_S: f64 = 8.0;
 
 pub fn request(upload: &Upload) -> MavMessage {
     MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {

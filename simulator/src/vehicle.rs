@@ -980,7 +980,7 @@ impl Vehicle {
             count,
             items: Vec::with_capacity(count.into()),
             last_request: link_t,
-            retries: 0,
+            last_receive: link_t,
             peer,
         };
         out.push(Out {
@@ -1007,17 +1007,21 @@ impl Vehicle {
         }
         let expected = up.items.len() as u16;
         if it.seq != expected {
-            // Out of order (a duplicate or a gap): ask again for the one we need.
-            up.last_request = link_t;
+            // Out of order (a duplicate or a gap): as ArduPilot, say so and
+            // keep waiting for the one requested (asked again on silence).
             out.push(Out {
                 dest: Dest::Peer(from),
-                msg: mission::request(up),
+                msg: mission::ack(
+                    up.peer,
+                    up.kind,
+                    MavMissionResult::MAV_MISSION_INVALID_SEQUENCE,
+                ),
             });
             return;
         }
         up.items.push(Item::from_msg(it));
         up.last_request = link_t;
-        up.retries = 0;
+        up.last_receive = link_t;
         if up.items.len() < usize::from(up.count) {
             out.push(Out {
                 dest: Dest::Peer(from),
@@ -1099,7 +1103,8 @@ impl Vehicle {
         }
     }
 
-    /// Re-requests a stalled upload item; gives up after the retry limit.
+    /// Re-requests a stalled upload item; gives the upload up after
+    /// `UPLOAD_TIMEOUT_S` without an item.
     fn upload_timeouts(&mut self, link_t: f64, out: &mut Vec<Out>) {
         let Some(up) = self.upload.as_mut() else {
             return;
@@ -1108,7 +1113,7 @@ impl Vehicle {
             return;
         }
         let dest = Dest::Peer(self.upload_peer);
-        if up.retries >= mission::MAX_RETRIES {
+        if link_t - up.last_receive > mission::UPLOAD_TIMEOUT_S {
             out.push(Out {
                 dest,
                 msg: mission::ack(
@@ -1124,7 +1129,6 @@ impl Vehicle {
             self.upload = None;
             return;
         }
-        up.retries += 1;
         up.last_request = link_t;
         out.push(Out {
             dest,

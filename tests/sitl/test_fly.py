@@ -482,9 +482,11 @@ def test_thirty_percent_packet_loss_both_ways_the_rescue_still_flies_and_ends_ho
         assert code == 0, run.fly.stderr.read()
         assert run.statuses(1) == ["assigned", "en_route", "on_scene", "returning", "resolved"], run.statuses(1)
         assert run.drone_of(1) == ["yg-1"], run.drone_of(1)
+        # Not on time: every exchange of the launch (parameters, fence,
+        # mission) waits out lost frames; measured, not asserted.
         arrival = run.events[-1]["summary"]["arrivals"][0]
-        ratio = arrival["actual_s"] / arrival["predicted_eta_s"]
-        print(f"\n30 % loss: on scene after {arrival['actual_s']:.0f} s, predicted {arrival['predicted_eta_s']:.0f} s (ratio {ratio:.3f})")
+        launched = next(e["t"] for e in run.events if e.get("event") == "drone" and e["state"] == "en_route")
+        print(f"\n30 % loss: launched at {launched}, on scene {arrival['actual_s']:.0f} s after the assignment (predicted {arrival['predicted_eta_s']:.0f} s)")
         v = vehicle(run, 11)
         assert v["landed"] and v["lifebuoy_released"] and metres_from(v, YANGUAN) < 30, v
         dropped = json.loads(run.control("status"))["counters"]["dropped_by_fault"]

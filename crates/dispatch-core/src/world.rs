@@ -413,11 +413,23 @@ impl World {
         let rings: Vec<LineString<f64>> = if offset_m > 0.0 {
             // Segments of at most a quarter of the radius: about 14° of arc.
             let style = BufferStyle::new(offset_m).line_join(LineJoin::Round(0.25));
+            // Then simplified (Ramer-Douglas-Peucker) to within a quarter of
+            // the offset, so that the fence is a few items, not one per arc
+            // step (each is an exchange over the radio before take-off): the
+            // fence stays between 3/4 and 5/4 of the offset from the zone.
+            use geo::{Simplify, Validation};
             outline
                 .buffer_with_style(style)
                 .0
                 .into_iter()
-                .map(|p| p.exterior().clone())
+                .map(|p| {
+                    let simple = p.simplify(offset_m / 4.0);
+                    if simple.is_valid() && simple.exterior().0.len() >= 4 {
+                        simple.exterior().clone()
+                    } else {
+                        p.exterior().clone()
+                    }
+                })
                 .collect()
         } else {
             vec![outline.exterior().clone()]

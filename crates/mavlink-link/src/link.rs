@@ -1037,6 +1037,11 @@ impl Driver {
                 if a.mission_type != up.kind {
                     return;
                 }
+                if a.mavtype == MavMissionResult::MAV_MISSION_INVALID_SEQUENCE {
+                    // ArduPilot's answer to an item it did not ask for (our
+                    // resend crossed its next request): the upload goes on.
+                    return;
+                }
                 if let Some(up) = self.uploads.remove(&sysid) {
                     let r = if a.mavtype == MavMissionResult::MAV_MISSION_ACCEPTED {
                         Ok(())
