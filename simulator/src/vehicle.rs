@@ -438,6 +438,20 @@ impl Vehicle {
             MavMessage::MISSION_ITEM_INT(it) if self.for_me(it.target_system) => {
                 self.upload_item(link_t, from, src, it, &mut out);
             }
+            MavMessage::MISSION_REQUEST_LIST(r)
+                if self.for_me(r.target_system)
+                    && self
+                        .upload
+                        .as_ref()
+                        .is_some_and(|u| u.kind == r.mission_type) =>
+            {
+                // As ArduPilot: no download (not even the count) while an
+                // upload of that kind is under way.
+                out.push(Out {
+                    dest: reply,
+                    msg: mission::ack(src, r.mission_type, MavMissionResult::MAV_MISSION_DENIED),
+                });
+            }
             MavMessage::MISSION_REQUEST_LIST(r) if self.for_me(r.target_system) => {
                 let n = self.store(r.mission_type).len();
                 out.push(Out {

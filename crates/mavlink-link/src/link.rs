@@ -32,8 +32,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::codec::{FrameError, encode_v2};
 use crate::mav::{
     COMMAND_INT_DATA, COMMAND_LONG_DATA, HEARTBEAT_DATA, MISSION_COUNT_DATA, MISSION_ITEM_INT_DATA,
-    MavAutopilot, MavCmd, MavFrame, MavMessage, MavMissionResult, MavMissionType, MavModeFlag,
-    MavParamType, MavResult, MavState, MavType, PARAM_REQUEST_READ_DATA, PARAM_SET_DATA,
+    MISSION_REQUEST_LIST_DATA, MavAutopilot, MavCmd, MavFrame, MavMessage, MavMissionResult,
+    MavMissionType, MavModeFlag, MavParamType, MavResult, MavState, MavType,
+    PARAM_REQUEST_READ_DATA, PARAM_SET_DATA,
 };
 use crate::modes::{Autopilot, FlightMode};
 use crate::signing::{Keyring, SecretKey, SignError, Signer};
@@ -87,6 +88,9 @@ pub struct LinkConfig {
     /// Mission protocol: silence before resending, and resends before giving up.
     pub mission_timeout: Duration,
     pub mission_retries: u32,
+    /// Whole transfers tried before an upload fails (a vehicle that gave
+    /// up, or went silent, mid-transfer gets it again).
+    pub upload_attempts: u32,
     /// Message id and rate (Hz) requested from every vehicle.
     pub stream_rates: Vec<(u32, f64)>,
     /// MAVLink 2 signing: outgoing frames are signed with the key of the
@@ -104,10 +108,11 @@ impl Default for LinkConfig {
             component_id: 190,
             timeouts: LinkTimeouts::default(),
             command_timeout: Duration::from_millis(1000),
-            command_retries: 3,
+            command_retries: 5,
             in_progress_timeout: Duration::from_secs(30),
             mission_timeout: Duration::from_millis(1500),
             mission_retries: 5,
+            upload_attempts: 3,
             // GLOBAL_POSITION_INT, SYS_STATUS, BATTERY_STATUS, MISSION_CURRENT, EXTENDED_SYS_STATE.
             stream_rates: vec![(33, 2.0), (1, 1.0), (147, 1.0), (42, 1.0), (245, 1.0)],
             signing: None,
@@ -302,6 +307,7 @@ pub struct LinkHandle {
     /// The instant the link clock counts from.
     start: Instant,
     timeouts: LinkTimeouts,
+    upload_attempts: u32,
 }
 
 impl LinkHandle {
@@ -542,17 +548,42 @@ impl LinkHandle {
         kind: MavMissionType,
         items: Vec<MISSION_ITEM_INT_DATA>,
     ) -> Result<(), UploadError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Upload {
+        // On a lossy link a vehicle gives an upload up after seconds without
+        // an item (ArduPilot: 8 s), and we give up on a silent vehicle: both
+        // start the whole transfer again, up to `upload_attempts` times. A
+        // refusal (a bad item, no space) is final.
+        let mut attempt = 1;
+        loop {
+            let (reply, rx) = oneshot::channel();
+            self.tx
+                .send(Request::Upload {
+                    system_id,
+                    kind,
+                    items: items.clone(),
+                    reply,
+                })
+                .await
+                .map_err(|_| UploadError::Closed)?;
+            let r = rx.await.map_err(|_| UploadError::Closed)?;
+            let again = matches!(
+                r,
+                Err(UploadError::Timeout { .. })
+                    | Err(UploadError::Rejected {
+                        result: MavMissionResult::MAV_MISSION_OPERATION_CANCELLED,
+                        ..
+                    })
+            );
+            if !again || attempt >= self.upload_attempts {
+                return r;
+            }
+            tracing::info!(
                 system_id,
-                kind,
-                items,
-                reply,
-            })
-            .await
-            .map_err(|_| UploadError::Closed)?;
-        rx.await.map_err(|_| UploadError::Closed)?
+                ?kind,
+                attempt,
+                "upload interrupted ({r:?}); starting it again"
+            );
+            attempt += 1;
+        }
     }
 }
 
@@ -652,6 +683,9 @@ struct PendingUpload {
     last: MavMessage,
     deadline: Instant,
     resends: u32,
+    /// The last item went out: on silence, ask for the vehicle's count too
+    /// (its MISSION_ACK may be what was lost).
+    final_sent: bool,
     reply: oneshot::Sender<Result<(), UploadError>>,
 }
 
@@ -709,6 +743,7 @@ pub fn spawn(
     let local = transport.local_addr();
     let (telemetry_tx, telemetry) = watch::channel(0);
     let timeouts = cfg.timeouts;
+    let upload_attempts = cfg.upload_attempts.max(1);
     let start = Instant::now();
     let driver = Driver {
         cfg,
@@ -740,6 +775,7 @@ pub fn spawn(
         telemetry,
         start,
         timeouts,
+        upload_attempts,
     }
 }
 
@@ -1030,6 +1066,21 @@ impl Driver {
             MavMessage::MISSION_REQUEST(r) => {
                 self.mission_request(sysid, r.seq, r.mission_type).await
             }
+            MavMessage::MISSION_COUNT(c) => {
+                // The answer to the count request sent after the last item:
+                // the vehicle holds as many items as were sent, so the
+                // upload went through and only its MISSION_ACK was lost.
+                // (ArduPilot answers no count while it is still receiving,
+                // so an older mission of the same length cannot answer.)
+                let done = self.uploads.get(&sysid).is_some_and(|up| {
+                    up.final_sent
+                        && up.kind == c.mission_type
+                        && usize::from(c.count) == up.items.len()
+                });
+                if done && let Some(up) = self.uploads.remove(&sysid) {
+                    let _ = up.reply.send(Ok(()));
+                }
+            }
             MavMessage::MISSION_ACK(a) => {
                 let Some(up) = self.uploads.get(&sysid) else {
                     return;
@@ -1037,9 +1088,12 @@ impl Driver {
                 if a.mission_type != up.kind {
                     return;
                 }
-                if a.mavtype == MavMissionResult::MAV_MISSION_INVALID_SEQUENCE {
+                if a.mavtype == MavMissionResult::MAV_MISSION_INVALID_SEQUENCE
+                    || (up.final_sent && a.mavtype == MavMissionResult::MAV_MISSION_DENIED)
+                {
                     // ArduPilot's answer to an item it did not ask for (our
-                    // resend crossed its next request): the upload goes on.
+                    // resend crossed its next request), or to our count
+                    // request while it still receives: the upload goes on.
                     return;
                 }
                 if let Some(up) = self.uploads.remove(&sysid) {
@@ -1075,6 +1129,7 @@ impl Driver {
         item.target_system = sysid;
         item.mission_type = kind;
         let msg = MavMessage::MISSION_ITEM_INT(item);
+        up.final_sent = usize::from(seq) + 1 == up.items.len();
         up.last = msg.clone();
         up.deadline = Instant::now() + timeout;
         up.resends = 0;
@@ -1160,6 +1215,7 @@ impl Driver {
                         last: count.clone(),
                         deadline: Instant::now() + self.cfg.mission_timeout,
                         resends: 0,
+                        final_sent: false,
                         reply,
                     },
                 );
@@ -1286,8 +1342,18 @@ impl Driver {
             up.resends += 1;
             up.deadline = now + self.cfg.mission_timeout;
             let msg = up.last.clone();
+            let verify = up.final_sent.then(|| {
+                MavMessage::MISSION_REQUEST_LIST(MISSION_REQUEST_LIST_DATA {
+                    target_system: sysid,
+                    target_component: 1,
+                    mission_type: up.kind,
+                })
+            });
             self.uploads.insert(sysid, up);
             self.send(Some(sysid), &msg).await;
+            if let Some(v) = verify {
+                self.send(Some(sysid), &v).await;
+            }
         }
         // Link health.
         let t = self.link_t();

@@ -21,6 +21,7 @@ const V: u8 = 11;
 fn cfg() -> LinkConfig {
     LinkConfig {
         command_timeout: Duration::from_millis(200),
+        command_retries: 3,
         mission_timeout: Duration::from_millis(200),
         ..LinkConfig::default()
     }
@@ -264,6 +265,73 @@ async fn mission_upload_survives_a_lost_count_and_duplicate_requests() {
             result: MavMissionResult::MAV_MISSION_INVALID
         }))
     );
+}
+
+#[tokio::test]
+async fn a_lost_final_ack_is_settled_by_the_vehicles_count_and_invalid_sequence_is_not_fatal() {
+    let (h, mut rx, tx) = seen_link().await;
+    let kind = MavMissionType::MAV_MISSION_TYPE_MISSION;
+    let items: Vec<MISSION_ITEM_INT_DATA> = (0..2)
+        .map(|i| MISSION_ITEM_INT_DATA {
+            command: MavCmd::MAV_CMD_NAV_WAYPOINT,
+            x: 303_000_000 + i,
+            ..Default::default()
+        })
+        .collect();
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move { h.upload(V, kind, items).await }
+    });
+    let send = |m: MavMessage| {
+        tx.send(encode_v2(V, 1, 0, &m))
+            .unwrap_or_else(|_| panic!("link gone"))
+    };
+    let MavMessage::MISSION_COUNT(_) = next(&mut rx).await else {
+        panic!("expected MISSION_COUNT")
+    };
+    for seq in [0u16, 1] {
+        send(MavMessage::MISSION_REQUEST_INT(MISSION_REQUEST_INT_DATA {
+            seq,
+            target_system: 255,
+            target_component: 190,
+            mission_type: kind,
+        }));
+        let MavMessage::MISSION_ITEM_INT(it) = next(&mut rx).await else {
+            panic!("expected item {seq}")
+        };
+        assert_eq!(it.seq, seq);
+    }
+    // ArduPilot's answer to a resent item: not the end of the upload.
+    send(MavMessage::MISSION_ACK(MISSION_ACK_DATA {
+        mavtype: MavMissionResult::MAV_MISSION_INVALID_SEQUENCE,
+        mission_type: kind,
+        ..Default::default()
+    }));
+    // The final MISSION_ACK is "lost": on silence the link resends the last
+    // item and asks for the vehicle's count.
+    let asked = loop {
+        match next(&mut rx).await {
+            MavMessage::MISSION_ITEM_INT(it) => assert_eq!(it.seq, 1),
+            MavMessage::MISSION_REQUEST_LIST(r) => break r,
+            m => panic!("unexpected {m:?}"),
+        }
+    };
+    assert_eq!((asked.target_system, asked.mission_type), (V, kind));
+    send(MavMessage::MISSION_COUNT(mavlink_mission_count(2, kind)));
+    assert_eq!(task.await.ok(), Some(Ok(())));
+}
+
+fn mavlink_mission_count(
+    count: u16,
+    mission_type: MavMissionType,
+) -> mavlink_link::mav::MISSION_COUNT_DATA {
+    mavlink_link::mav::MISSION_COUNT_DATA {
+        count,
+        target_system: 255,
+        target_component: 190,
+        mission_type,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
