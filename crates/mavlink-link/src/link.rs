@@ -1342,13 +1342,13 @@ impl Driver {
             up.resends += 1;
             up.deadline = now + self.cfg.mission_timeout;
             let msg = up.last.clone();
-            let verify = up.final_sent.then(|| {
-                MavMessage::MISSION_REQUEST_LIST(MISSION_REQUEST_LIST_DATA {
+            let verify = up.final_sent.then_some(MavMessage::MISSION_REQUEST_LIST(
+                MISSION_REQUEST_LIST_DATA {
                     target_system: sysid,
                     target_component: 1,
                     mission_type: up.kind,
-                })
-            });
+                },
+            ));
             self.uploads.insert(sysid, up);
             self.send(Some(sysid), &msg).await;
             if let Some(v) = verify {
