@@ -13,7 +13,7 @@ pub mod store;
 
 pub use manager::{
     Arrival, FleetConfig, FleetEvent, FleetManager, IncidentMeta, OpenSortie, Scheduled, Severity,
-    Summary, What,
+    SharedStore, Summary, What,
 };
 /// Link settings for a scenario's signing keys: each drone's key (or the
 /// default) by system id. Keys were checked when the configuration was read.

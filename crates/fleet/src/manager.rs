@@ -774,19 +774,13 @@ impl FleetManager {
                 .hangar(&d.hangar)
                 .map(|h| h.position)
                 .unwrap_or(d.position);
-            if rec.incident.status == IncidentStatus::Returning
-                && dispatch_core::geodesy::distance_m(home, pos) < AT_HANGAR_M
-            {
-                self.apply(Input::Progress {
-                    incident: stored.incident,
-                    status: IncidentStatus::Resolved,
-                });
-            } else {
-                self.requeue_if_open(
-                    stored.incident,
-                    &format!("drone {} is on the ground after the restart", d.id),
-                );
-            }
+            let home_from_the_scene = rec.incident.status == IncidentStatus::Returning
+                && dispatch_core::geodesy::distance_m(home, pos) < AT_HANGAR_M;
+            self.resolve_or_requeue(
+                stored.incident,
+                home_from_the_scene,
+                &format!("drone {} is on the ground after the restart", d.id),
+            );
             return false;
         }
         let Some((plan, on_scene_s, _, _)) =
@@ -1975,22 +1969,16 @@ impl FleetManager {
                 .is_some()
             {
                 self.sorties.remove(&drone);
-                if self
+                let returning = self
                     .dispatcher
                     .incident(s.incident)
                     .map(|r| r.incident.status)
-                    == Some(IncidentStatus::Returning)
-                {
-                    self.apply(Input::Progress {
-                        incident: s.incident,
-                        status: IncidentStatus::Resolved,
-                    });
-                } else {
-                    self.requeue_if_open(
-                        s.incident,
-                        &format!("drone {drone} landed before finishing"),
-                    );
-                }
+                    == Some(IncidentStatus::Returning);
+                self.resolve_or_requeue(
+                    s.incident,
+                    returning,
+                    &format!("drone {drone} landed before finishing"),
+                );
                 self.landed(&drone, pos, battery);
                 continue;
             }
@@ -2387,6 +2375,19 @@ impl FleetManager {
             position: if at_home { home.unwrap_or(pos) } else { pos },
             battery_pct: battery,
         });
+    }
+
+    /// A sortie's drone is down: its incident is resolved if the drone was
+    /// on its way back from the scene, else it goes back to the queue.
+    fn resolve_or_requeue(&mut self, incident: IncidentId, resolved: bool, why: &str) {
+        if resolved {
+            self.apply(Input::Progress {
+                incident,
+                status: IncidentStatus::Resolved,
+            });
+        } else {
+            self.requeue_if_open(incident, why);
+        }
     }
 
     fn requeue_if_open(&mut self, incident: IncidentId, why: &str) {

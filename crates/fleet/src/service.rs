@@ -348,14 +348,44 @@ impl FleetHandle {
     /// (COMMAND_ACK, with the link's retries).
     pub async fn command(&self, drone: DroneId, cmd: DroneCommand) -> Result<String, ServiceError> {
         let name = cmd.name();
+        let who = drone.clone();
         let (sysid, steps) = self.call(move |m| m.command_steps(&drone, &cmd)).await??;
         let link = self.link.clone();
-        for step in &steps {
-            match step {
-                Step::Mode(mode) => link.set_mode(sysid, *mode).await?,
-                Step::Command(c) => link.command(sysid, c.clone()).await?,
+        let result: Result<(), CommandError> = async {
+            for step in &steps {
+                match step {
+                    Step::Mode(mode) => link.set_mode(sysid, *mode).await?,
+                    Step::Command(c) => link.command(sysid, c.clone()).await?,
+                }
             }
+            Ok(())
         }
+        .await;
+        // The vehicle's answer goes to the event log (and the map) too.
+        let (severity, message) = match &result {
+            Ok(()) => (
+                Severity::Info,
+                format!("operator command {name} accepted by the vehicle"),
+            ),
+            Err(e) => (
+                Severity::Warning,
+                format!("operator command {name} not carried out: {e}"),
+            ),
+        };
+        let _ = self
+            .call(move |m| {
+                let now = m.now();
+                m.event(
+                    now,
+                    What::Alert {
+                        drone: Some(who),
+                        severity,
+                        message,
+                    },
+                );
+            })
+            .await;
+        result?;
         Ok(format!("{name} accepted by the vehicle"))
     }
 

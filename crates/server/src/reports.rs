@@ -31,6 +31,23 @@ fn store_error(e: StoreError) -> ApiError {
     )
 }
 
+/// Runs a read of the event log on a blocking thread.
+async fn read_log<T: Send + 'static>(
+    store: fleet::SharedStore,
+    f: impl FnOnce(&dyn fleet::store::Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || f(&*store.lock().unwrap_or_else(PoisonError::into_inner)))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })?
+        .map_err(store_error)
+}
+
 fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
@@ -60,8 +77,7 @@ pub async fn timeline(
         })));
     };
     let open = !view.incident.status.is_terminal();
-    let body = tokio::task::spawn_blocking(move || -> Result<Value, StoreError> {
-        let st = store.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut body = read_log(store, move |st| -> Result<Value, StoreError> {
         let events = st.incident_events(id)?;
         let mut drones: Vec<DroneId> = Vec::new();
         for e in &events {
@@ -103,16 +119,7 @@ pub async fn timeline(
             .collect();
         Ok(json!({"source": "event_log", "events": events, "tracks": tracks}))
     })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )
-    })?
-    .map_err(store_error)?;
-    let mut body = body;
+    .await?;
     body["incident"] = incident_json(&view);
     Ok(Json(body))
 }
@@ -157,24 +164,11 @@ pub async fn response_times(
         return Err(ApiError::bad_request("`from` must be before `to`"));
     }
     let records: Vec<IncidentRecord> = match s.fleet.store() {
-        Some(store) => tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .incidents_reported(from, to)
-        })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(store_error)?
-        .into_iter()
-        .map(|r| r.record)
-        .collect(),
+        Some(store) => read_log(store, move |st| st.incidents_reported(from, to))
+            .await?
+            .into_iter()
+            .map(|r| r.record)
+            .collect(),
         None => s
             .fleet
             .incidents()
@@ -268,9 +262,9 @@ pub async fn daily(
             "this server keeps no event log (serve --event-log, or [server] event_log): there is nothing to summarise",
         ));
     };
-    let summary =
-        tokio::task::spawn_blocking(move || -> Result<reports::DailySummary, StoreError> {
-            let st = store.lock().unwrap_or_else(PoisonError::into_inner);
+    let summary = read_log(
+        store,
+        move |st| -> Result<reports::DailySummary, StoreError> {
             let incidents: Vec<IncidentRecord> = st
                 .incidents_reported(from, to)?
                 .into_iter()
@@ -281,16 +275,9 @@ pub async fn daily(
             Ok(reports::daily_summary(
                 from, to, now, &incidents, &drones, &alerts,
             ))
-        })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(store_error)?;
+        },
+    )
+    .await?;
     let mut v = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
     v["date"] = json!(date.to_string());
     v["offset"] = json!(offset.to_string());
