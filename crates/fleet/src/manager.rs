@@ -2253,14 +2253,7 @@ impl FleetManager {
                 recall: None,
             },
         );
-        if returning {
-            self.apply(Input::Progress {
-                incident,
-                status: IncidentStatus::Resolved,
-            });
-        } else {
-            self.requeue_if_open(incident, why);
-        }
+        self.resolve_or_requeue(incident, returning, why);
         if send_home {
             self.send_home(drone, s.system_id, Some(s.plan.return_start));
         }
