@@ -17,7 +17,7 @@
 //!   to the queue and is served again (another drone, or it waits, reported as
 //!   queued with the reason: for a patrol, "uncovered").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -178,6 +178,11 @@ pub struct Dispatcher {
     /// When each patrol last started a pass.
     patrol_started: BTreeMap<PatrolId, Timestamp>,
     next_id: u64,
+    /// Incidents in the queue (an index, so serving the queue never scans
+    /// the whole history).
+    queued: BTreeSet<IncidentId>,
+    /// Incidents whose record changed since the last [`Dispatcher::take_changed`].
+    changed: BTreeSet<IncidentId>,
 }
 
 impl Dispatcher {
@@ -188,6 +193,8 @@ impl Dispatcher {
             patrols,
             patrol_started: BTreeMap::new(),
             next_id: 1,
+            queued: BTreeSet::new(),
+            changed: BTreeSet::new(),
         }
     }
 
@@ -229,9 +236,19 @@ impl Dispatcher {
                 };
                 self.world.set_task(idx, state, Some(task));
             }
+            if status == IncidentStatus::Queued {
+                self.queued.insert(id);
+            }
+            self.changed.insert(id);
             self.incidents.insert(id, r);
         }
         self.next_id = self.next_id.max(next_id);
+    }
+
+    /// The incidents whose record changed (status, time line, assignment,
+    /// reason) since the last call: what a durable log must write.
+    pub fn take_changed(&mut self) -> BTreeSet<IncidentId> {
+        std::mem::take(&mut self.changed)
     }
 
     pub fn incident(&self, id: IncidentId) -> Option<&IncidentRecord> {
@@ -249,10 +266,10 @@ impl Dispatcher {
     /// Ids of queued incidents in the order the queue is served.
     pub fn queue(&self) -> Vec<IncidentId> {
         let mut q: Vec<&Incident> = self
-            .incidents
-            .values()
+            .queued
+            .iter()
+            .filter_map(|id| self.incidents.get(id))
             .map(|r| &r.incident)
-            .filter(|i| i.status == IncidentStatus::Queued)
             .collect();
         q.sort_by(|a, b| {
             b.priority
@@ -383,6 +400,8 @@ impl Dispatcher {
             reason: None,
             patrol: r.patrol,
         };
+        self.queued.insert(id);
+        self.changed.insert(id);
         self.incidents.insert(
             id,
             IncidentRecord {
@@ -521,6 +540,7 @@ impl Dispatcher {
                         status: IncidentStatus::Queued,
                         note: format!("queued: {reason}"),
                     });
+                    self.changed.insert(id);
                     out.push(Output::Queued {
                         incident: id,
                         reason,
@@ -712,6 +732,12 @@ impl Dispatcher {
         };
         let from = rec.incident.status;
         rec.incident.status = to;
+        self.changed.insert(id);
+        if to == IncidentStatus::Queued {
+            self.queued.insert(id);
+        } else {
+            self.queued.remove(&id);
+        }
         rec.timeline.push(TimelineEntry {
             at: now,
             status: to,

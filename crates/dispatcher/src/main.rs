@@ -384,6 +384,16 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             None => format!("{t} alert ({severity:?}): {message}"),
         },
         What::Zone { zone, change } => format!("{t} zone {zone} {change}"),
+        What::Command {
+            drone,
+            command,
+            ok,
+            detail,
+        } => format!(
+            "{t} command {command} to {drone}: {}{detail}",
+            if *ok { "" } else { "FAILED: " }
+        ),
+        What::Notice { message } => format!("{t} notice: {message}"),
     }
 }
 

@@ -155,7 +155,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             Some(path) => {
                 let store = fleet::store::SqliteStore::open(path)?;
                 manager
-                    .with_store(std::sync::Arc::new(std::sync::Mutex::new(store)))
+                    .with_store(Box::new(store))
                     .with_context(|| format!("cannot read the event log {}", path.display()))?;
                 crate::emit(&format!("dispatcher: event log {}\n", path.display()))?;
             }

@@ -1,20 +1,36 @@
-//! The fleet manager: dispatch decisions from `dispatch-core` carried out over
+//! The fleet: dispatch decisions from `dispatch-core` carried out over
 //! MAVLink with `mavlink-link`, and telemetry fed back into the dispatcher.
-//! Used by `dispatcher fly` (a fixed list of incidents) and, as a long-running
-//! service with a [`FleetHandle`], by `dispatcher serve`.
+//!
+//! - [`core`]: the sans-IO fleet core, `FleetCore::handle(now, input) -> effects`;
+//! - [`runtime`]: the thin async loop around it (clock, link actions, log);
+//! - [`service`]: the long-running service and its [`FleetHandle`];
+//! - [`store`]: the durable event log; [`reports`]: what is read from it;
+//! - [`mission`], [`failsafe`], [`clock`]: missions and fences, failsafe
+//!   parameters, the vehicles' clock rate.
+//!
+//! Used by `dispatcher fly` (a fixed list of incidents) and, as a
+//! long-running service, by `dispatcher serve`.
 
 pub mod clock;
+pub mod core;
+pub mod events;
 pub mod failsafe;
-pub mod manager;
 pub mod mission;
 pub mod reports;
+pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod views;
 
-pub use manager::{
-    Arrival, FleetConfig, FleetEvent, FleetManager, IncidentMeta, OpenSortie, Scheduled, Severity,
-    SharedStore, Summary, What,
+pub use core::{
+    Arrival, DroneCommand, DroneOutcome, FleetConfig, FleetCore, NewIncident, OpenSortie,
+    ServiceError, Summary,
 };
+pub use events::{FleetEvent, IncidentMeta, Severity, What};
+pub use runtime::{FleetManager, Scheduled, SharedStore};
+pub use service::FleetHandle;
+pub use views::{DroneView, HangarView, IncidentView, ReportOutcome, Snapshot};
+
 /// Link settings for a scenario's signing keys: each drone's key (or the
 /// default) by system id. Keys were checked when the configuration was read.
 pub fn link_config(keys: &dispatch_core::config::SigningKeys) -> mavlink_link::link::LinkConfig {
@@ -35,8 +51,3 @@ pub fn link_config(keys: &dispatch_core::config::SigningKeys) -> mavlink_link::l
         ..mavlink_link::link::LinkConfig::default()
     }
 }
-
-pub use service::{
-    DroneCommand, DroneView, FleetHandle, HangarView, IncidentView, NewIncident, ReportOutcome,
-    ServiceError, Snapshot,
-};

@@ -26,7 +26,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::manager::{FleetEvent, IncidentMeta};
+use crate::events::{FleetEvent, IncidentMeta};
 
 type Timestamp = DateTime<Utc>;
 
@@ -145,6 +145,25 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Adds a later batch to this one (a log that failed keeps one batch
+    /// of everything not yet written): the latest record of an incident or
+    /// sortie wins, events, zones and tracks keep their order.
+    pub fn merge(&mut self, later: Batch) {
+        self.events.extend(later.events);
+        for (rec, meta) in later.incidents {
+            let id = rec.incident.id;
+            self.incidents.retain(|(r, _)| r.incident.id != id);
+            self.incidents.push((rec, meta));
+        }
+        for (drone, s) in later.sorties {
+            self.sorties.retain(|(d, _)| *d != drone);
+            self.sorties.push((drone, s));
+        }
+        self.zones.extend(later.zones);
+        self.track.extend(later.track);
+        self.next_incident_id = self.next_incident_id.max(later.next_incident_id);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
             && self.incidents.is_empty()
@@ -186,6 +205,12 @@ pub struct IncidentRow {
 /// The durable log. Writes are atomic per batch and on disk when `commit` returns.
 pub trait Store: Send + std::fmt::Debug {
     fn commit(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// A second, read-only connection to the same log, for reports and time
+    /// lines, so that a long read never holds up the writer (None: this
+    /// store has no such thing, readers share the writer).
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        Ok(None)
+    }
     fn recover(&mut self) -> Result<Recovered, StoreError>;
     /// Events that name the incident, oldest first.
     fn incident_events(&self, incident: IncidentId) -> Result<Vec<StoredEvent>, StoreError>;
@@ -215,6 +240,8 @@ pub trait Store: Send + std::fmt::Debug {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// The file, for a reader's connection (None in memory).
+    path: Option<std::path::PathBuf>,
 }
 
 const SCHEMA: &str = "
@@ -298,9 +325,31 @@ impl SqliteStore {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        Self::init(conn).map_err(|e| StoreError::Open {
+        let mut store = Self::init(conn).map_err(|e| StoreError::Open {
             path: path.display().to_string(),
             message: e.to_string(),
+        })?;
+        store.path = Some(path.to_owned());
+        Ok(store)
+    }
+
+    /// A read-only connection to the log at `path` (which must exist): with
+    /// WAL, it reads committed data while the writer goes on.
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let fail = |e: rusqlite::Error| StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(fail)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(fail)?;
+        Ok(SqliteStore {
+            conn,
+            path: Some(path.to_owned()),
         })
     }
 
@@ -317,7 +366,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore { conn, path: None })
     }
 
     fn rows_to_events(
@@ -348,7 +397,7 @@ impl SqliteStore {
 
 /// The incident and drone an event names, for the indexes.
 fn event_keys(e: &FleetEvent) -> (&'static str, Option<u64>, Option<String>) {
-    use crate::manager::What;
+    use crate::events::What;
     match &e.what {
         What::Incident {
             incident, drone, ..
@@ -375,10 +424,19 @@ fn event_keys(e: &FleetEvent) -> (&'static str, Option<u64>, Option<String>) {
         What::Vehicle { drone, .. } => ("vehicle", None, Some(drone.0.clone())),
         What::Alert { drone, .. } => ("alert", None, drone.as_ref().map(|d| d.0.clone())),
         What::Zone { .. } => ("zone", None, None),
+        What::Command { drone, .. } => ("command", None, Some(drone.0.clone())),
+        What::Notice { .. } => ("notice", None, None),
     }
 }
 
 impl Store for SqliteStore {
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        match &self.path {
+            Some(p) => Ok(Some(Box::new(SqliteStore::open_reader(p)?))),
+            None => Ok(None),
+        }
+    }
+
     fn commit(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {

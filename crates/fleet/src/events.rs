@@ -1,0 +1,93 @@
+//! What the fleet tells the world: one [`FleetEvent`] per thing that
+//! happened, in scenario time. Events go to the durable log (through its
+//! own row type, `store::row`), the websocket and `fly --json`.
+
+use dispatch_core::{DroneId, DroneState, IncidentId, IncidentStatus, Output, Timestamp, ZoneId};
+use serde::Serialize;
+
+/// One line of the fleet's story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetEvent {
+    /// Scenario time.
+    pub t: Timestamp,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum What {
+    Incident {
+        incident: IncidentId,
+        status: IncidentStatus,
+        note: String,
+        /// The drone serving it, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        /// Predicted arrival on scene, while a drone is on its way.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        eta: Option<Timestamp>,
+    },
+    Drone {
+        drone: DroneId,
+        state: DroneState,
+        note: String,
+    },
+    Dispatch {
+        output: Output,
+    },
+    Link {
+        drone: DroneId,
+        status: String,
+    },
+    /// An informational text from the vehicle (STATUSTEXT of severity
+    /// notice or lower): part of the drone's story, not an alert.
+    Vehicle {
+        drone: DroneId,
+        text: String,
+    },
+    /// Something a person should look at: a warning or worse from a vehicle,
+    /// or a safety finding of the fleet (a lost link, a failsafe, a refused
+    /// input, a command a vehicle did not carry out).
+    Alert {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        severity: Severity,
+        message: String,
+    },
+    /// What a command sent to a vehicle came to (an operator's command, a
+    /// call home): every outcome is one of these; a failure is also an alert.
+    Command {
+        drone: DroneId,
+        command: String,
+        ok: bool,
+        detail: String,
+    },
+    /// The service's own news that needs no action (recovered from the log,
+    /// the log written again).
+    Notice {
+        message: String,
+    },
+    /// A no-go zone was added, changed, removed or expired.
+    Zone {
+        zone: ZoneId,
+        change: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Kept for logs written before alerts were warnings or worse.
+    Info,
+    Warning,
+    Critical,
+}
+
+/// What an incident has beyond the dispatcher core's record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct IncidentMeta {
+    pub note: Option<String>,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+}

@@ -1,0 +1,642 @@
+//! The thin runtime around [`FleetCore`]: the only async loop of the fleet.
+//! It keeps the clock, feeds the core its inputs (requests, link events, a
+//! 10 Hz tick with the vehicles' telemetry, the outcomes of link actions)
+//! and carries out the effects, in this order for each step: persist (the
+//! log is fsynced), run link actions in a task set (their outcomes come
+//! back as inputs, so every outcome is an event), reply, publish.
+//! "Accepted means durable": a change is answered only once nothing of it
+//! is still waiting for the log.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use dispatch_core::{Report, Scenario, Timestamp};
+use mavlink_link::link::{Command, CommandError, LinkHandle};
+use mavlink_link::mav::{MavCmd, MavMissionType};
+use mavlink_link::modes::FlightMode;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::core::{
+    Action, ActionId, ActionOutcome, Effect, FleetConfig, FleetCore, FleetInput, HomeVia, Reply,
+    Request, RequestId, Step, StoreHealth, Summary, Telemetry,
+};
+use crate::events::FleetEvent;
+use crate::store::{Batch, Store, StoreError};
+
+/// The durable log's read side, shared with readers (reports, time lines).
+/// The loop writes through its own connection, never this one's lock.
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<dyn Store>>;
+
+/// An incident to report once `after_s` seconds of scenario time have passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduled {
+    pub report: Report,
+    pub after_s: f64,
+}
+
+/// When the service loop ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Until {
+    /// Every scheduled incident ended and every drone is home, or the deadline.
+    AllDone(Instant),
+    /// Only when asked to stop.
+    Stopped,
+}
+
+/// A request and where its reply goes.
+pub(crate) type Call = (Request, oneshot::Sender<Reply>);
+
+/// Events waiting for a log that fails are kept up to this many (the oldest go first).
+const MAX_UNSAVED_EVENTS: usize = 100_000;
+
+/// How long a stopping loop waits for link actions in flight.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Scenario time from the wall clock.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start_time: Timestamp,
+    started: Instant,
+    speedup: f64,
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        let s = self.started.elapsed().as_secs_f64() * self.speedup;
+        self.start_time + TimeDelta::milliseconds((s * 1000.0) as i64)
+    }
+}
+
+/// The fleet runtime: the core, the link, the log, the clock and the tasks.
+pub struct FleetManager {
+    core: FleetCore,
+    pub(crate) link: LinkHandle,
+    clock: Clock,
+    log: Persister,
+    reader: Option<SharedStore>,
+    /// Every event also goes here, for any number of subscribers.
+    pub(crate) events_tx: broadcast::Sender<FleetEvent>,
+    tasks: JoinSet<(ActionId, ActionOutcome)>,
+    running: HashMap<ActionId, AbortHandle>,
+    /// Which action each task runs, so that even a task that panicked has an outcome.
+    task_action: HashMap<tokio::task::Id, (ActionId, &'static str)>,
+    /// Callers waiting for a reply, and whether theirs is a change.
+    waiting: HashMap<RequestId, (oneshot::Sender<Reply>, bool)>,
+    next_request: u64,
+    telemetry_seq: u64,
+}
+
+impl std::fmt::Debug for FleetManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetManager")
+            .field("core", &self.core)
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+
+/// The writer's side of the log: commits each step's batch; while the log
+/// fails, keeps one merged batch of everything not yet written.
+#[derive(Debug, Default)]
+struct Persister {
+    store: Option<Box<dyn Store>>,
+    pending: Option<Batch>,
+    failing: bool,
+    /// Why the last commit failed.
+    last_error: Option<String>,
+    dropped: u64,
+}
+
+impl Persister {
+    /// Commits `batch` (after anything still pending). Gives the log's new
+    /// health when it changed.
+    fn commit(&mut self, batch: Batch) -> Option<StoreHealth> {
+        let store = self.store.as_mut()?;
+        let mut all = self.pending.take().unwrap_or_default();
+        all.merge(batch);
+        match store.commit(&all) {
+            Ok(()) => {
+                self.last_error = None;
+                std::mem::take(&mut self.failing).then_some(StoreHealth::Working)
+            }
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                if all.events.len() > MAX_UNSAVED_EVENTS {
+                    let n = all.events.len() - MAX_UNSAVED_EVENTS;
+                    all.events.drain(..n);
+                    self.dropped += n as u64;
+                }
+                self.pending = Some(all);
+                if self.failing {
+                    return None;
+                }
+                self.failing = true;
+                tracing::error!("{e}");
+                Some(StoreHealth::Failing(e.to_string()))
+            }
+        }
+    }
+
+    /// Something is not yet in the log.
+    fn behind(&self) -> Option<String> {
+        self.pending.as_ref().map(|_| {
+            self.last_error
+                .clone()
+                .unwrap_or_else(|| "the event log cannot be written".to_owned())
+        })
+    }
+}
+
+impl FleetManager {
+    pub fn new(scenario: Scenario, link: LinkHandle, cfg: FleetConfig) -> FleetManager {
+        let (events_tx, _) = broadcast::channel(4096);
+        let clock = Clock {
+            start_time: cfg.start_time,
+            started: Instant::now(),
+            speedup: cfg.speedup,
+        };
+        FleetManager {
+            core: FleetCore::new(scenario, cfg),
+            link,
+            clock,
+            log: Persister::default(),
+            reader: None,
+            events_tx,
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            task_action: HashMap::new(),
+            waiting: HashMap::new(),
+            next_request: 0,
+            telemetry_seq: 0,
+        }
+    }
+
+    /// Keeps a durable log in `store` and takes back what it holds (see
+    /// [`FleetCore::recover`]). Scenario time goes on from the newest logged
+    /// event if that is later than the configured start. Readers get their
+    /// own connection where the store has one.
+    pub fn with_store(&mut self, mut store: Box<dyn Store>) -> Result<(), StoreError> {
+        let r = store.recover()?;
+        if let Some(last) = r.last_event_at
+            && last > self.clock.now()
+        {
+            self.clock.start_time = last;
+            self.clock.started = Instant::now();
+        }
+        // A log with no second connection (in memory) has no readers.
+        self.reader = store.reader()?.map(|r| -> SharedStore {
+            std::sync::Arc::new(std::sync::Mutex::new(ReaderOnly(r)))
+        });
+        self.log.store = Some(store);
+        let effects = self.core.recover(self.clock.now(), r);
+        self.execute(effects, &mut |_| {});
+        Ok(())
+    }
+
+    /// The log's read side, if any (for reports and time lines).
+    pub fn store(&self) -> Option<SharedStore> {
+        self.reader.clone()
+    }
+
+    pub fn core(&self) -> &FleetCore {
+        &self.core
+    }
+
+    pub fn link(&self) -> &LinkHandle {
+        &self.link
+    }
+
+    /// Every event from now on (a receiver that lags loses the oldest; see `broadcast`).
+    pub fn subscribe(&self) -> broadcast::Receiver<FleetEvent> {
+        self.events_tx.subscribe()
+    }
+
+    /// Scenario time now.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn telemetry(&mut self) -> Telemetry {
+        let (seq, vehicles) = self.link.changed_since(self.telemetry_seq);
+        self.telemetry_seq = seq;
+        Telemetry {
+            link_time: self.link.link_time(),
+            timeouts: self.link.timeouts(),
+            vehicles,
+        }
+    }
+
+    /// Waits up to `wait` for every configured vehicle's heartbeat, lets
+    /// telemetry settle, and gives the core the fleet's real state.
+    pub async fn start_up(&mut self, wait: Duration) {
+        let seen_by = Instant::now() + wait;
+        while Instant::now() < seen_by
+            && self.core.scenario().drones.iter().any(|d| {
+                self.link
+                    .vehicle(d.system_id)
+                    .is_none_or(|v| v.last_heartbeat.is_none())
+            })
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Telemetry has a moment to arrive, so that battery levels are real.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let telemetry = self.telemetry();
+        let listen = self.link.local_addr().map(|a| a.to_string());
+        self.step(
+            FleetInput::StartUp {
+                telemetry,
+                waited_s: wait.as_secs_f64(),
+                listen,
+            },
+            &mut |_| {},
+        );
+    }
+
+    /// Reports incidents, flies them, and returns when every incident has
+    /// ended and every drone involved is back in its hangar (or `deadline`).
+    /// Events are passed to `emit` as they happen.
+    pub async fn fly(
+        mut self,
+        scheduled: Vec<Scheduled>,
+        deadline: Duration,
+        emit: impl FnMut(&FleetEvent) + Send,
+    ) -> Summary {
+        self.start_up(Duration::from_secs(5)).await;
+        let (_calls_tx, calls) = mpsc::channel(1);
+        self.run(
+            calls,
+            scheduled,
+            Until::AllDone(Instant::now() + deadline),
+            emit,
+        )
+        .await
+    }
+
+    fn step(&mut self, input: FleetInput, emit: &mut (dyn FnMut(&FleetEvent) + Send)) {
+        let effects = self.core.handle(self.clock.now(), input);
+        self.execute(effects, emit);
+    }
+
+    /// Carries out one step's effects: persist, act, reply, publish. A
+    /// change in the log's health is fed back (its alert is an event too).
+    fn execute(&mut self, effects: Vec<Effect>, emit: &mut (dyn FnMut(&FleetEvent) + Send)) {
+        let mut queue = vec![effects];
+        while let Some(effects) = queue.pop() {
+            let mut health = None;
+            let mut rest = Vec::with_capacity(effects.len());
+            for e in effects {
+                match e {
+                    Effect::Persist(batch) => {
+                        if let Some(h) = self.log.commit(*batch) {
+                            health = Some(h);
+                        }
+                    }
+                    other => rest.push(other),
+                }
+            }
+            let behind = self.log.behind();
+            for e in rest {
+                match e {
+                    Effect::Persist(_) => {}
+                    Effect::Act { id, action } => self.spawn(id, action),
+                    Effect::Abort(id) => {
+                        if let Some(h) = self.running.remove(&id) {
+                            h.abort();
+                        }
+                    }
+                    Effect::Reply { to, reply } => {
+                        if let Some((tx, change)) = self.waiting.remove(&to) {
+                            let reply = match (&behind, change) {
+                                (Some(why), true) => reply.not_durable(why),
+                                _ => reply,
+                            };
+                            // A caller that went away loses only its answer:
+                            // the change and its events stand.
+                            let _ = tx.send(reply);
+                        }
+                    }
+                    Effect::Publish(ev) => {
+                        emit(&ev);
+                        let _ = self.events_tx.send(ev);
+                    }
+                    Effect::Stop => {}
+                }
+            }
+            if let Some(h) = health {
+                queue.push(self.core.handle(self.clock.now(), FleetInput::Store(h)));
+            }
+        }
+    }
+
+    fn spawn(&mut self, id: ActionId, action: Action) {
+        let link = self.link.clone();
+        let kind = match &action {
+            Action::Launch { .. } => "launch",
+            Action::SendHome { .. } => "home",
+            Action::Disarm { .. } => "disarm",
+            Action::Operator { .. } => "operator",
+        };
+        let handle = self.tasks.spawn(async move { (id, run_action(&link, action).await) });
+        self.task_action.insert(handle.id(), (id, kind));
+        self.running.insert(id, handle);
+    }
+
+    /// The outcome of a task that did not return one (it panicked).
+    fn lost_outcome(kind: &str, why: String) -> ActionOutcome {
+        match kind {
+            "launch" => ActionOutcome::Launched(Err(why)),
+            "home" => ActionOutcome::SentHome(Err(why)),
+            "disarm" => ActionOutcome::Disarmed(Err(why)),
+            _ => ActionOutcome::Commanded(Err(CommandError::Closed)),
+        }
+    }
+
+    fn joined(
+        &mut self,
+        joined: Result<(tokio::task::Id, (ActionId, ActionOutcome)), tokio::task::JoinError>,
+        emit: &mut (dyn FnMut(&FleetEvent) + Send),
+    ) {
+        match joined {
+            Ok((task, (action, outcome))) => {
+                self.task_action.remove(&task);
+                self.running.remove(&action);
+                self.step(FleetInput::Done { action, outcome }, emit);
+            }
+            Err(e) => {
+                let Some((action, kind)) = self.task_action.remove(&e.id()) else {
+                    return;
+                };
+                self.running.remove(&action);
+                if e.is_cancelled() {
+                    return; // aborted: the core forgot it already
+                }
+                tracing::error!("link action {kind} failed: {e}");
+                let outcome = Self::lost_outcome(kind, format!("internal error: {e}"));
+                self.step(FleetInput::Done { action, outcome }, emit);
+            }
+        }
+    }
+
+    /// The service loop: requests, scheduled reports, link events, action
+    /// outcomes and a 10 Hz tick of telemetry, until `until`. No input ends
+    /// it: a failed input is an alert event or an error reply.
+    pub(crate) async fn run(
+        mut self,
+        mut calls: mpsc::Receiver<Call>,
+        mut scheduled: Vec<Scheduled>,
+        until: Until,
+        mut emit: impl FnMut(&FleetEvent) + Send,
+    ) -> Summary {
+        let emit: &mut (dyn FnMut(&FleetEvent) + Send) = &mut emit;
+        let mut link_events = self.link.subscribe();
+        scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
+        let start = self.clock.now();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut calls_open = true;
+        let mut timed_out = false;
+        while !self.core.stopping() {
+            tokio::select! {
+                _ = tick.tick() => {
+                    // Incidents whose time has come, reported together.
+                    let elapsed = (self.clock.now() - start).num_milliseconds() as f64 / 1000.0;
+                    let due = scheduled.iter().take_while(|s| s.after_s <= elapsed).count();
+                    if due > 0 {
+                        let batch: Vec<Report> = scheduled.drain(..due).map(|s| s.report).collect();
+                        self.step(FleetInput::Schedule(batch), emit);
+                    }
+                    let telemetry = self.telemetry();
+                    self.step(FleetInput::Tick(telemetry), emit);
+                    if let Until::AllDone(end) = until {
+                        if scheduled.is_empty() && self.core.done() {
+                            break;
+                        }
+                        if Instant::now() >= end {
+                            timed_out = true;
+                            self.step(FleetInput::TimedOut, emit);
+                            break;
+                        }
+                    }
+                }
+                call = calls.recv(), if calls_open => match call {
+                    Some((request, reply)) => {
+                        let id = RequestId(self.next_request);
+                        self.next_request += 1;
+                        self.waiting.insert(id, (reply, request.is_change()));
+                        self.step(FleetInput::Request { id, request }, emit);
+                    }
+                    None => calls_open = false,
+                },
+                ev = link_events.recv() => match ev {
+                    Ok(ev) => self.step(FleetInput::Link(ev), emit),
+                    // Link health comes from each tick's telemetry, not these events.
+                    Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} link events (texts, alerts); link health is unaffected"),
+                    Err(RecvError::Closed) => break,
+                },
+                Some(joined) = self.tasks.join_next_with_id() => self.joined(joined, emit),
+            }
+        }
+        self.drain(emit).await;
+        let mut summary = self.core.summary(matches!(until, Until::Stopped));
+        summary.timed_out = timed_out;
+        summary
+    }
+
+    /// Lets link actions in flight finish (up to [`DRAIN`]) so that their
+    /// outcomes are events in the log; what is still running then is stopped.
+    async fn drain(&mut self, emit: &mut (dyn FnMut(&FleetEvent) + Send)) {
+        let end = tokio::time::Instant::now() + DRAIN;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(end, self.tasks.join_next_with_id()).await {
+                Ok(Some(joined)) => self.joined(joined, emit),
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!(
+                        "stopping with {} link action(s) still running: stopped",
+                        self.tasks.len()
+                    );
+                    self.tasks.abort_all();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A store with only a reader's connection.
+#[derive(Debug)]
+struct ReaderOnly(Box<dyn Store>);
+
+impl Store for ReaderOnly {
+    fn commit(&mut self, _: &Batch) -> Result<(), StoreError> {
+        Err(read_only())
+    }
+    fn recover(&mut self) -> Result<crate::store::Recovered, StoreError> {
+        Err(read_only())
+    }
+    fn incident_events(
+        &self,
+        incident: dispatch_core::IncidentId,
+    ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+        self.0.incident_events(incident)
+    }
+    fn track(
+        &self,
+        drone: &dispatch_core::DroneId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<crate::store::TrackPoint>, StoreError> {
+        self.0.track(drone, from, to)
+    }
+    fn incidents_reported(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<crate::store::IncidentRow>, StoreError> {
+        self.0.incidents_reported(from, to)
+    }
+    fn events_between(
+        &self,
+        kinds: &[&str],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+        self.0.events_between(kinds, from, to)
+    }
+}
+
+fn read_only() -> StoreError {
+    StoreError::Open {
+        path: "reader".into(),
+        message: "this connection only reads".into(),
+    }
+}
+
+/// Carries out one link action; every path gives an outcome.
+async fn run_action(link: &LinkHandle, action: Action) -> ActionOutcome {
+    match action {
+        Action::Launch {
+            system_id,
+            fence,
+            mission,
+            delay,
+            airborne,
+        } => ActionOutcome::Launched(launch(link, system_id, fence, mission, delay, airborne).await),
+        Action::SendHome {
+            system_id,
+            return_start,
+            seq,
+        } => ActionOutcome::SentHome(send_home(link, system_id, return_start, seq).await),
+        Action::Disarm { system_id } => {
+            let armed = link.vehicle(system_id).is_some_and(|v| v.armed);
+            ActionOutcome::Disarmed(if armed {
+                link.arm(system_id, false)
+                    .await
+                    .map(|()| true)
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(false)
+            })
+        }
+        Action::Operator { system_id, steps } => {
+            let mut r = Ok(());
+            for step in &steps {
+                r = match step {
+                    Step::Mode(mode) => link.set_mode(system_id, *mode).await,
+                    Step::Command(c) => link.command(system_id, c.clone()).await,
+                };
+                if r.is_err() {
+                    break;
+                }
+            }
+            ActionOutcome::Commanded(r)
+        }
+    }
+}
+
+async fn launch(
+    link: &LinkHandle,
+    sysid: u8,
+    fence: Vec<mavlink_link::mav::MISSION_ITEM_INT_DATA>,
+    mission: Vec<mavlink_link::mav::MISSION_ITEM_INT_DATA>,
+    delay: Duration,
+    airborne: bool,
+) -> Result<String, String> {
+    // The hangar opens and runs its checks while the mission goes up.
+    let sleep = tokio::time::sleep(delay);
+    // Losing the ground station must not strand the drone: keep flying the
+    // mission (its way home avoids every zone).
+    let failsafe = crate::failsafe::configure(link, sysid)
+        .await
+        .map_err(|e| format!("failsafe parameters: {e}"))?;
+    link.upload(sysid, MavMissionType::MAV_MISSION_TYPE_FENCE, fence)
+        .await
+        .map_err(|e| format!("fence upload: {e}"))?;
+    link.upload(sysid, MavMissionType::MAV_MISSION_TYPE_MISSION, mission)
+        .await
+        .map_err(|e| format!("mission upload: {e}"))?;
+    sleep.await;
+    if !airborne {
+        link.set_mode(sysid, FlightMode::Guided)
+            .await
+            .map_err(|e| format!("mode GUIDED: {e}"))?;
+        link.arm(sysid, true)
+            .await
+            .map_err(|e| format!("arm: {e}"))?;
+    }
+    link.command(
+        sysid,
+        Command::Long {
+            command: MavCmd::MAV_CMD_MISSION_START,
+            params: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        },
+    )
+    .await
+    .map_err(|e| format!("mission start: {e}"))?;
+    Ok(failsafe)
+}
+
+async fn send_home(
+    link: &LinkHandle,
+    sysid: u8,
+    return_start: Option<u16>,
+    seq: u16,
+) -> Result<HomeVia, String> {
+    let auto = async {
+        let Some(return_start) = return_start else {
+            return Err("no mission of ours to finish".to_owned());
+        };
+        if seq < return_start {
+            link.command_long(
+                sysid,
+                MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT,
+                [f32::from(return_start), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        link.set_mode(sysid, FlightMode::Auto)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    let Err(auto_error) = auto else {
+        return Ok(HomeVia::Auto);
+    };
+    match link.set_mode(sysid, FlightMode::SmartRtl).await {
+        Ok(()) => Ok(HomeVia::Fallback {
+            mode: "SMART_RTL",
+            auto_error,
+        }),
+        Err(_) => match link.set_mode(sysid, FlightMode::Rtl).await {
+            Ok(()) => Ok(HomeVia::Fallback {
+                mode: "RTL",
+                auto_error,
+            }),
+            Err(e2) => Err(format!("{auto_error}; RTL: {e2}")),
+        },
+    }
+}
