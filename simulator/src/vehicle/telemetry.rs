@@ -1,0 +1,290 @@
+//! Telemetry: the streamed messages and their rates (SET_MESSAGE_INTERVAL),
+//! and building each message from the vehicle's state.
+
+use std::collections::HashMap;
+
+use mavlink_link::mav::{
+    ATTITUDE_DATA, AUTOPILOT_VERSION_DATA, BATTERY_STATUS_DATA, EXTENDED_SYS_STATE_DATA,
+    GLOBAL_POSITION_INT_DATA, GPS_RAW_INT_DATA, GpsFixType, HEARTBEAT_DATA, HOME_POSITION_DATA,
+    MISSION_CURRENT_DATA, MavAutopilot, MavBatteryFunction, MavBatteryType, MavLandedState,
+    MavMessage, MavModeFlag, MavProtocolCapability, MavState, MavSysStatusSensor, MavType,
+    MavVtolState, MissionState, SYS_STATUS_DATA, VFR_HUD_DATA,
+};
+
+use super::{Dest, Mode, Out, Vehicle, VehicleConfig};
+
+const MSG_HEARTBEAT: u32 = 0;
+const MSG_SYS_STATUS: u32 = 1;
+const MSG_GPS_RAW_INT: u32 = 24;
+const MSG_ATTITUDE: u32 = 30;
+const MSG_GLOBAL_POSITION_INT: u32 = 33;
+const MSG_MISSION_CURRENT: u32 = 42;
+const MSG_VFR_HUD: u32 = 74;
+const MSG_BATTERY_STATUS: u32 = 147;
+const MSG_AUTOPILOT_VERSION: u32 = 148;
+const MSG_HOME_POSITION: u32 = 242;
+const MSG_EXTENDED_SYS_STATE: u32 = 245;
+
+/// Messages this vehicle can stream, with default rates in Hz (0 = on request only).
+pub(super) const STREAMS: [(u32, f64); 10] = [
+    (MSG_HEARTBEAT, 1.0),
+    (MSG_SYS_STATUS, 1.0),
+    (MSG_GPS_RAW_INT, 1.0),
+    (MSG_ATTITUDE, 4.0),
+    (MSG_GLOBAL_POSITION_INT, 4.0),
+    (MSG_MISSION_CURRENT, 1.0),
+    (MSG_VFR_HUD, 2.0),
+    (MSG_BATTERY_STATUS, 1.0),
+    (MSG_HOME_POSITION, 0.2),
+    (MSG_EXTENDED_SYS_STATE, 1.0),
+];
+
+/// Each stream's interval in seconds (`None`: off) for a new vehicle: the
+/// configured position rate, and only the heartbeat besides it with
+/// `minimal_streams`.
+pub(super) fn default_rates(cfg: &VehicleConfig) -> HashMap<u32, Option<f64>> {
+    let mut rates = HashMap::new();
+    for (id, hz) in STREAMS {
+        let hz = if id == MSG_GLOBAL_POSITION_INT {
+            cfg.position_rate_hz
+        } else if cfg.minimal_streams && id != MSG_HEARTBEAT {
+            0.0
+        } else {
+            hz
+        };
+        rates.insert(id, (hz > 0.0).then(|| 1.0 / hz));
+    }
+    rates
+}
+
+impl Vehicle {
+    pub(super) fn telemetry(&mut self, out: &mut Vec<Out>) {
+        let t = self.sim_t;
+        let mut due = Vec::new();
+        for (&id, interval) in &self.rates {
+            let Some(interval) = *interval else { continue };
+            let next = self.next_due.get(&id).copied().unwrap_or(0.0);
+            if t >= next {
+                due.push(id);
+                // Catch up without bursts after a long step.
+                let next = if t - next > interval {
+                    t + interval
+                } else {
+                    next + interval
+                };
+                self.next_due.insert(id, next);
+            }
+        }
+        due.sort_unstable();
+        for id in due {
+            if let Some(m) = self.build(id) {
+                out.push(Out {
+                    dest: Dest::All,
+                    msg: m,
+                });
+            }
+        }
+    }
+
+    fn time_boot_ms(&self) -> u32 {
+        (self.sim_t * 1000.0) as u32
+    }
+
+    fn system_state(&self) -> MavState {
+        if self.crashed || self.faults.motor_failed {
+            MavState::MAV_STATE_EMERGENCY
+        } else if self.gcs_failsafe
+            || self.battery_low_done
+            || self.faults.gps_lost
+            || self.fence_breached
+        {
+            MavState::MAV_STATE_CRITICAL
+        } else if self.armed {
+            MavState::MAV_STATE_ACTIVE
+        } else {
+            MavState::MAV_STATE_STANDBY
+        }
+    }
+
+    pub(super) fn mission_current(&self) -> MavMessage {
+        let total = self.mission.len().saturating_sub(1) as u16;
+        let state = if self.mission.len() < 2 {
+            MissionState::MISSION_STATE_NO_MISSION
+        } else if self.mission_done {
+            MissionState::MISSION_STATE_COMPLETE
+        } else if self.mode == Mode::Auto {
+            MissionState::MISSION_STATE_ACTIVE
+        } else {
+            MissionState::MISSION_STATE_NOT_STARTED
+        };
+        MavMessage::MISSION_CURRENT(MISSION_CURRENT_DATA {
+            seq: self.current,
+            total,
+            mission_state: state,
+            mission_mode: u8::from(self.mode == Mode::Auto),
+            ..Default::default()
+        })
+    }
+
+    pub(super) fn autopilot_version(&self) -> MavMessage {
+        MavMessage::AUTOPILOT_VERSION(AUTOPILOT_VERSION_DATA {
+            capabilities: MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_MISSION_INT
+                | MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_COMMAND_INT
+                | MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_GLOBAL_INT
+                | MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_MAVLINK2
+                | MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_MISSION_FENCE
+                | MavProtocolCapability::MAV_PROTOCOL_CAPABILITY_MISSION_RALLY,
+            uid: u64::from(self.cfg.system_id),
+            // 4.5.0 official, as ArduPilot encodes it.
+            flight_sw_version: 4 << 24 | 5 << 16 | 0xFF,
+            vendor_id: 0,
+            product_id: 0,
+            ..Default::default()
+        })
+    }
+
+    /// Builds message `id` from the current state, if this vehicle provides it.
+    pub(super) fn build(&self, id: u32) -> Option<MavMessage> {
+        let b = &self.body;
+        let lat = (b.lat * 1e7) as i32;
+        let lon = (b.lon * 1e7) as i32;
+        let amsl_mm = ((self.cfg.home_amsl_m + b.alt) * 1000.0) as i32;
+        let hdg_cd = (b.yaw_rad.to_degrees().rem_euclid(360.0) * 100.0) as u16;
+        let gps_ok = !self.faults.gps_lost;
+        Some(match id {
+            MSG_HEARTBEAT => {
+                let mut base = MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED
+                    | MavModeFlag::MAV_MODE_FLAG_STABILIZE_ENABLED;
+                if self.armed {
+                    base |= MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED;
+                }
+                if matches!(
+                    self.mode,
+                    Mode::Guided | Mode::Auto | Mode::Rtl | Mode::SmartRtl | Mode::Land
+                ) {
+                    base |= MavModeFlag::MAV_MODE_FLAG_GUIDED_ENABLED;
+                }
+                MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+                    custom_mode: self.mode as u32,
+                    mavtype: MavType::MAV_TYPE_QUADROTOR,
+                    autopilot: MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+                    base_mode: base,
+                    system_status: self.system_state(),
+                    mavlink_version: 3,
+                })
+            }
+            MSG_GLOBAL_POSITION_INT => MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
+                time_boot_ms: self.time_boot_ms(),
+                lat,
+                lon,
+                alt: amsl_mm,
+                relative_alt: (b.alt * 1000.0) as i32,
+                vx: (b.vn * 100.0) as i16,
+                vy: (b.ve * 100.0) as i16,
+                vz: (b.vd * 100.0) as i16,
+                hdg: hdg_cd,
+            }),
+            MSG_ATTITUDE => MavMessage::ATTITUDE(ATTITUDE_DATA {
+                time_boot_ms: self.time_boot_ms(),
+                roll: b.roll_rad as f32,
+                pitch: b.pitch_rad as f32,
+                yaw: b.yaw_rad as f32,
+                ..Default::default()
+            }),
+            MSG_VFR_HUD => MavMessage::VFR_HUD(VFR_HUD_DATA {
+                airspeed: b.ground_speed() as f32,
+                groundspeed: b.ground_speed() as f32,
+                alt: (self.cfg.home_amsl_m + b.alt) as f32,
+                climb: -b.vd as f32,
+                heading: (b.yaw_rad.to_degrees().rem_euclid(360.0)) as i16,
+                throttle: if self.armed && !self.landed { 55 } else { 0 },
+            }),
+            MSG_SYS_STATUS => {
+                let sensors = MavSysStatusSensor::MAV_SYS_STATUS_SENSOR_3D_GYRO
+                    | MavSysStatusSensor::MAV_SYS_STATUS_SENSOR_3D_ACCEL
+                    | MavSysStatusSensor::MAV_SYS_STATUS_SENSOR_GPS
+                    | MavSysStatusSensor::MAV_SYS_STATUS_SENSOR_BATTERY
+                    | MavSysStatusSensor::MAV_SYS_STATUS_GEOFENCE;
+                let mut health = sensors;
+                if !gps_ok {
+                    health.remove(MavSysStatusSensor::MAV_SYS_STATUS_SENSOR_GPS);
+                }
+                if self.fence_breached {
+                    health.remove(MavSysStatusSensor::MAV_SYS_STATUS_GEOFENCE);
+                }
+                MavMessage::SYS_STATUS(SYS_STATUS_DATA {
+                    onboard_control_sensors_present: sensors,
+                    onboard_control_sensors_enabled: sensors,
+                    onboard_control_sensors_health: health,
+                    load: 300,
+                    voltage_battery: (b.voltage(&self.cfg.airframe) * 1000.0) as u16,
+                    current_battery: (b.current_a * 100.0) as i16,
+                    battery_remaining: self.battery_pct().round() as i8,
+                    ..Default::default()
+                })
+            }
+            MSG_BATTERY_STATUS => {
+                let mut voltages = [u16::MAX; 10];
+                let cells = usize::from(self.cfg.airframe.cells).min(10);
+                let v = b.voltage(&self.cfg.airframe) / cells as f64;
+                for c in voltages.iter_mut().take(cells) {
+                    *c = (v * 1000.0) as u16;
+                }
+                MavMessage::BATTERY_STATUS(BATTERY_STATUS_DATA {
+                    current_consumed: b.consumed_mah as i32,
+                    energy_consumed: -1,
+                    temperature: i16::MAX,
+                    voltages,
+                    current_battery: (b.current_a * 100.0) as i16,
+                    id: 0,
+                    battery_function: MavBatteryFunction::MAV_BATTERY_FUNCTION_ALL,
+                    mavtype: MavBatteryType::MAV_BATTERY_TYPE_LIPO,
+                    battery_remaining: self.battery_pct().round() as i8,
+                    ..Default::default()
+                })
+            }
+            MSG_GPS_RAW_INT => MavMessage::GPS_RAW_INT(GPS_RAW_INT_DATA {
+                time_usec: (self.sim_t * 1e6) as u64,
+                lat: if gps_ok { lat } else { 0 },
+                lon: if gps_ok { lon } else { 0 },
+                alt: amsl_mm,
+                eph: if gps_ok { 70 } else { u16::MAX },
+                epv: if gps_ok { 110 } else { u16::MAX },
+                vel: (b.ground_speed() * 100.0) as u16,
+                cog: hdg_cd,
+                fix_type: if gps_ok {
+                    GpsFixType::GPS_FIX_TYPE_3D_FIX
+                } else {
+                    GpsFixType::GPS_FIX_TYPE_NO_FIX
+                },
+                satellites_visible: if gps_ok { 16 } else { 0 },
+                ..Default::default()
+            }),
+            MSG_MISSION_CURRENT => self.mission_current(),
+            MSG_EXTENDED_SYS_STATE => MavMessage::EXTENDED_SYS_STATE(EXTENDED_SYS_STATE_DATA {
+                vtol_state: MavVtolState::MAV_VTOL_STATE_UNDEFINED,
+                landed_state: if self.landed {
+                    MavLandedState::MAV_LANDED_STATE_ON_GROUND
+                } else if self.body.vd > 0.3
+                    && matches!(self.mode, Mode::Land | Mode::Rtl | Mode::SmartRtl)
+                {
+                    MavLandedState::MAV_LANDED_STATE_LANDING
+                } else if self.body.vd < -0.3 && self.body.alt < 5.0 {
+                    MavLandedState::MAV_LANDED_STATE_TAKEOFF
+                } else {
+                    MavLandedState::MAV_LANDED_STATE_IN_AIR
+                },
+            }),
+            MSG_HOME_POSITION => MavMessage::HOME_POSITION(HOME_POSITION_DATA {
+                latitude: (self.cfg.home.0 * 1e7) as i32,
+                longitude: (self.cfg.home.1 * 1e7) as i32,
+                altitude: (self.cfg.home_amsl_m * 1000.0) as i32,
+                q: [1.0, 0.0, 0.0, 0.0],
+                time_usec: (self.sim_t * 1e6) as u64,
+                ..Default::default()
+            }),
+            MSG_AUTOPILOT_VERSION => self.autopilot_version(),
+            _ => return None,
+        })
+    }
+}
