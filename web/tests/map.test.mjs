@@ -2,7 +2,8 @@
 // driven by playwright-core: starts `dispatcher serve --sim`, logs in with
 // the demo dispatcher token, clicks the map at Laoyancang to report a person
 // in the water, checks that the route is drawn and the drone marker moves,
-// and saves the screenshots used by docs/user-guide.md.
+// and saves the screenshots used by docs/user-guide.md; then that a missing
+// Leaflet or basemap is shown in a banner and the rest of the page works.
 //
 // env: DISPATCHER (the binary, default ../target/debug/dispatcher),
 //      CHROMIUM (default /usr/bin/chromium), SHOTS (default ../docs/img).
@@ -41,7 +42,7 @@ const eventLog = join(mkdtempSync(join(tmpdir(), "dispatch-log-")), "events.sqli
 const server = spawn(bin, [
   "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
   "--sim", "--sim-speedup", "30", "--time", "2026-09-28T13:00:00+08:00",
-  "--event-log", eventLog,
+  "--event-log", eventLog, "--web-dir", join(root, "web"),
 ], { stdio: ["ignore", "pipe", "inherit"] });
 let log = "";
 const url = await new Promise((ok, fail) => {
@@ -198,6 +199,37 @@ try {
   console.log(`measure - ${perf.drones} drones with 60-point trails: canvas redraw ${perf.draw.toFixed(1)} ms, crew table refresh ${perf.table.toFixed(1)} ms`);
   await page.screenshot({ path: join(shots, "map-1000-drones.png") });
   check("no script errors in the page", errors.length === 0, errors.join("; "));
+
+  // Without the map's files (`npm ci && npm run build` not run in web/): a
+  // banner says so and how to build them, the console logs it, and the rest
+  // of the page works. The browser answers 404 for the file itself, so the
+  // same server serves these pages.
+  for (const [file, name] of [["/vendor/leaflet/leaflet.js", "Leaflet"], ["/basemap.geojson", "the basemap"]]) {
+    const p = await context.newPage();
+    const pageErrors = [];
+    const logged = [];
+    p.on("pageerror", (e) => pageErrors.push(String(e)));
+    p.on("console", (m) => { if (m.type() === "error") logged.push(m.text()); });
+    await p.route(`**${file}`, (r) => r.fulfill({ status: 404, body: "" }));
+    await p.goto(`${url}/?token=demo-dispatcher`);
+    await p.waitForSelector("#assets-banner", { state: "visible", timeout: 10000 });
+    const banner = await p.textContent("#assets-banner");
+    check(`without ${file} a banner says the map's files are missing and how to build them`,
+      banner.includes("map's files are missing") && banner.includes(name) && banner.includes("cd web && npm ci && npm run build"),
+      banner.trim());
+    check(`without ${file} the console says so`, logged.some((t) => t.includes(file) && t.includes("npm run build")), logged.join("; "));
+    if (file.includes("leaflet")) {
+      await until("the snapshot without a map", () => p.evaluate(() => window.dispatchMap.drones.size === 15), 20000);
+      await until("the incident list", () => p.$("#incidents li[data-incident='1']"), 5000);
+      check("without Leaflet the page logs in and lists the incidents, with no map",
+        await p.evaluate(() => window.dispatchMap.map === null));
+    } else {
+      await until("zones without a basemap", () => p.evaluate(() => window.dispatchMap.zonesLayer?.getLayers().length >= 4), 20000);
+      check("without the basemap the map still draws the zones", true);
+    }
+    check(`without ${file} no script errors`, pageErrors.length === 0, pageErrors.join("; "));
+    await p.close();
+  }
 } catch (e) {
   check("browser test", false, e.message);
 } finally {

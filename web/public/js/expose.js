@@ -1,0 +1,29 @@
+// window.dispatchMap: the page's state, layers and a few actions, for the
+// browser test and for curious operators at the console. Read-only views of
+// the state; changes still go through state.js.
+import { isDirty, markDirty, renderLists } from "./lists.js";
+import { getMap, layers } from "./map.js";
+import { replay } from "./replay.js";
+import { lastReports, loadReports } from "./reports.js";
+import { selectDrone, selectIncident, state } from "./state.js";
+
+export function expose() {
+  const handle = {
+    selectDrone, selectIncident, renderLists, replay, loadReports,
+    get listsDirty() { return isDirty(); },
+    set listsDirty(v) { if (v) markDirty(); },
+    get map() { return getMap(); },
+    get zonesLayer() { return layers.zones; },
+    get routeLayer() { return layers.routes; },
+    get incidentLayer() { return layers.incidents; },
+    get hangarLayer() { return layers.hangars; },
+    get droneLayer() { return layers.drones; },
+    get responseTimes() { return lastReports.responseTimes; },
+    get daily() { return lastReports.daily; },
+  };
+  for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "alerts",
+    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages"]) {
+    Object.defineProperty(handle, k, { get: () => state[k], enumerable: true });
+  }
+  window.dispatchMap = handle;
+}

@@ -1,0 +1,29 @@
+// The page's entry point (loaded with <script type="module">): checks the
+// map's files, wires the views to the state, logs in and then starts the
+// map, the websocket and the lists' refresh.
+import { checkAssets } from "./assets.js";
+import { expose } from "./expose.js";
+import { initHeader } from "./header.js";
+import { initLists, startLists } from "./lists.js";
+import { initLogin } from "./login.js";
+import { startMap } from "./map.js";
+import { initReports } from "./reports.js";
+import { initSelected } from "./selected.js";
+import { connect } from "./socket.js";
+import { state } from "./state.js";
+
+checkAssets();
+expose();
+initHeader();
+initSelected();
+initLists();
+initReports();
+
+let started = false;
+initLogin(() => {
+  if (started) return;
+  started = true;
+  startMap(state.config);
+  connect();
+  startLists();
+});

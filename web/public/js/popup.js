@@ -1,0 +1,61 @@
+// A click on the map: on a drone, selects it; elsewhere, for a dispatcher,
+// a popup to report an incident there, answered with the proposed or
+// launched drone (and a launch button for a proposal).
+import { api } from "./api.js";
+import { esc, fmtTime, kindLabel } from "./format.js";
+import { canDispatch, putIncident, selectDrone, selectIncident, state } from "./state.js";
+
+export function attachReportPopup(map, droneLayer) {
+  map.on("click", (ev) => onMapClick(map, droneLayer, ev));
+}
+
+function onMapClick(map, droneLayer, ev) {
+  const d = droneLayer.hit(ev.containerPoint);
+  if (d) { selectDrone(d.id); return; }
+  if (!canDispatch()) return;
+  const kinds = state.config.kinds.filter((k) => k.kind !== "patrol");
+  const div = L.DomUtil.create("div", "popup");
+  div.innerHTML = `<b>Report an incident</b><br>${ev.latlng.lat.toFixed(5)}, ${ev.latlng.lng.toFixed(5)}
+    <select name="kind">${kinds.map((k) => `<option value="${k.kind}">${esc(kindLabel(k.kind))}${k.auto_launch ? "" : " (confirm launch)"}</option>`).join("")}</select>
+    <input name="note" placeholder="note (optional)" style="width:100%">
+    <button class="primary" name="report">Report</button><div class="msg"></div>`;
+  L.DomEvent.disableClickPropagation(div);
+  const popup = L.popup({ minWidth: 240 }).setLatLng(ev.latlng).setContent(div).openOn(map);
+  div.querySelector("[name=report]").addEventListener("click", async () => {
+    const msg = div.querySelector(".msg");
+    msg.textContent = "reporting…";
+    try {
+      const note = div.querySelector("[name=note]").value.trim();
+      const { status, data } = await api("POST", "/api/incidents", {
+        kind: div.querySelector("[name=kind]").value, lat: ev.latlng.lat, lon: ev.latlng.lng,
+        ...(note ? { note } : {}), source: "map",
+      });
+      putIncident(data);
+      selectIncident(data.id);
+      msg.innerHTML = status === 202 ? `<span class="error">Queued: ${esc(data.reason ?? "no drone can take it now")}</span>` : proposalText(data);
+      if (data.status === "proposed") {
+        const b = L.DomUtil.create("button", "primary", div);
+        b.textContent = `Launch ${data.drone}`;
+        b.addEventListener("click", () => launch(data.id, msg));
+      }
+      popup.update();
+    } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+  });
+}
+
+function proposalText(i) {
+  const a = i.assignment;
+  if (!a) return esc(i.status);
+  return `<b>${esc(i.status === "proposed" ? "Proposed" : "Launched")}: ${esc(a.chosen.drone)}</b> from ${esc(a.chosen.hangar)}<br>
+    ETA ${fmtTime(a.arrival_at)} (${Math.round(a.chosen.eta_s)} s), route ${(a.route.length_m / 1000).toFixed(1)} km<br>
+    battery on landing ${Math.round(a.chosen.battery_on_landing_pct)}%` +
+    (a.alternatives.length ? `<br>alternatives: ${a.alternatives.map((x) => `${esc(x.drone)} ${Math.round(x.eta_s)} s`).join(", ")}` : "");
+}
+
+async function launch(id, msg) {
+  try {
+    const { data } = await api("POST", `/api/incidents/${id}/dispatch`);
+    putIncident(data);
+    if (msg) msg.innerHTML = proposalText(data);
+  } catch (e) { if (msg) msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+}

@@ -1,0 +1,64 @@
+// An incident's time line from the event log and the replay of its drones'
+// tracks: a dashed purple line on the map and a marker moved by a slider or
+// by "play". Without a map only the time line is shown.
+import { api } from "./api.js";
+import { esc, fmtTime } from "./format.js";
+import { getMap } from "./map.js";
+
+const STEP_MS = 120;
+let layer = null;
+let timer = null;
+
+export async function replay(id, box) {
+  box.textContent = "loading…";
+  let tl;
+  try {
+    tl = (await api("GET", `/api/incidents/${id}/timeline`)).data;
+  } catch (e) { box.innerHTML = `<span class="error">${esc(e.message)}</span>`; return; }
+  const map = getMap();
+  if (map) {
+    layer ??= L.layerGroup().addTo(map);
+    layer.clearLayers();
+  }
+  clearInterval(timer);
+  const points = tl.tracks.flatMap((t) => t.points.map((p) => ({ drone: t.drone, t: p[0], lat: p[1], lon: p[2], alt: p[3] })))
+    .sort((a, b) => a.t.localeCompare(b.t));
+  if (map) {
+    for (const t of tl.tracks) {
+      if (t.points.length > 1) {
+        L.polyline(t.points.map((p) => [p[1], p[2]]), { color: "#6a1b9a", weight: 3, opacity: 0.8, dashArray: "6 4" })
+          .bindTooltip(`track of ${esc(t.drone)}`).addTo(layer);
+      }
+    }
+  }
+  const events = tl.events.filter((e) => e.event === "incident" || e.event === "alert" || e.event === "drone");
+  const src = tl.source === "event_log" ? "from the event log" : "in memory (the server keeps no event log)";
+  box.innerHTML = `<div class="msg">${tl.events.length} events ${src}, ${points.length} track points</div>` +
+    (points.length ? `<div class="row"><button data-play>▶ play</button>
+      <input type="range" min="0" max="${points.length - 1}" value="0" data-slider>
+      <span data-at></span></div>` : "") +
+    `<ol class="events">${events.map((e) => `<li>${fmtTime(e.t ?? e.at)} <b>${esc(e.status ?? e.state ?? e.severity ?? e.event)}</b> ${esc(e.note ?? e.message ?? "")}</li>`).join("")}</ol>`;
+  if (!points.length) return;
+  const marker = map && L.circleMarker([points[0].lat, points[0].lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 1 })
+    .addTo(layer);
+  const slider = box.querySelector("[data-slider]");
+  const at = box.querySelector("[data-at]");
+  const show = (k) => {
+    const p = points[k];
+    marker?.setLatLng([p.lat, p.lon]);
+    at.textContent = `${fmtTime(p.t)} ${p.drone} ${p.alt.toFixed(0)} m`;
+  };
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  box.querySelector("[data-play]").addEventListener("click", () => {
+    clearInterval(timer);
+    if (Number(slider.value) >= points.length - 1) slider.value = 0;
+    timer = setInterval(() => {
+      const k = Number(slider.value) + 1;
+      if (k >= points.length) { clearInterval(timer); return; }
+      slider.value = k;
+      show(k);
+    }, STEP_MS);
+  });
+  show(0);
+  map?.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3));
+}

@@ -1,0 +1,96 @@
+// The side panel's box for the selected drone (live telemetry, operator
+// commands) or the selected incident (its time line, the dispatcher's
+// actions, the replay of its track).
+import { api } from "./api.js";
+import { esc, fmtTime, kindLabel } from "./format.js";
+import { replay } from "./replay.js";
+import { canDispatch, putIncident, state, subscribe } from "./state.js";
+import { canResolve, isTerminal, statusLabel } from "./status.js";
+
+const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
+
+export function initSelected() {
+  subscribe(["selection", "view"], renderSelected);
+  // An incident answered or changed: its box, if it is the one shown.
+  subscribe("incidents", (_, id) => { if (id != null && id === state.selectedIncident) renderSelected(); });
+}
+
+export function renderSelected() {
+  const box = document.getElementById("selected");
+  if (state.view === "reports") { box.hidden = true; return; }
+  if (state.selectedDrone) {
+    const d = state.drones.get(state.selectedDrone);
+    if (!d) { box.hidden = true; return; }
+    box.hidden = false;
+    renderDrone(box, d);
+    return;
+  }
+  if (state.selectedIncident) {
+    const i = state.incidents.get(state.selectedIncident);
+    if (!i) { box.hidden = true; return; }
+    box.hidden = false;
+    renderIncident(box, i);
+    return;
+  }
+  box.hidden = true;
+}
+
+// The selected drone's live values, written into the box renderSelected made.
+export function updateSelectedDrone() {
+  const d = state.selectedDrone && state.drones.get(state.selectedDrone);
+  if (!d) return;
+  const box = document.getElementById("selected");
+  const set = (f, v) => { const e = box.querySelector(`[data-f=${f}]`); if (e) e.textContent = v; };
+  set("state", d.state);
+  set("battery", `${Math.round(d.battery ?? 0)}%`);
+  set("alt", `${(d.alt ?? 0).toFixed(1)} m`);
+  set("speed", `${(d.speed ?? 0).toFixed(1)} m/s, heading ${Math.round(d.heading ?? 0)}°`);
+  set("mode", `${d.mode}${d.armed ? ", armed" : ""}`);
+  set("link", d.link);
+  set("task", d.incident ? `incident #${d.incident}` : "none");
+}
+
+function renderDrone(box, d) {
+  box.innerHTML = `<b>Drone ${esc(d.id)}</b> <small>${esc(d.capabilities.join(", "))}</small>
+      <dl>
+        <dt>state</dt><dd data-f="state"></dd><dt>battery</dt><dd data-f="battery"></dd>
+        <dt>altitude</dt><dd data-f="alt"></dd><dt>speed</dt><dd data-f="speed"></dd>
+        <dt>mode</dt><dd data-f="mode"></dd><dt>link</dt><dd data-f="link"></dd><dt>task</dt><dd data-f="task"></dd>
+      </dl>` + (canDispatch() ? `<div class="buttons">
+        ${COMMANDS.map((a) => `<button data-a="${a}">${a.replace("_", " ")}</button>`).join("")}
+      </div><div class="msg"></div>` : "");
+  for (const b of box.querySelectorAll("button[data-a]")) {
+    b.addEventListener("click", async () => {
+      const msg = box.querySelector(".msg");
+      msg.textContent = `${b.dataset.a}…`;
+      try {
+        const { data } = await api("POST", `/api/drones/${encodeURIComponent(d.id)}/command`, { action: b.dataset.a });
+        msg.textContent = data.message;
+      } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+    });
+  }
+  updateSelectedDrone();
+}
+
+function renderIncident(box, i) {
+  const ended = isTerminal(i.status);
+  box.innerHTML = `<b>#${i.id} ${esc(kindLabel(i.kind))}</b> <span class="st-${i.status}">${esc(statusLabel(i.status))}</span>
+      <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
+      <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("")}</ol>
+      <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
+    (canDispatch() && !ended ? `<div class="buttons">
+        ${i.status === "proposed" ? '<button class="primary" data-a="dispatch">launch</button>' : ""}
+        <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
+        ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
+      </div><div class="msg act"></div>` : "");
+  box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
+  for (const b of box.querySelectorAll("button[data-a]")) {
+    b.addEventListener("click", async () => {
+      const msg = box.querySelector(".act");
+      try {
+        const { data } = await api("POST", `/api/incidents/${i.id}/${b.dataset.a}`);
+        putIncident(data);
+      } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+    });
+  }
+}

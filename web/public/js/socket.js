@@ -1,0 +1,48 @@
+// The websocket: a snapshot, then telemetry batches and events, each turned
+// into a state update. Reconnects with a backoff of up to 10 s.
+import { api, getToken } from "./api.js";
+import {
+  addAlert, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
+  setClock, setConnection, setZones,
+} from "./state.js";
+
+let retryMs = 500;
+
+export function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(getToken())}&rate=5`);
+  ws.onopen = () => { retryMs = 500; setConnection(true); };
+  ws.onclose = (ev) => {
+    setConnection(false, ev.reason);
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  };
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    switch (m.type) {
+      case "snapshot": applySnapshot(m); break;
+      case "telemetry": applyTelemetry(m.drones); break;
+      case "drone":
+        applyDroneState(m.drone, m.state);
+        if (m.state === "lost" || m.state === "maintenance") {
+          addAlert({ severity: "warning", t: m.t, drone: m.drone, message: `${m.state}: ${m.note}` });
+        }
+        break;
+      case "incident": applyIncidentEvent(m); break;
+      case "zone": refreshZones(); addAlert({ severity: "info", t: m.t, message: `zone ${m.zone} ${m.change}` }); break;
+      case "alert": addAlert(m); break;
+      case "vehicle": addAlert({ severity: "info", t: m.t, drone: m.drone, message: m.text }); break;
+      case "resync": ws.close(); break;
+      default: break;
+    }
+    if (m.t) setClock(m.t);
+  };
+}
+
+// A zone changed: the event names it, the API has the new set.
+async function refreshZones() {
+  try {
+    const { data } = await api("GET", "/api/zones");
+    setZones(data);
+  } catch (e) { addAlert({ severity: "warning", message: `zones: ${e.message}` }); }
+}

@@ -1,0 +1,164 @@
+// The page's state and the one place where it changes. The socket and the
+// HTTP handlers call the update functions below; map layers and panels
+// subscribe to topics and re-render. Topics: session, view, clock,
+// connection, snapshot, drones, incidents (detail: the incident's id, or
+// null for all), zones, hangars, alerts, selection.
+import { isTerminal } from "./status.js";
+
+const TRAIL = 120; // positions kept per drone for its track on the map
+const ALERTS = 200; // alerts kept, newest first
+const ROLE_RANK = { viewer: 0, dispatcher: 1, admin: 2 };
+
+const data = {
+  config: null, role: "viewer",
+  drones: new Map(), hangars: [], incidents: new Map(), zones: null, alerts: [],
+  selectedDrone: null, selectedIncident: null, view: "dispatch",
+  lastTime: null, telemetryMessages: 0, live: false,
+};
+
+// Read it anywhere; assigning to it outside this module throws.
+export const state = new Proxy(data, {
+  set() { throw new TypeError("the state changes only through state.js's update functions"); },
+  deleteProperty() { throw new TypeError("the state changes only through state.js's update functions"); },
+});
+
+const subscribers = new Map();
+
+// Calls `fn(topic, detail)` after every change of the given topic(s).
+export function subscribe(topics, fn) {
+  for (const t of [].concat(topics)) {
+    if (!subscribers.has(t)) subscribers.set(t, []);
+    subscribers.get(t).push(fn);
+  }
+}
+
+// A subscriber that throws does not keep the others from rendering; its
+// error is rethrown on its own, so it still shows as a page error.
+function emit(topic, detail = null) {
+  for (const fn of subscribers.get(topic) ?? []) {
+    try {
+      fn(topic, detail);
+    } catch (e) {
+      queueMicrotask(() => { throw e; });
+    }
+  }
+}
+
+export function canDispatch() {
+  return ROLE_RANK[data.role] >= ROLE_RANK.dispatcher;
+}
+
+// ---------- session and page ----------
+export function setSession(config) {
+  data.config = config;
+  data.role = config.you.role;
+  emit("session");
+}
+
+export function setView(view) {
+  data.view = view;
+  emit("view");
+}
+
+export function setClock(t) {
+  data.lastTime = t;
+  emit("clock");
+}
+
+export function setConnection(live, reason) {
+  data.live = live;
+  emit("connection", reason ?? null);
+}
+
+// ---------- from the websocket ----------
+export function applySnapshot(m) {
+  setClock(m.time);
+  data.hangars = m.hangars;
+  const old = data.drones;
+  data.drones = new Map();
+  for (const d of m.drones) {
+    const prev = old.get(d.id);
+    data.drones.set(d.id, {
+      id: d.id, name: d.name, hangar: d.hangar, capabilities: d.capabilities, state: d.state,
+      incident: d.incident, lat: d.lat, lon: d.lon, alt: d.alt_m, heading: d.heading_deg,
+      speed: d.ground_speed_mps, battery: d.battery_pct, mode: d.mode, armed: d.armed,
+      link: d.link.status, trail: prev ? prev.trail : [], trailPushed: prev ? prev.trailPushed : 0,
+    });
+  }
+  data.incidents = new Map(m.incidents.map((i) => [i.id, i]));
+  data.zones = m.zones;
+  emit("zones");
+  emit("hangars");
+  emit("incidents");
+  emit("drones");
+  emit("snapshot");
+}
+
+// A batch of positions. While armed, a drone's new positions extend its
+// track; `trailPushed` counts every position ever added, so a map layer can
+// tell which ones are new since it last drew.
+export function applyTelemetry(list) {
+  data.telemetryMessages++;
+  for (const t of list) {
+    const d = data.drones.get(t.drone);
+    if (!d) continue;
+    const moved = d.lat !== t.lat || d.lon !== t.lon;
+    Object.assign(d, {
+      lat: t.lat, lon: t.lon, alt: t.alt, heading: t.heading, speed: t.speed,
+      battery: t.battery ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
+    });
+    if (moved && t.armed) {
+      d.trail.push([t.lat, t.lon]);
+      d.trailPushed = (d.trailPushed ?? 0) + 1;
+      if (d.trail.length > TRAIL) d.trail.shift();
+    }
+  }
+  emit("drones");
+}
+
+// A drone changed state; back home its track is forgotten.
+export function applyDroneState(id, droneState) {
+  const d = data.drones.get(id);
+  if (d) {
+    d.state = droneState;
+    if (droneState === "docked" || droneState === "charging") d.trail = [];
+  }
+  emit("drones");
+}
+
+export function applyIncidentEvent(m) {
+  if (m.incident) data.incidents.set(m.incident.id, m.incident);
+  const d = m.drone && data.drones.get(m.drone);
+  if (d && m.incident) d.incident = isTerminal(m.incident.status) ? null : m.incident.id;
+  emit("incidents", m.incident?.id ?? null);
+}
+
+export function setZones(fc) {
+  data.zones = fc;
+  emit("zones");
+}
+
+export function addAlert(a) {
+  data.alerts.unshift(a);
+  if (data.alerts.length > ALERTS) data.alerts.pop();
+  emit("alerts");
+}
+
+// ---------- from HTTP answers and clicks ----------
+// The incident as an API call answered it.
+export function putIncident(incident) {
+  data.incidents.set(incident.id, incident);
+  emit("incidents", incident.id);
+}
+
+export function selectIncident(id) {
+  data.selectedIncident = id;
+  data.selectedDrone = null;
+  emit("selection");
+}
+
+export function selectDrone(id) {
+  data.selectedDrone = id;
+  data.selectedIncident = null;
+  emit("selection");
+}
