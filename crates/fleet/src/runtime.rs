@@ -187,9 +187,9 @@ impl FleetManager {
             self.clock.started = Instant::now();
         }
         // A log with no second connection (in memory) has no readers.
-        self.reader = store.reader()?.map(|r| -> SharedStore {
-            std::sync::Arc::new(std::sync::Mutex::new(ReaderOnly(r)))
-        });
+        self.reader = store
+            .reader()?
+            .map(|r| -> SharedStore { std::sync::Arc::new(std::sync::Mutex::new(ReaderOnly(r))) });
         self.log.store = Some(store);
         let effects = self.core.recover(self.clock.now(), r);
         self.execute(effects, &mut |_| {});
@@ -340,7 +340,9 @@ impl FleetManager {
             Action::Disarm { .. } => "disarm",
             Action::Operator { .. } => "operator",
         };
-        let handle = self.tasks.spawn(async move { (id, run_action(&link, action).await) });
+        let handle = self
+            .tasks
+            .spawn(async move { (id, run_action(&link, action).await) });
         self.task_action.insert(handle.id(), (id, kind));
         self.running.insert(id, handle);
     }
@@ -524,7 +526,9 @@ async fn run_action(link: &LinkHandle, action: Action) -> ActionOutcome {
             mission,
             delay,
             airborne,
-        } => ActionOutcome::Launched(launch(link, system_id, fence, mission, delay, airborne).await),
+        } => {
+            ActionOutcome::Launched(launch(link, system_id, fence, mission, delay, airborne).await)
+        }
         Action::SendHome {
             system_id,
             return_start,

@@ -206,9 +206,9 @@ impl FleetHandle {
 mod tests {
     use super::*;
     use crate::What;
+    use dispatch_core::config;
     use dispatch_core::model::{IncidentKind, LatLon};
     use dispatch_core::{DroneState, Timestamp};
-    use dispatch_core::config;
     use mavlink_link::link::{LinkConfig, Transport};
 
     fn scenario() -> dispatch_core::Scenario {

@@ -128,9 +128,7 @@ pub fn drone_view_at(
         armed: v.is_some_and(|v| v.armed),
         link: LinkQuality {
             status: v
-                .map_or(LinkStatus::Unknown, |v| {
-                    v.link_at(now_link, timeouts)
-                })
+                .map_or(LinkStatus::Unknown, |v| v.link_at(now_link, timeouts))
                 .as_str(),
             last_heard_s: v
                 .and_then(|v| v.last_heartbeat)
@@ -139,4 +137,3 @@ pub fn drone_view_at(
         },
     }
 }
-

@@ -103,7 +103,8 @@ pub struct VehicleState {
 }
 
 impl VehicleState {
-    fn new(system_id: u8) -> Self {
+    /// A vehicle not heard yet.
+    pub fn new(system_id: u8) -> Self {
         Self {
             system_id,
             autopilot: None,

@@ -106,8 +106,12 @@ pub(super) struct Pending {
 
 #[derive(Debug, Clone)]
 pub(super) enum PendingKind {
-    Launch { incident: IncidentId },
-    SendHome { return_start: Option<u16> },
+    Launch {
+        incident: IncidentId,
+    },
+    SendHome {
+        return_start: Option<u16>,
+    },
     Disarm,
     Operator {
         request: RequestId,

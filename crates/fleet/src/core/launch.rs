@@ -5,13 +5,11 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use dispatch_core::{
-    Assignment, DroneId, DroneState, IncidentId, IncidentStatus, Input, LatLon,
-};
+use dispatch_core::{Assignment, DroneId, DroneState, IncidentId, IncidentStatus, Input, LatLon};
 
+use super::FleetCore;
 use super::duty::{Duty, Homing, Pending, PendingKind, Phase, Sortie};
 use super::protocol::{Action, ActionId, ActionOutcome};
-use super::FleetCore;
 use crate::events::Severity;
 use crate::mission::{self, MissionPlan, SortieSpec};
 
@@ -173,9 +171,7 @@ impl FleetCore {
                 Ok(true) => {
                     self.command_event(&drone, "disarm", true, "disarmed in its hangar".into())
                 }
-                Ok(false) => {
-                    self.command_event(&drone, "disarm", true, "was not armed".into())
-                }
+                Ok(false) => self.command_event(&drone, "disarm", true, "was not armed".into()),
                 Err(e) => {
                     self.command_event(&drone, "disarm", false, e.clone());
                     self.alert(
@@ -198,7 +194,9 @@ impl FleetCore {
                 self.alert(
                     Some(&drone),
                     Severity::Warning,
-                    format!("internal: action {what:?} ended with an unexpected outcome {outcome:?}"),
+                    format!(
+                        "internal: action {what:?} ended with an unexpected outcome {outcome:?}"
+                    ),
                 );
             }
         }

@@ -7,8 +7,8 @@ use dispatch_core::{DroneState, Input};
 use mavlink_link::link::LinkEvent;
 use mavlink_link::state::LinkStatus;
 
-use super::duty::{Duty, Homing};
 use super::FleetCore;
+use super::duty::{Duty, Homing};
 use crate::events::{Severity, What};
 
 impl FleetCore {
@@ -179,7 +179,9 @@ impl FleetCore {
                 self.alert(
                     drone.as_ref(),
                     Severity::Critical,
-                    format!("{count} MAVLink frame(s) refused by signature checks; latest: {error}"),
+                    format!(
+                        "{count} MAVLink frame(s) refused by signature checks; latest: {error}"
+                    ),
                 );
             }
             LinkEvent::Rebound {
@@ -191,7 +193,9 @@ impl FleetCore {
                 self.alert(
                     drone.as_ref(),
                     Severity::Warning,
-                    format!("system {system_id} now heard from {to} (its link from {from} was lost)"),
+                    format!(
+                        "system {system_id} now heard from {to} (its link from {from} was lost)"
+                    ),
                 );
             }
         }

@@ -39,8 +39,8 @@ use mavlink_link::state::{LinkStatus, LinkTimeouts, VehicleState};
 use crate::events::{FleetEvent, IncidentMeta, Severity, What};
 pub use duty::Duty;
 pub use protocol::{
-    Action, ActionId, ActionOutcome, DroneCommand, Effect, FleetInput, HomeVia, NewIncident,
-    Reply, Request, RequestId, ServiceError, Step, StoreHealth, Telemetry,
+    Action, ActionId, ActionOutcome, DroneCommand, Effect, FleetInput, HomeVia, NewIncident, Reply,
+    Request, RequestId, ServiceError, Step, StoreHealth, Telemetry,
 };
 pub use summary::{Arrival, DroneOutcome, OpenSortie, Summary};
 
@@ -364,9 +364,13 @@ impl FleetCore {
     /// Ends a step: what changed goes to the log first, then replies and
     /// publications in the order they were made.
     fn finish_step(&mut self) -> Vec<Effect> {
-        self.log.track_points(self.now, &self.duties, &self.vehicles);
+        self.log
+            .track_points(self.now, &self.duties, &self.vehicles);
         let mut out = Vec::with_capacity(self.out.len() + 1);
-        if let Some(batch) = self.log.batch(&mut self.dispatcher, &self.meta, &self.duties) {
+        if let Some(batch) = self
+            .log
+            .batch(&mut self.dispatcher, &self.meta, &self.duties)
+        {
             out.push(Effect::Persist(Box::new(batch)));
         }
         out.append(&mut self.out);

@@ -10,11 +10,11 @@ use mavlink_link::mav::{MavCmd, MavFrame};
 use mavlink_link::modes::FlightMode;
 use mavlink_link::state::LinkStatus;
 
+use super::FleetCore;
 use super::duty::{Pending, PendingKind};
 use super::protocol::{
     Action, DroneCommand, Effect, NewIncident, Reply, Request, RequestId, ServiceError, Step,
 };
-use super::FleetCore;
 use crate::events::{IncidentMeta, Severity};
 use crate::mission;
 use crate::views::{DroneView, HangarView, IncidentView, ReportOutcome, Snapshot, drone_view_at};
@@ -24,14 +24,18 @@ impl FleetCore {
         let reply = match request {
             Request::Snapshot => Reply::Snapshot(Box::new(self.snapshot())),
             Request::Report(new) => Reply::Report(self.report_incident(new)),
-            Request::Incident(i) => {
-                Reply::Incident(self.incident_view(i).ok_or(ServiceError::UnknownIncident(i)))
-            }
+            Request::Incident(i) => Reply::Incident(
+                self.incident_view(i)
+                    .ok_or(ServiceError::UnknownIncident(i)),
+            ),
             Request::Incidents => Reply::Incidents(self.incident_views()),
             Request::Launch(i) => Reply::Incident(
                 self.input(Input::Launch(i))
                     .map_err(ServiceError::from)
-                    .and_then(|_| self.incident_view(i).ok_or(ServiceError::UnknownIncident(i))),
+                    .and_then(|_| {
+                        self.incident_view(i)
+                            .ok_or(ServiceError::UnknownIncident(i))
+                    }),
             ),
             Request::Cancel { incident, reason } => {
                 Reply::Incident(self.end_incident(incident, IncidentStatus::Cancelled, reason))
@@ -52,11 +56,13 @@ impl FleetCore {
                     .map(|_| ())
                     .map_err(ServiceError::from),
             ),
-            Request::Command { drone, command } => match self.operator_command(id, &drone, &command) {
-                // Answered when the vehicle has answered.
-                Ok(()) => return,
-                Err(e) => Reply::Command(Err(e)),
-            },
+            Request::Command { drone, command } => {
+                match self.operator_command(id, &drone, &command) {
+                    // Answered when the vehicle has answered.
+                    Ok(()) => return,
+                    Err(e) => Reply::Command(Err(e)),
+                }
+            }
             Request::Feed(input) => Reply::Fed(match self.input(input) {
                 Ok(_) => Ok(()),
                 Err(e) => {
@@ -151,7 +157,6 @@ impl FleetCore {
             reply: Reply::Command(reply),
         });
     }
-
 
     /// The vehicle and what to send it for an operator command, after checking
     /// that the command makes sense for the drone now.
@@ -371,14 +376,7 @@ impl FleetCore {
         let drones: Vec<DroneView> = world
             .drones()
             .iter()
-            .map(|d| {
-                drone_view_at(
-                    d,
-                    self.vehicle(d.system_id),
-                    self.link_time,
-                    &self.timeouts,
-                )
-            })
+            .map(|d| drone_view_at(d, self.vehicle(d.system_id), self.link_time, &self.timeouts))
             .collect();
         let hangars = world
             .hangars()
@@ -408,4 +406,3 @@ impl FleetCore {
         }
     }
 }
-

@@ -153,5 +153,4 @@ impl FleetCore {
         }
         all_ended && !sorties && !homing_heard && self.actions.is_empty()
     }
-
 }

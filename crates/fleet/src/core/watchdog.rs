@@ -261,7 +261,13 @@ impl FleetCore {
         }
     }
 
-    pub(super) fn command_event(&mut self, drone: &DroneId, command: &str, ok: bool, detail: String) {
+    pub(super) fn command_event(
+        &mut self,
+        drone: &DroneId,
+        command: &str,
+        ok: bool,
+        detail: String,
+    ) {
         self.event(What::Command {
             drone: drone.clone(),
             command: command.to_owned(),
