@@ -315,11 +315,10 @@ fn progress_resets_the_stall_clock() {
     };
     sim.vehicle(11).mission_seq = leg as u16;
     for i in 0..8 {
-        // Closing in 100 m every 10 s.
-        let f = f64::from(i) / 10.0;
-        let home = sim.hangar_of("yg-1");
-        sim.vehicle(11).lat = home.lat + (target.lat - home.lat) * f;
-        sim.vehicle(11).lon = home.lon + (target.lon - home.lon) * f;
+        // Closing in from 1 km south of it, 100 m every 10 s.
+        let south_m = 1000.0 - 100.0 * f64::from(i);
+        sim.vehicle(11).lat = target.lat - south_m / 111_320.0;
+        sim.vehicle(11).lon = target.lon;
         sim.advance(10.0);
     }
     assert!(sim.alerts("no progress").is_empty());
