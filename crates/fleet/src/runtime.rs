@@ -87,6 +87,9 @@ pub struct FleetManager {
     waiting: HashMap<RequestId, (oneshot::Sender<Reply>, bool)>,
     next_request: u64,
     telemetry_seq: u64,
+    /// Events of the steps before the loop runs (recovery, start-up): they
+    /// go out when it starts, to its `emit` as well as to subscribers.
+    backlog: Option<Vec<FleetEvent>>,
 }
 
 impl std::fmt::Debug for FleetManager {
@@ -171,6 +174,7 @@ impl FleetManager {
             waiting: HashMap::new(),
             next_request: 0,
             telemetry_seq: 0,
+            backlog: Some(Vec::new()),
         }
     }
 
@@ -319,10 +323,13 @@ impl FleetManager {
                             let _ = tx.send(reply);
                         }
                     }
-                    Effect::Publish(ev) => {
-                        emit(&ev);
-                        let _ = self.events_tx.send(ev);
-                    }
+                    Effect::Publish(ev) => match &mut self.backlog {
+                        Some(held) => held.push(ev),
+                        None => {
+                            emit(&ev);
+                            let _ = self.events_tx.send(ev);
+                        }
+                    },
                     Effect::Stop => {}
                 }
             }
@@ -394,6 +401,10 @@ impl FleetManager {
         mut emit: impl FnMut(&FleetEvent) + Send,
     ) -> Summary {
         let emit: &mut (dyn FnMut(&FleetEvent) + Send) = &mut emit;
+        for ev in self.backlog.take().unwrap_or_default() {
+            emit(&ev);
+            let _ = self.events_tx.send(ev);
+        }
         let mut link_events = self.link.subscribe();
         scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
         let start = self.clock.now();
