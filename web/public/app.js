@@ -307,7 +307,7 @@ function onTelemetry(list) {
     if (!d) continue;
     const moved = d.lat !== t.lat || d.lon !== t.lon;
     Object.assign(d, {
-      lat: t.lat, lon: t.lon, alt: t.alt, heading: t.heading, speed: t.speed,
+      lat: t.lat, lon: t.lon, alt: t.alt_m, heading: t.heading, speed: t.speed,
       battery: t.battery ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
     });
     if (moved && t.armed) {
