@@ -27,8 +27,8 @@ CONFIG = os.path.join(ROOT, "config", "haining.toml")
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 TOKENS = {"viewer": "demo-viewer", "dispatcher": "demo-dispatcher", "admin": "demo-admin"}
 # Per role: examples per operation, and a bound on the run's wall time.
-MAX_EXAMPLES = 8
-RUN_TIMEOUT_S = 80
+MAX_EXAMPLES = 10
+RUN_TIMEOUT_S = 100
 
 
 def scenario_copy(tmp_path):
@@ -75,13 +75,13 @@ def server(tmp_path):
     p.wait()
 
 
-def schemathesis_run(url, role, token, tmp_path):
+def schemathesis_run(url, role, token, tmp_path, phases):
     env = dict(os.environ, SCHEMATHESIS_HOOKS="openapi_hooks",
                PYTHONPATH=os.path.dirname(__file__) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     args = [SCHEMATHESIS, "run", f"{url}/api/openapi.json", "--checks", "all",
             "--header", f"Authorization: Bearer {token}",
             "--max-examples", str(MAX_EXAMPLES), "--seed", "1", "--no-shrink",
-            "--phases", "examples,coverage,fuzzing", "--workers", "2",
+            "--phases", phases, "--workers", "1",
             "--request-timeout", "20", "--generation-database", "none",
             "--suppress-health-check", "too_slow,filter_too_much",
             "--no-color", "--output-truncate", "true"]
@@ -102,13 +102,18 @@ def test_every_operation_keeps_its_contract_for_every_role(server, tmp_path):
         # ones even in negative cases, which then "succeed": generate all.
         (tmp_path / role / "schemathesis.toml").write_text(
             "[phases.fuzzing.extra-data-sources]\nresponses = false\n")
-    with ThreadPoolExecutor(len(TOKENS)) as pool:
-        runs = list(pool.map(lambda rt: schemathesis_run(url, rt[0], rt[1], tmp_path / rt[0]),
-                             TOKENS.items()))
+    # Random (fuzzing) cases with each role; the coverage phase (boundary
+    # values of every field, ~800 cases) once, with the admin token that
+    # reaches every operation: with each role it takes ~50 s a run.
+    plan = [(role, token, "examples,fuzzing") for role, token in TOKENS.items()]
+    plan.append(("admin", TOKENS["admin"], "coverage"))
+    with ThreadPoolExecutor(len(plan)) as pool:
+        runs = list(pool.map(
+            lambda p: schemathesis_run(url, f"{p[0]} ({p[2]})", p[1], tmp_path / p[0], p[2]), plan))
     failed = [(role, out) for role, rc, out in runs if rc != 0]
     report = "\n\n".join(f"===== schemathesis with the {role} token =====\n{out}"
                          for role, out in failed)
     assert not failed, report + "\n===== server =====\n" + "".join(lines[-40:])
     for role, _, out in runs:
-        # Every operation was tested, with no failure.
-        assert re.search(r"\b20 passed\b|\b20 selected\b", out) or "No issues found" in out, out
+        # Every operation was tested.
+        assert re.search(r"Tested: 20\b", out), out

@@ -121,7 +121,6 @@ pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
     })
 }
 
-
 #[utoipa::path(get, path = "/api/health", tag = "service",
     responses((status = 200, description = "The service is up: vehicles heard, link counters", body = wire::Health)))]
 pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, ApiError> {
@@ -301,6 +300,7 @@ pub async fn command(
 }
 
 #[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ZonesQuery {
     /// `true`: only zones active now.
     pub active: Option<bool>,
@@ -309,7 +309,7 @@ pub struct ZonesQuery {
 #[utoipa::path(get, path = "/api/zones", tag = "zones", security(("bearer" = [])),
     params(("active" = Option<bool>, Query, description = "Only zones active now")),
     responses((status = 200, description = "GeoJSON FeatureCollection of the no-go zones, with `active_now`", body = wire::ZoneCollection),
-        (status = 400, description = "`active` is not true or false", body = wire::ErrorBody)))]
+        (status = 400, description = "`active` is not true or false, or an unknown parameter", body = wire::ErrorBody)))]
 pub async fn zones(
     State(s): State<AppState>,
     query: Result<Query<ZonesQuery>, QueryRejection>,
@@ -486,6 +486,7 @@ pub enum IncidentsFilter {
 }
 
 #[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct IncidentsQuery {
     /// `open` (not ended) or a status name.
     pub status: Option<String>,
@@ -494,7 +495,7 @@ pub struct IncidentsQuery {
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", security(("bearer" = [])),
     params(("status" = Option<IncidentsFilter>, Query, description = "`open` (not ended), or one status")),
     responses((status = 200, description = "Incidents, newest first", body = Vec<wire::Incident>),
-        (status = 400, description = "A malformed query", body = wire::ErrorBody),
+        (status = 400, description = "An unknown parameter", body = wire::ErrorBody),
         (status = 422, description = "An unknown status", body = wire::ErrorBody)))]
 pub async fn incidents(
     State(s): State<AppState>,

@@ -73,15 +73,32 @@ pub fn for_server(s: &AppState) -> Value {
     incident["properties"]["lon"] = json!({"type": "number", "minimum": r.min_lon, "maximum": r.max_lon,
         "description": "Inside the operating region"});
     incident["dependentRequired"] = json!({"external_id": ["source"]});
-    for field in ["note", "source", "external_id"] {
-        incident["properties"][field]["pattern"] = json!(api::TEXT_PATTERN);
+    // Optional texts: a string as `check_text` takes it, or null (absent).
+    let text = |limit: usize| {
+        json!({"anyOf": [
+            {"type": "string", "maxLength": limit, "pattern": api::TEXT_PATTERN},
+            {"type": "null"},
+        ]})
+    };
+    for (field, limit) in [
+        ("note", api::TEXT_LIMIT),
+        ("source", api::ID_LIMIT),
+        ("external_id", api::ID_LIMIT),
+    ] {
+        let description = incident["properties"][field]["description"].clone();
+        incident["properties"][field] = text(limit);
+        incident["properties"][field]["description"] = description;
     }
-    schemas["ReasonRequest"]["properties"]["reason"]["pattern"] = json!(api::TEXT_PATTERN);
+    schemas["ReasonRequest"]["properties"]["reason"] = text(api::TEXT_LIMIT);
     schemas["CommandRequest"] = command_schema(&kinds);
     schemas["ZoneRequest"] = zone_schema(s.scenario.region);
     // Incident ids are u64: say where they end.
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for op in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|m| m.values_mut()) {
+        for op in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|m| m.values_mut())
+        {
             let params = op.get_mut("parameters").and_then(Value::as_array_mut);
             for p in params.into_iter().flatten() {
                 if p["name"] == "id" && p["schema"]["type"] == "integer" {
@@ -213,14 +230,12 @@ impl Modify for CommonErrors {
         use utoipa::openapi::header::HeaderBuilder;
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let error = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
         };
         let header = |description: &str| {
             HeaderBuilder::new()
@@ -250,9 +265,8 @@ impl Modify for CommonErrors {
                     });
                 }
                 if write {
-                    r.entry("403".into()).or_insert_with(|| {
-                        error("The token's role is too weak").build().into()
-                    });
+                    r.entry("403".into())
+                        .or_insert_with(|| error("The token's role is too weak").build().into());
                     r.entry("429".into()).or_insert_with(|| {
                         error("Too many writes from this token")
                             .header("Retry-After", header("Seconds to wait"))

@@ -196,7 +196,12 @@ fn new_histogram() -> Histogram<u64> {
 }
 
 /// One drone's telemetry entry.
-pub fn entry(id: &DroneId, v: &VehicleState, link: &LinkHandle, wall_ms: i64) -> wire::TelemetryEntry {
+pub fn entry(
+    id: &DroneId,
+    v: &VehicleState,
+    link: &LinkHandle,
+    wall_ms: i64,
+) -> wire::TelemetryEntry {
     let status = v.link_at(link.link_time(), &link.timeouts()).as_str();
     wire::TelemetryEntry {
         drone: id.0.clone(),

@@ -63,7 +63,10 @@ pub enum WsMessage {
         text: String,
     },
     /// The dispatcher's other decisions.
-    Dispatch { t: DateTime<Utc>, output: DispatchOutput },
+    Dispatch {
+        t: DateTime<Utc>,
+        output: DispatchOutput,
+    },
     /// A zone was added, changed, removed or expired.
     Zone {
         t: DateTime<Utc>,

@@ -445,9 +445,15 @@ impl From<&core_dispatch::Output> for DispatchOutput {
                 to: (*to).into(),
                 note: note.clone(),
             },
-            O::ZoneAdded { zone } => DispatchOutput::ZoneAdded { zone: zone.0.clone() },
-            O::ZoneRemoved { zone } => DispatchOutput::ZoneRemoved { zone: zone.0.clone() },
-            O::ZoneExpired { zone } => DispatchOutput::ZoneExpired { zone: zone.0.clone() },
+            O::ZoneAdded { zone } => DispatchOutput::ZoneAdded {
+                zone: zone.0.clone(),
+            },
+            O::ZoneRemoved { zone } => DispatchOutput::ZoneRemoved {
+                zone: zone.0.clone(),
+            },
+            O::ZoneExpired { zone } => DispatchOutput::ZoneExpired {
+                zone: zone.0.clone(),
+            },
         }
     }
 }

@@ -45,7 +45,10 @@ pub struct LatLon {
 
 impl From<core::LatLon> for LatLon {
     fn from(p: core::LatLon) -> Self {
-        LatLon { lat: p.lat, lon: p.lon }
+        LatLon {
+            lat: p.lat,
+            lon: p.lon,
+        }
     }
 }
 
