@@ -124,7 +124,7 @@ def test_rescue_reported_through_the_api_is_followed_to_resolved_over_the_websoc
             elif m["type"] == "drone" and m["drone"] == "yg-1":
                 drone_states.append(m["state"])
             elif m["type"] == "telemetry":
-                moved |= any(d["drone"] == "yg-1" and d["alt"] > 30 for d in m["drones"])
+                moved |= any(d["drone"] == "yg-1" and d["alt_m"] > 30 for d in m["drones"])
             if "resolved" in statuses and drone_states and drone_states[-1] in ("charging", "docked"):
                 break
         for s in ("en_route", "on_scene", "returning", "resolved"):

@@ -147,7 +147,7 @@ async fn server(args: &[String]) -> Result<(), String> {
     let (c0, t0) = (cpu_s(), Instant::now());
     tokio::time::sleep(Duration::from_secs_f64(duration)).await;
     let cpu = (cpu_s() - c0) / t0.elapsed().as_secs_f64();
-    let mut m = hub.metrics();
+    let mut m = serde_json::to_value(hub.metrics()).unwrap_or_default();
     m["server_cpu_cores"] = json!((cpu * 1000.0).round() / 1000.0);
     m["server_peak_rss_mb"] = json!((peak_rss_mb() * 10.0).round() / 10.0);
     println!("{m}");

@@ -2,14 +2,14 @@
 //! anything changes, and answers errors as [`ApiError`].
 
 use axum::Json;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use dispatch_core::model::{IncidentKind, IncidentStatus, LatLon, Zone, ZoneId};
+use dispatch_core::model::{IncidentKind, IncidentStatus, LatLon, ZoneId};
 use dispatch_core::{DroneId, IncidentId};
-use fleet::{DroneCommand, IncidentView, NewIncident};
+use fleet::{DroneCommand, NewIncident};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -17,12 +17,16 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::geo_json;
+use crate::wire;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
-const TEXT_LIMIT: usize = 2000;
-const ID_LIMIT: usize = 128;
+pub(crate) const TEXT_LIMIT: usize = 2000;
+pub(crate) const ID_LIMIT: usize = 128;
+/// What [`check_text`] accepts, as a JSON Schema pattern: no control
+/// character but the newline, and at least one character that is neither
+/// white space nor control (Rust's `char::is_whitespace` set).
+pub(crate) const TEXT_PATTERN: &str = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x09\x0b-\x1f\x7f-\x9f]*$";
 
 /// Parses a JSON body, naming the field that is wrong.
 pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
@@ -117,105 +121,92 @@ pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
     })
 }
 
-/// An incident as JSON, with its route and return route as GeoJSON LineStrings.
-pub fn incident_json(v: &IncidentView) -> Value {
-    let mut j = serde_json::to_value(v).unwrap_or_else(|_| json!({}));
-    if let Some(a) = &v.assignment {
-        j["route"] = geo_json::line(&a.route.waypoints);
-        j["return_route"] = geo_json::line(&a.return_route.waypoints);
-    } else {
-        j["route"] = Value::Null;
-        j["return_route"] = Value::Null;
-    }
-    j
-}
-
 #[utoipa::path(get, path = "/api/health", tag = "service",
-    responses((status = 200, description = "The service is up: vehicles heard, link counters")))]
-pub async fn health(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "The service is up: vehicles heard, link counters", body = wire::Health)))]
+pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, ApiError> {
     let snap = s.fleet.snapshot().await?;
     let heard = snap.drones.iter().filter(|d| d.link.status == "up").count();
-    let c = s.fleet.link().counters();
-    Ok(Json(json!({
-        "status": "ok",
-        "scenario": snap.scenario,
-        "time": snap.time,
-        "uptime_s": s.started.elapsed().as_secs_f64().round(),
-        "vehicles": {"configured": snap.drones.len(), "link_up": heard},
-        "http": {"rate_limited": s.rate_limited.load(std::sync::atomic::Ordering::Relaxed)},
-        "event_log": s.fleet.store().is_some(),
-        "link": {
-            "frames": c.frames,
-            "bad_frames": c.bad_frames,
-            "unknown_systems": c.unknown_systems.len(),
-            "foreign_address_frames": c.foreign_address.values().sum::<u64>(),
-            "signed_frames": c.signed_frames,
-            "signing_refused": c.signing_refused,
+    Ok(Json(wire::Health {
+        status: wire::service::HealthStatus::Ok,
+        scenario: snap.scenario,
+        time: snap.time,
+        uptime_s: s.started.elapsed().as_secs_f64().round(),
+        vehicles: wire::service::VehicleCounts {
+            configured: snap.drones.len(),
+            link_up: heard,
         },
-    })))
-}
-
-#[utoipa::path(get, path = "/api/config", tag = "service", security(("bearer" = [])),
-    responses((status = 200, description = "What the map needs: region, kinds, tile layer, caller's role")))]
-pub async fn config(
-    State(s): State<AppState>,
-    axum::Extension(who): axum::Extension<crate::auth::Principal>,
-) -> Json<Value> {
-    let kinds: Vec<Value> = s
-        .kinds
-        .iter()
-        .map(|k| {
-            let p = s.scenario.policies.get(k);
-            json!({
-                "kind": k.as_str(),
-                "priority": p.map(|p| p.priority),
-                "life_threatening": p.map(|p| p.life_threatening),
-                "auto_launch": s.scenario.auto_launch.get(k).copied().unwrap_or(true),
-                "capabilities": p.map(|p| p.capabilities),
-            })
-        })
-        .collect();
-    Json(json!({
-        "scenario": s.scenario.name,
-        "region": s.scenario.region,
-        "kinds": kinds,
-        "tile_url": s.scenario.server.tile_url,
-        "tile_attribution": s.scenario.server.tile_attribution,
-        "you": who,
+        http: wire::service::HttpCounters {
+            rate_limited: s.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
+        },
+        event_log: s.fleet.store().is_some(),
+        link: (&s.fleet.link().counters()).into(),
     }))
 }
 
+#[utoipa::path(get, path = "/api/config", tag = "service", security(("bearer" = [])),
+    responses((status = 200, description = "What the map needs: region, kinds, tile layer, caller's role", body = wire::MapConfig)))]
+pub async fn config(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::auth::Principal>,
+) -> Json<wire::MapConfig> {
+    // `kinds` are the keys of `policies`, so every kind has its policy.
+    let kinds = s
+        .kinds
+        .iter()
+        .filter_map(|k| {
+            let p = s.scenario.policies.get(k)?;
+            Some(wire::KindSettings {
+                kind: (*k).into(),
+                priority: p.priority,
+                life_threatening: p.life_threatening,
+                auto_launch: s.scenario.auto_launch.get(k).copied().unwrap_or(true),
+                capabilities: wire::capabilities(p.capabilities),
+            })
+        })
+        .collect();
+    Json(wire::MapConfig {
+        scenario: s.scenario.name.clone(),
+        region: s.scenario.region.into(),
+        kinds,
+        tile_url: s.scenario.server.tile_url.clone(),
+        tile_attribution: s.scenario.server.tile_attribution.clone(),
+        you: who,
+    })
+}
+
 #[utoipa::path(get, path = "/api/hangars", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Hangars with the drones docked or charging in them")))]
-pub async fn hangars(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "Hangars with the drones docked or charging in them", body = Vec<wire::Hangar>)))]
+pub async fn hangars(State(s): State<AppState>) -> Result<Json<Vec<wire::Hangar>>, ApiError> {
     let snap = s.fleet.snapshot().await?;
-    Ok(Json(json!(snap.hangars)))
+    Ok(Json(snap.hangars.iter().map(wire::Hangar::from).collect()))
 }
 
 #[utoipa::path(get, path = "/api/drones", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Every drone: state, position, altitude, battery, mode, link, task")))]
-pub async fn drones(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "Every drone: state, position, altitude, battery, mode, link, task", body = Vec<wire::Drone>)))]
+pub async fn drones(State(s): State<AppState>) -> Result<Json<Vec<wire::Drone>>, ApiError> {
     let snap = s.fleet.snapshot().await?;
-    Ok(Json(json!(snap.drones)))
+    Ok(Json(snap.drones.iter().map(wire::Drone::from).collect()))
 }
 
 #[utoipa::path(get, path = "/api/drones/{id}", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path, description = "Drone id")),
-    responses((status = 200, description = "One drone"), (status = 404, description = "Unknown drone")))]
+    responses((status = 200, description = "One drone", body = wire::Drone),
+        (status = 404, description = "Unknown drone", body = wire::ErrorBody)))]
 pub async fn drone(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Drone>, ApiError> {
     let snap = s.fleet.snapshot().await?;
     snap.drones
         .iter()
         .find(|d| d.id.0 == id)
-        .map(|d| Json(json!(d)))
+        .map(|d| Json(wire::Drone::from(d)))
         .ok_or_else(|| ApiError::not_found(format!("unknown drone `{id}`")))
 }
 
-/// An operator's command to one drone.
-#[derive(Debug, Deserialize, ToSchema)]
+/// An operator's command to one drone. Its schema (one object per action,
+/// with only that action's fields) is written in [`crate::openapi`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandRequest {
     /// rtl, land, hold, resume, goto, drop_payload or loudspeaker.
@@ -232,15 +223,20 @@ pub struct CommandRequest {
 
 #[utoipa::path(post, path = "/api/drones/{id}/command", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path, description = "Drone id")),
-    request_body = CommandRequest,
-    responses((status = 200, description = "The vehicle accepted the command"),
-        (status = 409, description = "Not possible now (e.g. not flying)"),
-        (status = 502, description = "The vehicle refused"), (status = 504, description = "No answer from the vehicle")))]
+    request_body(content = inline(Object), description = "One action with its fields (schema `CommandRequest`)"),
+    responses((status = 200, description = "The vehicle accepted the command", body = wire::CommandResult),
+        (status = 400, description = "Malformed JSON or an empty body", body = wire::ErrorBody),
+        (status = 404, description = "Unknown drone", body = wire::ErrorBody),
+        (status = 409, description = "Not possible now (not flying, no such payload, never heard, busy)", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "A field is missing, out of range or does not belong to the action", body = wire::ErrorBody),
+        (status = 502, description = "The vehicle refused", body = wire::ErrorBody),
+        (status = 504, description = "No answer from the vehicle", body = wire::ErrorBody)))]
 pub async fn command(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::CommandResult>, ApiError> {
     let req: CommandRequest = parse_body(body)?;
     let only = |allowed: &[&str]| -> Result<(), ApiError> {
         for (name, present) in [
@@ -295,12 +291,16 @@ pub async fn command(
     }?;
     let action = cmd.name();
     let answer = s.fleet.command(DroneId(id.clone()), cmd).await?;
-    Ok(Json(
-        json!({"drone": id, "action": action, "result": "accepted", "message": answer}),
-    ))
+    Ok(Json(wire::CommandResult {
+        drone: id,
+        action: action.to_owned(),
+        result: wire::fleet::CommandAccepted::Accepted,
+        message: answer,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ZonesQuery {
     /// `true`: only zones active now.
     pub active: Option<bool>,
@@ -308,24 +308,32 @@ pub struct ZonesQuery {
 
 #[utoipa::path(get, path = "/api/zones", tag = "zones", security(("bearer" = [])),
     params(("active" = Option<bool>, Query, description = "Only zones active now")),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the no-go zones, with `active_now`")))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of the no-go zones, with `active_now`", body = wire::ZoneCollection),
+        (status = 400, description = "`active` is not true or false, or an unknown parameter", body = wire::ErrorBody)))]
 pub async fn zones(
     State(s): State<AppState>,
-    Query(q): Query<ZonesQuery>,
-) -> Result<Json<Value>, ApiError> {
+    query: Result<Query<ZonesQuery>, QueryRejection>,
+) -> Result<Json<wire::ZoneCollection>, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
     let snap = s.fleet.snapshot().await?;
-    let zones: Vec<&Zone> = snap
+    let zones = snap
         .zones
         .iter()
-        .filter(|z| q.active != Some(true) || z.window.active_at(snap.time))
-        .collect();
-    Ok(Json(geo_json::zones(&zones, snap.time, &s.config_zone_ids)))
+        .filter(|z| q.active != Some(true) || z.window.active_at(snap.time));
+    Ok(Json(wire::ZoneCollection::new(
+        zones,
+        snap.time,
+        &s.config_zone_ids,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/zones", tag = "zones", security(("bearer" = [])),
-    request_body(content = Object, description = "A GeoJSON Feature (Polygon) with properties id, name, kind, floor_m, ceiling_m, active_from, active_until, rescue_exempt"),
-    responses((status = 201, description = "The zone is in force for planning"),
-        (status = 409, description = "A zone with this id exists"), (status = 422, description = "Invalid zone")))]
+    request_body(content = inline(Object), description = "A GeoJSON Feature with a Polygon geometry and the zones-file properties (schema `ZoneRequest`)"),
+    responses((status = 201, description = "The zone is in force for planning", body = wire::ZoneFeature),
+        (status = 400, description = "Malformed JSON or an empty body", body = wire::ErrorBody),
+        (status = 409, description = "A zone with this id exists", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "Invalid zone: a property, the polygon (closed, simple, inside the region, at least 1 m²), the band or the window", body = wire::ErrorBody)))]
 pub async fn add_zone(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -365,15 +373,15 @@ pub async fn add_zone(
         )));
     }
     let now = snap.time;
-    let body = geo_json::zone(&zone, now, false);
+    let body = wire::ZoneFeature::new(&zone, now, false);
     s.fleet.upsert_zone(zone).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/zones/{id}", tag = "zones", security(("bearer" = [])),
     params(("id" = String, Path, description = "Zone id")),
-    responses((status = 204, description = "Removed"), (status = 404, description = "Unknown zone"),
-        (status = 409, description = "A zone of the configuration file (edit the file instead)")))]
+    responses((status = 204, description = "Removed"), (status = 404, description = "Unknown zone", body = wire::ErrorBody),
+        (status = 409, description = "A zone of the configuration file (edit the file instead)", body = wire::ErrorBody)))]
 pub async fn delete_zone(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -391,24 +399,32 @@ pub async fn delete_zone(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
-    /// person_in_water, spectator_in_danger_zone, tidal_surge_warning, highrise_fire, forest_fire, missing_person.
+    /// One of the scenario's kinds but `patrol` (the served document lists them).
     pub kind: String,
+    /// Inside the operating region (the served document gives its bounds).
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Free text for the crews.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     /// The reporting system, e.g. `shore-camera-7`.
+    #[schema(max_length = 128)]
     pub source: Option<String>,
-    /// The reporting system's own id; with `source`, retries find the same incident.
+    /// The reporting system's own id; with `source` (needed then), retries find the same incident.
+    #[schema(max_length = 128)]
     pub external_id: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/incidents", tag = "incidents", security(("bearer" = [])),
     request_body = IncidentRequest,
-    responses((status = 201, description = "Opened, with the proposed or launched drone, ETA, route (GeoJSON), energy budget, alternatives"),
-        (status = 202, description = "Opened and queued: no drone can take it now (see `reason`)"),
-        (status = 200, description = "Already reported with this source and external_id: the existing incident"),
-        (status = 422, description = "A field is invalid")))]
+    responses((status = 201, description = "Opened, with the proposed or launched drone, ETA, route (GeoJSON), energy budget, alternatives", body = wire::ReportedIncident),
+        (status = 202, description = "Opened and queued: no drone can take it now (see `reason`)", body = wire::ReportedIncident),
+        (status = 200, description = "Already reported with this source and external_id: the existing incident", body = wire::ReportedIncident),
+        (status = 400, description = "Malformed JSON or an empty body", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "A field is missing, invalid or outside the region, or an unknown field", body = wire::ErrorBody)))]
 pub async fn report(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -446,24 +462,46 @@ pub async fn report(
     } else {
         StatusCode::CREATED
     };
-    let mut body = incident_json(&out.incident);
-    body["created"] = json!(out.created);
+    let body = wire::ReportedIncident {
+        incident: (&out.incident).into(),
+        created: out.created,
+    };
     Ok((status, Json(body)).into_response())
 }
 
+/// `status` of `GET /api/incidents`: `open` (not ended) or one status.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentsFilter {
+    Open,
+    Queued,
+    Proposed,
+    Assigned,
+    EnRoute,
+    OnScene,
+    Returning,
+    Resolved,
+    Cancelled,
+    Failed,
+}
+
 #[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct IncidentsQuery {
     /// `open` (not ended) or a status name.
     pub status: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", security(("bearer" = [])),
-    params(("status" = Option<String>, Query, description = "`open`, or one status (queued, proposed, assigned, en_route, on_scene, returning, resolved, cancelled, failed)")),
-    responses((status = 200, description = "Incidents, newest first")))]
+    params(("status" = Option<IncidentsFilter>, Query, description = "`open` (not ended), or one status")),
+    responses((status = 200, description = "Incidents, newest first", body = Vec<wire::Incident>),
+        (status = 400, description = "An unknown parameter", body = wire::ErrorBody),
+        (status = 422, description = "An unknown status", body = wire::ErrorBody)))]
 pub async fn incidents(
     State(s): State<AppState>,
-    Query(q): Query<IncidentsQuery>,
-) -> Result<Json<Value>, ApiError> {
+    query: Result<Query<IncidentsQuery>, QueryRejection>,
+) -> Result<Json<Vec<wire::Incident>>, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
     const KNOWN: [&str; 9] = [
         "queued",
         "proposed",
@@ -485,7 +523,7 @@ pub async fn incidents(
         )));
     }
     let all = s.fleet.incidents().await?;
-    let out: Vec<Value> = all
+    let out = all
         .iter()
         .rev()
         .filter(|v| match q.status.as_deref() {
@@ -493,26 +531,29 @@ pub async fn incidents(
             Some("open") => !v.incident.status.is_terminal(),
             Some(st) => v.incident.status.as_str() == st,
         })
-        .map(incident_json)
+        .map(wire::Incident::from)
         .collect();
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Incident id")),
-    responses((status = 200, description = "The incident with its time line"), (status = 404, description = "Unknown incident")))]
+    responses((status = 200, description = "The incident with its time line", body = wire::Incident),
+        (status = 400, description = "The id is not a number", body = wire::ErrorBody),
+        (status = 404, description = "Unknown incident", body = wire::ErrorBody)))]
 pub async fn incident(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Incident>, ApiError> {
     let id = parse_incident_id(&id)?;
-    Ok(Json(incident_json(&s.fleet.incident(id).await?)))
+    Ok(Json((&s.fleet.incident(id).await?).into()))
 }
 
 /// Why (optional) for cancel, resolve and reassign.
 #[derive(Debug, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -523,56 +564,79 @@ fn reason(body: Result<Bytes, BytesRejection>, default: &str) -> Result<String, 
 
 #[utoipa::path(post, path = "/api/incidents/{id}/dispatch", tag = "incidents", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Incident id")),
-    responses((status = 200, description = "The proposed drone launches"), (status = 409, description = "Nothing proposed to launch")))]
+    responses((status = 200, description = "The proposed drone launches", body = wire::Incident),
+        (status = 400, description = "The id is not a number", body = wire::ErrorBody),
+        (status = 404, description = "Unknown incident", body = wire::ErrorBody),
+        (status = 409, description = "Nothing proposed to launch", body = wire::ErrorBody)))]
 pub async fn dispatch(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Incident>, ApiError> {
     let id = parse_incident_id(&id)?;
-    Ok(Json(incident_json(&s.fleet.launch(id).await?)))
+    Ok(Json((&s.fleet.launch(id).await?).into()))
 }
 
 #[utoipa::path(post, path = "/api/incidents/{id}/cancel", tag = "incidents", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Incident id")), request_body = ReasonRequest,
-    responses((status = 200, description = "Cancelled; a drone out for it flies its planned way home"), (status = 409, description = "Already ended")))]
+    params(("id" = u64, Path, description = "Incident id")), request_body(content = ReasonRequest, description = "Optional: no body, or an object", content_type = "application/json"),
+    responses((status = 200, description = "Cancelled; a drone out for it flies its planned way home", body = wire::Incident),
+        (status = 400, description = "The id is not a number, or malformed JSON", body = wire::ErrorBody),
+        (status = 404, description = "Unknown incident", body = wire::ErrorBody),
+        (status = 409, description = "Already ended", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "`reason` is invalid, or an unknown field", body = wire::ErrorBody)))]
 pub async fn cancel(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Incident>, ApiError> {
     let id = parse_incident_id(&id)?;
     let why = reason(body, "cancelled by a dispatcher")?;
-    Ok(Json(incident_json(&s.fleet.cancel(id, why).await?)))
+    Ok(Json((&s.fleet.cancel(id, why).await?).into()))
 }
 
 #[utoipa::path(post, path = "/api/incidents/{id}/resolve", tag = "incidents", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Incident id")), request_body = ReasonRequest,
-    responses((status = 200, description = "Resolved"), (status = 409, description = "Not on scene or returning")))]
+    params(("id" = u64, Path, description = "Incident id")), request_body(content = ReasonRequest, description = "Optional: no body, or an object", content_type = "application/json"),
+    responses((status = 200, description = "Resolved", body = wire::Incident),
+        (status = 400, description = "The id is not a number, or malformed JSON", body = wire::ErrorBody),
+        (status = 404, description = "Unknown incident", body = wire::ErrorBody),
+        (status = 409, description = "Not on scene or returning", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "`reason` is invalid, or an unknown field", body = wire::ErrorBody)))]
 pub async fn resolve(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Incident>, ApiError> {
     let id = parse_incident_id(&id)?;
     let why = reason(body, "resolved by a dispatcher")?;
-    Ok(Json(incident_json(&s.fleet.resolve(id, why).await?)))
+    Ok(Json((&s.fleet.resolve(id, why).await?).into()))
 }
 
 #[utoipa::path(post, path = "/api/incidents/{id}/reassign", tag = "incidents", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Incident id")), request_body = ReasonRequest,
-    responses((status = 200, description = "Planned again; the drone it had flies home"), (status = 409, description = "Cannot be reassigned in its status")))]
+    params(("id" = u64, Path, description = "Incident id")), request_body(content = ReasonRequest, description = "Optional: no body, or an object", content_type = "application/json"),
+    responses((status = 200, description = "Planned again; the drone it had flies home", body = wire::Incident),
+        (status = 400, description = "The id is not a number, or malformed JSON", body = wire::ErrorBody),
+        (status = 404, description = "Unknown incident", body = wire::ErrorBody),
+        (status = 409, description = "Cannot be reassigned in its status", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "`reason` is invalid, or an unknown field", body = wire::ErrorBody)))]
 pub async fn reassign(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Incident>, ApiError> {
     let id = parse_incident_id(&id)?;
     let why = reason(body, "no reason given")?;
-    Ok(Json(incident_json(&s.fleet.reassign(id, why).await?)))
+    Ok(Json((&s.fleet.reassign(id, why).await?).into()))
 }
 
 #[utoipa::path(get, path = "/api/metrics", tag = "service", security(("bearer" = [])),
-    responses((status = 200, description = "Telemetry fan-out latency (frame received to websocket frame sent), clients, counters")))]
-pub async fn metrics(State(s): State<AppState>) -> Json<Value> {
+    responses((status = 200, description = "Telemetry fan-out latency (frame received to websocket frame sent), clients, counters", body = wire::Metrics)))]
+pub async fn metrics(State(s): State<AppState>) -> Json<wire::Metrics> {
     Json(s.hub.metrics())
+}
+
+/// A query string that does not parse, as the one error body.
+pub(crate) fn query_error(e: QueryRejection) -> ApiError {
+    ApiError::bad_request(format!("query: {}", e.body_text()))
 }

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 /// What a token allows, weakest first (a stronger role can do all a weaker can).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -44,7 +44,7 @@ impl Role {
 }
 
 /// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Principal {
     pub name: String,
     pub role: Role,

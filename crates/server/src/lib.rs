@@ -8,16 +8,17 @@
 //! - `api`: JSON handlers with field-level validation.
 //! - `auth`: bearer tokens and roles (viewer < dispatcher < admin).
 //! - `ws`: the websocket, live telemetry fan-out and fleet events.
-//! - `geo_json`: routes and zones as GeoJSON.
-//! - `openapi`: the OpenAPI document, generated from the handlers.
+//! - `wire`: every body the server sends, typed, converted from the core's
+//!   and the fleet's types (routes and zones as GeoJSON among them).
+//! - `openapi`: the OpenAPI document, generated from the handlers and types.
 
 pub mod api;
 pub mod auth;
 pub mod error;
-pub mod geo_json;
 pub mod limits;
 pub mod openapi;
 pub mod reports;
+pub mod wire;
 pub mod ws;
 
 use std::collections::HashSet;

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use std::sync::PoisonError;
 
 use crate::AppState;
-use crate::api::{incident_json, parse_incident_id};
+use crate::api::{parse_incident_id, query_error};
 use crate::error::ApiError;
+use crate::wire;
 
 /// Track points before the first and after the last event of an incident.
 const TRACK_MARGIN_S: i64 = 60;
@@ -60,24 +61,35 @@ fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
 
 #[utoipa::path(get, path = "/api/incidents/{id}/timeline", tag = "incidents", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Incident id")),
-    responses((status = 200, description = "The incident, every logged event that names it, and its drones' tracks (for the replay)"),
-              (status = 404, description = "Unknown incident")))]
+    responses((status = 200, description = "The incident, every logged event that names it, and its drones' tracks (for the replay)", body = wire::Timeline),
+              (status = 400, description = "The id is not a number", body = wire::ErrorBody),
+              (status = 404, description = "Unknown incident", body = wire::ErrorBody),
+              (status = 503, description = "The event log cannot be read", body = wire::ErrorBody)))]
 pub async fn timeline(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Timeline>, ApiError> {
     let id = parse_incident_id(&id)?;
     let view = s.fleet.incident(id).await?;
+    let incident = wire::Incident::from(&view);
     let Some(store) = s.fleet.store() else {
-        return Ok(Json(json!({
-            "incident": incident_json(&view),
-            "source": "memory",
-            "events": view.timeline,
-            "tracks": [],
-        })));
+        let events = incident
+            .timeline
+            .iter()
+            .filter_map(|e| match serde_json::to_value(e) {
+                Ok(Value::Object(m)) => Some(m),
+                _ => None,
+            })
+            .collect();
+        return Ok(Json(wire::Timeline {
+            incident,
+            source: wire::report::TimelineSource::Memory,
+            events,
+            tracks: Vec::new(),
+        }));
     };
     let open = !view.incident.status.is_terminal();
-    let mut body = read_log(store, move |st| -> Result<Value, StoreError> {
+    let (events, tracks) = read_log(store, move |st| -> Result<_, StoreError> {
         let events = st.incident_events(id)?;
         let mut drones: Vec<DroneId> = Vec::new();
         for e in &events {
@@ -101,27 +113,43 @@ pub async fn timeline(
                 last.t + TimeDelta::seconds(TRACK_MARGIN_S)
             };
             for d in drones {
-                let points: Vec<Value> = st
+                let points = st
                     .track(&d, from, to)?
                     .into_iter()
-                    .map(|p| json!([p.t, p.lat, p.lon, p.alt_m]))
+                    .map(|p| wire::report::TrackPoint(p.t, p.lat, p.lon, p.alt_m))
                     .collect();
-                tracks.push(json!({"drone": d, "points": points}));
+                tracks.push(wire::Track { drone: d.0, points });
             }
         }
-        let events: Vec<Value> = events
+        // A logged event is an object; the log's row format is the fleet's.
+        let events = events
             .into_iter()
             .map(|e| {
-                let mut b = e.body;
-                b["seq"] = json!(e.seq);
+                let mut b = match e.body {
+                    Value::Object(m) => m,
+                    other => serde_json::Map::from_iter([("body".to_owned(), other)]),
+                };
+                b.insert("seq".to_owned(), json!(e.seq));
                 b
             })
-            .collect();
-        Ok(json!({"source": "event_log", "events": events, "tracks": tracks}))
+            .collect::<Vec<_>>();
+        Ok((events, tracks))
     })
     .await?;
-    body["incident"] = incident_json(&view);
-    Ok(Json(body))
+    Ok(Json(wire::Timeline {
+        incident,
+        source: wire::report::TimelineSource::EventLog,
+        events,
+        tracks,
+    }))
+}
+
+/// `format` of the response-time report.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    Json,
+    Csv,
 }
 
 /// `from` and `to` of a report (RFC 3339), `format` json or csv.
@@ -134,15 +162,18 @@ pub struct RangeQuery {
 }
 
 #[utoipa::path(get, path = "/api/reports/response-times", tag = "reports", security(("bearer" = [])),
-    params(("from" = Option<String>, Query, description = "Incidents reported at or after (RFC 3339)"),
-           ("to" = Option<String>, Query, description = "... and before (RFC 3339)"),
-           ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, description = "Time from report to assignment, launch, on scene and resolved; median and p90 per kind and hangar")))]
+    params(("from" = Option<chrono::DateTime<Utc>>, Query, description = "Incidents reported at or after (RFC 3339)"),
+           ("to" = Option<chrono::DateTime<Utc>>, Query, description = "... and before (RFC 3339); after `from`"),
+           ("format" = Option<ReportFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "Time from report to assignment, launch, on scene and resolved; median and p90 per kind and hangar. CSV: one line per group and stage (`kind,hangar,incidents,stage,n,median_s,p90_s`)",
+               content((wire::ResponseTimes = "application/json"), (String = "text/csv"))),
+              (status = 400, description = "A malformed time or format, `from` not before `to`, an unknown parameter", body = wire::ErrorBody),
+              (status = 503, description = "The event log cannot be read", body = wire::ErrorBody)))]
 pub async fn response_times(
     State(s): State<AppState>,
     query: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))?;
+    let Query(q) = query.map_err(query_error)?;
     let from = q
         .from
         .as_deref()
@@ -197,13 +228,13 @@ pub async fn response_times(
         )
             .into_response());
     }
-    Ok(Json(json!({
-        "from": (from != DateTime::<Utc>::MIN_UTC).then_some(from),
-        "to": (to != DateTime::<Utc>::MAX_UTC).then_some(to),
-        "incidents": records.len(),
-        "stages": reports::STAGES,
-        "groups": groups,
-    }))
+    Ok(Json(wire::ResponseTimes {
+        from: (from != DateTime::<Utc>::MIN_UTC).then_some(from),
+        to: (to != DateTime::<Utc>::MAX_UTC).then_some(to),
+        incidents: records.len(),
+        stages: reports::STAGES.iter().map(|s| (*s).to_owned()).collect(),
+        groups: groups.iter().map(wire::ResponseGroup::from).collect(),
+    })
     .into_response())
 }
 
@@ -216,15 +247,17 @@ pub struct DayQuery {
 }
 
 #[utoipa::path(get, path = "/api/reports/daily", tag = "reports", security(("bearer" = [])),
-    params(("date" = Option<String>, Query, description = "The day, YYYY-MM-DD (default: today in scenario time)"),
-           ("offset" = Option<String>, Query, description = "UTC offset of the day, e.g. +08:00 (default +00:00)")),
-    responses((status = 200, description = "Missions flown by kind, incidents by status, drones' flight hours, alerts"),
-              (status = 409, description = "The service keeps no event log")))]
+    params(("date" = Option<chrono::NaiveDate>, Query, description = "The day, YYYY-MM-DD (default: today in scenario time)"),
+           ("offset" = Option<String>, Query, description = "UTC offset of the day, e.g. +08:00 (default +00:00)", pattern = r"^[+-]([01][0-9]|2[0-3]):[0-5][0-9]$")),
+    responses((status = 200, description = "Missions flown by kind, incidents by status, drones' flight hours, alerts", body = wire::DailyReport),
+              (status = 400, description = "A malformed date or offset, an unknown parameter", body = wire::ErrorBody),
+              (status = 409, description = "The service keeps no event log", body = wire::ErrorBody),
+              (status = 503, description = "The event log cannot be read", body = wire::ErrorBody)))]
 pub async fn daily(
     State(s): State<AppState>,
     query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))?;
+) -> Result<Json<wire::DailyReport>, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
     let offset = match q.offset.as_deref() {
         None => chrono::FixedOffset::east_opt(0),
         Some(o) => DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}"))
@@ -278,8 +311,9 @@ pub async fn daily(
         },
     )
     .await?;
-    let mut v = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
-    v["date"] = json!(date.to_string());
-    v["offset"] = json!(offset.to_string());
-    Ok(Json(v))
+    Ok(Json(wire::DailyReport::new(
+        date.to_string(),
+        offset.to_string(),
+        summary,
+    )))
 }

@@ -35,14 +35,12 @@ use hdrhistogram::Histogram;
 use mavlink_link::link::LinkHandle;
 use mavlink_link::state::VehicleState;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
-use crate::api::incident_json;
 use crate::auth::{Role, bearer};
-use crate::geo_json;
+use crate::wire::{self, WsMessage};
 
 /// Hub settings.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +149,7 @@ impl Hub {
     }
 
     /// Latency percentiles and counters.
-    pub fn metrics(&self) -> Value {
+    pub fn metrics(&self) -> wire::Metrics {
         let h = self
             .inner
             .latency_us
@@ -160,22 +158,25 @@ impl Hub {
             .clone();
         let ms = |q: f64| (h.value_at_quantile(q) as f64 / 1000.0 * 100.0).round() / 100.0;
         let i = &self.inner;
-        json!({
-            "telemetry_latency_ms": {
-                "what": "from a telemetry frame's arrival on the link to the websocket frame carrying it leaving the server",
-                "samples": h.len(),
-                "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0),
+        wire::Metrics {
+            telemetry_latency_ms: wire::service::Latency {
+                what: "from a telemetry frame's arrival on the link to the websocket frame carrying it leaving the server".to_owned(),
+                samples: h.len(),
+                p50: ms(0.5),
+                p90: ms(0.9),
+                p99: ms(0.99),
+                max: ms(1.0),
             },
-            "websocket": {
-                "clients": i.clients.load(Ordering::Relaxed),
-                "clients_total": i.clients_total.load(Ordering::Relaxed),
-                "closed_slow": i.closed_slow.load(Ordering::Relaxed),
-                "resyncs": i.resyncs.load(Ordering::Relaxed),
-                "messages_sent": i.messages_sent.load(Ordering::Relaxed),
+            websocket: wire::service::WebsocketCounters {
+                clients: i.clients.load(Ordering::Relaxed),
+                clients_total: i.clients_total.load(Ordering::Relaxed),
+                closed_slow: i.closed_slow.load(Ordering::Relaxed),
+                resyncs: i.resyncs.load(Ordering::Relaxed),
+                messages_sent: i.messages_sent.load(Ordering::Relaxed),
             },
-            "telemetry_batches": i.batches_built.load(Ordering::Relaxed),
-            "batch_window_ms": i.cfg.batch_window.as_secs_f64() * 1000.0,
-        })
+            telemetry_batches: i.batches_built.load(Ordering::Relaxed),
+            batch_window_ms: i.cfg.batch_window.as_secs_f64() * 1000.0,
+        }
     }
 
     /// Forgets the latency samples so far (the load harness measures after warm-up).
@@ -194,23 +195,41 @@ fn new_histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
 }
 
+/// One drone's telemetry entry.
+pub fn entry(
+    id: &DroneId,
+    v: &VehicleState,
+    link: &LinkHandle,
+    wall_ms: i64,
+) -> wire::TelemetryEntry {
+    let status = v.link_at(link.link_time(), &link.timeouts()).as_str();
+    wire::TelemetryEntry {
+        drone: id.0.clone(),
+        lat: v.lat,
+        lon: v.lon,
+        alt_m: (v.rel_alt_m * 10.0).round() / 10.0,
+        heading: v.heading_deg.round(),
+        speed: (v.ground_speed_mps * 10.0).round() / 10.0,
+        battery: v.battery_pct,
+        mode: v.mode.to_string(),
+        armed: v.armed,
+        link: wire::LinkStatus::parse(status),
+        time: wall_ms,
+    }
+}
+
 /// One drone's telemetry entry as JSON.
 pub fn entry_json(id: &DroneId, v: &VehicleState, link: &LinkHandle, wall_ms: i64) -> String {
-    let status = v.link_at(link.link_time(), &link.timeouts()).as_str();
-    json!({
-        "drone": id.0,
-        "lat": v.lat,
-        "lon": v.lon,
-        "alt": (v.rel_alt_m * 10.0).round() / 10.0,
-        "heading": v.heading_deg.round(),
-        "speed": (v.ground_speed_mps * 10.0).round() / 10.0,
-        "battery": v.battery_pct,
-        "mode": v.mode.to_string(),
-        "armed": v.armed,
-        "link": status,
-        "time": wall_ms,
+    to_json(&entry(id, v, link, wall_ms))
+}
+
+/// A wire value as JSON text (it cannot fail: no wire type has a map with
+/// non-string keys or a failing `Serialize`).
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| {
+        tracing::error!("cannot serialize a websocket message: {e}");
+        String::from("null")
     })
-    .to_string()
 }
 
 async fn build_batches(hub: Arc<HubInner>, l: LinkDrones) {
@@ -267,57 +286,111 @@ async fn enrich_events(hub: Arc<HubInner>, fleet: FleetHandle) {
             Ok(e) => e,
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!("websocket event fan-out missed {n} fleet events");
-                let _ = hub.events.send(Utf8Bytes::from(
-                    json!({"type": "resync", "reason": format!("{n} events were missed; reload the snapshot")})
-                        .to_string(),
-                ));
+                let _ = hub.events.send(Utf8Bytes::from(to_json(&WsMessage::Resync {
+                    reason: format!("{n} events were missed; reload the snapshot"),
+                })));
                 continue;
             }
             Err(RecvError::Closed) => return,
         };
-        let msg = event_json(&e, &fleet).await;
-        let _ = hub.events.send(Utf8Bytes::from(msg.to_string()));
+        let msg = event_message(&e, &fleet).await;
+        let _ = hub.events.send(Utf8Bytes::from(to_json(&msg)));
     }
 }
 
-/// A fleet event as the message clients get.
-async fn event_json(e: &FleetEvent, fleet: &FleetHandle) -> Value {
-    let mut v = serde_json::to_value(e).unwrap_or_else(|_| json!({}));
-    let kind = v
-        .get("event")
-        .and_then(Value::as_str)
-        .unwrap_or("event")
-        .to_owned();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("event");
-    }
+/// A fleet event as the message clients get: an incident event carries
+/// the whole incident, a zone event the zone, a link change is an alert.
+async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
+    let t = e.t;
     match &e.what {
-        What::Incident { incident, .. } => {
-            if let Ok(view) = fleet.incident(*incident).await {
-                v["incident"] = incident_json(&view);
-            }
-            v["type"] = json!("incident");
-        }
-        What::Link { drone, status } => {
-            let severity = match status.as_str() {
-                "lost" => "critical",
-                "degraded" => "warning",
-                _ => "info",
+        What::Incident {
+            incident,
+            status,
+            note,
+            drone,
+            eta,
+        } => {
+            let full = match fleet.incident(*incident).await {
+                Ok(view) => wire::IncidentRef::Full(Box::new((&view).into())),
+                Err(_) => wire::IncidentRef::Id(incident.0),
             };
-            v = json!({"type": "alert", "t": e.t, "drone": drone, "severity": severity,
-                       "message": format!("link {status}")});
-        }
-        What::Zone { zone, .. } => {
-            if let Ok(snap) = fleet.snapshot().await
-                && let Some(z) = snap.zones.iter().find(|z| &z.id == zone)
-            {
-                v["feature"] = geo_json::zone(z, snap.time, false);
+            WsMessage::Incident {
+                t,
+                incident: full,
+                status: (*status).into(),
+                note: note.clone(),
+                drone: drone.as_ref().map(|d| d.0.clone()),
+                eta: *eta,
             }
-            v["type"] = json!("zone");
         }
-        _ => v["type"] = json!(kind),
+        What::Drone { drone, state, note } => WsMessage::Drone {
+            t,
+            drone: drone.0.clone(),
+            state: (*state).into(),
+            note: note.clone(),
+        },
+        What::Dispatch { output } => WsMessage::Dispatch {
+            t,
+            output: output.into(),
+        },
+        What::Link { drone, status } => WsMessage::Alert {
+            t,
+            drone: Some(drone.0.clone()),
+            severity: match status.as_str() {
+                "lost" => wire::Severity::Critical,
+                "degraded" => wire::Severity::Warning,
+                _ => wire::Severity::Info,
+            },
+            message: format!("link {status}"),
+        },
+        What::Vehicle { drone, text } => WsMessage::Vehicle {
+            t,
+            drone: drone.0.clone(),
+            text: text.clone(),
+        },
+        What::Command {
+            drone,
+            command,
+            ok,
+            detail,
+        } => WsMessage::Command {
+            t,
+            drone: drone.0.clone(),
+            command: command.clone(),
+            ok: *ok,
+            detail: detail.clone(),
+        },
+        What::Notice { message } => WsMessage::Notice {
+            t,
+            message: message.clone(),
+        },
+        What::Alert {
+            drone,
+            severity,
+            message,
+        } => WsMessage::Alert {
+            t,
+            drone: drone.as_ref().map(|d| d.0.clone()),
+            severity: (*severity).into(),
+            message: message.clone(),
+        },
+        What::Zone { zone, change } => {
+            let feature = match fleet.snapshot().await {
+                Ok(snap) => snap
+                    .zones
+                    .iter()
+                    .find(|z| &z.id == zone)
+                    .map(|z| wire::ZoneFeature::new(z, snap.time, false)),
+                Err(_) => None,
+            };
+            WsMessage::Zone {
+                t,
+                zone: zone.0.clone(),
+                change: change.clone(),
+                feature,
+            }
+        }
     }
-    v
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -438,7 +511,7 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
                     Some(Ok(Message::Text(t))) => {
                         // The only client message: {"type":"ping"}; answer so clients can measure.
                         if t.as_str().contains("\"ping\"") {
-                            let pong = Utf8Bytes::from(json!({"type": "pong", "time": chrono::Utc::now().timestamp_millis()}).to_string());
+                            let pong = Utf8Bytes::from(to_json(&WsMessage::Pong { time: chrono::Utc::now().timestamp_millis() }));
                             if let Err(end) = send_within(&mut sink, pong, timeout).await {
                                 break 'run end;
                             }
@@ -520,17 +593,15 @@ fn merge(hub: &HubInner, hist: &mut Histogram<u64>) {
 
 async fn snapshot_message(s: &AppState) -> Result<Utf8Bytes, fleet::ServiceError> {
     let snap = s.fleet.snapshot().await?;
-    let zones: Vec<&dispatch_core::model::Zone> = snap.zones.iter().collect();
-    let msg = json!({
-        "type": "snapshot",
-        "time": snap.time,
-        "scenario": snap.scenario,
-        "region": snap.region,
-        "hangars": snap.hangars,
-        "drones": snap.drones,
-        "zones": geo_json::zones(&zones, snap.time, &s.config_zone_ids),
-        "incidents": snap.incidents.iter().map(incident_json).collect::<Vec<_>>(),
-        "queue": snap.queue,
-    });
-    Ok(Utf8Bytes::from(msg.to_string()))
+    let msg = WsMessage::Snapshot {
+        time: snap.time,
+        scenario: snap.scenario.clone(),
+        region: snap.region.into(),
+        hangars: snap.hangars.iter().map(wire::Hangar::from).collect(),
+        drones: snap.drones.iter().map(wire::Drone::from).collect(),
+        zones: wire::ZoneCollection::new(&snap.zones, snap.time, &s.config_zone_ids),
+        incidents: snap.incidents.iter().map(wire::Incident::from).collect(),
+        queue: snap.queue.iter().map(|i| i.0).collect(),
+    };
+    Ok(Utf8Bytes::from(to_json(&msg)))
 }

@@ -106,7 +106,7 @@ async fn the_socket_checks_the_token_then_sends_a_snapshot_telemetry_and_events(
     let t = until_json(&mut ws, 5, |v| v["type"] == "telemetry").await;
     let first = &t["drones"][0];
     for k in [
-        "drone", "lat", "lon", "alt", "heading", "speed", "battery", "mode", "armed", "link",
+        "drone", "lat", "lon", "alt_m", "heading", "speed", "battery", "mode", "armed", "link",
         "time",
     ] {
         assert!(!first[k].is_null(), "telemetry lacks `{k}`: {first}");
@@ -138,7 +138,7 @@ async fn the_socket_checks_the_token_then_sends_a_snapshot_telemetry_and_events(
         v["type"] == "telemetry"
             && v["drones"].as_array().is_some_and(|ds| {
                 ds.iter()
-                    .any(|d| d["drone"] == "yg-1" && d["alt"].as_f64().unwrap_or(0.0) > 10.0)
+                    .any(|d| d["drone"] == "yg-1" && d["alt_m"].as_f64().unwrap_or(0.0) > 10.0)
             })
     })
     .await;

@@ -13,6 +13,7 @@ export function initSelected() {
   subscribe(["selection", "view"], renderSelected);
   // An incident answered or changed: its box, if it is the one shown.
   subscribe("incidents", (_, id) => { if (id != null && id === state.selectedIncident) renderSelected(); });
+  subscribe("droneEvents", (_, id) => { if (id === state.selectedDrone) updateSelectedDrone(); });
 }
 
 export function renderSelected() {
@@ -48,6 +49,11 @@ export function updateSelectedDrone() {
   set("mode", `${d.mode}${d.armed ? ", armed" : ""}`);
   set("link", d.link);
   set("task", d.incident ? `incident #${d.incident}` : "none");
+  const ul = box.querySelector("[data-f=events]");
+  if (ul) {
+    const list = state.droneEvents.get(d.id) ?? [];
+    ul.innerHTML = list.slice(0, 8).map((e) => `<li><small>${esc(fmtTime(e.t))}</small> ${esc(e.text)}</li>`).join("");
+  }
 }
 
 function renderDrone(box, d) {
@@ -56,7 +62,7 @@ function renderDrone(box, d) {
         <dt>state</dt><dd data-f="state"></dd><dt>battery</dt><dd data-f="battery"></dd>
         <dt>altitude</dt><dd data-f="alt"></dd><dt>speed</dt><dd data-f="speed"></dd>
         <dt>mode</dt><dd data-f="mode"></dd><dt>link</dt><dd data-f="link"></dd><dt>task</dt><dd data-f="task"></dd>
-      </dl>` + (canDispatch() ? `<div class="buttons">
+      </dl><ul class="plain drone-events" data-f="events"></ul>` + (canDispatch() ? `<div class="buttons">
         ${COMMANDS.map((a) => `<button data-a="${a}">${a.replace("_", " ")}</button>`).join("")}
       </div><div class="msg"></div>` : "");
   for (const b of box.querySelectorAll("button[data-a]")) {

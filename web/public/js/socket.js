@@ -2,7 +2,7 @@
 // into a state update. Reconnects with a backoff of up to 10 s.
 import { api, getToken } from "./api.js";
 import {
-  addAlert, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
+  addAlert, addDroneEvent, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
   setClock, setConnection, setZones,
 } from "./state.js";
 
@@ -31,7 +31,13 @@ export function connect() {
       case "incident": applyIncidentEvent(m); break;
       case "zone": refreshZones(); addAlert({ severity: "info", t: m.t, message: `zone ${m.zone} ${m.change}` }); break;
       case "alert": addAlert(m); break;
-      case "vehicle": addAlert({ severity: "info", t: m.t, drone: m.drone, message: m.text }); break;
+      // Information from a vehicle and command outcomes are the drone's story;
+      // warnings and failures also come as alerts.
+      case "vehicle": addDroneEvent(m.drone, { t: m.t, text: m.text }); break;
+      case "command":
+        addDroneEvent(m.drone, { t: m.t, text: `${m.command}: ${m.ok ? "" : "failed: "}${m.detail}` });
+        break;
+      case "notice": console.info(`dispatcher: ${m.message}`); break;
       case "resync": ws.close(); break;
       default: break;
     }

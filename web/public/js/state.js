@@ -12,6 +12,7 @@ const ROLE_RANK = { viewer: 0, dispatcher: 1, admin: 2 };
 const data = {
   config: null, role: "viewer",
   drones: new Map(), hangars: [], incidents: new Map(), zones: null, alerts: [],
+  droneEvents: new Map(), // drone id -> its story (vehicle texts, command outcomes), newest first
   selectedDrone: null, selectedIncident: null, view: "dispatch",
   lastTime: null, telemetryMessages: 0, live: false,
 };
@@ -104,7 +105,7 @@ export function applyTelemetry(list) {
     if (!d) continue;
     const moved = d.lat !== t.lat || d.lon !== t.lon;
     Object.assign(d, {
-      lat: t.lat, lon: t.lon, alt: t.alt, heading: t.heading, speed: t.speed,
+      lat: t.lat, lon: t.lon, alt: t.alt_m, heading: t.heading, speed: t.speed,
       battery: t.battery ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
     });
     if (moved && t.armed) {
@@ -136,6 +137,15 @@ export function applyIncidentEvent(m) {
 export function setZones(fc) {
   data.zones = fc;
   emit("zones");
+}
+
+// A line of a drone's own story: not an alert (those are warnings or worse).
+export function addDroneEvent(drone, entry) {
+  const list = data.droneEvents.get(drone) ?? [];
+  list.unshift(entry);
+  if (list.length > 30) list.pop();
+  data.droneEvents.set(drone, list);
+  emit("droneEvents", drone);
 }
 
 export function addAlert(a) {

@@ -1,0 +1,172 @@
+//! The service's own answers: health, the map's settings, metrics, and the
+//! one error body every refused request gets.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Capability, IncidentKind};
+use crate::auth::Principal;
+
+/// Every error: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: bad_request, unauthorized, forbidden,
+    /// not_found, conflict, payload_too_large, invalid_field, rate_limited,
+    /// vehicle_rejected, vehicle_error, vehicle_busy, vehicle_timeout,
+    /// not_durable, unavailable, event_log_unavailable.
+    pub code: String,
+    /// For people: names the field or id at fault.
+    pub message: String,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Health {
+    pub status: HealthStatus,
+    pub scenario: String,
+    /// Scenario time.
+    pub time: DateTime<Utc>,
+    /// Seconds since the server started.
+    pub uptime_s: f64,
+    pub vehicles: VehicleCounts,
+    pub http: HttpCounters,
+    /// Whether a durable event log is kept.
+    pub event_log: bool,
+    pub link: LinkCounters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VehicleCounts {
+    pub configured: usize,
+    /// Vehicles whose link is up.
+    pub link_up: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HttpCounters {
+    /// Writes refused with 429.
+    pub rate_limited: u64,
+}
+
+/// MAVLink input counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LinkCounters {
+    pub frames: u64,
+    pub bad_frames: u64,
+    /// Unconfigured system ids heard.
+    pub unknown_systems: usize,
+    /// Frames from an address their system id is not bound to.
+    pub foreign_address_frames: u64,
+    pub signed_frames: u64,
+    /// Frames refused by signature checks, by kind (unsigned, bad_signature, replayed, unknown_link).
+    pub signing_refused: BTreeMap<String, u64>,
+}
+
+impl From<&mavlink_link::state::IngestCounters> for LinkCounters {
+    fn from(c: &mavlink_link::state::IngestCounters) -> Self {
+        LinkCounters {
+            frames: c.frames,
+            bad_frames: c.bad_frames,
+            unknown_systems: c.unknown_systems.len(),
+            foreign_address_frames: c.foreign_address.values().sum(),
+            signed_frames: c.signed_frames,
+            signing_refused: c
+                .signing_refused
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+        }
+    }
+}
+
+/// `GET /api/config`: what the map needs.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MapConfig {
+    pub scenario: String,
+    pub region: Region,
+    /// The configured incident kinds.
+    pub kinds: Vec<KindSettings>,
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
+    /// The caller.
+    pub you: Principal,
+}
+
+/// The rectangle dispatch operates in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Region {
+    pub min_lat: f64,
+    pub min_lon: f64,
+    pub max_lat: f64,
+    pub max_lon: f64,
+}
+
+impl From<dispatch_core::Region> for Region {
+    fn from(r: dispatch_core::Region) -> Self {
+        Region {
+            min_lat: r.min_lat,
+            min_lon: r.min_lon,
+            max_lat: r.max_lat,
+            max_lon: r.max_lon,
+        }
+    }
+}
+
+/// How one kind of incident is handled.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct KindSettings {
+    pub kind: IncidentKind,
+    /// 1 (lowest) to 5 (highest).
+    pub priority: u8,
+    pub life_threatening: bool,
+    /// Launch at once (else a dispatcher confirms the proposal).
+    pub auto_launch: bool,
+    /// What a drone needs for it.
+    pub capabilities: Vec<Capability>,
+}
+
+/// `GET /api/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Metrics {
+    pub telemetry_latency_ms: Latency,
+    pub websocket: WebsocketCounters,
+    /// Telemetry messages built.
+    pub telemetry_batches: u64,
+    pub batch_window_ms: f64,
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Latency {
+    /// What is measured.
+    pub what: String,
+    pub samples: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct WebsocketCounters {
+    pub clients: usize,
+    pub clients_total: u64,
+    /// Clients closed because their socket stayed full.
+    pub closed_slow: u64,
+    pub resyncs: u64,
+    pub messages_sent: u64,
+}
