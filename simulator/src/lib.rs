@@ -40,6 +40,10 @@ pub struct Cli {
     /// Ground station address to send MAVLink to (it answers on the same socket).
     #[arg(long, default_value = "127.0.0.1:14550")]
     pub gcs: SocketAddr,
+    /// The ground station of each link, in the scenario's `[[link]]` order
+    /// (repeat it; links without one send to `--gcs`).
+    #[arg(long = "link-gcs")]
+    pub link_gcs: Vec<SocketAddr>,
     /// Local address of the fleet socket (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: SocketAddr,
@@ -121,6 +125,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
         let (cruise, climb, descent, endurance) = perf;
         VehicleConfig {
             system_id,
+            link: 0,
             name,
             home,
             home_amsl_m: 5.0,
@@ -162,18 +167,21 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             .map(|i| {
                 // 250 vehicles per link; system ids 1..=250 on each.
                 let sysid = (i % 250 + 1) as u8;
+                let link = i / 250;
                 let home = (
                     30.2 + 0.6 * ((i * 37) % 1000) as f64 / 1000.0,
                     120.3 + 0.8 * ((i * 61) % 1000) as f64 / 1000.0,
                 );
-                base(
+                let mut v = base(
                     sysid,
                     format!("syn-{i}"),
                     home,
                     (15.0, 5.0, 3.0, 40.0),
                     &caps,
                     vec![],
-                )
+                );
+                v.link = link;
+                v
             })
             .collect());
     }
@@ -221,6 +229,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             clips.clone(),
         );
         v.airframe.capacity_mah = 10_000.0;
+        v.link = s.links.iter().position(|l| l.name == d.link).unwrap_or(0);
         v.signing_key = keys
             .drones
             .get(&d.system_id)

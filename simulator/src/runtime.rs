@@ -123,7 +123,15 @@ pub async fn run(
     configs: Vec<VehicleConfig>,
     faults: Vec<(Target, Fault)>,
 ) -> Result<()> {
-    let n_links = configs.len().div_ceil(VEHICLES_PER_LINK).max(1);
+    let n_links = configs.iter().map(|c| c.link + 1).max().unwrap_or(1);
+    for l in 0..n_links {
+        let on = configs.iter().filter(|c| c.link == l).count();
+        if on > VEHICLES_PER_LINK {
+            anyhow::bail!(
+                "link {l} has {on} vehicles: at most {VEHICLES_PER_LINK} per link (system ids are one byte)"
+            );
+        }
+    }
     let mut sockets = Vec::new();
     let mut roles = Vec::new();
     for l in 0..n_links {
@@ -173,9 +181,12 @@ pub async fn run(
         start: Instant::now(),
     };
     for (i, c) in configs.into_iter().enumerate() {
-        let link = i / VEHICLES_PER_LINK;
-        sim.links[link].insert(c.system_id, i);
-        let gcs = sim.peer(link, cli.gcs, true);
+        let link = c.link;
+        if sim.links[link].insert(c.system_id, i).is_some() {
+            anyhow::bail!("system id {} is used twice on link {link}", c.system_id);
+        }
+        let to = cli.link_gcs.get(link).copied().unwrap_or(cli.gcs);
+        let gcs = sim.peer(link, to, true);
         let signing = c.signing_key.clone().map(|key| SlotSigning {
             verifier: Verifier::new(Keyring {
                 default: Some(key.clone()),

@@ -82,9 +82,24 @@ pub struct Scenario {
     pub server: ServerSettings,
     /// MAVLink 2 signing keys (`[signing]`, per drone `signing_key_env`).
     pub signing: SigningSettings,
+    /// The MAVLink links the fleet is heard on (`[[link]]`; one named
+    /// `default` when none is configured). Each drone names its link; its
+    /// identity on the radio is link + system id.
+    pub links: Vec<LinkSpec>,
     /// Accepted, but worth telling the user (one line each).
     pub warnings: Vec<String>,
 }
+
+/// One MAVLink link of the fleet (a radio network, a MAVLink router's port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSpec {
+    pub name: String,
+    /// Where to open it (`udpin:HOST:PORT`...), unless given on the command line.
+    pub address: Option<String>,
+}
+
+/// The link name of a scenario without `[[link]]`.
+pub const DEFAULT_LINK: &str = "default";
 
 /// What the dispatch server reads from the scenario file.
 #[derive(Debug, Clone, Default)]
@@ -344,7 +359,8 @@ pub fn parse(
     let server = v.server(&raw.server, &raw.token);
     let signing = v.signing(&raw.signing, &raw.drone);
     let hangars = v.hangars(&raw.hangar, region);
-    let drones = v.drones(&raw.drone, &hangars);
+    let links = v.links(&raw.link, &raw.drone);
+    let drones = v.drones(&raw.drone, &hangars, &links);
     let patrols = v.patrols(&raw.patrol, region);
     let mut problems = v.problems;
     let mut warnings = v.warnings;
@@ -378,6 +394,7 @@ pub fn parse(
         hangars,
         drones,
         zones,
+        links,
         patrols,
         zones_file,
         auto_launch,
@@ -433,6 +450,15 @@ struct RawConfig {
     token: Vec<RawToken>,
     #[serde(default)]
     signing: RawSigning,
+    #[serde(default)]
+    link: Vec<RawLink>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    name: String,
+    address: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -533,6 +559,8 @@ struct RawDrone {
     maintenance: bool,
     signing_key: Option<String>,
     signing_key_env: Option<String>,
+    /// The MAVLink link it is heard on (a `[[link]]` name).
+    link: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -903,17 +931,97 @@ impl Validator {
         out
     }
 
-    fn drones(&mut self, raw: &[RawDrone], hangars: &[Hangar]) -> Vec<Drone> {
+    fn links(&mut self, raw: &[RawLink], drones: &[RawDrone]) -> Vec<LinkSpec> {
+        if raw.is_empty() {
+            return vec![LinkSpec {
+                name: DEFAULT_LINK.to_owned(),
+                address: None,
+            }];
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for l in raw {
+            let item = Some(format!("link \"{}\"", l.name));
+            if l.name.trim().is_empty() {
+                self.err(item.clone(), "name must not be empty");
+            }
+            if !seen.insert(l.name.as_str()) {
+                self.err(item.clone(), "duplicate link name");
+            }
+            if let Some(a) = &l.address
+                && a.trim().is_empty()
+            {
+                self.err(
+                    item.clone(),
+                    "address must not be empty (leave it out instead)",
+                );
+            }
+            out.push(LinkSpec {
+                name: l.name.clone(),
+                address: l.address.clone(),
+            });
+        }
+        // Per-drone signing keys are looked up by system id: a drone with its
+        // own key needs a system id that no drone on another link has.
+        if raw.len() > 1 {
+            let only = raw.first().map(|l| l.name.as_str()).unwrap_or_default();
+            let link_of = |d: &RawDrone| d.link.clone().unwrap_or_else(|| only.to_owned());
+            for d in drones {
+                if d.signing_key.is_none() && d.signing_key_env.is_none() {
+                    continue;
+                }
+                if let Some(other) = drones
+                    .iter()
+                    .find(|o| o.system_id == d.system_id && link_of(o) != link_of(d))
+                {
+                    self.err(
+                        Some(format!("drone \"{}\"", d.id)),
+                        format!(
+                            "has its own signing key, and drone \"{}\" on link \"{}\" has the same system_id {}: keys are looked up by system id, so give one of them another system id, or use the fleet key",
+                            other.id,
+                            link_of(other),
+                            d.system_id
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn drones(&mut self, raw: &[RawDrone], hangars: &[Hangar], links: &[LinkSpec]) -> Vec<Drone> {
         let by_id: HashMap<&str, &Hangar> = hangars.iter().map(|h| (h.id.0.as_str(), h)).collect();
         let mut ids = HashSet::new();
-        let mut sysids: HashMap<u8, &str> = HashMap::new();
+        let mut sysids: HashMap<(String, u8), &str> = HashMap::new();
         let mut per_hangar: HashMap<&str, u32> = HashMap::new();
         let mut out = Vec::new();
+        let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
         for d in raw {
             let item = Some(format!("drone \"{}\"", d.id));
             if !ids.insert(d.id.as_str()) {
                 self.err(item.clone(), "duplicate drone id");
             }
+            let link = match (&d.link, names.as_slice()) {
+                (Some(l), _) if names.contains(&l.as_str()) => l.clone(),
+                (Some(l), _) => {
+                    self.err(
+                        item.clone(),
+                        format!("unknown link \"{l}\" (configured: {})", names.join(", ")),
+                    );
+                    l.clone()
+                }
+                (None, [only]) => (*only).to_owned(),
+                (None, _) => {
+                    self.err(
+                        item.clone(),
+                        format!(
+                            "`link` is required when several links are configured ({})",
+                            names.join(", ")
+                        ),
+                    );
+                    String::new()
+                }
+            };
             if d.system_id == 0 || d.system_id == 255 {
                 self.err(
                     item.clone(),
@@ -922,11 +1030,16 @@ impl Validator {
                         d.system_id
                     ),
                 );
-            } else if let Some(other) = sysids.insert(d.system_id, &d.id) {
+            } else if let Some(other) = sysids.insert((link.clone(), d.system_id), &d.id) {
+                let on = if names.len() > 1 {
+                    format!(" on link \"{link}\"")
+                } else {
+                    String::new()
+                };
                 self.err(
                     item.clone(),
                     format!(
-                        "system_id {} is already used by drone \"{other}\"",
+                        "system_id {} is already used by drone \"{other}\"{on}",
                         d.system_id
                     ),
                 );
@@ -969,6 +1082,7 @@ impl Validator {
                 name: d.name.clone().unwrap_or_else(|| d.id.clone()),
                 hangar: h.id.clone(),
                 system_id: d.system_id,
+                link,
                 capabilities: d.capabilities.iter().copied().collect(),
                 performance: Performance {
                     cruise_speed_mps: d.cruise_speed_mps,
@@ -1484,6 +1598,53 @@ slots = 2
             "{HEAD}{KINDS}{HANGAR}{}",
             drone("d1", "h1", 1, "\"lifebuoy\"")
         )
+    }
+
+    #[test]
+    fn links_name_each_drone_and_system_ids_repeat_only_across_links() {
+        let links = "[[link]]\nname = \"north\"\n[[link]]\nname = \"south\"\naddress = \"udpin:127.0.0.1:14560\"\n";
+        let two = format!(
+            "{good}{links}{}link = \"north\"\n{}link = \"south\"\n",
+            drone("d2", "h1", 2, "\"lifebuoy\""),
+            drone("d3", "h1", 2, "\"lifebuoy\""),
+            good = good()
+                .replace("[[drone]]", "[[drone]]\nlink = \"north\"")
+                .replace("slots = 2", "slots = 6"),
+        );
+        let s = run(&two, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.links.len(), 2);
+        assert_eq!(s.links[1].address.as_deref(), Some("udpin:127.0.0.1:14560"));
+        let on: Vec<(&str, u8)> = s
+            .drones
+            .iter()
+            .map(|d| (d.link.as_str(), d.system_id))
+            .collect();
+        assert_eq!(on, [("north", 1), ("north", 2), ("south", 2)]);
+        // Without [[link]], one link named `default`.
+        let one = run(&good(), EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one.drones[0].link, DEFAULT_LINK);
+        // The same system id twice on one link, an unknown link, a missing one.
+        check(
+            &two.replace("system_id = 2\ncapabilities = [\"lifebuoy\"]\ncruise_speed_mps = 15\nclimb_rate_mps = 5\ndescent_rate_mps = 3\nendurance_min = 40\nlink = \"south\"", "system_id = 2\ncapabilities = [\"lifebuoy\"]\ncruise_speed_mps = 15\nclimb_rate_mps = 5\ndescent_rate_mps = 3\nendurance_min = 40\nlink = \"north\""),
+            EMPTY_ZONES,
+            &["drone \"d3\"", "system_id 2 is already used by drone \"d2\" on link \"north\""],
+        );
+        check(
+            &two.replace("link = \"south\"\n", "link = \"east\"\n"),
+            EMPTY_ZONES,
+            &[
+                "drone \"d3\"",
+                "unknown link \"east\" (configured: north, south)",
+            ],
+        );
+        check(
+            &format!("{two}{}", drone("d4", "h1", 4, "\"lifebuoy\"")),
+            EMPTY_ZONES,
+            &[
+                "drone \"d4\"",
+                "`link` is required when several links are configured (north, south)",
+            ],
+        );
     }
 
     #[test]

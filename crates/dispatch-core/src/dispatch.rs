@@ -837,6 +837,7 @@ mod tests {
             name: id.into(),
             hangar: h.id.clone(),
             system_id: sysid,
+            link: crate::config::DEFAULT_LINK.into(),
             capabilities: caps(c),
             performance: Performance {
                 cruise_speed_mps: 15.0,

@@ -278,8 +278,10 @@ pub struct Drone {
     pub id: DroneId,
     pub name: String,
     pub hangar: HangarId,
-    /// MAVLink system id of its flight controller.
+    /// MAVLink system id of its flight controller (unique on its link).
     pub system_id: u8,
+    /// The MAVLink link it is heard on (a configured link's name).
+    pub link: String,
     pub capabilities: CapabilitySet,
     pub performance: Performance,
     pub state: DroneState,

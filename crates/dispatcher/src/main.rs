@@ -172,11 +172,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let permanent = s.zones.iter().filter(|z| z.window.is_permanent()).count();
             emit(&format!(
-                "{}: ok: \"{}\": {} hangars, {} drones, {} zones ({} permanent, {} timed) from {}, {} patrols",
+                "{}: ok: \"{}\": {} hangars, {} drones on {} MAVLink link(s), {} zones ({} permanent, {} timed) from {}, {} patrols\n",
                 config.display(),
                 s.name,
                 s.hangars.len(),
                 s.drones.len(),
+                s.links.len(),
                 s.zones.len(),
                 permanent,
                 s.zones.len() - permanent,

@@ -22,10 +22,12 @@ pub(crate) struct ServeArgs {
     /// HTTP address of the API, websocket and map.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or tcpout:HOST:PORT.
-    /// With --sim and no --mavlink, a free loopback port.
+    /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or
+    /// tcpout:HOST:PORT; NAME=ADDRESS for one of the scenario's `[[link]]`s
+    /// (repeat it, one per link). Default: each link's `address`; with --sim,
+    /// free loopback ports; else udpin:127.0.0.1:14550 for a single link.
     #[arg(long)]
-    mavlink: Option<Address>,
+    mavlink: Vec<String>,
     /// Also start the bundled simulator: one simulated drone per configured drone, in its hangar.
     #[arg(long)]
     sim: bool,
@@ -103,20 +105,44 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let mavlink = match (&args.mavlink, args.sim) {
-            (Some(a), _) => a.clone(),
-            (None, true) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 0))),
-            (None, false) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 14550))),
+        let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
+        let link_cfg = crate::link_config(&scenario)?;
+        let mut links = Vec::new();
+        for (spec, address) in scenario.links.iter().zip(&addresses) {
+            let ids: Vec<u8> = scenario
+                .drones
+                .iter()
+                .filter(|d| d.link == spec.name)
+                .map(|d| d.system_id)
+                .collect();
+            let link = mavlink_link::link::connect(address, ids, link_cfg.clone())
+                .await
+                .with_context(|| {
+                    format!("cannot open the MAVLink link {} ({address:?})", spec.name)
+                })?;
+            links.push((spec.name.clone(), link));
+        }
+        if links.len() > 1 {
+            let at: Vec<String> = links
+                .iter()
+                .map(|(n, l)| {
+                    let a = l.local_addr().map_or_else(|| "?".to_owned(), |a| a.to_string());
+                    format!("{n} {a}")
+                })
+                .collect();
+            crate::emit(&format!("dispatcher: {} MAVLink links: {}\n", links.len(), at.join(", ")))?;
+        }
+        let Some((_, link)) = links.first().cloned() else {
+            bail!("the scenario has no MAVLink link");
         };
-        let ids: Vec<u8> = scenario.drones.iter().map(|d| d.system_id).collect();
-        let link = mavlink_link::link::connect(&mavlink, ids, crate::link_config(&scenario)?)
-            .await
-            .with_context(|| format!("cannot open the MAVLink link {mavlink:?}"))?;
         if args.sim {
-            let gcs = link
-                .local_addr()
-                .context("the MAVLink link has no local address for the simulator")?;
-            start_simulator(&args.config, gcs, speedup)?;
+            let mut gcs = Vec::new();
+            for (name, l) in &links {
+                gcs.push(l.local_addr().with_context(|| {
+                    format!("the MAVLink link {name} has no local address for the simulator")
+                })?);
+            }
+            start_simulator(&args.config, &gcs, speedup)?;
         } else if let Some(m) = fleet::clock::measure(
             &link,
             &scenario
@@ -145,7 +171,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             stall_after_s: args.stall_after,
             ..FleetConfig::default()
         };
-        let mut manager = FleetManager::new(scenario.clone(), link.clone(), cfg);
+        let mut manager =
+            FleetManager::with_links(scenario.clone(), links, cfg).map_err(anyhow::Error::msg)?;
         let log_path = match args.event_log.as_deref() {
             Some("off") => None,
             Some(p) => Some(PathBuf::from(p)),
@@ -212,7 +239,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         crate::emit(&format!(
             "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
             link.local_addr()
-                .map_or_else(|| format!("{mavlink:?}"), |a| a.to_string()),
+                .map_or_else(|| format!("{:?}", addresses.first()), |a| a.to_string()),
             if args.sim {
                 format!(" (simulated fleet at {speedup}x)")
             } else {
@@ -283,18 +310,98 @@ async fn stop_signal() -> Result<()> {
 
 /// Runs the bundled simulator on its own thread and runtime, so that its
 /// physics clock is not disturbed by the server's load.
-fn start_simulator(config: &std::path::Path, gcs: SocketAddr, speedup: f64) -> Result<()> {
+/// Where each of the scenario's links is opened, in its order: `--mavlink
+/// NAME=ADDRESS`, a bare `--mavlink ADDRESS` for a single link, the link's
+/// configured `address`, a free loopback port with `--sim`, else the
+/// MAVLink default udpin:127.0.0.1:14550 for a single link.
+fn link_addresses(
+    scenario: &config::Scenario,
+    given: &[String],
+    sim: bool,
+) -> Result<Vec<Address>> {
+    let names: Vec<&str> = scenario.links.iter().map(|l| l.name.as_str()).collect();
+    let mut named = std::collections::HashMap::new();
+    let mut bare = None;
+    for g in given {
+        // NAME=ADDRESS (an address has no `=`).
+        match g.split_once('=') {
+            Some((name, a)) => {
+                if !names.contains(&name) {
+                    bail!(
+                        "--mavlink {g}: the scenario has no link `{name}` (links: {})",
+                        names.join(", ")
+                    );
+                }
+                let a: Address = a
+                    .parse()
+                    .map_err(|e: String| anyhow::anyhow!("--mavlink {g}: {e}"))?;
+                if named.insert(name.to_owned(), a).is_some() {
+                    bail!("--mavlink names link `{name}` twice");
+                }
+            }
+            None => {
+                if bare.is_some() {
+                    bail!(
+                        "--mavlink without a link name can be given once; name the links: --mavlink NAME=ADDRESS"
+                    );
+                }
+                bare = Some(
+                    g.parse::<Address>()
+                        .map_err(|e| anyhow::anyhow!("--mavlink {g}: {e}"))?,
+                );
+            }
+        }
+    }
+    if bare.is_some() && names.len() > 1 {
+        bail!(
+            "the scenario has {} MAVLink links ({}): give each as --mavlink NAME=ADDRESS",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    let mut out = Vec::new();
+    for spec in &scenario.links {
+        let configured = match &spec.address {
+            Some(a) => Some(
+                a.parse::<Address>()
+                    .map_err(|e| anyhow::anyhow!("[[link]] {}: address {a}: {e}", spec.name))?,
+            ),
+            None => None,
+        };
+        let a = match (named.remove(&spec.name), bare.take(), configured, sim) {
+            (Some(a), _, _, _) | (None, Some(a), _, _) | (None, None, Some(a), _) => a,
+            (None, None, None, true) => Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 0))),
+            (None, None, None, false) if names.len() == 1 => {
+                Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 14550)))
+            }
+            (None, None, None, false) => bail!(
+                "MAVLink link `{}` has no address: set `address` in its [[link]] or give --mavlink {}=ADDRESS",
+                spec.name,
+                spec.name
+            ),
+        };
+        out.push(a);
+    }
+    Ok(out)
+}
+
+fn start_simulator(config: &std::path::Path, gcs: &[SocketAddr], speedup: f64) -> Result<()> {
     use clap::Parser as _;
-    let cli = drone_sim::Cli::try_parse_from([
+    let mut argv = vec![
         "drone-sim".to_owned(),
         "--config".to_owned(),
         config.display().to_string(),
-        "--gcs".to_owned(),
-        gcs.to_string(),
         "--speedup".to_owned(),
         speedup.to_string(),
-    ])
-    .map_err(|e| anyhow::anyhow!("simulator settings: {e}"))?;
+    ];
+    for (i, g) in gcs.iter().enumerate() {
+        if i == 0 {
+            argv.extend(["--gcs".to_owned(), g.to_string()]);
+        }
+        argv.extend(["--link-gcs".to_owned(), g.to_string()]);
+    }
+    let cli = drone_sim::Cli::try_parse_from(argv)
+        .map_err(|e| anyhow::anyhow!("simulator settings: {e}"))?;
     let vehicles = drone_sim::fleet(&cli)?;
     std::thread::Builder::new()
         .name("drone-sim".into())

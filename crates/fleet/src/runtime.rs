@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use dispatch_core::{Report, Scenario, Timestamp};
-use mavlink_link::link::{Command, CommandError, LinkHandle};
+use dispatch_core::{DroneId, Report, Scenario, Timestamp};
+use mavlink_link::link::{Command, CommandError, LinkEvent, LinkHandle};
 use mavlink_link::mav::{MavCmd, MavMissionType};
 use mavlink_link::modes::FlightMode;
 use tokio::sync::broadcast::error::RecvError;
@@ -70,10 +70,33 @@ impl Clock {
     }
 }
 
-/// The fleet runtime: the core, the link, the log, the clock and the tasks.
+/// One MAVLink link of the fleet, and which drone each of its system ids is.
+#[derive(Debug, Clone)]
+pub struct FleetLink {
+    pub name: String,
+    pub handle: LinkHandle,
+    /// (system id, drone) of the drones heard on this link.
+    pub drones: Vec<(u8, DroneId)>,
+}
+
+/// A link as the runtime reads it: its clock's offset from the runtime's
+/// (seconds to add to its times) and where its telemetry was read up to.
+#[derive(Debug)]
+struct Slot {
+    link: FleetLink,
+    by_system: HashMap<u8, DroneId>,
+    offset_s: f64,
+    seq: u64,
+}
+
+/// The fleet runtime: the core, the links, the log, the clock and the tasks.
 pub struct FleetManager {
     core: FleetCore,
-    pub(crate) link: LinkHandle,
+    slots: Vec<Slot>,
+    /// Each drone's link (index into `slots`) and system id on it.
+    route: HashMap<DroneId, (usize, u8)>,
+    /// The one clock telemetry times are put on, whatever their link.
+    base: Instant,
     clock: Clock,
     log: Persister,
     reader: Option<SharedStore>,
@@ -86,7 +109,6 @@ pub struct FleetManager {
     /// Callers waiting for a reply, and whether theirs is a change.
     waiting: HashMap<RequestId, (oneshot::Sender<Reply>, bool)>,
     next_request: u64,
-    telemetry_seq: u64,
     /// Events of the steps before the loop runs (recovery, start-up): they
     /// go out when it starts, to its `emit` as well as to subscribers.
     backlog: Option<Vec<FleetEvent>>,
@@ -154,7 +176,73 @@ impl Persister {
 }
 
 impl FleetManager {
+    /// A fleet on one link: every configured drone is heard on it, whatever
+    /// link its configuration names (`fly`, tests).
     pub fn new(scenario: Scenario, link: LinkHandle, cfg: FleetConfig) -> FleetManager {
+        let drones = scenario
+            .drones
+            .iter()
+            .map(|d| (d.system_id, d.id.clone()))
+            .collect();
+        let one = FleetLink {
+            name: dispatch_core::config::DEFAULT_LINK.to_owned(),
+            handle: link,
+            drones,
+        };
+        Self::build(scenario, vec![one], cfg)
+    }
+
+    /// A fleet on several links, by name: each drone on the link its
+    /// configuration names. Every such link must be given.
+    pub fn with_links(
+        scenario: Scenario,
+        links: Vec<(String, LinkHandle)>,
+        cfg: FleetConfig,
+    ) -> Result<FleetManager, String> {
+        let mut out: Vec<FleetLink> = links
+            .into_iter()
+            .map(|(name, handle)| FleetLink {
+                name,
+                handle,
+                drones: Vec::new(),
+            })
+            .collect();
+        for d in &scenario.drones {
+            let Some(l) = out.iter_mut().find(|l| l.name == d.link) else {
+                return Err(format!(
+                    "drone {} is on link \"{}\", which was not opened",
+                    d.id, d.link
+                ));
+            };
+            l.drones.push((d.system_id, d.id.clone()));
+        }
+        Ok(Self::build(scenario, out, cfg))
+    }
+
+    fn build(scenario: Scenario, links: Vec<FleetLink>, cfg: FleetConfig) -> FleetManager {
+        let base = Instant::now();
+        let mut route = HashMap::new();
+        let slots = links
+            .into_iter()
+            .enumerate()
+            .map(|(i, link)| {
+                for (sysid, drone) in &link.drones {
+                    route.insert(drone.clone(), (i, *sysid));
+                }
+                let start = link.handle.instant_of(0.0);
+                let offset_s = if start >= base {
+                    (start - base).as_secs_f64()
+                } else {
+                    -(base - start).as_secs_f64()
+                };
+                Slot {
+                    by_system: link.drones.iter().cloned().collect(),
+                    link,
+                    offset_s,
+                    seq: 0,
+                }
+            })
+            .collect();
         let (events_tx, _) = broadcast::channel(4096);
         let clock = Clock {
             start_time: cfg.start_time,
@@ -163,7 +251,9 @@ impl FleetManager {
         };
         FleetManager {
             core: FleetCore::new(scenario, cfg),
-            link,
+            slots,
+            route,
+            base,
             clock,
             log: Persister::default(),
             reader: None,
@@ -173,7 +263,6 @@ impl FleetManager {
             task_action: HashMap::new(),
             waiting: HashMap::new(),
             next_request: 0,
-            telemetry_seq: 0,
             backlog: Some(Vec::new()),
         }
     }
@@ -209,8 +298,9 @@ impl FleetManager {
         &self.core
     }
 
-    pub fn link(&self) -> &LinkHandle {
-        &self.link
+    /// The fleet's links.
+    pub fn links(&self) -> Vec<FleetLink> {
+        self.slots.iter().map(|s| s.link.clone()).collect()
     }
 
     /// Every event from now on (a receiver that lags loses the oldest; see `broadcast`).
@@ -223,14 +313,43 @@ impl FleetManager {
         self.clock.now()
     }
 
+    /// What changed on every link since the last call, on the runtime's clock.
     fn telemetry(&mut self) -> Telemetry {
-        let (seq, vehicles) = self.link.changed_since(self.telemetry_seq);
-        self.telemetry_seq = seq;
+        let mut vehicles = Vec::new();
+        for slot in &mut self.slots {
+            let (seq, changed) = slot.link.handle.changed_since(slot.seq);
+            slot.seq = seq;
+            for mut v in changed {
+                let Some(drone) = slot.by_system.get(&v.system_id) else {
+                    continue;
+                };
+                let o = slot.offset_s;
+                v.last_heartbeat = v.last_heartbeat.map(|t| t + o);
+                v.time_boot_at += o;
+                v.changed_at += o;
+                vehicles.push((drone.clone(), v));
+            }
+        }
+        let timeouts = self
+            .slots
+            .first()
+            .map(|s| s.link.handle.timeouts())
+            .unwrap_or_default();
         Telemetry {
-            link_time: self.link.link_time(),
-            timeouts: self.link.timeouts(),
+            link_time: self.base.elapsed().as_secs_f64(),
+            timeouts,
             vehicles,
         }
+    }
+
+    fn heard(&self, drone: &DroneId) -> bool {
+        self.route.get(drone).is_some_and(|(i, sysid)| {
+            self.slots[*i]
+                .link
+                .handle
+                .vehicle(*sysid)
+                .is_some_and(|v| v.last_heartbeat.is_some())
+        })
     }
 
     /// Waits up to `wait` for every configured vehicle's heartbeat, lets
@@ -238,18 +357,24 @@ impl FleetManager {
     pub async fn start_up(&mut self, wait: Duration) {
         let seen_by = Instant::now() + wait;
         while Instant::now() < seen_by
-            && self.core.scenario().drones.iter().any(|d| {
-                self.link
-                    .vehicle(d.system_id)
-                    .is_none_or(|v| v.last_heartbeat.is_none())
-            })
+            && self
+                .core
+                .scenario()
+                .drones
+                .iter()
+                .any(|d| !self.heard(&d.id))
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // Telemetry has a moment to arrive, so that battery levels are real.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let telemetry = self.telemetry();
-        let listen = self.link.local_addr().map(|a| a.to_string());
+        let listen: Vec<String> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.link.handle.local_addr().map(|a| a.to_string()))
+            .collect();
+        let listen = (!listen.is_empty()).then(|| listen.join(", "));
         self.step(
             FleetInput::StartUp {
                 telemetry,
@@ -340,16 +465,29 @@ impl FleetManager {
     }
 
     fn spawn(&mut self, id: ActionId, action: Action) {
-        let link = self.link.clone();
+        let drone = match &action {
+            Action::Launch { drone, .. }
+            | Action::SendHome { drone, .. }
+            | Action::Disarm { drone }
+            | Action::Operator { drone, .. } => drone,
+        };
+        let target = self
+            .route
+            .get(drone)
+            .map(|(i, sysid)| (self.slots[*i].link.handle.clone(), *sysid));
         let kind = match &action {
             Action::Launch { .. } => "launch",
             Action::SendHome { .. } => "home",
             Action::Disarm { .. } => "disarm",
             Action::Operator { .. } => "operator",
         };
-        let handle = self
-            .tasks
-            .spawn(async move { (id, run_action(&link, action).await) });
+        let handle = self.tasks.spawn(async move {
+            let outcome = match target {
+                Some((link, sysid)) => run_action(&link, sysid, action).await,
+                None => Self::lost_outcome(kind, "the drone is on no open link".into()),
+            };
+            (id, outcome)
+        });
         self.task_action.insert(handle.id(), (id, kind));
         self.running.insert(id, handle);
     }
@@ -405,7 +543,31 @@ impl FleetManager {
             emit(&ev);
             let _ = self.events_tx.send(ev);
         }
-        let mut link_events = self.link.subscribe();
+        // Every link's events into one channel, named by link.
+        let (link_tx, mut link_events) = mpsc::channel::<(usize, LinkEvent)>(4096);
+        let mut forwarders = JoinSet::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let mut rx = slot.link.handle.subscribe();
+            let tx = link_tx.clone();
+            let name = slot.link.name.clone();
+            forwarders.spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(ev) => {
+                            if tx.send((i, ev)).await.is_err() {
+                                return;
+                            }
+                        }
+                        // Link health comes from each tick's telemetry, not these events.
+                        Err(RecvError::Lagged(n)) => tracing::warn!(
+                            "link {name}: missed {n} link events (texts, alerts); link health is unaffected"
+                        ),
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
+        drop(link_tx);
         scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
         let start = self.clock.now();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -444,14 +606,17 @@ impl FleetManager {
                     None => calls_open = false,
                 },
                 ev = link_events.recv() => match ev {
-                    Ok(ev) => self.step(FleetInput::Link(ev), emit),
-                    // Link health comes from each tick's telemetry, not these events.
-                    Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} link events (texts, alerts); link health is unaffected"),
-                    Err(RecvError::Closed) => break,
+                    Some((i, event)) => {
+                        let drone = link_system(&event)
+                            .and_then(|s| self.slots[i].by_system.get(&s).cloned());
+                        self.step(FleetInput::Link { drone, event }, emit);
+                    }
+                    None => break,
                 },
                 Some(joined) = self.tasks.join_next_with_id() => self.joined(joined, emit),
             }
         }
+        forwarders.abort_all();
         self.drain(emit).await;
         let mut summary = self.core.summary(matches!(until, Until::Stopped));
         summary.timed_out = timed_out;
@@ -528,24 +693,35 @@ fn read_only() -> StoreError {
     }
 }
 
-/// Carries out one link action; every path gives an outcome.
-async fn run_action(link: &LinkHandle, action: Action) -> ActionOutcome {
+/// The system id a link event is about, if any.
+fn link_system(ev: &LinkEvent) -> Option<u8> {
+    match ev {
+        LinkEvent::LinkStatus { system_id, .. }
+        | LinkEvent::StatusText { system_id, .. }
+        | LinkEvent::UnknownSystem { system_id }
+        | LinkEvent::ForeignAddress { system_id, .. }
+        | LinkEvent::SigningRefused { system_id, .. }
+        | LinkEvent::Rebound { system_id, .. } => Some(*system_id),
+        LinkEvent::BadFrame { .. } => None,
+    }
+}
+
+/// Carries out one link action on `system_id` of `link`; every path gives an outcome.
+async fn run_action(link: &LinkHandle, system_id: u8, action: Action) -> ActionOutcome {
     match action {
         Action::Launch {
-            system_id,
             fence,
             mission,
             delay,
             airborne,
+            ..
         } => {
             ActionOutcome::Launched(launch(link, system_id, fence, mission, delay, airborne).await)
         }
         Action::SendHome {
-            system_id,
-            return_start,
-            seq,
+            return_start, seq, ..
         } => ActionOutcome::SentHome(send_home(link, system_id, return_start, seq).await),
-        Action::Disarm { system_id } => {
+        Action::Disarm { .. } => {
             let armed = link.vehicle(system_id).is_some_and(|v| v.armed);
             ActionOutcome::Disarmed(if armed {
                 link.arm(system_id, false)
@@ -556,7 +732,7 @@ async fn run_action(link: &LinkHandle, action: Action) -> ActionOutcome {
                 Ok(false)
             })
         }
-        Action::Operator { system_id, steps } => {
+        Action::Operator { steps, .. } => {
             let mut r = Ok(());
             for step in &steps {
                 r = match step {

@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use dispatch_core::model::{Zone, ZoneId};
 use dispatch_core::{DroneId, IncidentId, Input};
-use mavlink_link::link::LinkHandle;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::core::{DroneCommand, NewIncident, Reply, Request, ServiceError, Summary};
 use crate::events::FleetEvent;
-use crate::runtime::{Call, FleetManager, SharedStore, Until};
+use crate::runtime::{Call, FleetLink, FleetManager, SharedStore, Until};
 use crate::views::{IncidentView, ReportOutcome, Snapshot};
 
 /// A handle on the running fleet service. Cheap to clone.
@@ -27,7 +26,7 @@ use crate::views::{IncidentView, ReportOutcome, Snapshot};
 pub struct FleetHandle {
     calls: mpsc::Sender<Call>,
     events: broadcast::Sender<FleetEvent>,
-    link: LinkHandle,
+    links: Vec<FleetLink>,
     store: Option<SharedStore>,
 }
 
@@ -39,7 +38,7 @@ pub fn spawn(mut manager: FleetManager, wait: Duration) -> (FleetHandle, JoinHan
     let handle = FleetHandle {
         calls: calls_tx,
         events: manager.events_tx.clone(),
-        link: manager.link.clone(),
+        links: manager.links(),
         store: manager.store(),
     };
     let task = tokio::spawn(async move {
@@ -75,8 +74,9 @@ impl FleetHandle {
         self.events.subscribe()
     }
 
-    pub fn link(&self) -> &LinkHandle {
-        &self.link
+    /// The fleet's MAVLink links, with the drones on each.
+    pub fn links(&self) -> &[FleetLink] {
+        &self.links
     }
 
     /// The durable event log's read side, if the service keeps one.

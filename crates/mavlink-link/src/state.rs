@@ -261,6 +261,27 @@ pub struct IngestCounters {
     pub last_error: Option<String>,
 }
 
+impl IngestCounters {
+    /// Adds another link's counters (a server with several links).
+    pub fn merge(&mut self, o: &IngestCounters) {
+        self.frames += o.frames;
+        self.bad_frames += o.bad_frames;
+        for (k, v) in &o.unknown_systems {
+            *self.unknown_systems.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.foreign_address {
+            *self.foreign_address.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.signing_refused {
+            *self.signing_refused.entry(k).or_default() += v;
+        }
+        self.signed_frames += o.signed_frames;
+        if o.last_error.is_some() {
+            self.last_error = o.last_error.clone();
+        }
+    }
+}
+
 /// All configured vehicles.
 #[derive(Debug, Clone)]
 pub struct Fleet {

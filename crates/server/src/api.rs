@@ -126,6 +126,22 @@ pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
 pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, ApiError> {
     let snap = s.fleet.snapshot().await?;
     let heard = snap.drones.iter().filter(|d| d.link.status == "up").count();
+    let mut all = mavlink_link::state::IngestCounters::default();
+    let links = s
+        .fleet
+        .links()
+        .iter()
+        .map(|l| {
+            let c = l.handle.counters();
+            all.merge(&c);
+            wire::service::LinkHealth {
+                name: l.name.clone(),
+                local_addr: l.handle.local_addr().map(|a| a.to_string()),
+                vehicles: l.drones.len(),
+                counters: (&c).into(),
+            }
+        })
+        .collect();
     Ok(Json(wire::Health {
         status: wire::service::HealthStatus::Ok,
         scenario: snap.scenario,
@@ -139,7 +155,8 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
             rate_limited: s.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
         },
         event_log: s.fleet.store().is_some(),
-        link: (&s.fleet.link().counters()).into(),
+        link: (&all).into(),
+        links,
     }))
 }
 

@@ -72,7 +72,7 @@ impl AppState {
     ) -> AppState {
         let hub = Hub::start(
             hub_config,
-            vec![LinkDrones::for_scenario(fleet.link().clone(), &scenario)],
+            LinkDrones::for_fleet(fleet.links(), &scenario),
             Some(fleet.clone()),
         );
         let mut kinds: Vec<IncidentKind> = scenario.policies.keys().copied().collect();

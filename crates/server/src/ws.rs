@@ -104,6 +104,30 @@ pub struct LinkDrones {
 }
 
 impl LinkDrones {
+    /// Each of the fleet's links with its drones (drone index = position in the scenario).
+    pub fn for_fleet(
+        links: &[fleet::runtime::FleetLink],
+        scenario: &dispatch_core::Scenario,
+    ) -> Vec<LinkDrones> {
+        let index: HashMap<&DroneId, usize> = scenario
+            .drones
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (&d.id, i))
+            .collect();
+        links
+            .iter()
+            .map(|l| LinkDrones {
+                link: l.handle.clone(),
+                drones: l
+                    .drones
+                    .iter()
+                    .filter_map(|(s, d)| index.get(d).map(|i| (*s, (*i, d.clone()))))
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// The scenario's drones on one link (drone index = position in the scenario).
     pub fn for_scenario(link: LinkHandle, scenario: &dispatch_core::Scenario) -> LinkDrones {
         let drones = scenario

@@ -230,10 +230,10 @@ async fn a_client_that_stops_reading_is_closed_and_nobody_else_waits() {
             batch_backlog: 4,
             ..HubConfig::default()
         },
-        vec![
-            LinkDrones::for_scenario(h.fleet.link().clone(), &h.state.scenario),
-            LinkDrones { link, drones },
-        ],
+        LinkDrones::for_fleet(h.fleet.links(), &h.state.scenario)
+            .into_iter()
+            .chain([LinkDrones { link, drones }])
+            .collect(),
         Some(h.fleet.clone()),
     );
     let state = AppState {

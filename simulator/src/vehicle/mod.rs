@@ -111,6 +111,9 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct VehicleConfig {
     pub system_id: u8,
+    /// Which of the fleet's links (sockets) it is on: the scenario's
+    /// `[[link]]` order, or 250 synthetic vehicles per link.
+    pub link: usize,
     pub name: String,
     pub home: (f64, f64),
     pub home_amsl_m: f64,

@@ -10,6 +10,7 @@ pub(super) const HOME: (f64, f64) = (30.40, 120.54);
 pub(super) fn config() -> VehicleConfig {
     VehicleConfig {
         system_id: 11,
+        link: 0,
         name: "t".into(),
         home: HOME,
         home_amsl_m: 5.0,

@@ -89,7 +89,6 @@ pub(super) enum Trouble {
 /// A drone flying home with no incident.
 #[derive(Debug, Clone)]
 pub struct Homing {
-    pub system_id: u8,
     /// A sortie lost with its link: the mission item where its way home
     /// starts, and the incident it was flying. The vehicle keeps flying the
     /// mission on its own (failsafe parameters); if it is heard again before

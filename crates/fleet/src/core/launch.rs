@@ -114,14 +114,14 @@ impl FleetCore {
                 what: PendingKind::Launch { incident },
             },
             Action::Launch {
-                system_id: sysid,
+                drone: drone_id.clone(),
                 fence,
                 mission: plan.items.clone(),
                 delay,
                 airborne,
             },
         );
-        let start_boot_ms = self.vehicle(sysid).map(|v| v.time_boot_ms);
+        let start_boot_ms = self.vehicle(&drone_id).map(|v| v.time_boot_ms);
         self.set_duty(
             &drone_id,
             Duty::Sortie(Box::new(Sortie {
@@ -218,10 +218,7 @@ impl FleetCore {
         match result {
             Ok(failsafe) => {
                 let link_t = self.link_time;
-                let boot = self
-                    .sortie(drone)
-                    .and_then(|s| self.vehicle(s.system_id))
-                    .map(|v| v.time_boot_ms);
+                let boot = self.vehicle(drone).map(|v| v.time_boot_ms);
                 if let Some(s) = self.sortie_mut(drone) {
                     s.phase = Phase::Flying;
                     s.flying_since = Some(link_t);
@@ -265,7 +262,7 @@ impl FleetCore {
                 // Out of service first, then the incident back in the queue:
                 // the re-queue assigns at once, and must not pick this drone.
                 let battery = sortie
-                    .and_then(|s| self.vehicle(s.system_id))
+                    .and_then(|_| self.vehicle(drone))
                     .and_then(|v| v.battery_pct)
                     .unwrap_or(0.0);
                 self.apply(Input::DroneUpdate {
@@ -290,11 +287,10 @@ impl FleetCore {
         let Some(s) = self.take_sortie(drone) else {
             return;
         };
-        let sysid = s.system_id;
         if let Phase::Launching(action) = s.phase {
             self.abort(action);
             let on_ground = self
-                .vehicle(sysid)
+                .vehicle(drone)
                 .is_none_or(|v| v.rel_alt_m < 1.0 && v.landed != Some(false));
             if on_ground {
                 self.new_action(
@@ -302,7 +298,9 @@ impl FleetCore {
                         drone: drone.clone(),
                         what: PendingKind::Disarm,
                     },
-                    Action::Disarm { system_id: sysid },
+                    Action::Disarm {
+                        drone: drone.clone(),
+                    },
                 );
                 self.drone_event(
                     drone,
@@ -312,14 +310,8 @@ impl FleetCore {
                 return;
             }
         }
-        self.send_home(drone, sysid, Some(s.plan.return_start));
-        self.set_duty(
-            drone,
-            Duty::Homing(Homing {
-                system_id: sysid,
-                recall: None,
-            }),
-        );
+        self.send_home(drone, Some(s.plan.return_start));
+        self.set_duty(drone, Duty::Homing(Homing { recall: None }));
         self.drone_event(
             drone,
             DroneState::Returning,

@@ -3,7 +3,7 @@
 //! from what was last acted on is acted on now, so a missed link event can
 //! never leave a lost sortie unnoticed.
 
-use dispatch_core::{DroneState, Input};
+use dispatch_core::{DroneId, DroneState, Input};
 use mavlink_link::link::LinkEvent;
 use mavlink_link::state::LinkStatus;
 
@@ -14,16 +14,10 @@ use crate::events::{Severity, What};
 impl FleetCore {
     /// Acts on each configured vehicle's link health as of this tick.
     pub(super) fn link_health(&mut self) {
-        let mut systems: Vec<(u8, dispatch_core::DroneId)> = self
-            .by_system
-            .iter()
-            .map(|(s, d)| (*s, d.clone()))
-            .collect();
-        systems.sort();
-        for (system_id, drone) in systems {
-            let status = self
-                .vehicle(system_id)
-                .map_or(LinkStatus::Unknown, |v| v.link);
+        let drones: Vec<dispatch_core::DroneId> =
+            self.scenario.drones.iter().map(|d| d.id.clone()).collect();
+        for drone in drones {
+            let status = self.vehicle(&drone).map_or(LinkStatus::Unknown, |v| v.link);
             // A sortie's vehicle never heard (taken back after a restart) is lost too.
             let lost = matches!(status, LinkStatus::Lost | LinkStatus::Unknown);
             let now = self.now;
@@ -35,18 +29,17 @@ impl FleetCore {
                     _ => {}
                 }
             }
-            let prev = self.link_seen.get(&system_id).copied();
+            let prev = self.link_seen.get(&drone).copied();
             if prev == Some(status) || (prev.is_none() && status == LinkStatus::Unknown) {
                 continue;
             }
-            self.link_seen.insert(system_id, status);
-            self.link_changed(system_id, &drone, prev, status);
+            self.link_seen.insert(drone.clone(), status);
+            self.link_changed(&drone, prev, status);
         }
     }
 
     fn link_changed(
         &mut self,
-        system_id: u8,
         drone: &dispatch_core::DroneId,
         prev: Option<LinkStatus>,
         status: LinkStatus,
@@ -98,18 +91,12 @@ impl FleetCore {
             let recall = match self.duties.get_mut(drone) {
                 Some(Duty::Homing(h)) => h.recall.take(),
                 _ => {
-                    self.set_duty(
-                        drone,
-                        Duty::Homing(Homing {
-                            system_id,
-                            recall: None,
-                        }),
-                    );
+                    self.set_duty(drone, Duty::Homing(Homing { recall: None }));
                     None
                 }
             };
             if let Some((return_start, incident)) = recall {
-                self.recall(drone, system_id, return_start, incident);
+                self.recall(drone, return_start, incident);
             }
         }
     }
@@ -117,15 +104,11 @@ impl FleetCore {
     /// What the link reports besides telemetry: vehicle texts, spoofing,
     /// signing refusals. Link status events are not needed (see
     /// [`Self::link_health`]) and are ignored.
-    pub(super) fn on_link_event(&mut self, ev: LinkEvent) {
+    pub(super) fn on_link_event(&mut self, drone: Option<DroneId>, ev: LinkEvent) {
         match ev {
             LinkEvent::LinkStatus { .. } => {}
-            LinkEvent::StatusText {
-                system_id,
-                severity,
-                text,
-            } => {
-                let Some(drone) = self.drone_of(system_id) else {
+            LinkEvent::StatusText { severity, text, .. } => {
+                let Some(drone) = drone else {
                     return;
                 };
                 // Warnings and worse (failsafes, pre-arm failures) are alerts
@@ -158,7 +141,6 @@ impl FleetCore {
                 bound_to,
                 count,
             } => {
-                let drone = self.drone_of(system_id);
                 let who = drone
                     .as_ref()
                     .map_or_else(|| format!("system {system_id}"), |d| format!("drone {d}"));
@@ -170,12 +152,7 @@ impl FleetCore {
                     ),
                 );
             }
-            LinkEvent::SigningRefused {
-                system_id,
-                error,
-                count,
-            } => {
-                let drone = self.drone_of(system_id);
+            LinkEvent::SigningRefused { error, count, .. } => {
                 self.alert(
                     drone.as_ref(),
                     Severity::Critical,
@@ -189,7 +166,6 @@ impl FleetCore {
                 from,
                 to,
             } => {
-                let drone = self.drone_of(system_id);
                 self.alert(
                     drone.as_ref(),
                     Severity::Warning,

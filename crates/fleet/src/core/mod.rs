@@ -93,14 +93,12 @@ pub struct FleetCore {
     duties: BTreeMap<DroneId, Duty>,
     /// Drones that flew (or were to fly) in this run, for the summary.
     involved: BTreeSet<DroneId>,
-    /// Configured drones by system id.
-    by_system: HashMap<u8, DroneId>,
-    /// The latest telemetry of each vehicle, and the link clock of the last tick.
-    vehicles: HashMap<u8, VehicleState>,
+    /// The latest telemetry of each drone's vehicle, and the link clock of the last tick.
+    vehicles: HashMap<DroneId, VehicleState>,
     link_time: f64,
     timeouts: LinkTimeouts,
-    /// Link health last acted on, per system id (level-triggered from telemetry).
-    link_seen: HashMap<u8, LinkStatus>,
+    /// Link health last acted on, per drone (level-triggered from telemetry).
+    link_seen: HashMap<DroneId, LinkStatus>,
     /// Link actions in flight, and what their outcome is for.
     actions: BTreeMap<ActionId, duty::Pending>,
     next_action: u64,
@@ -134,11 +132,6 @@ impl std::fmt::Debug for FleetCore {
 impl FleetCore {
     pub fn new(scenario: Scenario, cfg: FleetConfig) -> FleetCore {
         let dispatcher = Dispatcher::new(scenario.world(), scenario.patrols.clone());
-        let by_system = scenario
-            .drones
-            .iter()
-            .map(|d| (d.system_id, d.id.clone()))
-            .collect();
         FleetCore {
             now: cfg.start_time,
             cfg,
@@ -146,7 +139,6 @@ impl FleetCore {
             dispatcher,
             duties: BTreeMap::new(),
             involved: BTreeSet::new(),
-            by_system,
             vehicles: HashMap::new(),
             link_time: 0.0,
             timeouts: LinkTimeouts::default(),
@@ -180,7 +172,7 @@ impl FleetCore {
                 let opened = self.apply(Input::ReportBatch(reports));
                 self.watched.extend(opened);
             }
-            FleetInput::Link(ev) => self.on_link_event(ev),
+            FleetInput::Link { drone, event } => self.on_link_event(drone, event),
             FleetInput::Tick(t) => self.tick(t),
             FleetInput::Done { action, outcome } => self.on_done(action, outcome),
             FleetInput::Store(health) => self.on_store(health),
@@ -221,16 +213,8 @@ impl FleetCore {
     }
 
     /// The vehicle's latest telemetry, with its link health as of the last tick.
-    fn vehicle(&self, system_id: u8) -> Option<&VehicleState> {
-        self.vehicles.get(&system_id)
-    }
-
-    fn drone_of(&self, system_id: u8) -> Option<DroneId> {
-        self.by_system.get(&system_id).cloned()
-    }
-
-    fn system_id(&self, drone: &DroneId) -> Option<u8> {
-        self.dispatcher.world().drone(drone).map(|d| d.system_id)
+    fn vehicle(&self, drone: &DroneId) -> Option<&VehicleState> {
+        self.vehicles.get(drone)
     }
 
     fn position_of(&self, drone: &DroneId) -> LatLon {

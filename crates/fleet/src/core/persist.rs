@@ -55,12 +55,12 @@ impl LogState {
         &mut self,
         now: Timestamp,
         duties: &BTreeMap<DroneId, Duty>,
-        vehicles: &HashMap<u8, VehicleState>,
+        vehicles: &HashMap<DroneId, VehicleState>,
     ) {
         for (drone, duty) in duties {
-            let (system_id, incident) = match duty {
-                Duty::Sortie(s) => (s.system_id, Some(s.incident)),
-                Duty::Homing(h) => (h.system_id, None),
+            let incident = match duty {
+                Duty::Sortie(s) => Some(s.incident),
+                Duty::Homing(_) => None,
                 Duty::Idle | Duty::Charging => continue,
             };
             if self
@@ -70,7 +70,7 @@ impl LogState {
             {
                 continue;
             }
-            if let Some(v) = vehicles.get(&system_id)
+            if let Some(v) = vehicles.get(drone)
                 && (v.lat != 0.0 || v.lon != 0.0)
             {
                 self.track_at.insert(drone.clone(), now);

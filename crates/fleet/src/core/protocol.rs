@@ -40,10 +40,14 @@ pub enum FleetInput {
     Request { id: RequestId, request: Request },
     /// Incidents to report now (`fly`'s schedule); the run waits for them.
     Schedule(Vec<Report>),
-    /// Something the link saw (texts, spoofing, signing refusals). Link
-    /// health is not taken from these (a lossy broadcast may miss one) but
-    /// from each tick's telemetry.
-    Link(LinkEvent),
+    /// Something a link saw (texts, spoofing, signing refusals), with the
+    /// configured drone its link and system id name, if any. Link health is
+    /// not taken from these (a lossy broadcast may miss one) but from each
+    /// tick's telemetry.
+    Link {
+        drone: Option<DroneId>,
+        event: LinkEvent,
+    },
     /// The 10 Hz step: the vehicles' latest telemetry.
     Tick(Telemetry),
     /// A link action ended.
@@ -63,9 +67,10 @@ pub struct Telemetry {
     /// The link clock now (seconds; the clock of `last_heartbeat`).
     pub link_time: f64,
     pub timeouts: LinkTimeouts,
-    /// Vehicles whose telemetry changed since the previous snapshot (all of
-    /// them the first time); the core keeps the others as they were.
-    pub vehicles: Vec<VehicleState>,
+    /// Drones whose vehicle's telemetry changed since the previous snapshot
+    /// (all of them the first time); the core keeps the others as they
+    /// were. Times are on one clock (`link_time`'s), whatever link they came on.
+    pub vehicles: Vec<(DroneId, VehicleState)>,
 }
 
 /// Whether the durable log takes writes.
@@ -169,13 +174,14 @@ pub enum Effect {
     Stop,
 }
 
-/// A MAVLink exchange with one vehicle, run by the runtime in its own task.
+/// A MAVLink exchange with one drone's vehicle (the runtime knows its link
+/// and system id), run by the runtime in its own task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Failsafe parameters, fence and mission up, the hangar's delay, then
     /// (from the ground) GUIDED and arm, then mission start.
     Launch {
-        system_id: u8,
+        drone: DroneId,
         fence: Vec<MISSION_ITEM_INT_DATA>,
         mission: Vec<MISSION_ITEM_INT_DATA>,
         /// Wall time the hangar needs before take-off (runs beside the uploads).
@@ -186,15 +192,15 @@ pub enum Action {
     /// the vehicle is before it, AUTO); else, or if refused, SMART_RTL,
     /// then RTL.
     SendHome {
-        system_id: u8,
+        drone: DroneId,
         return_start: Option<u16>,
         /// The mission item the vehicle reported last.
         seq: u16,
     },
     /// Disarm, if the vehicle is armed when the action runs.
-    Disarm { system_id: u8 },
+    Disarm { drone: DroneId },
     /// An operator's command: its steps in order.
-    Operator { system_id: u8, steps: Vec<Step> },
+    Operator { drone: DroneId, steps: Vec<Step> },
 }
 
 /// One thing to send to a vehicle for an operator command.

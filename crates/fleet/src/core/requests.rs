@@ -87,7 +87,7 @@ impl FleetCore {
         drone: &DroneId,
         cmd: &DroneCommand,
     ) -> Result<(), ServiceError> {
-        let (system_id, steps) = self.command_steps(drone, cmd)?;
+        let (_, steps) = self.command_steps(drone, cmd)?;
         let mode = match cmd {
             DroneCommand::Rtl => Some(Some(FlightMode::Rtl)),
             DroneCommand::Land => Some(Some(FlightMode::Land)),
@@ -114,7 +114,10 @@ impl FleetCore {
                     mode,
                 },
             },
-            Action::Operator { system_id, steps },
+            Action::Operator {
+                drone: drone.clone(),
+                steps,
+            },
         );
         Ok(())
     }
@@ -165,7 +168,7 @@ impl FleetCore {
         drone: &DroneId,
         cmd: &DroneCommand,
     ) -> Result<(u8, Vec<Step>), ServiceError> {
-        let v = self.system_id(drone).and_then(|s| self.vehicle(s)).cloned();
+        let v = self.vehicle(drone).cloned();
         let d = self
             .dispatcher
             .world()
@@ -376,7 +379,7 @@ impl FleetCore {
         let drones: Vec<DroneView> = world
             .drones()
             .iter()
-            .map(|d| drone_view_at(d, self.vehicle(d.system_id), self.link_time, &self.timeouts))
+            .map(|d| drone_view_at(d, self.vehicle(&d.id), self.link_time, &self.timeouts))
             .collect();
         let hangars = world
             .hangars()

@@ -74,7 +74,7 @@ impl FleetCore {
             .scenario
             .drones
             .iter()
-            .filter(|d| self.vehicle(d.system_id).is_some_and(heard))
+            .filter(|d| self.vehicle(&d.id).is_some_and(heard))
             .count();
         if count == 0 && !self.scenario.drones.is_empty() {
             let at = listen.unwrap_or_else(|| "the configured address".to_owned());
@@ -87,7 +87,7 @@ impl FleetCore {
             );
         }
         for d in self.scenario.drones.clone() {
-            let v = self.vehicle(d.system_id).filter(|v| heard(v)).cloned();
+            let v = self.vehicle(&d.id).filter(|v| heard(v)).cloned();
             if self.take_back_sortie(&d, v.as_ref()) {
                 continue;
             }
@@ -109,10 +109,10 @@ impl FleetCore {
         }
         // Link health from here on is news only when it changes.
         for d in &self.scenario.drones {
-            if let Some(v) = self.vehicles.get(&d.system_id)
+            if let Some(v) = self.vehicles.get(&d.id)
                 && heard(v)
             {
-                self.link_seen.insert(d.system_id, v.link);
+                self.link_seen.insert(d.id.clone(), v.link);
             }
         }
     }
@@ -251,13 +251,7 @@ impl FleetCore {
         let airborne = v.armed && (v.landed == Some(false) || v.rel_alt_m > 1.0);
         if airborne {
             self.involved.insert(d.id.clone());
-            self.set_duty(
-                &d.id,
-                Duty::Homing(Homing {
-                    system_id: d.system_id,
-                    recall: None,
-                }),
-            );
+            self.set_duty(&d.id, Duty::Homing(Homing { recall: None }));
             self.apply(Input::DroneUpdate {
                 drone: d.id.clone(),
                 state: DroneState::Returning,
@@ -272,7 +266,7 @@ impl FleetCore {
                 format!("followed home in {}", v.mode)
             } else {
                 // Hovering or flown by hand with no mission of ours to finish.
-                self.send_home(&d.id, d.system_id, None);
+                self.send_home(&d.id, None);
                 format!("was in {}; sent SMART_RTL (else RTL)", v.mode)
             };
             let note = format!(

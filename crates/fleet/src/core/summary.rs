@@ -140,12 +140,12 @@ impl FleetCore {
         // the summary as lost, and the run does not wait for it.
         let mut sorties = false;
         let mut homing_heard = false;
-        for duty in self.duties.values() {
+        for (drone, duty) in &self.duties {
             match duty {
                 Duty::Sortie(_) => sorties = true,
-                Duty::Homing(h) => {
+                Duty::Homing(_) => {
                     homing_heard |= self
-                        .vehicle(h.system_id)
+                        .vehicle(drone)
                         .is_none_or(|v| v.link != LinkStatus::Lost)
                 }
                 Duty::Idle | Duty::Charging => {}

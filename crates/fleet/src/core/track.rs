@@ -32,8 +32,8 @@ impl FleetCore {
     pub(super) fn take_telemetry(&mut self, t: Telemetry) {
         self.link_time = t.link_time;
         self.timeouts = t.timeouts;
-        for v in t.vehicles {
-            self.vehicles.insert(v.system_id, v);
+        for (drone, v) in t.vehicles {
+            self.vehicles.insert(drone, v);
         }
         let (now, timeouts) = (self.link_time, self.timeouts);
         for v in self.vehicles.values_mut() {
@@ -82,7 +82,7 @@ impl FleetCore {
         if s.phase != Phase::Flying {
             return;
         }
-        let Some(v) = self.vehicle(s.system_id).cloned() else {
+        let Some(v) = self.vehicle(drone).cloned() else {
             return;
         };
         let status = self
@@ -245,7 +245,7 @@ impl FleetCore {
             self.abort(action);
         }
         let pos = self
-            .vehicle(s.system_id)
+            .vehicle(drone)
             .filter(|v| v.lat != 0.0 || v.lon != 0.0)
             .map(|v| LatLon::new(v.lat, v.lon))
             .unwrap_or_else(|| self.position_of(drone));
@@ -264,7 +264,6 @@ impl FleetCore {
         self.set_duty(
             drone,
             Duty::Homing(Homing {
-                system_id: s.system_id,
                 recall: Some((s.plan.return_start, s.incident)),
             }),
         );
@@ -272,16 +271,14 @@ impl FleetCore {
 
     /// Drones flying home without an incident: landed once heard disarmed on the ground.
     fn follow_homing(&mut self) {
-        let homing: Vec<(DroneId, u8)> = self
+        let homing: Vec<DroneId> = self
             .duties
             .iter()
-            .filter_map(|(d, duty)| match duty {
-                Duty::Homing(h) => Some((d.clone(), h.system_id)),
-                _ => None,
-            })
+            .filter(|(_, duty)| matches!(duty, Duty::Homing(_)))
+            .map(|(d, _)| d.clone())
             .collect();
-        for (drone, sysid) in homing {
-            let Some(v) = self.vehicle(sysid).cloned() else {
+        for drone in homing {
+            let Some(v) = self.vehicle(&drone).cloned() else {
                 continue;
             };
             if !v.armed && v.landed != Some(false) && v.link == LinkStatus::Up {
@@ -302,10 +299,7 @@ impl FleetCore {
             .map(|(d, _)| d.clone())
             .collect();
         for drone in charging {
-            let Some(sys) = self.system_id(&drone) else {
-                continue;
-            };
-            let Some(v) = self.vehicle(sys) else {
+            let Some(v) = self.vehicle(&drone) else {
                 continue;
             };
             let battery = v.battery_pct.unwrap_or(0.0);

@@ -193,16 +193,10 @@ impl FleetCore {
             format!("{why}: {next} (incident {incident}){action}"),
         );
         self.take_sortie(drone);
-        self.set_duty(
-            drone,
-            Duty::Homing(Homing {
-                system_id: s.system_id,
-                recall: None,
-            }),
-        );
+        self.set_duty(drone, Duty::Homing(Homing { recall: None }));
         self.resolve_or_requeue(incident, returning, why);
         if send_home {
-            self.send_home(drone, s.system_id, Some(s.plan.return_start));
+            self.send_home(drone, Some(s.plan.return_start));
         }
     }
 
@@ -210,15 +204,15 @@ impl FleetCore {
     /// from item `return_start`, in AUTO) when it flies a mission of ours;
     /// otherwise, or if that is refused, SmartRTL (back the way it came),
     /// then RTL. The outcome comes back to [`Self::on_sent_home`].
-    pub(super) fn send_home(&mut self, drone: &DroneId, sysid: u8, return_start: Option<u16>) {
-        let seq = self.vehicle(sysid).map_or(0, |v| v.mission_seq);
+    pub(super) fn send_home(&mut self, drone: &DroneId, return_start: Option<u16>) {
+        let seq = self.vehicle(drone).map_or(0, |v| v.mission_seq);
         self.new_action(
             Pending {
                 drone: drone.clone(),
                 what: PendingKind::SendHome { return_start },
             },
             Action::SendHome {
-                system_id: sysid,
+                drone: drone.clone(),
                 return_start,
                 seq,
             },
@@ -279,14 +273,8 @@ impl FleetCore {
     /// A drone heard again after its sortie was given up for a lost link:
     /// still flying that mission before its way home, it is sent along the
     /// way home (the incident went to another drone).
-    pub(super) fn recall(
-        &mut self,
-        drone: &DroneId,
-        sysid: u8,
-        return_start: u16,
-        incident: IncidentId,
-    ) {
-        let Some(v) = self.vehicle(sysid).cloned() else {
+    pub(super) fn recall(&mut self, drone: &DroneId, return_start: u16, incident: IncidentId) {
+        let Some(v) = self.vehicle(drone).cloned() else {
             return;
         };
         let position = LatLon::new(v.lat, v.lon);
@@ -308,7 +296,7 @@ impl FleetCore {
             );
             return;
         }
-        self.send_home(drone, sysid, Some(return_start));
+        self.send_home(drone, Some(return_start));
         self.drone_event(
             drone,
             DroneState::Returning,

@@ -40,7 +40,21 @@ pub struct Health {
     pub http: HttpCounters,
     /// Whether a durable event log is kept.
     pub event_log: bool,
+    /// Every link together.
     pub link: LinkCounters,
+    /// Each MAVLink link of the server.
+    pub links: Vec<LinkHealth>,
+}
+
+/// One MAVLink link: its name, where it listens, its vehicles and counters.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LinkHealth {
+    pub name: String,
+    /// Local socket address, where the link has one.
+    pub local_addr: Option<String>,
+    /// Drones configured on this link.
+    pub vehicles: usize,
+    pub counters: LinkCounters,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

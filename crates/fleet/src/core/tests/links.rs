@@ -30,10 +30,13 @@ fn a_stale_link_up_event_does_not_hide_a_lost_link() {
     sim.silent.push(11);
     sim.advance(5.0);
     // An old event from the broadcast, out of date: ignored for health.
-    sim.step(FleetInput::Link(LinkEvent::LinkStatus {
-        system_id: 11,
-        status: mavlink_link::state::LinkStatus::Up,
-    }));
+    sim.step(FleetInput::Link {
+        drone: Some(drone("yg-1")),
+        event: LinkEvent::LinkStatus {
+            system_id: 11,
+            status: mavlink_link::state::LinkStatus::Up,
+        },
+    });
     sim.advance(10.0);
     assert_ne!(sim.serving(id), Some(drone("yg-1")));
 }
@@ -98,16 +101,22 @@ fn an_idle_drone_whose_link_is_lost_is_not_dispatchable_until_heard() {
 #[test]
 fn warnings_from_a_vehicle_are_alerts_and_information_is_not() {
     let (mut sim, _) = Sim::rescue_in_the_air();
-    sim.step(FleetInput::Link(LinkEvent::StatusText {
-        system_id: 11,
-        severity: 6,
-        text: "Mode AUTO".into(),
-    }));
-    sim.step(FleetInput::Link(LinkEvent::StatusText {
-        system_id: 11,
-        severity: 4,
-        text: "Battery low".into(),
-    }));
+    sim.step(FleetInput::Link {
+        drone: Some(drone("yg-1")),
+        event: LinkEvent::StatusText {
+            system_id: 11,
+            severity: 6,
+            text: "Mode AUTO".into(),
+        },
+    });
+    sim.step(FleetInput::Link {
+        drone: Some(drone("yg-1")),
+        event: LinkEvent::StatusText {
+            system_id: 11,
+            severity: 4,
+            text: "Battery low".into(),
+        },
+    });
     assert!(sim.alerts("Mode AUTO").is_empty());
     assert_eq!(sim.alerts("Battery low").len(), 1);
     let texts: Vec<String> = sim
@@ -125,12 +134,15 @@ fn warnings_from_a_vehicle_are_alerts_and_information_is_not() {
 fn frames_from_a_second_address_are_a_critical_alert() {
     let mut sim = Sim::new();
     sim.start();
-    sim.step(FleetInput::Link(LinkEvent::ForeignAddress {
-        system_id: 11,
-        from: "127.0.0.1:9".parse().unwrap_or_else(|e| panic!("{e}")),
-        bound_to: "127.0.0.1:14555".parse().unwrap_or_else(|e| panic!("{e}")),
-        count: 3,
-    }));
+    sim.step(FleetInput::Link {
+        drone: Some(drone("yg-1")),
+        event: LinkEvent::ForeignAddress {
+            system_id: 11,
+            from: "127.0.0.1:9".parse().unwrap_or_else(|e| panic!("{e}")),
+            bound_to: "127.0.0.1:14555".parse().unwrap_or_else(|e| panic!("{e}")),
+            count: 3,
+        },
+    });
     let a = sim.alerts("claiming to be drone yg-1");
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].1, Severity::Critical);

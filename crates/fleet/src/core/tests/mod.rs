@@ -102,7 +102,11 @@ impl Sim {
         super::Telemetry {
             link_time: self.link_t,
             timeouts: LinkTimeouts::default(),
-            vehicles: self.vehicles.values().cloned().collect(),
+            vehicles: self
+                .vehicles
+                .iter()
+                .map(|(sysid, v)| (self.drone_of(*sysid), v.clone()))
+                .collect(),
         }
     }
 
@@ -146,6 +150,16 @@ impl Sim {
         }
     }
 
+    fn drone_of(&self, sysid: u8) -> DroneId {
+        self.core
+            .scenario()
+            .drones
+            .iter()
+            .find(|d| d.system_id == sysid)
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| panic!("no drone with system id {sysid}"))
+    }
+
     fn vehicle(&mut self, sysid: u8) -> &mut VehicleState {
         self.vehicles
             .get_mut(&sysid)
@@ -187,8 +201,9 @@ impl Sim {
 
     /// The latest action of a drone's vehicle not yet answered.
     fn action(&self, sysid: u8, kind: &str) -> Option<(ActionId, Action)> {
+        let drone = self.drone_of(sysid);
         self.effects.iter().rev().find_map(|e| match e {
-            Effect::Act { id, action } if system_of(action) == sysid && kind_of(action) == kind => {
+            Effect::Act { id, action } if *drone_of(action) == drone && kind_of(action) == kind => {
                 Some((*id, action.clone()))
             }
             _ => None,
@@ -334,12 +349,12 @@ impl Sim {
     }
 }
 
-fn system_of(a: &Action) -> u8 {
+fn drone_of(a: &Action) -> &DroneId {
     match a {
-        Action::Launch { system_id, .. }
-        | Action::SendHome { system_id, .. }
-        | Action::Disarm { system_id }
-        | Action::Operator { system_id, .. } => *system_id,
+        Action::Launch { drone, .. }
+        | Action::SendHome { drone, .. }
+        | Action::Disarm { drone }
+        | Action::Operator { drone, .. } => drone,
     }
 }
 
