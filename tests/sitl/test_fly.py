@@ -241,6 +241,9 @@ def test_a_rogue_loiter_is_noticed_the_incident_handed_over_and_the_drone_sent_h
         rogue.mav.command_long_send(11, 1, 176, 0, 1, 5, 0, 0, 0, 0, 0)  # DO_SET_MODE LOITER
         alert = run.wait_for(lambda e: e.get("event") == "alert" and "LOITER" in e["message"], timeout=30)
         assert "not commanded by the dispatcher" in alert["message"] and "commanded home" in alert["message"], alert
+        # Sending it home is a link action whose outcome is an event too (in fly --json).
+        home = run.wait_for(lambda e: e.get("event") == "command" and e["drone"] == "yg-1" and e["command"] == "home", timeout=30)
+        assert home["ok"] and "planned way home in AUTO" in home["detail"], home
         code = run.finish()
         assert code == 0, run.fly.stderr.read()
         assert run.drone_of(1) == ["yg-1", "yg-2"], run.drone_of(1)

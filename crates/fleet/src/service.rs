@@ -441,4 +441,163 @@ mod tests {
         fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
         let _ = task.await;
     }
+
+    /// A fleet on a memory link where yg-1 (system 11) is heard, armed in
+    /// the air, from a task that keeps its heartbeat going; the link's
+    /// outgoing frames are returned to the test.
+    async fn fleet_with_yg1_flying() -> (
+        FleetHandle,
+        tokio::task::JoinHandle<Summary>,
+        tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+        tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    ) {
+        use mavlink_link::codec::encode_v2;
+        use mavlink_link::mav::{
+            HEARTBEAT_DATA, MavAutopilot, MavMessage, MavModeFlag, MavState, MavType,
+        };
+        let s = scenario();
+        let (t, rx, tx) = Transport::memory();
+        let link = mavlink_link::link::spawn(
+            t,
+            s.drones.iter().map(|d| d.system_id),
+            LinkConfig {
+                command_timeout: Duration::from_millis(300),
+                command_retries: 2,
+                ..LinkConfig::default()
+            },
+        );
+        let manager = FleetManager::new(s, link, crate::FleetConfig::default());
+        let (fleet, task) = spawn(manager, Duration::ZERO);
+        let beat = tx.clone();
+        tokio::spawn(async move {
+            let hb = encode_v2(
+                11,
+                1,
+                0,
+                &MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+                    custom_mode: 5, // LOITER
+                    mavtype: MavType::MAV_TYPE_QUADROTOR,
+                    autopilot: MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+                    base_mode: MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED
+                        | MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED,
+                    system_status: MavState::MAV_STATE_ACTIVE,
+                    mavlink_version: 3,
+                }),
+            );
+            while beat.send(hb.clone()).is_ok() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        // Heard: the snapshot says its link is up.
+        for _ in 0..100 {
+            let snap = fleet.snapshot().await.unwrap_or_else(|e| panic!("{e}"));
+            if snap
+                .drones
+                .iter()
+                .any(|d| d.id.0 == "yg-1" && d.link.status == "up" && d.armed)
+            {
+                return (fleet, task, rx, tx);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("yg-1 never heard");
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_mid_command_does_not_lose_its_result() {
+        use mavlink_link::codec::{decode_datagram, encode_v2};
+        use mavlink_link::mav::{COMMAND_ACK_DATA, MavCmd, MavMessage, MavResult};
+        let (fleet, task, mut out, tx) = fleet_with_yg1_flying().await;
+        let mut events = fleet.subscribe();
+        let caller = tokio::spawn({
+            let fleet = fleet.clone();
+            async move {
+                fleet
+                    .command(DroneId("yg-1".into()), DroneCommand::Hold)
+                    .await
+            }
+        });
+        // The mode change goes out; the caller goes away before the answer.
+        loop {
+            let dg = tokio::time::timeout(Duration::from_secs(5), out.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no frame sent"))
+                .unwrap_or_else(|| panic!("link closed"));
+            let sent = decode_datagram(&dg).into_iter().flatten().any(|f| {
+                matches!(&f.message, MavMessage::COMMAND_LONG(c)
+                    if c.command == MavCmd::MAV_CMD_DO_SET_MODE && c.target_system == 11)
+            });
+            if sent {
+                break;
+            }
+        }
+        caller.abort();
+        let ack = MavMessage::COMMAND_ACK(COMMAND_ACK_DATA {
+            command: MavCmd::MAV_CMD_DO_SET_MODE,
+            result: MavResult::MAV_RESULT_ACCEPTED,
+            ..Default::default()
+        });
+        tx.send(encode_v2(11, 1, 0, &ack))
+            .unwrap_or_else(|_| panic!("link gone"));
+        let outcome = loop {
+            let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no outcome event"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            if let What::Command {
+                command,
+                ok,
+                detail,
+                ..
+            } = e.what
+                && command == "hold"
+                && detail != "sent"
+            {
+                break (ok, detail);
+            }
+        };
+        assert_eq!(outcome, (true, "accepted by the vehicle".to_owned()));
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let _ = task.await;
+    }
+
+    /// A read-only view of a log whose reads block until the test lets them go.
+    #[tokio::test]
+    async fn a_report_that_holds_the_log_open_does_not_hold_up_the_fleet() {
+        let dir = std::env::temp_dir().join(format!("fleet-reader-{}", std::process::id()));
+        let path = dir.join("events.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let store = crate::store::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (fleet, task) = service(Some(Box::new(store)));
+        let reader = fleet.store().unwrap_or_else(|| panic!("no reader"));
+        // A long report: the reader's connection is held, inside a read
+        // transaction that sees the log as it was.
+        let held = reader.lock().unwrap_or_else(|e| panic!("{e}"));
+        let before = held
+            .incidents_reported(Timestamp::MIN_UTC, Timestamp::MAX_UTC)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Meanwhile the fleet steps, persists and answers: reports are durable
+        // (fsynced) and answered, zones too, while the reader is held.
+        for i in 0..5 {
+            // (With the old shared lock this never returned: a deadlock, not a timing.)
+            let r = tokio::time::timeout(
+                Duration::from_secs(30),
+                fleet.report(report(&format!("held-{i}"))),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("the fleet waited on the reader"))
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert!(r.created);
+        }
+        assert_eq!(fleet.incidents().await.map(|v| v.len()).ok(), Some(5));
+        // The reader, once let go, sees what was written meanwhile.
+        let after = held
+            .incidents_reported(Timestamp::MIN_UTC, Timestamp::MAX_UTC)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((before.len(), after.len()), (0, 5));
+        drop(held);
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let _ = task.await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
