@@ -561,6 +561,9 @@ struct RawDrone {
     signing_key_env: Option<String>,
     /// The MAVLink link it is heard on (a `[[link]]` name).
     link: Option<String>,
+    /// The one address it is heard from (IP:PORT), pinned: frames claiming
+    /// it from elsewhere are foreign, never a contest.
+    address: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1001,6 +1004,16 @@ impl Validator {
             if !ids.insert(d.id.as_str()) {
                 self.err(item.clone(), "duplicate drone id");
             }
+            let address = d.address.as_deref().and_then(|a| match a.trim().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(
+                        item.clone(),
+                        format!("address `{a}` is not IP:PORT (e.g. 192.168.1.20:14550)"),
+                    );
+                    None
+                }
+            });
             let link = match (&d.link, names.as_slice()) {
                 (Some(l), _) if names.contains(&l.as_str()) => l.clone(),
                 (Some(l), _) => {
@@ -1083,6 +1096,7 @@ impl Validator {
                 hangar: h.id.clone(),
                 system_id: d.system_id,
                 link,
+                address,
                 capabilities: d.capabilities.iter().copied().collect(),
                 performance: Performance {
                     cruise_speed_mps: d.cruise_speed_mps,

@@ -838,6 +838,7 @@ mod tests {
             hangar: h.id.clone(),
             system_id: sysid,
             link: crate::config::DEFAULT_LINK.into(),
+            address: None,
             capabilities: caps(c),
             performance: Performance {
                 cruise_speed_mps: 15.0,

@@ -282,6 +282,8 @@ pub struct Drone {
     pub system_id: u8,
     /// The MAVLink link it is heard on (a configured link's name).
     pub link: String,
+    /// Where on that link it is heard from, when the configuration pins it.
+    pub address: Option<std::net::SocketAddr>,
     pub capabilities: CapabilitySet,
     pub performance: Performance,
     pub state: DroneState,

@@ -150,6 +150,7 @@ pub fn parts(spec: &Spec) -> (Vec<Hangar>, Vec<Drone>, Vec<Zone>) {
                 hangar: h.id.clone(),
                 system_id: (n % 250 + 1) as u8,
                 link: format!("synthetic-{}", n / 250),
+                address: None,
                 capabilities: caps,
                 performance: Performance {
                     cruise_speed_mps: rng.random_range(12.0..20.0),

@@ -120,6 +120,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
                 .with_context(|| {
                     format!("cannot open the MAVLink link {} ({address:?})", spec.name)
                 })?;
+            for d in scenario.drones.iter().filter(|d| d.link == spec.name) {
+                if let Some(a) = d.address {
+                    link.bind(d.system_id, a);
+                }
+            }
             links.push((spec.name.clone(), link));
         }
         if links.len() > 1 {

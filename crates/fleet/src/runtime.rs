@@ -327,6 +327,9 @@ impl FleetManager {
                 v.last_heartbeat = v.last_heartbeat.map(|t| t + o);
                 v.time_boot_at += o;
                 v.changed_at += o;
+                if let Some(c) = &mut v.contested {
+                    c.last_claim += o;
+                }
                 vehicles.push((drone.clone(), v));
             }
         }
@@ -469,7 +472,8 @@ impl FleetManager {
             Action::Launch { drone, .. }
             | Action::SendHome { drone, .. }
             | Action::Disarm { drone }
-            | Action::Operator { drone, .. } => drone,
+            | Action::Operator { drone, .. }
+            | Action::Bind { drone, .. } => drone,
         };
         let target = self
             .route
@@ -480,6 +484,7 @@ impl FleetManager {
             Action::SendHome { .. } => "home",
             Action::Disarm { .. } => "disarm",
             Action::Operator { .. } => "operator",
+            Action::Bind { .. } => "bind",
         };
         let handle = self.tasks.spawn(async move {
             let outcome = match target {
@@ -498,6 +503,7 @@ impl FleetManager {
             "launch" => ActionOutcome::Launched(Err(why)),
             "home" => ActionOutcome::SentHome(Err(why)),
             "disarm" => ActionOutcome::Disarmed(Err(why)),
+            "bind" => ActionOutcome::Bound(Err(why)),
             _ => ActionOutcome::Commanded(Err(CommandError::Closed)),
         }
     }
@@ -732,6 +738,13 @@ async fn run_action(link: &LinkHandle, system_id: u8, action: Action) -> ActionO
                 Ok(false)
             })
         }
+        Action::Bind { address, .. } => ActionOutcome::Bound(if link.bind(system_id, address) {
+            Ok(())
+        } else {
+            Err(format!(
+                "system id {system_id} is not configured on this link"
+            ))
+        }),
         Action::Operator { steps, .. } => {
             let mut r = Ok(());
             for step in &steps {

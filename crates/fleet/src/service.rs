@@ -187,6 +187,18 @@ impl FleetHandle {
         }
     }
 
+    /// Binds a drone to one address (an admin resolving a contest).
+    pub async fn bind(
+        &self,
+        drone: DroneId,
+        address: std::net::SocketAddr,
+    ) -> Result<String, ServiceError> {
+        match self.call(Request::Bind { drone, address }).await? {
+            Reply::Command(r) => r,
+            r => Err(mismatch(r)),
+        }
+    }
+
     /// Feeds the dispatcher an input as the fleet's own bookkeeping would
     /// (a refusal is an alert, and the error answer).
     pub async fn feed(&self, input: Input) -> Result<(), ServiceError> {

@@ -356,6 +356,18 @@ impl LinkHandle {
     }
 
     /// Frame counters (including frames from unknown systems).
+    /// Binds a vehicle to `addr` for good (configuration, or an admin
+    /// resolving a contest): heard only from there, sent to only there.
+    /// False for a system id that is not configured.
+    pub fn bind(&self, system_id: u8, addr: SocketAddr) -> bool {
+        let ok = self
+            .fleet
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pin(system_id, addr);
+        ok
+    }
+
     pub fn counters(&self) -> crate::state::IngestCounters {
         self.fleet
             .lock()
@@ -863,15 +875,41 @@ impl Driver {
 
     async fn send(&mut self, system_id: Option<u8>, msg: &MavMessage) {
         for (systems, bytes) in self.frames(system_id, msg) {
+            // Nothing goes to a contested vehicle, nor to an address only
+            // contested vehicles are heard from; a bound (or pinned) address
+            // is where a vehicle is.
+            let now = self.link_t();
+            let (routed, contested_only) = {
+                let fleet = self.fleet.lock().unwrap_or_else(PoisonError::into_inner);
+                let contested = |s: &u8| fleet.get(*s).is_some_and(|v| v.contested_at(now));
+                let to = |s: &u8| -> Option<SocketAddr> {
+                    if contested(s) {
+                        return None;
+                    }
+                    fleet
+                        .get(*s)
+                        .and_then(|v| v.bound_to)
+                        .or_else(|| self.addrs.get(s).copied())
+                };
+                let routed: Vec<SocketAddr> = match &systems {
+                    Some(list) => list.iter().filter_map(to).collect(),
+                    None => self.addrs.keys().filter_map(to).collect(),
+                };
+                let only = systems
+                    .as_ref()
+                    .is_some_and(|l| !l.is_empty() && l.iter().all(contested));
+                (routed, only)
+            };
+            if contested_only && !matches!(self.transport, Transport::Udp { peer: None, .. }) {
+                tracing::debug!("nothing sent to contested system(s) {systems:?}");
+                continue;
+            }
             let result = match &mut self.transport {
                 Transport::Udp { socket, peer } => {
-                    let mut dests: Vec<SocketAddr> = match (peer, &systems) {
-                        (Some(p), _) => vec![*p],
-                        (None, Some(list)) => list
-                            .iter()
-                            .filter_map(|s| self.addrs.get(s).copied())
-                            .collect(),
-                        (None, None) => self.addrs.values().copied().collect(),
+                    let mut dests: Vec<SocketAddr> = match peer {
+                        Some(_) if contested_only => vec![],
+                        Some(p) => vec![*p],
+                        None => routed,
                     };
                     dests.sort();
                     dests.dedup();

@@ -88,6 +88,11 @@ pub struct VehicleState {
     /// or the next one after its link was lost): frames from any other
     /// address are not believed, and replies go only here.
     pub bound_to: Option<SocketAddr>,
+    /// Claimed from a second address while the bound one is alive: which
+    /// is the vehicle cannot be told (without signing), so nothing is sent
+    /// to it until the claims stop, it is bound by hand, or its address is
+    /// pinned in the configuration.
+    pub contested: Option<Contest>,
     /// Positions refused as impossible jumps (faster than any airframe).
     pub implausible_positions: u64,
     /// The vehicle's clock at the last position taken (None: no fix yet).
@@ -127,6 +132,7 @@ impl VehicleState {
             time_boot_at: 0.0,
             disarmed_at_alt_m: None,
             bound_to: None,
+            contested: None,
             implausible_positions: 0,
             fix_boot_ms: None,
             last_heartbeat: None,
@@ -228,6 +234,13 @@ impl VehicleState {
         dn.hypot(de) <= MAX_PLAUSIBLE_SPEED_MPS * dt + JUMP_SLACK_M
     }
 
+    /// Whether the vehicle is contested at `now`: claimed from a second
+    /// address within the last [`CONTEST_CLEAR_S`].
+    pub fn contested_at(&self, now: f64) -> bool {
+        self.contested
+            .is_some_and(|c| now - c.last_claim <= CONTEST_CLEAR_S)
+    }
+
     /// Link health at `now` from the last heartbeat.
     pub fn link_at(&self, now: f64, t: &LinkTimeouts) -> LinkStatus {
         match self.last_heartbeat {
@@ -238,6 +251,18 @@ impl VehicleState {
         }
     }
 }
+
+/// Frames claiming a vehicle from a second address.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contest {
+    /// The address that is not bound.
+    pub other: SocketAddr,
+    /// Link time of its latest frame.
+    pub last_claim: f64,
+}
+
+/// Seconds without a second claim after which a contest is over.
+pub const CONTEST_CLEAR_S: f64 = 10.0;
 
 /// No multicopter of the fleet flies faster (m/s); a position further away
 /// than this allows is a glitch or a forgery.
@@ -293,6 +318,9 @@ pub struct Fleet {
     pub timeouts: LinkTimeouts,
     /// Signature checks, when the link has keys.
     verifier: Option<Verifier>,
+    /// Addresses fixed by configuration (or by hand): frames from any
+    /// other are foreign, never a contest, never a rebinding.
+    pinned: BTreeMap<u8, SocketAddr>,
 }
 
 /// What a datagram changed, for the caller's bookkeeping.
@@ -314,6 +342,8 @@ pub struct Ingested {
     /// System ids bound to a new address after their link was lost:
     /// (system id, old address, new address).
     pub rebound: Vec<(u8, SocketAddr, SocketAddr)>,
+    /// Contests that began: (system id, bound address, the other address).
+    pub contested: Vec<(u8, SocketAddr, SocketAddr)>,
     /// Frames refused by signature checks: (claimed system id, why).
     pub signing: Vec<(u8, SignError)>,
     /// Some vehicle's position, attitude, battery or mode changed.
@@ -333,6 +363,7 @@ impl Fleet {
             seq: 0,
             timeouts: LinkTimeouts::default(),
             verifier: None,
+            pinned: BTreeMap::new(),
         }
     }
 
@@ -343,6 +374,20 @@ impl Fleet {
 
     pub fn get(&self, system_id: u8) -> Option<&VehicleState> {
         self.slots[usize::from(system_id)].as_ref()
+    }
+
+    /// Binds a system id to `addr` for good: it is heard only from there,
+    /// and a contest is over.
+    pub fn pin(&mut self, system_id: u8, addr: SocketAddr) -> bool {
+        let Some(v) = self.slots[usize::from(system_id)].as_mut() else {
+            return false;
+        };
+        v.bound_to = Some(addr);
+        v.contested = None;
+        self.pinned.insert(system_id, addr);
+        self.seq += 1;
+        v.changed_seq = self.seq;
+        true
     }
 
     pub fn get_mut(&mut self, system_id: u8) -> Option<&mut VehicleState> {
@@ -428,10 +473,15 @@ impl Fleet {
             match v.bound_to {
                 None => v.bound_to = Some(addr),
                 Some(b) if b == addr => {}
-                Some(b) if v.link_at(now, &self.timeouts) == LinkStatus::Lost => {
+                Some(b)
+                    if v.link_at(now, &self.timeouts) == LinkStatus::Lost
+                        && !self.pinned.contains_key(&frame.system_id) =>
+                {
                     // The bound address went silent: the vehicle may come back
-                    // through another route (a restarted radio, a new port).
+                    // through another route (a restarted radio, a new port);
+                    // the other claims, if any, were this one.
                     v.bound_to = Some(addr);
+                    v.contested = None;
                     out.rebound.push((frame.system_id, b, addr));
                 }
                 Some(b) => {
@@ -441,6 +491,27 @@ impl Fleet {
                         .entry(frame.system_id)
                         .or_default() += 1;
                     out.foreign.push((frame.system_id, addr, b));
+                    if !self.pinned.contains_key(&frame.system_id) {
+                        let was = v.contested_at(now);
+                        // Readers learn of it at most once a second.
+                        let news = v.contested.is_none_or(|c| now - c.last_claim >= 1.0);
+                        v.contested = Some(Contest {
+                            other: addr,
+                            last_claim: if news {
+                                now
+                            } else {
+                                v.contested.map_or(now, |c| c.last_claim)
+                            },
+                        });
+                        if !was {
+                            out.contested.push((frame.system_id, b, addr));
+                        }
+                        if news {
+                            self.seq += 1;
+                            v.changed_seq = self.seq;
+                            out.telemetry_changed = true;
+                        }
+                    }
                     return;
                 }
             }

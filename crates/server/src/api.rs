@@ -316,6 +316,45 @@ pub async fn command(
     }))
 }
 
+/// Binds a drone to one address: the vehicle is heard only from there.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindRequest {
+    /// The vehicle's address as the server hears it, `IP:PORT` (see the contest alert).
+    #[schema(example = "127.0.0.1:14561", min_length = 7, max_length = 47)]
+    pub address: String,
+}
+
+#[utoipa::path(post, path = "/api/drones/{id}/bind", tag = "fleet", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Drone id")),
+    request_body(content = BindRequest, description = "The one address to hear the drone from"),
+    responses((status = 200, description = "Bound: the drone is heard only from that address; a contest is over", body = wire::CommandResult),
+        (status = 400, description = "Malformed JSON or an empty body", body = wire::ErrorBody),
+        (status = 404, description = "Unknown drone", body = wire::ErrorBody),
+        (status = 409, description = "Not possible (system id not on its link)", body = wire::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = wire::ErrorBody),
+        (status = 422, description = "`address` is not IP:PORT", body = wire::ErrorBody)))]
+pub async fn bind(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<wire::CommandResult>, ApiError> {
+    let req: BindRequest = parse_body(body)?;
+    let address: std::net::SocketAddr = req.address.trim().parse().map_err(|_| {
+        ApiError::invalid(format!(
+            "field `address`: `{}` is not IP:PORT (e.g. 127.0.0.1:14561)",
+            req.address
+        ))
+    })?;
+    let answer = s.fleet.bind(DroneId(id.clone()), address).await?;
+    Ok(Json(wire::CommandResult {
+        drone: id,
+        action: "bind".to_owned(),
+        result: wire::fleet::CommandAccepted::Accepted,
+        message: answer,
+    }))
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ZonesQuery {

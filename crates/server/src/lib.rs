@@ -130,6 +130,7 @@ pub fn app(state: AppState) -> Router {
     let admin = Router::new()
         .route("/api/zones", post(api::add_zone))
         .route("/api/zones/{id}", delete(api::delete_zone))
+        .route("/api/drones/{id}/bind", post(api::bind))
         .route_layer(from_fn_with_state(state.clone(), limits::writes))
         .route_layer(from_fn_with_state(state.clone(), auth::admin));
     let open = Router::new()

@@ -29,12 +29,12 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
     ),
     paths(
         api::health, api::config, api::hangars, api::drones, api::drone, api::command,
-        api::zones, api::add_zone, api::delete_zone,
+        api::zones, api::add_zone, api::delete_zone, api::bind,
         api::report, api::incidents, api::incident, api::dispatch, api::cancel, api::resolve,
         api::reassign, api::metrics,
         crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
     ),
-    components(schemas(api::IncidentRequest, api::ReasonRequest, api::IncidentsFilter,
+    components(schemas(api::IncidentRequest, api::BindRequest, api::ReasonRequest, api::IncidentsFilter,
         crate::reports::ReportFormat, wire::ErrorBody, wire::WsMessage)),
     modifiers(&Bearer, &CommonErrors),
     tags(

@@ -112,6 +112,10 @@ pub(super) enum PendingKind {
         return_start: Option<u16>,
     },
     Disarm,
+    Bind {
+        request: RequestId,
+        address: std::net::SocketAddr,
+    },
     Operator {
         request: RequestId,
         name: &'static str,

@@ -189,6 +189,24 @@ impl FleetCore {
                 },
                 ActionOutcome::Commanded(r),
             ) => self.on_operator_done(&drone, request, name, mode, r),
+            (PendingKind::Bind { request, address }, ActionOutcome::Bound(r)) => {
+                let reply = match r {
+                    Ok(()) => {
+                        let detail =
+                            format!("bound to {address} by an admin: heard only from there");
+                        self.command_event(&drone, "bind", true, detail.clone());
+                        Ok(detail)
+                    }
+                    Err(e) => {
+                        self.command_event(&drone, "bind", false, e.clone());
+                        Err(super::ServiceError::Conflict(e))
+                    }
+                };
+                self.out.push(super::Effect::Reply {
+                    to: request,
+                    reply: super::Reply::Command(reply),
+                });
+            }
             (what, outcome) => {
                 // A runtime that answers the wrong kind is a bug; say so, lose nothing.
                 self.alert(

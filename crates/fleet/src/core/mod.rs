@@ -14,6 +14,7 @@
 //! disarmed in the air, flies a mode nobody commanded, stalls, or runs low
 //! on battery before reaching the scene.
 
+mod contest;
 mod duty;
 mod launch;
 mod links;
@@ -99,6 +100,9 @@ pub struct FleetCore {
     timeouts: LinkTimeouts,
     /// Link health last acted on, per drone (level-triggered from telemetry).
     link_seen: HashMap<DroneId, LinkStatus>,
+    /// Drones claimed from two addresses: not dispatched, sent nothing;
+    /// true for those the contest took out of service on the ground.
+    contested: BTreeMap<DroneId, bool>,
     /// Link actions in flight, and what their outcome is for.
     actions: BTreeMap<ActionId, duty::Pending>,
     next_action: u64,
@@ -143,6 +147,7 @@ impl FleetCore {
             link_time: 0.0,
             timeouts: LinkTimeouts::default(),
             link_seen: HashMap::new(),
+            contested: BTreeMap::new(),
             actions: BTreeMap::new(),
             next_action: 0,
             arrivals: Vec::new(),

@@ -110,6 +110,12 @@ pub enum Request {
         drone: DroneId,
         command: DroneCommand,
     },
+    /// An admin binds a drone to one address (resolving a contest): it is
+    /// heard only from there from now on.
+    Bind {
+        drone: DroneId,
+        address: std::net::SocketAddr,
+    },
     /// An input as the fleet's own bookkeeping would feed it: a refusal is
     /// an alert, and the answer says whether it was taken.
     Feed(Input),
@@ -201,6 +207,11 @@ pub enum Action {
     Disarm { drone: DroneId },
     /// An operator's command: its steps in order.
     Operator { drone: DroneId, steps: Vec<Step> },
+    /// Bind the drone's system id on its link to one address for good.
+    Bind {
+        drone: DroneId,
+        address: std::net::SocketAddr,
+    },
 }
 
 /// One thing to send to a vehicle for an operator command.
@@ -219,6 +230,7 @@ pub enum ActionOutcome {
     /// Whether the vehicle was armed (and is now disarmed).
     Disarmed(Result<bool, String>),
     Commanded(Result<(), CommandError>),
+    Bound(Result<(), String>),
 }
 
 /// How a drone was sent home.

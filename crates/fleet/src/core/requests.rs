@@ -63,6 +63,23 @@ impl FleetCore {
                     Err(e) => Reply::Command(Err(e)),
                 }
             }
+            Request::Bind { drone, address } => {
+                if self.dispatcher.world().drone(&drone).is_none() {
+                    Reply::Command(Err(ServiceError::UnknownDrone(drone)))
+                } else {
+                    self.new_action(
+                        Pending {
+                            drone: drone.clone(),
+                            what: PendingKind::Bind {
+                                request: id,
+                                address,
+                            },
+                        },
+                        Action::Bind { drone, address },
+                    );
+                    return;
+                }
+            }
             Request::Feed(input) => Reply::Fed(match self.input(input) {
                 Ok(_) => Ok(()),
                 Err(e) => {
@@ -179,6 +196,11 @@ impl FleetCore {
             return Err(ServiceError::Conflict(format!(
                 "drone {drone} (system {}) has never been heard on the link",
                 d.system_id
+            )));
+        }
+        if self.contested.contains_key(drone) {
+            return Err(ServiceError::Conflict(format!(
+                "drone {drone} is claimed from two addresses: nothing is sent to it until an admin binds it to one (POST /api/drones/{drone}/bind) or the other claims stop"
             )));
         }
         let airborne = v

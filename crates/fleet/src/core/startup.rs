@@ -107,6 +107,7 @@ impl FleetCore {
             };
             self.take_state(&d, &v);
         }
+        self.contests();
         // Link health from here on is news only when it changes.
         for d in &self.scenario.drones {
             if let Some(v) = self.vehicles.get(&d.id)

@@ -19,6 +19,7 @@ impl FleetCore {
     pub(super) fn tick(&mut self, t: Telemetry) {
         self.take_telemetry(t);
         self.link_health();
+        self.contests();
         for drone in self.sortie_drones() {
             self.follow(&drone);
         }

@@ -2,6 +2,7 @@
 //! the core, a clock and one [`VehicleState`] per configured drone, which
 //! the tests move as a vehicle would report it; every effect is recorded.
 
+mod contest;
 mod flight;
 mod links;
 mod requests;
@@ -354,7 +355,8 @@ fn drone_of(a: &Action) -> &DroneId {
         Action::Launch { drone, .. }
         | Action::SendHome { drone, .. }
         | Action::Disarm { drone }
-        | Action::Operator { drone, .. } => drone,
+        | Action::Operator { drone, .. }
+        | Action::Bind { drone, .. } => drone,
     }
 }
 
@@ -364,6 +366,7 @@ fn kind_of(a: &Action) -> &'static str {
         Action::SendHome { .. } => "home",
         Action::Disarm { .. } => "disarm",
         Action::Operator { .. } => "operator",
+        Action::Bind { .. } => "bind",
     }
 }
 
