@@ -254,6 +254,18 @@ fn fly(args: &FlyArgs) -> Result<ExitCode> {
         bail!("--speedup {speedup} is outside (0, 1000]");
     }
     let s = config::load(config).map_err(anyhow::Error::msg)?;
+    if s.links.len() > 1 {
+        bail!(
+            "{} has {} MAVLink links ({}): `fly` flies one link; use `dispatcher serve`, which opens each",
+            config.display(),
+            s.links.len(),
+            s.links
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for (kind, at, _) in incidents {
         if !s.region.contains(*at) {
             bail!(

@@ -150,9 +150,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             start_simulator(&args.config, &gcs, speedup)?;
         } else if let Some(m) = fleet::clock::measure(
             &link,
+            // The first link's vehicles (a system id means nothing across links).
             &scenario
                 .drones
                 .iter()
+                .filter(|d| Some(&d.link) == scenario.links.first().map(|l| &l.name))
                 .map(|d| d.system_id)
                 .collect::<Vec<_>>(),
             Duration::from_secs(3),
@@ -313,8 +315,6 @@ async fn stop_signal() -> Result<()> {
     }
 }
 
-/// Runs the bundled simulator on its own thread and runtime, so that its
-/// physics clock is not disturbed by the server's load.
 /// Where each of the scenario's links is opened, in its order: `--mavlink
 /// NAME=ADDRESS`, a bare `--mavlink ADDRESS` for a single link, the link's
 /// configured `address`, a free loopback port with `--sim`, else the
@@ -390,6 +390,9 @@ fn link_addresses(
     Ok(out)
 }
 
+/// Runs the bundled simulator on its own thread and runtime, so that its
+/// physics clock is not disturbed by the server's load; each link's
+/// vehicles send to that link's socket (`gcs`, in the scenario's order).
 fn start_simulator(config: &std::path::Path, gcs: &[SocketAddr], speedup: f64) -> Result<()> {
     use clap::Parser as _;
     let mut argv = vec![

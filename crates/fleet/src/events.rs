@@ -1,6 +1,7 @@
 //! What the fleet tells the world: one [`FleetEvent`] per thing that
-//! happened, in scenario time. Events go to the durable log (through its
-//! own row type, `store::row`), the websocket and `fly --json`.
+//! happened, in scenario time. Events go to the durable log (as their JSON,
+//! see `store`), the websocket (through the server's own wire types) and
+//! `fly --json`.
 
 use dispatch_core::{DroneId, DroneState, IncidentId, IncidentStatus, Output, Timestamp, ZoneId};
 use serde::Serialize;

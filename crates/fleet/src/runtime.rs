@@ -149,6 +149,7 @@ impl Persister {
             }
             Err(e) => {
                 self.last_error = Some(e.to_string());
+                let before = self.dropped;
                 if all.events.len() > MAX_UNSAVED_EVENTS {
                     let n = all.events.len() - MAX_UNSAVED_EVENTS;
                     all.events.drain(..n);
@@ -156,7 +157,10 @@ impl Persister {
                 }
                 self.pending = Some(all);
                 if self.failing {
-                    return None;
+                    // Said at the first drop, then every further 10,000.
+                    let news = self.dropped > before
+                        && (before == 0 || self.dropped / 10_000 > before / 10_000);
+                    return news.then_some(StoreHealth::Dropped(self.dropped));
                 }
                 self.failing = true;
                 tracing::error!("{e}");

@@ -360,12 +360,10 @@ impl LinkHandle {
     /// resolving a contest): heard only from there, sent to only there.
     /// False for a system id that is not configured.
     pub fn bind(&self, system_id: u8, addr: SocketAddr) -> bool {
-        let ok = self
-            .fleet
+        self.fleet
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .pin(system_id, addr);
-        ok
+            .pin(system_id, addr)
     }
 
     pub fn counters(&self) -> crate::state::IngestCounters {

@@ -378,6 +378,13 @@ impl FleetCore {
                     "cannot write the event log ({e}): changes are kept in memory and written when it works again; new incidents are refused meanwhile"
                 ),
             ),
+            StoreHealth::Dropped(n) => self.alert(
+                None,
+                Severity::Critical,
+                format!(
+                    "the event log still cannot be written: {n} of the oldest unwritten events were dropped to bound memory; incidents, sorties and zones are kept"
+                ),
+            ),
             StoreHealth::Working => self.event(What::Notice {
                 message: "the event log is written again".into(),
             }),

@@ -78,6 +78,9 @@ pub struct Telemetry {
 pub enum StoreHealth {
     Failing(String),
     Working,
+    /// The log kept failing and this many of the oldest unwritten events
+    /// were let go (memory is bounded); the rest are still kept.
+    Dropped(u64),
 }
 
 /// One variant per operation of the service.
@@ -163,6 +166,9 @@ impl Reply {
 }
 
 /// What the core asks of the world.
+// A reply holds an incident view inline: effects live for one step and are
+// moved, never stored, so their size costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Effect {
     /// Write this to the durable log (before any reply of the same step).
