@@ -73,6 +73,13 @@ pub enum Input {
     },
     UpsertZone(Zone),
     RemoveZone(ZoneId),
+    /// The fleet's new estimate of the arrival on scene of an incident's
+    /// drone (at take-off, from its progress along the route).
+    Eta {
+        incident: IncidentId,
+        at: Timestamp,
+        why: String,
+    },
     /// Time passed: expire zones, open patrol windows.
     Tick,
 }
@@ -118,6 +125,13 @@ pub enum Output {
     },
     ZoneExpired {
         zone: ZoneId,
+    },
+    /// The predicted arrival on scene moved (an [`Input::Eta`]).
+    EtaChanged {
+        incident: IncidentId,
+        from: Timestamp,
+        to: Timestamp,
+        why: String,
     },
 }
 
@@ -340,6 +354,30 @@ impl Dispatcher {
                 self.world.remove_zone(&id)?;
                 out.push(Output::ZoneRemoved { zone: id });
                 self.serve_queue(now, &mut out);
+            }
+            Input::Eta { incident, at, why } => {
+                let rec = self
+                    .incidents
+                    .get_mut(&incident)
+                    .ok_or(DispatchError::UnknownIncident(incident))?;
+                let status = rec.incident.status;
+                match rec.assignment.as_mut() {
+                    Some(a)
+                        if matches!(status, IncidentStatus::Assigned | IncidentStatus::EnRoute) =>
+                    {
+                        let from = a.arrival_at;
+                        a.arrival_at = at;
+                        self.changed.insert(incident);
+                        out.push(Output::EtaChanged {
+                            incident,
+                            from,
+                            to: at,
+                            why,
+                        });
+                    }
+                    // On scene (or no drone): no arrival to predict any more.
+                    _ => {}
+                }
             }
             Input::Tick => {
                 for zone in self.world.expire_zones(now) {

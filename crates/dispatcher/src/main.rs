@@ -407,6 +407,14 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             if *ok { "" } else { "FAILED: " }
         ),
         What::Notice { message } => format!("{t} notice: {message}"),
+        What::Eta {
+            incident,
+            eta,
+            note,
+        } => format!(
+            "{t} incident {incident} ETA {}: {note}",
+            eta.with_timezone(offset).format("%H:%M:%S")
+        ),
     }
 }
 

@@ -29,6 +29,13 @@ pub enum What {
         #[serde(skip_serializing_if = "Option::is_none")]
         eta: Option<Timestamp>,
     },
+    /// The predicted arrival on scene moved (re-estimated at take-off and
+    /// from the drone's progress); the incident's status did not change.
+    Eta {
+        incident: IncidentId,
+        eta: Timestamp,
+        note: String,
+    },
     Drone {
         drone: DroneId,
         state: DroneState,

@@ -424,6 +424,7 @@ fn event_keys(e: &FleetEvent) -> (&'static str, Option<u64>, Option<String>) {
         What::Vehicle { drone, .. } => ("vehicle", None, Some(drone.0.clone())),
         What::Alert { drone, .. } => ("alert", None, drone.as_ref().map(|d| d.0.clone())),
         What::Zone { .. } => ("zone", None, None),
+        What::Eta { incident, .. } => ("eta", Some(incident.0), None),
         What::Command { drone, .. } => ("command", None, Some(drone.0.clone())),
         What::Notice { .. } => ("notice", None, None),
     }

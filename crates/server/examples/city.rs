@@ -21,9 +21,13 @@
 //! it built the batch) and which drones it saw. Also read: the server's own
 //! histogram (`GET /api/metrics`: a frame's arrival on its link to the
 //! websocket frame leaving, since the server started; it cannot be reset from
-//! outside), and from /proc the serve process's CPU (all of it, and the
-//! simulator's thread alone) and memory. One JSON line on stdout; progress on
-//! stderr; the child's output goes to a log file named on stderr.
+//! outside), `GET /api/health` every 5 s (drones whose link is up, frames
+//! ingested), and from /proc the serve process's CPU (all of it, and the
+//! simulator's thread alone), its memory, and the receive queues and drops
+//! of its MAVLink UDP sockets (/proc/net/udp: a frame waiting there is in no
+//! histogram, a frame dropped there never reaches the server). One JSON line
+//! on stdout; progress on stderr; the child's output goes to a log file
+//! named on stderr.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -70,6 +74,8 @@ struct ClientStats {
     /// Client receive wall time minus the entry's `time`, µs.
     latency_us: Histogram<u64>,
     messages: u64,
+    /// Of which telemetry (the rest: events, alerts, snapshots).
+    telemetry: u64,
     bytes: u64,
     entries: u64,
     /// Entries without a readable `time`.
@@ -165,7 +171,9 @@ async fn run(args: &[String]) -> Result<(), String> {
         up.http_s, up.drones, up.links_up_s, up.links
     );
     let base = phase(http, pid, 1, &o).await?;
+    say(&base);
     let full = phase(http, pid, o.clients, &o).await?;
+    say(&full);
     let end = http_get(http, "/api/health", "demo-admin").await.ok();
     let _ = child.kill().await;
     let ratio = |k: &str| {
@@ -187,6 +195,21 @@ async fn run(args: &[String]) -> Result<(), String> {
     });
     println!("{out}");
     Ok(())
+}
+
+/// One line on stderr about a measurement.
+fn say(m: &Value) {
+    eprintln!(
+        "city: {} client(s): p50 {} ms, p99 {} ms; drones seen {}-{}; links up {}-{}; serve CPU {} %",
+        m["clients"],
+        m["latency_ms"]["p50"],
+        m["latency_ms"]["p99"],
+        m["drones_seen"]["min"],
+        m["drones_seen"]["max"],
+        m["link_up"]["min"],
+        m["link_up"]["at_end"],
+        m["serve_cpu_pct"]
+    );
 }
 
 struct LinksUp {
@@ -286,6 +309,10 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
         o.warmup, o.duration
     );
     tokio::time::sleep(Duration::from_secs_f64(o.warmup)).await;
+    let h0 = http_get(http, "/api/health", "demo-admin").await?;
+    let ports = link_ports(&h0);
+    let (_, drops0) = udp_queues(&ports);
+    let load0 = loadavg();
     let ticks0 = process_ticks(pid).ok_or("cannot read the dispatcher's /proc stat")?;
     let sim0 = thread_ticks(pid, SIM_THREAD);
     let own0 = process_ticks(std::process::id());
@@ -293,21 +320,36 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
     let started = Instant::now();
     let period = Duration::from_secs_f64(o.duration);
     let mut rss_max: f64 = 0.0;
+    let mut rx_queue_max = 0u64;
+    let mut link_up_min = h0["vehicles"]["link_up"].as_u64();
+    let mut last_health = Instant::now();
     while started.elapsed() < period {
         let left = period.saturating_sub(started.elapsed());
         tokio::time::sleep(left.min(Duration::from_secs(1))).await;
         rss_max = rss_max.max(status_mb(pid, "VmRSS:").unwrap_or(0.0));
+        rx_queue_max = rx_queue_max.max(udp_queues(&ports).0);
+        if last_health.elapsed() >= Duration::from_secs(5) {
+            last_health = Instant::now();
+            let up = http_get(http, "/api/health", "demo-admin")
+                .await
+                .ok()
+                .and_then(|h| h["vehicles"]["link_up"].as_u64());
+            link_up_min = link_up_min.zip(up).map(|(a, b)| a.min(b)).or(up);
+        }
     }
     state.store(DONE, Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     let ticks1 = process_ticks(pid).ok_or("the dispatcher is gone")?;
     let sim1 = thread_ticks(pid, SIM_THREAD);
     let own1 = process_ticks(std::process::id());
+    let (_, drops1) = udp_queues(&ports);
     let rss = status_mb(pid, "VmRSS:");
     let hwm = status_mb(pid, "VmHWM:");
     let metrics = http_get(http, "/api/metrics", "demo-admin")
         .await
         .unwrap_or(Value::Null);
+    let h1 = http_get(http, "/api/health", "demo-admin").await?;
+    let load1 = loadavg();
     let _ = stop_tx.send(true);
     let mut stats = Vec::with_capacity(clients);
     for t in tasks {
@@ -315,18 +357,21 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
     }
 
     let mut all = new_histogram();
-    let (mut messages, mut bytes, mut entries, mut unstamped) = (0u64, 0u64, 0u64, 0u64);
+    let (mut messages, mut telemetry, mut bytes) = (0u64, 0u64, 0u64);
+    let (mut entries, mut unstamped) = (0u64, 0u64);
     let mut ended = Vec::new();
     for s in &stats {
         let _ = all.add(&s.latency_us);
         messages += s.messages;
+        telemetry += s.telemetry;
         bytes += s.bytes;
         entries += s.entries;
         unstamped += s.unstamped;
         ended.extend(s.ended.clone());
     }
     let seen: Vec<usize> = stats.iter().map(|s| s.drones.len()).collect();
-    let configured = configured_drones(http).await;
+    let configured = h1["vehicles"]["configured"].as_u64();
+    let frames = |h: &Value| h["link"]["frames"].as_u64().unwrap_or(0);
     let ms = |q: f64| round(all.value_at_quantile(q) as f64 / 1000.0, 2);
     let cpu = |a: u64, b: u64| round((b.saturating_sub(a)) as f64 / TICKS_PER_S / secs * 100.0, 1);
     let sim_cpu = sim0.zip(sim1).map(|(a, b)| cpu(a, b));
@@ -353,10 +398,18 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
             "clients_with_all": configured.map(|n| seen.iter().filter(|&&s| s as u64 == n).count()),
             "configured": configured,
         },
+        "link_up": {
+            "at_start": h0["vehicles"]["link_up"], "min": link_up_min, "at_end": h1["vehicles"]["link_up"],
+        },
+        "frames_ingested_per_s": (frames(&h1).saturating_sub(frames(&h0)) as f64 / secs).round(),
+        "udp_drops": drops1.saturating_sub(drops0),
+        "udp_rx_queue_max_kb": round(rx_queue_max as f64 / 1024.0, 1),
+        "loadavg_1min": {"before": load0, "after": load1},
         "clients_ended_early": ended.len(),
         "first_end_reason": ended.first(),
         "unstamped_entries": unstamped,
         "messages_per_s": (messages as f64 / secs).round(),
+        "telemetry_messages_per_s": (telemetry as f64 / secs).round(),
         "entries_per_s": (entries as f64 / secs).round(),
         "entries_per_s_per_client": (entries as f64 / secs / clients.max(1) as f64).round(),
         "mbytes_per_s": round(bytes as f64 / secs / 1e6, 1),
@@ -381,6 +434,7 @@ async fn read_client(
     let mut s = ClientStats {
         latency_us: new_histogram(),
         messages: 0,
+        telemetry: 0,
         bytes: 0,
         entries: 0,
         unstamped: 0,
@@ -404,6 +458,7 @@ async fn read_client(
                     s.messages += 1;
                     s.bytes += t.len() as u64;
                     if t.starts_with(r#"{"type":"telemetry""#) {
+                        s.telemetry += 1;
                         scan_telemetry(t.as_str(), now_ms, &mut s);
                     }
                 }
@@ -461,14 +516,6 @@ fn leading_int(s: &str) -> Option<i64> {
     s[..end].parse().ok()
 }
 
-/// The number of configured drones, from `GET /api/health`.
-async fn configured_drones(http: SocketAddr) -> Option<u64> {
-    http_get(http, "/api/health", "demo-admin")
-        .await
-        .ok()
-        .and_then(|h| h["vehicles"]["configured"].as_u64())
-}
-
 fn wall_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -510,6 +557,53 @@ fn thread_ticks(pid: u32, name: &str) -> Option<u64> {
         }
         stat_ticks(&p.join("stat").to_string_lossy())
     })
+}
+
+/// The local UDP ports of the server's MAVLink links (from `GET /api/health`).
+fn link_ports(health: &Value) -> Vec<u16> {
+    health["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["local_addr"].as_str()?.parse::<SocketAddr>().ok())
+        .map(|a| a.port())
+        .collect()
+}
+
+/// Bytes waiting in, and datagrams dropped by, the receive queues of these
+/// local UDP ports (/proc/net/udp): frames the link has not read yet are not
+/// in the server's own latency histogram, and drops explain lost links.
+fn udp_queues(ports: &[u16]) -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let mut queued = 0;
+    let mut drops = 0;
+    for line in s.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let port = f
+            .get(1)
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+        if !port.is_some_and(|p| ports.contains(&p)) {
+            continue;
+        }
+        queued += f
+            .get(4)
+            .and_then(|q| q.split_once(':'))
+            .and_then(|(_, rx)| u64::from_str_radix(rx, 16).ok())
+            .unwrap_or(0);
+        drops += f.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
+    }
+    (queued, drops)
+}
+
+/// The 1-minute load average (the machine is shared: a busy one shows here).
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A memory line of /proc/PID/status, in MB.

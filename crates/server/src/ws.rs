@@ -347,6 +347,30 @@ async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
                 eta: *eta,
             }
         }
+        // A new ETA: the incident as it is now, so that clients show it.
+        What::Eta {
+            incident,
+            eta,
+            note,
+            ..
+        } => match fleet.incident(*incident).await {
+            Ok(view) => {
+                let status = view.incident.status.into();
+                let drone = view.incident.drone.as_ref().map(|d| d.0.clone());
+                WsMessage::Incident {
+                    t,
+                    incident: wire::IncidentRef::Full(Box::new((&view).into())),
+                    status,
+                    note: format!("ETA {note}"),
+                    drone,
+                    eta: Some(*eta),
+                }
+            }
+            Err(_) => WsMessage::Notice {
+                t,
+                message: format!("incident {incident}: ETA {eta} ({note})"),
+            },
+        },
         What::Drone { drone, state, note } => WsMessage::Drone {
             t,
             drone: drone.0.clone(),

@@ -61,6 +61,8 @@ pub struct Sortie {
     /// having landed, has held without a break.
     pub scene_since_ms: Option<u32>,
     pub landed_since_ms: Option<u32>,
+    /// When the ETA was last re-estimated from progress (scenario time).
+    pub eta_checked_at: Option<Timestamp>,
 }
 
 /// The best distance (m, 3-D) to mission item `seq` so far, and when it was

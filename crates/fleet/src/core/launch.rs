@@ -142,6 +142,7 @@ impl FleetCore {
                 pending_mode: None,
                 scene_since_ms: None,
                 landed_since_ms: None,
+                eta_checked_at: None,
             })),
         );
         self.involved.insert(drone_id);
@@ -251,6 +252,7 @@ impl FleetCore {
                     DroneState::EnRoute,
                     format!("launched: mission started; failsafe {failsafe}"),
                 );
+                self.eta_at_take_off(drone, incident);
                 if self
                     .dispatcher
                     .incident(incident)

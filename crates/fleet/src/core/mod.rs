@@ -16,6 +16,7 @@
 
 mod contest;
 mod duty;
+mod eta;
 mod launch;
 mod links;
 mod persist;
@@ -345,6 +346,16 @@ impl FleetCore {
                 assignment,
             } => {
                 self.launch(*incident, assignment);
+            }
+            // An incident event, so that clients see the new ETA with the incident.
+            Output::EtaChanged {
+                incident, to, why, ..
+            } => {
+                self.event(What::Eta {
+                    incident: *incident,
+                    eta: *to,
+                    note: why.clone(),
+                });
             }
             _ => self.event(What::Dispatch { output: o.clone() }),
         }

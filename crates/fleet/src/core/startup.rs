@@ -200,6 +200,7 @@ impl FleetCore {
                 pending_mode: None,
                 scene_since_ms: None,
                 landed_since_ms: None,
+                eta_checked_at: None,
             })),
         );
         self.involved.insert(d.id.clone());

@@ -176,6 +176,9 @@ impl FleetCore {
             self.on_trouble(drone, &s, &v, trouble);
             return;
         }
+        if status == Some(IncidentStatus::EnRoute) {
+            self.eta_from_progress(drone, &v);
+        }
         if let Some(item) = s.plan.payload_release
             && !s.payload_confirmed
             && v.mission_seq > item

@@ -225,6 +225,14 @@ pub enum DispatchOutput {
     ZoneExpired {
         zone: String,
     },
+    /// The predicted arrival on scene moved (re-estimated at take-off and
+    /// from the drone's progress along its route).
+    EtaChanged {
+        incident: u64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        why: String,
+    },
 }
 
 fn ids(z: &[core::ZoneId]) -> Vec<String> {
@@ -450,6 +458,17 @@ impl From<&core_dispatch::Output> for DispatchOutput {
             },
             O::ZoneRemoved { zone } => DispatchOutput::ZoneRemoved {
                 zone: zone.0.clone(),
+            },
+            O::EtaChanged {
+                incident,
+                from,
+                to,
+                why,
+            } => DispatchOutput::EtaChanged {
+                incident: incident.0,
+                from: *from,
+                to: *to,
+                why: why.clone(),
             },
             O::ZoneExpired { zone } => DispatchOutput::ZoneExpired {
                 zone: zone.0.clone(),

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
+use dispatch_core::Timestamp;
+
 use super::*;
 
 #[test]
@@ -406,4 +409,64 @@ fn every_step_persists_only_the_incidents_it_changed() {
         matches!(out.last(), Some(Effect::Reply { .. }))
             || out.iter().any(|e| matches!(e, Effect::Reply { .. }))
     );
+}
+
+fn eta(sim: &Sim, id: IncidentId) -> Timestamp {
+    sim.core
+        .dispatcher()
+        .incident(id)
+        .and_then(|r| r.eta())
+        .unwrap_or_else(|| panic!("no ETA"))
+}
+
+#[test]
+fn a_late_take_off_moves_the_eta() {
+    let mut sim = Sim::new();
+    sim.start();
+    let id = sim.report(IncidentKind::PersonInWater, IN_THE_RIVER);
+    let planned = eta(&sim, id);
+    let predicted = sim.sortie("yg-1").predicted_eta_s;
+    let (action, _) = sim
+        .action(11, "launch")
+        .unwrap_or_else(|| panic!("no launch"));
+    // The hangar's 20 s became 80 s (a lossy link, a slow upload).
+    sim.advance(80.0);
+    let took_off = sim.now;
+    sim.done(action, ActionOutcome::Launched(Ok("ok".into())));
+    let now = eta(&sim, id);
+    let expected = took_off + TimeDelta::milliseconds(((predicted - 20.0) * 1000.0) as i64);
+    assert!(
+        (now - expected).num_seconds().abs() <= 1,
+        "{now} vs {expected}"
+    );
+    assert!(
+        (now - planned).num_seconds() >= 59,
+        "{now} vs planned {planned}"
+    );
+    assert!(sim.events().iter().any(|e| matches!(&e.what,
+        What::Eta { note, .. } if note.contains("re-estimated at take-off"))));
+}
+
+#[test]
+fn the_eta_follows_the_drone_along_its_route() {
+    let (mut sim, id) = Sim::rescue_in_the_air();
+    let first = eta(&sim, id);
+    // It hovers over its hangar for 40 s: the scene is as far as it was.
+    sim.advance(40.0);
+    let later = eta(&sim, id);
+    // (Moved in steps of at least 15 s: small changes are not news.)
+    assert!((later - first).num_seconds() >= 15, "{first} -> {later}");
+    // Then it is over the scene's approach: the ETA comes in.
+    let s = sim.sortie("yg-1");
+    let scene = crate::mission::item_position(&s.plan.items[usize::from(s.plan.scene_arrival)]);
+    let v = sim.vehicle(11);
+    v.lat = scene.lat + 0.01;
+    v.lon = scene.lon;
+    v.mission_seq = s.plan.scene_arrival;
+    sim.advance(11.0);
+    let near = eta(&sim, id);
+    let left = (near - sim.now).num_seconds();
+    assert!((50..=110).contains(&left), "{left} s left for about 1.1 km");
+    assert!(sim.events().iter().any(|e| matches!(&e.what,
+        What::Eta { note, .. } if note.contains("from the drone's progress"))));
 }
