@@ -20,6 +20,7 @@ pub mod reports;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod store_row;
 pub mod views;
 
 pub use core::{

@@ -366,6 +366,28 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // The row format: a log without one was written in format 1.
+        let format: Option<String> = conn
+            .query_row("SELECT value FROM kv WHERE key = 'log_format'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match format.as_deref().map(str::parse::<u32>) {
+            None => {
+                conn.execute(
+                    "INSERT INTO kv (key, value) VALUES ('log_format', ?1)",
+                    params![crate::store_row::LOG_FORMAT.to_string()],
+                )?;
+            }
+            Some(Ok(v)) if v <= crate::store_row::LOG_FORMAT => {}
+            Some(_) => {
+                return Err(rusqlite::Error::ModuleError(format!(
+                    "the log's row format is {}, newer than this dispatcher's {}: use a newer dispatcher",
+                    format.unwrap_or_default(),
+                    crate::store_row::LOG_FORMAT
+                )));
+            }
+        }
         Ok(SqliteStore { conn, path: None })
     }
 
@@ -395,41 +417,6 @@ impl SqliteStore {
     }
 }
 
-/// The incident and drone an event names, for the indexes.
-fn event_keys(e: &FleetEvent) -> (&'static str, Option<u64>, Option<String>) {
-    use crate::events::What;
-    match &e.what {
-        What::Incident {
-            incident, drone, ..
-        } => (
-            "incident",
-            Some(incident.0),
-            drone.as_ref().map(|d| d.0.clone()),
-        ),
-        What::Drone { drone, .. } => ("drone", None, Some(drone.0.clone())),
-        What::Dispatch { output } => {
-            use dispatch_core::Output;
-            let incident = match output {
-                Output::Reported { incident, .. }
-                | Output::Proposed { incident, .. }
-                | Output::Assigned { incident, .. }
-                | Output::Queued { incident, .. }
-                | Output::StatusChanged { incident, .. } => Some(incident.0),
-                Output::Preempted { to, .. } => Some(to.0),
-                _ => None,
-            };
-            ("dispatch", incident, None)
-        }
-        What::Link { drone, .. } => ("link", None, Some(drone.0.clone())),
-        What::Vehicle { drone, .. } => ("vehicle", None, Some(drone.0.clone())),
-        What::Alert { drone, .. } => ("alert", None, drone.as_ref().map(|d| d.0.clone())),
-        What::Zone { .. } => ("zone", None, None),
-        What::Eta { incident, .. } => ("eta", Some(incident.0), None),
-        What::Command { drone, .. } => ("command", None, Some(drone.0.clone())),
-        What::Notice { .. } => ("notice", None, None),
-    }
-}
-
 impl Store for SqliteStore {
     fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
         match &self.path {
@@ -445,13 +432,14 @@ impl Store for SqliteStore {
                 "INSERT INTO events (t, event, incident, drone, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for e in &batch.events {
-                let (kind, incident, drone) = event_keys(e);
+                let row = crate::store_row::EventRow::from(e);
+                let (kind, incident, drone) = row.keys();
                 ev.execute(params![
                     ts(&e.t),
                     kind,
                     incident.map(|i| i as i64),
                     drone,
-                    serde_json::to_string(e)?
+                    serde_json::to_string(&row)?
                 ])?;
             }
             let mut inc = tx.prepare_cached(
