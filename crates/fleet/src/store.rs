@@ -381,11 +381,14 @@ impl SqliteStore {
             }
             Some(Ok(v)) if v <= crate::store_row::LOG_FORMAT => {}
             Some(_) => {
-                return Err(rusqlite::Error::ModuleError(format!(
-                    "the log's row format is {}, newer than this dispatcher's {}: use a newer dispatcher",
-                    format.unwrap_or_default(),
-                    crate::store_row::LOG_FORMAT
-                )));
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(format!(
+                        "the log's row format is {}, newer than this dispatcher's {}: use a newer dispatcher",
+                        format.unwrap_or_default(),
+                        crate::store_row::LOG_FORMAT
+                    )),
+                ));
             }
         }
         Ok(SqliteStore { conn, path: None })
