@@ -381,13 +381,18 @@ async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
             t,
             output: output.into(),
         },
+        // Lost and degraded links are alerts; a link back up is the drone's story.
+        What::Link { drone, status } if status == "up" => WsMessage::Link {
+            t,
+            drone: drone.0.clone(),
+            status: status.clone(),
+        },
         What::Link { drone, status } => WsMessage::Alert {
             t,
             drone: Some(drone.0.clone()),
             severity: match status.as_str() {
                 "lost" => wire::Severity::Critical,
-                "degraded" => wire::Severity::Warning,
-                _ => wire::Severity::Info,
+                _ => wire::Severity::Warning,
             },
             message: format!("link {status}"),
         },

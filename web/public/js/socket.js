@@ -38,6 +38,7 @@ export function connect() {
         addDroneEvent(m.drone, { t: m.t, text: `${m.command}: ${m.ok ? "" : "failed: "}${m.detail}` });
         break;
       case "notice": console.info(`dispatcher: ${m.message}`); break;
+      case "link": addDroneEvent(m.drone, { t: m.t, text: `link ${m.status}` }); break;
       case "resync": ws.close(); break;
       default: break;
     }

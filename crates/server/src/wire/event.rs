@@ -70,6 +70,12 @@ pub enum WsMessage {
         ok: bool,
         detail: String,
     },
+    /// A drone's link came back up (lost and degraded links are alerts).
+    Link {
+        t: DateTime<Utc>,
+        drone: String,
+        status: String,
+    },
     /// The service's own news that needs no action (recovered from its log...).
     Notice { t: DateTime<Utc>, message: String },
     /// The dispatcher's other decisions.
