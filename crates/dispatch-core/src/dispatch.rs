@@ -197,6 +197,10 @@ pub struct Dispatcher {
     queued: BTreeSet<IncidentId>,
     /// Incidents whose record changed since the last [`Dispatcher::take_changed`].
     changed: BTreeSet<IncidentId>,
+    /// When a tick last served the queue: every other change that can free
+    /// a drone serves it at once, so ticks (10 Hz in the fleet) need only
+    /// serve it for what time alone changes, once a scenario second.
+    ticked_at: Option<Timestamp>,
 }
 
 impl Dispatcher {
@@ -209,6 +213,7 @@ impl Dispatcher {
             next_id: 1,
             queued: BTreeSet::new(),
             changed: BTreeSet::new(),
+            ticked_at: None,
         }
     }
 
@@ -380,11 +385,18 @@ impl Dispatcher {
                 }
             }
             Input::Tick => {
+                let before = out.len();
                 for zone in self.world.expire_zones(now) {
                     out.push(Output::ZoneExpired { zone });
                 }
                 self.open_patrols(now, &mut out)?;
-                self.serve_queue(now, &mut out);
+                let due = self
+                    .ticked_at
+                    .is_none_or(|t| (now - t).num_milliseconds() >= 1000 || now < t);
+                if due || out.len() > before {
+                    self.ticked_at = Some(now);
+                    self.serve_queue(now, &mut out);
+                }
             }
         }
         Ok(out)
