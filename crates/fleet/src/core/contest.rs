@@ -91,12 +91,7 @@ impl FleetCore {
         let Some(d) = self.dispatcher.world().drone(drone).cloned() else {
             return;
         };
-        let hangar = self
-            .dispatcher
-            .world()
-            .hangar(&d.hangar)
-            .map(|h| h.position)
-            .unwrap_or(d.position);
+        let hangar = self.hangar_position(&d);
         let battery = self
             .vehicle(drone)
             .and_then(|v| v.battery_pct)

@@ -127,6 +127,40 @@ pub(super) enum PendingKind {
     },
 }
 
+impl Sortie {
+    /// A sortie begun (at launch, or taken back after a restart) with none
+    /// of its evidence gathered yet.
+    pub(super) fn begin(
+        incident: IncidentId,
+        system_id: u8,
+        plan: MissionPlan,
+        predicted_eta_s: f64,
+        on_scene_s: f64,
+        phase: Phase,
+    ) -> Sortie {
+        Sortie {
+            incident,
+            system_id,
+            plan,
+            predicted_eta_s,
+            phase,
+            start_boot_ms: None,
+            was_airborne: false,
+            lost_since: None,
+            flying_since: None,
+            progress: None,
+            on_scene_s,
+            payload_confirmed: false,
+            implausible_reported: false,
+            operator_mode: None,
+            pending_mode: None,
+            scene_since_ms: None,
+            landed_since_ms: None,
+            eta_checked_at: None,
+        }
+    }
+}
+
 impl Duty {
     pub fn sortie(&self) -> Option<&Sortie> {
         match self {

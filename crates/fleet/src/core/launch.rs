@@ -125,24 +125,16 @@ impl FleetCore {
         self.set_duty(
             &drone_id,
             Duty::Sortie(Box::new(Sortie {
-                incident,
-                system_id: sysid,
-                plan,
-                predicted_eta_s: a.chosen.eta_s,
-                phase: Phase::Launching(action),
                 start_boot_ms,
                 was_airborne: airborne,
-                lost_since: None,
-                flying_since: None,
-                progress: None,
-                on_scene_s,
-                payload_confirmed: false,
-                implausible_reported: false,
-                operator_mode: None,
-                pending_mode: None,
-                scene_since_ms: None,
-                landed_since_ms: None,
-                eta_checked_at: None,
+                ..Sortie::begin(
+                    incident,
+                    sysid,
+                    plan,
+                    a.chosen.eta_s,
+                    on_scene_s,
+                    Phase::Launching(action),
+                )
             })),
         );
         self.involved.insert(drone_id);

@@ -223,6 +223,15 @@ impl FleetCore {
         self.vehicles.get(drone)
     }
 
+    /// Where a drone's hangar is (its own position if the hangar is unknown).
+    fn hangar_position(&self, d: &dispatch_core::Drone) -> LatLon {
+        self.dispatcher
+            .world()
+            .hangar(&d.hangar)
+            .map(|h| h.position)
+            .unwrap_or(d.position)
+    }
+
     fn position_of(&self, drone: &DroneId) -> LatLon {
         self.dispatcher
             .world()

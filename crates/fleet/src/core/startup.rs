@@ -147,12 +147,7 @@ impl FleetCore {
             && !airborne
         {
             let pos = LatLon::new(v.lat, v.lon);
-            let home = self
-                .dispatcher
-                .world()
-                .hangar(&d.hangar)
-                .map(|h| h.position)
-                .unwrap_or(d.position);
+            let home = self.hangar_position(d);
             let home_from_the_scene = rec.incident.status == IncidentStatus::Returning
                 && dispatch_core::geodesy::distance_m(home, pos) < AT_HANGAR_M;
             self.resolve_or_requeue(
@@ -183,24 +178,19 @@ impl FleetCore {
         self.set_duty(
             &d.id,
             Duty::Sortie(Box::new(Sortie {
-                incident: stored.incident,
-                system_id: d.system_id,
-                plan,
-                predicted_eta_s: stored.predicted_eta_s,
-                phase: Phase::Flying,
                 start_boot_ms: stored.start_boot_ms,
                 was_airborne: true,
                 lost_since: v.is_none().then_some(now),
                 flying_since: Some(self.link_time),
-                progress: None,
-                on_scene_s,
                 payload_confirmed: stored.payload_confirmed,
-                implausible_reported: false,
-                operator_mode: None,
-                pending_mode: None,
-                scene_since_ms: None,
-                landed_since_ms: None,
-                eta_checked_at: None,
+                ..Sortie::begin(
+                    stored.incident,
+                    d.system_id,
+                    plan,
+                    stored.predicted_eta_s,
+                    on_scene_s,
+                    Phase::Flying,
+                )
             })),
         );
         self.involved.insert(d.id.clone());
@@ -244,12 +234,7 @@ impl FleetCore {
         } else {
             d.position
         };
-        let hangar = self
-            .dispatcher
-            .world()
-            .hangar(&d.hangar)
-            .map(|h| h.position)
-            .unwrap_or(d.position);
+        let hangar = self.hangar_position(d);
         let airborne = v.armed && (v.landed == Some(false) || v.rel_alt_m > 1.0);
         if airborne {
             self.involved.insert(d.id.clone());
