@@ -106,7 +106,16 @@ async fn the_socket_checks_the_token_then_sends_a_snapshot_telemetry_and_events(
     let t = until_json(&mut ws, 5, |v| v["type"] == "telemetry").await;
     let first = &t["drones"][0];
     for k in [
-        "drone", "lat", "lon", "alt_m", "heading", "speed", "battery", "mode", "armed", "link",
+        "drone",
+        "lat",
+        "lon",
+        "alt_m",
+        "heading_deg",
+        "ground_speed_mps",
+        "battery_pct",
+        "mode",
+        "armed",
+        "link",
         "time",
     ] {
         assert!(!first[k].is_null(), "telemetry lacks `{k}`: {first}");

@@ -105,8 +105,8 @@ export function applyTelemetry(list) {
     if (!d) continue;
     const moved = d.lat !== t.lat || d.lon !== t.lon;
     Object.assign(d, {
-      lat: t.lat, lon: t.lon, alt: t.alt_m, heading: t.heading, speed: t.speed,
-      battery: t.battery ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
+      lat: t.lat, lon: t.lon, alt: t.alt_m, heading: t.heading_deg, speed: t.ground_speed_mps,
+      battery: t.battery_pct ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
     });
     if (moved && t.armed) {
       d.trail.push([t.lat, t.lon]);

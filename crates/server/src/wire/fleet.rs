@@ -71,11 +71,11 @@ pub struct TelemetryEntry {
     /// Altitude above home, metres (0.1 m).
     pub alt_m: f64,
     /// Degrees, rounded.
-    pub heading: f64,
+    pub heading_deg: f64,
     /// Ground speed, m/s (0.1).
-    pub speed: f64,
+    pub ground_speed_mps: f64,
     /// Battery percentage; null until the vehicle reports it.
-    pub battery: Option<f64>,
+    pub battery_pct: Option<f64>,
     pub mode: String,
     pub armed: bool,
     pub link: LinkStatus,
