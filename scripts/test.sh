@@ -20,11 +20,14 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
+# One build of everything with the test features unified (the binaries the
+# SITL and browser tests run come from it too: no second build of the
+# dependencies with other features), then the tests.
+cargo build --workspace --all-targets
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 
-cargo build -p drone-sim -p dispatcher
 # Bounded fuzzing of every input surface (docs/reliability.md, "Fuzzing").
-cargo run -q -p fuzz-harness --bin fuzz -- all --seconds "${FUZZ_SECONDS:-15}" 2>&1 | tee -a "$log"
+target/debug/fuzz all --seconds "${FUZZ_SECONDS:-15}" 2>&1 | tee -a "$log"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

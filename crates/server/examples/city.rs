@@ -6,6 +6,7 @@
 //! target/release/examples/city --dispatcher target/release/dispatcher
 //! # options: --config config/jiaxing-1000.toml --clients 200 --warmup 20
 //! #   --duration 30 --links-timeout 90 --sim-speedup 10
+//! #   --links-required N (default: every configured drone)
 //! #   --time 2026-09-28T13:00:00+08:00 (the binary: --dispatcher, else $DISPATCHER)
 //! ```
 //!
@@ -65,6 +66,8 @@ struct Opts {
     warmup: f64,
     duration: f64,
     links_timeout: f64,
+    /// Drones whose link must be up before measuring (default: all configured).
+    links_required: Option<u64>,
     speedup: f64,
     time: String,
 }
@@ -80,6 +83,10 @@ struct ClientStats {
     entries: u64,
     /// Entries without a readable `time`.
     unstamped: u64,
+    /// Telemetry messages also parsed in full, and how many of them the
+    /// scanner read differently (it relies on the entries' field names).
+    checked: u64,
+    mismatched: u64,
     drones: HashSet<String>,
     /// Why the connection ended before the measurement did, if it did.
     ended: Option<String>,
@@ -116,6 +123,10 @@ fn opts(args: &[String]) -> Opts {
         warmup: arg(args, "--warmup", 20.0),
         duration: arg(args, "--duration", 30.0),
         links_timeout: arg(args, "--links-timeout", 90.0),
+        links_required: args
+            .iter()
+            .position(|a| a == "--links-required")
+            .and_then(|i| args.get(i + 1)?.parse().ok()),
         speedup: arg(args, "--sim-speedup", 10.0),
         time: arg(args, "--time", "2026-09-28T13:00:00+08:00".to_owned()),
     }
@@ -165,10 +176,10 @@ async fn run(args: &[String]) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", o.dispatcher.display()))?;
     let pid = child.id().ok_or("the dispatcher exited at once")?;
-    let up = wait_links_up(http, &mut child, o.links_timeout, &log_path, spawned).await?;
+    let up = wait_links_up(http, &mut child, &o, &log_path, spawned).await?;
     eprintln!(
-        "city: HTTP answered after {:.1} s; all {} drones' links up after {:.1} s (on {} links)",
-        up.http_s, up.drones, up.links_up_s, up.links
+        "city: HTTP answered after {:.1} s; {} of {} drones' links up after {:.1} s (on {} links)",
+        up.http_s, up.up, up.drones, up.links_up_s, up.links
     );
     let base = phase(http, pid, 1, &o).await?;
     say(&base);
@@ -186,6 +197,7 @@ async fn run(args: &[String]) -> Result<(), String> {
         "http_up_s": round(up.http_s, 1),
         "links_up_s": round(up.links_up_s, 1),
         "drones": up.drones,
+        "links_up_at_start": up.up,
         "links": up.links,
         "link_up_at_end": end.as_ref().map(|h| h["vehicles"]["link_up"].clone()),
         "measured": full,
@@ -215,18 +227,22 @@ fn say(m: &Value) {
 struct LinksUp {
     http_s: f64,
     links_up_s: f64,
+    /// Drones whose link was up then.
+    up: u64,
     drones: u64,
     links: usize,
 }
 
-/// Polls `GET /api/health` until every configured drone's link is up.
+/// Polls `GET /api/health` until every configured drone's link is up (or
+/// `--links-required` of them).
 async fn wait_links_up(
     http: SocketAddr,
     child: &mut tokio::process::Child,
-    timeout_s: f64,
+    o: &Opts,
     log: &std::path::Path,
     spawned: Instant,
 ) -> Result<LinksUp, String> {
+    let timeout_s = o.links_timeout;
     let deadline = spawned + Duration::from_secs_f64(timeout_s);
     let mut http_s = None;
     let mut last = Value::Null;
@@ -242,10 +258,11 @@ async fn wait_links_up(
             http_s.get_or_insert(spawned.elapsed().as_secs_f64());
             let up = h["vehicles"]["link_up"].as_u64().unwrap_or(0);
             let configured = h["vehicles"]["configured"].as_u64().unwrap_or(0);
-            if configured > 0 && up == configured {
+            if configured > 0 && up >= o.links_required.unwrap_or(configured) {
                 return Ok(LinksUp {
                     http_s: http_s.unwrap_or_default(),
                     links_up_s: spawned.elapsed().as_secs_f64(),
+                    up,
                     drones: configured,
                     links: h["links"].as_array().map_or(0, Vec::len),
                 });
@@ -271,8 +288,10 @@ async fn wait_links_up(
                     )
                 })
                 .collect();
+            let (queued, drops) = udp_queues(&link_ports(&last));
             return Err(format!(
-                "only {} of {} drones' links up after {timeout_s} s (HTTP {}); per link: {}",
+                "only {} of {} drones' links up after {timeout_s} s (HTTP {}); per link: {}; \
+                 the links' UDP sockets: {drops} datagrams dropped, {queued} bytes queued",
                 last["vehicles"]["link_up"],
                 last["vehicles"]["configured"],
                 if http_s.is_some() {
@@ -358,7 +377,7 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
 
     let mut all = new_histogram();
     let (mut messages, mut telemetry, mut bytes) = (0u64, 0u64, 0u64);
-    let (mut entries, mut unstamped) = (0u64, 0u64);
+    let (mut entries, mut unstamped, mut checked, mut mismatched) = (0u64, 0u64, 0u64, 0u64);
     let mut ended = Vec::new();
     for s in &stats {
         let _ = all.add(&s.latency_us);
@@ -367,6 +386,8 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
         bytes += s.bytes;
         entries += s.entries;
         unstamped += s.unstamped;
+        checked += s.checked;
+        mismatched += s.mismatched;
         ended.extend(s.ended.clone());
     }
     let seen: Vec<usize> = stats.iter().map(|s| s.drones.len()).collect();
@@ -408,6 +429,7 @@ async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<V
         "clients_ended_early": ended.len(),
         "first_end_reason": ended.first(),
         "unstamped_entries": unstamped,
+        "scan_check": {"messages": checked, "mismatched": mismatched},
         "messages_per_s": (messages as f64 / secs).round(),
         "telemetry_messages_per_s": (telemetry as f64 / secs).round(),
         "entries_per_s": (entries as f64 / secs).round(),
@@ -438,6 +460,8 @@ async fn read_client(
         bytes: 0,
         entries: 0,
         unstamped: 0,
+        checked: 0,
+        mismatched: 0,
         drones: HashSet::new(),
         ended: None,
     };
@@ -459,7 +483,16 @@ async fn read_client(
                     s.bytes += t.len() as u64;
                     if t.starts_with(r#"{"type":"telemetry""#) {
                         s.telemetry += 1;
+                        let before = (s.entries, s.unstamped);
                         scan_telemetry(t.as_str(), now_ms, &mut s);
+                        // One message in 1,000 is checked against a full parse.
+                        if s.telemetry % 1000 == 1 {
+                            s.checked += 1;
+                            let read = (s.entries - before.0, s.unstamped - before.1);
+                            if read != (full_parse_entries(t.as_str()), 0) {
+                                s.mismatched += 1;
+                            }
+                        }
                     }
                 }
                 continue;
@@ -506,6 +539,17 @@ fn scan_telemetry(text: &str, now_ms: f64, s: &mut ClientStats) {
         }
         rest = &rest[next..];
     }
+}
+
+/// Entries of a telemetry message with a string `drone` and an integer
+/// `time`, by a full JSON parse (the scanner's check).
+fn full_parse_entries(text: &str) -> u64 {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    v["drones"].as_array().map_or(0, |a| {
+        a.iter()
+            .filter(|e| e["drone"].is_string() && e["time"].is_i64())
+            .count() as u64
+    })
 }
 
 fn leading_int(s: &str) -> Option<i64> {

@@ -320,8 +320,11 @@ pub async fn command(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindRequest {
-    /// The vehicle's address as the server hears it, `IP:PORT` (see the contest alert).
-    #[schema(example = "127.0.0.1:14561", min_length = 7, max_length = 47)]
+    /// The vehicle's address as the server hears it, IPv4 `IP:PORT` (see the contest alert).
+    #[schema(
+        example = "127.0.0.1:14561",
+        pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]):([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+    )]
     pub address: String,
 }
 
@@ -340,7 +343,7 @@ pub async fn bind(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<wire::CommandResult>, ApiError> {
     let req: BindRequest = parse_body(body)?;
-    let address: std::net::SocketAddr = req.address.trim().parse().map_err(|_| {
+    let address: std::net::SocketAddr = req.address.parse().map_err(|_| {
         ApiError::invalid(format!(
             "field `address`: `{}` is not IP:PORT (e.g. 127.0.0.1:14561)",
             req.address

@@ -36,6 +36,37 @@ impl FleetCore {
     }
 
     fn contest_began(&mut self, drone: &DroneId, bound: &str, other: &str) {
+        // In the air on our mission, the bound address is the vehicle: it has
+        // flown what we uploaded since before the other claims began. It
+        // keeps the binding (pinned), and the other address is ignored.
+        let in_the_air = match self.duty(drone) {
+            Duty::Sortie(s) => s.phase == Phase::Flying,
+            Duty::Homing(_) => true,
+            Duty::Idle | Duty::Charging => false,
+        };
+        if in_the_air && let Ok(address) = bound.parse::<std::net::SocketAddr>() {
+            self.alert(
+                Some(drone),
+                Severity::Critical,
+                format!(
+                    "drone {drone} is claimed from {other} too while it flies from {bound}: it stays bound to {bound}, the address that flies its mission; {other} is ignored"
+                ),
+            );
+            self.new_action(
+                super::duty::Pending {
+                    drone: drone.clone(),
+                    what: super::duty::PendingKind::Bind {
+                        request: None,
+                        address,
+                    },
+                },
+                super::Action::Bind {
+                    drone: drone.clone(),
+                    address,
+                },
+            );
+            return;
+        }
         self.contested.insert(drone.clone(), false);
         let why = format!("drone {drone} is claimed from two addresses ({bound} and {other})");
         self.alert(
@@ -46,18 +77,13 @@ impl FleetCore {
             ),
         );
         if let Some(s) = self.sortie(drone).cloned() {
-            match s.phase {
-                Phase::Launching(action) => {
-                    // Nothing more goes to it: the rescue goes to the next drone now.
-                    self.abort(action);
-                    self.take_sortie(drone);
-                    self.requeue_if_open(s.incident, &why);
-                }
-                Phase::Flying => {
-                    // In the air it flies its uploaded mission home on its own.
-                    self.hand_over(drone, &s, &why, Severity::Critical, false);
-                }
+            // Still in its hangar: nothing more goes to it, and the rescue
+            // goes to the next drone now.
+            if let Phase::Launching(action) = s.phase {
+                self.abort(action);
             }
+            self.take_sortie(drone);
+            self.requeue_if_open(s.incident, &why);
         }
         let d = self.dispatcher.world().drone(drone).cloned();
         if let Some(d) = d

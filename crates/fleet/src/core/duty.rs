@@ -114,8 +114,10 @@ pub(super) enum PendingKind {
         return_start: Option<u16>,
     },
     Disarm,
+    /// An admin's bind (answered), or the fleet's own (None): a drone in
+    /// the air stays bound to the address that flies its mission.
     Bind {
-        request: RequestId,
+        request: Option<RequestId>,
         address: std::net::SocketAddr,
     },
     Operator {

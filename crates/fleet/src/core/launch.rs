@@ -183,10 +183,14 @@ impl FleetCore {
                 ActionOutcome::Commanded(r),
             ) => self.on_operator_done(&drone, request, name, mode, r),
             (PendingKind::Bind { request, address }, ActionOutcome::Bound(r)) => {
+                let by = if request.is_some() {
+                    "by an admin"
+                } else {
+                    "as the address that flies its mission"
+                };
                 let reply = match r {
                     Ok(()) => {
-                        let detail =
-                            format!("bound to {address} by an admin: heard only from there");
+                        let detail = format!("bound to {address} {by}: heard only from there");
                         self.command_event(&drone, "bind", true, detail.clone());
                         Ok(detail)
                     }
@@ -195,10 +199,12 @@ impl FleetCore {
                         Err(super::ServiceError::Conflict(e))
                     }
                 };
-                self.out.push(super::Effect::Reply {
-                    to: request,
-                    reply: super::Reply::Command(reply),
-                });
+                if let Some(to) = request {
+                    self.out.push(super::Effect::Reply {
+                        to,
+                        reply: super::Reply::Command(reply),
+                    });
+                }
             }
             (what, outcome) => {
                 // A runtime that answers the wrong kind is a bug; say so, lose nothing.

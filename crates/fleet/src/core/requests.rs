@@ -71,7 +71,7 @@ impl FleetCore {
                         Pending {
                             drone: drone.clone(),
                             what: PendingKind::Bind {
-                                request: id,
+                                request: Some(id),
                                 address,
                             },
                         },

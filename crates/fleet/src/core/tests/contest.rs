@@ -107,3 +107,24 @@ fn an_admin_binds_a_contested_drone_to_one_address() {
     assert!(sim.events().iter().any(|e| matches!(&e.what,
         What::Command { command, ok: true, .. } if command == "bind")));
 }
+
+#[test]
+fn a_second_claim_while_flying_our_mission_keeps_the_address_that_flies_it() {
+    let (mut sim, id) = Sim::rescue_in_the_air();
+    claim(&mut sim, 11);
+    sim.advance(0.5);
+    // No hand-over: the bound address has flown what we uploaded.
+    assert_eq!(sim.serving(id), Some(drone("yg-1")));
+    assert_eq!(sim.duty("yg-1"), "flying");
+    let a = sim.alerts("stays bound to 127.0.0.1:14560");
+    assert_eq!(a.len(), 1, "{:?}", sim.alerts(""));
+    let Some((aid, Action::Bind { address, .. })) = sim.action(11, "bind") else {
+        panic!("not pinned");
+    };
+    assert_eq!(address.to_string(), "127.0.0.1:14560");
+    let out = sim.done(aid, ActionOutcome::Bound(Ok(())));
+    assert!(
+        !out.iter().any(|e| matches!(e, Effect::Reply { .. })),
+        "nobody to answer"
+    );
+}
