@@ -11,6 +11,7 @@
 //! Used by `dispatcher fly` (a fixed list of incidents) and, as a
 //! long-running service, by `dispatcher serve`.
 
+mod actions;
 pub mod clock;
 pub mod core;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod reports;
 pub mod runtime;
 pub mod service;
 pub mod store;
+mod store_reader;
 pub mod store_row;
 pub mod views;
 
