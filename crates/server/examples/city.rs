@@ -2,7 +2,7 @@
 //! docs/performance.md, "City scale").
 //!
 //! ```sh
-//! cargo build --release -p dispatcher -p dispatch-server --example city
+//! cargo build --release -p dispatcher -p dispatch-server --bin dispatcher --example city
 //! target/release/examples/city --dispatcher target/release/dispatcher
 //! # options: --config config/jiaxing-1000.toml --clients 200 --warmup 20
 //! #   --duration 30 --links-timeout 90 --sim-speedup 10
