@@ -626,10 +626,11 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     pub async fn open(address: &Address) -> std::io::Result<Transport> {
         Ok(match address {
-            Address::UdpIn(a) => Transport::Udp {
-                socket: UdpSocket::bind(a).await?,
-                peer: None,
-            },
+            Address::UdpIn(a) => {
+                let socket = UdpSocket::bind(a).await?;
+                widen_receive_buffer(&socket);
+                Transport::Udp { socket, peer: None }
+            }
             Address::UdpOut(a) => {
                 let any: SocketAddr = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
                     .parse()
@@ -1526,4 +1527,26 @@ fn complete_prefix(b: &[u8]) -> usize {
         }
     }
     i
+}
+
+/// A whole fleet sends to one socket: a default receive buffer (about 200
+/// KiB on Linux) overflows in the once-a-second burst of 250 vehicles'
+/// heartbeats and status messages, and the lost heartbeats look like lost
+/// links. Ask for 4 MiB (the kernel may cap it at `net.core.rmem_max`).
+fn widen_receive_buffer(socket: &UdpSocket) {
+    const WANT: usize = 4 << 20;
+    let s = socket2::SockRef::from(socket);
+    if let Err(e) = s.set_recv_buffer_size(WANT) {
+        tracing::warn!("cannot widen the MAVLink socket's receive buffer: {e}");
+        return;
+    }
+    // Linux reports twice the size it books; below half of what was asked
+    // for, the cap is low: say so, as dropped frames will follow.
+    if let Ok(got) = s.recv_buffer_size()
+        && got < WANT
+    {
+        tracing::warn!(
+            "the MAVLink socket's receive buffer is {got} bytes (asked for {WANT}): raise net.core.rmem_max for a large fleet"
+        );
+    }
 }

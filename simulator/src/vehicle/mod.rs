@@ -220,6 +220,9 @@ pub struct Vehicle {
     lifebuoy_released: bool,
     rates: HashMap<u32, Option<f64>>,
     next_due: HashMap<u32, f64>,
+    /// Where in each stream's interval this vehicle's first message falls,
+    /// 0..1 (from its system id and link: fixed, different per vehicle).
+    stream_phase: f64,
     sim_t: f64,
     params: Vec<(&'static str, f32, MavParamType)>,
     /// SmartRTL's breadcrumbs since arming, and the way home being flown.
@@ -231,6 +234,7 @@ impl Vehicle {
     pub fn new(cfg: VehicleConfig) -> Vehicle {
         let rates = default_rates(&cfg);
         let params = default_params(&cfg);
+        let (cfg_system_id, cfg_link) = (cfg.system_id, cfg.link);
         let mut body = Body::at(cfg.home.0, cfg.home.1);
         body.consumed_mah =
             cfg.airframe.capacity_mah * (1.0 - cfg.initial_battery_pct.clamp(0.0, 100.0) / 100.0);
@@ -264,6 +268,9 @@ impl Vehicle {
             lifebuoy_released: false,
             rates,
             next_due: HashMap::new(),
+            // The golden ratio spreads consecutive ids evenly over the interval.
+            stream_phase: ((f64::from(cfg_system_id) + 97.0 * cfg_link as f64) * 0.618_033_988_75)
+                .fract(),
             sim_t: 0.0,
             params,
             srtl_path: smartrtl::Path::new(2.0, 300),

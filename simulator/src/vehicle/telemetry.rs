@@ -63,7 +63,15 @@ impl Vehicle {
         let mut due = Vec::new();
         for (&id, interval) in &self.rates {
             let Some(interval) = *interval else { continue };
-            let next = self.next_due.get(&id).copied().unwrap_or(0.0);
+            // Vehicles start their streams out of step (`stream_phase`), as
+            // real ones booted at different moments do: a fleet on one
+            // socket would otherwise send every once-a-second message in
+            // the same instant.
+            let next = self
+                .next_due
+                .get(&id)
+                .copied()
+                .unwrap_or(self.stream_phase * interval);
             if t >= next {
                 due.push(id);
                 // Catch up without bursts after a long step.
