@@ -566,6 +566,8 @@ impl FleetManager {
             forwarders.spawn(async move {
                 loop {
                     match rx.recv().await {
+                        // Link health comes from each tick's telemetry.
+                        Ok(LinkEvent::LinkStatus { .. }) => {}
                         Ok(ev) => {
                             if tx.send((i, ev)).await.is_err() {
                                 return;

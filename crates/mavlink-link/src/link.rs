@@ -355,7 +355,6 @@ impl LinkHandle {
             .cloned()
     }
 
-    /// Frame counters (including frames from unknown systems).
     /// Binds a vehicle to `addr` for good (configuration, or an admin
     /// resolving a contest): heard only from there, sent to only there.
     /// False for a system id that is not configured.
@@ -366,6 +365,7 @@ impl LinkHandle {
             .pin(system_id, addr)
     }
 
+    /// Frame counters (including frames from unknown systems).
     pub fn counters(&self) -> crate::state::IngestCounters {
         self.fleet
             .lock()

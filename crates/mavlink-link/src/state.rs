@@ -342,8 +342,6 @@ pub struct Ingested {
     /// System ids bound to a new address after their link was lost:
     /// (system id, old address, new address).
     pub rebound: Vec<(u8, SocketAddr, SocketAddr)>,
-    /// Contests that began: (system id, bound address, the other address).
-    pub contested: Vec<(u8, SocketAddr, SocketAddr)>,
     /// Frames refused by signature checks: (claimed system id, why).
     pub signing: Vec<(u8, SignError)>,
     /// Some vehicle's position, attitude, battery or mode changed.
@@ -492,7 +490,6 @@ impl Fleet {
                         .or_default() += 1;
                     out.foreign.push((frame.system_id, addr, b));
                     if !self.pinned.contains_key(&frame.system_id) {
-                        let was = v.contested_at(now);
                         // Readers learn of it at most once a second.
                         let news = v.contested.is_none_or(|c| now - c.last_claim >= 1.0);
                         v.contested = Some(Contest {
@@ -503,9 +500,6 @@ impl Fleet {
                                 v.contested.map_or(now, |c| c.last_claim)
                             },
                         });
-                        if !was {
-                            out.contested.push((frame.system_id, b, addr));
-                        }
                         if news {
                             self.seq += 1;
                             v.changed_seq = self.seq;

@@ -146,9 +146,4 @@ impl FleetCore {
             );
         }
     }
-
-    /// Whether a drone is contested now.
-    pub fn is_contested(&self, drone: &DroneId) -> bool {
-        self.contested.contains_key(drone)
-    }
 }

@@ -199,10 +199,6 @@ impl FleetCore {
         &self.scenario
     }
 
-    pub fn config(&self) -> &FleetConfig {
-        &self.cfg
-    }
-
     /// What a drone is doing now.
     pub fn duty(&self, drone: &DroneId) -> &Duty {
         self.duties.get(drone).unwrap_or(&Duty::Idle)
@@ -211,11 +207,6 @@ impl FleetCore {
     /// Whether the loop was asked to stop.
     pub fn stopping(&self) -> bool {
         self.stopping
-    }
-
-    /// Link actions still in flight.
-    pub fn actions_in_flight(&self) -> usize {
-        self.actions.len()
     }
 
     /// The vehicle's latest telemetry, with its link health as of the last tick.
