@@ -16,6 +16,7 @@ use crate::model::{
     CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
 };
 use crate::routing::{Route, RouteError, RouteRequest, plan_route, secs};
+use crate::wind::{self, WindEstimate, WindField, bearing_deg, leg_speed, power_factor};
 use crate::world::World;
 
 /// What the incident needs.
@@ -85,6 +86,23 @@ pub enum RejectReason {
     InsufficientBattery { needed_pct: f64, available_pct: f64 },
     NoRoute { error: RouteError },
     NoReturnRoute { error: RouteError },
+    /// The wind somewhere on the sortie is over the airframe's limits.
+    WindLimit {
+        wind_mps: f64,
+        gust_mps: f64,
+        from_deg: f64,
+        max_wind_mps: f64,
+        max_gust_mps: f64,
+        /// Who measured it, and how long ago (s).
+        source: String,
+        age_s: f64,
+    },
+    /// A leg runs into more wind than the frame has airspeed.
+    NoHeadway {
+        wind_mps: f64,
+        from_deg: f64,
+        max_airspeed_mps: f64,
+    },
 }
 
 impl std::fmt::Display for RejectReason {
@@ -103,6 +121,29 @@ impl std::fmt::Display for RejectReason {
             ),
             RejectReason::NoRoute { error } => write!(f, "no route: {error}"),
             RejectReason::NoReturnRoute { error } => write!(f, "no route back: {error}"),
+            RejectReason::WindLimit {
+                wind_mps,
+                gust_mps,
+                from_deg,
+                max_wind_mps,
+                max_gust_mps,
+                source,
+                age_s,
+            } => write!(
+                f,
+                "wind {wind_mps:.1} m/s gusting {gust_mps:.1} from {from_deg:.0}° \
+                 ({source}, {age_s:.0} s old) is over its limits of \
+                 {max_wind_mps:.1} m/s, gusts {max_gust_mps:.1}"
+            ),
+            RejectReason::NoHeadway {
+                wind_mps,
+                from_deg,
+                max_airspeed_mps,
+            } => write!(
+                f,
+                "cannot make headway against {wind_mps:.1} m/s from {from_deg:.0}° \
+                 at its {max_airspeed_mps:.1} m/s airspeed"
+            ),
         }
     }
 }
@@ -123,10 +164,23 @@ pub struct Assignment {
     pub return_route: Route,
     pub arrival_at: Timestamp,
     pub energy: EnergyBudget,
+    /// The wind the plan was made with (`None`: no wind known, still air).
+    #[serde(default)]
+    pub wind: Option<SortieWind>,
     /// Next-best drones, best first.
     pub alternatives: Vec<Candidate>,
     /// Drones nearer than the chosen one that were passed over, nearest first.
     pub rejected: Vec<Rejection>,
+}
+
+/// How the wind shaped a sortie's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SortieWind {
+    /// The strongest wind met on the sortie (out, on scene, home).
+    pub strongest: WindEstimate,
+    /// Mean ground speeds over the routes out and home, m/s.
+    pub out_ground_speed_mps: f64,
+    pub back_ground_speed_mps: f64,
 }
 
 /// No drone can take the incident now.
@@ -141,6 +195,7 @@ struct Evaluated {
     route: Route,
     return_route: Route,
     energy: EnergyBudget,
+    wind: Option<SortieWind>,
 }
 
 /// Picks the drone that reaches the scene first among those that can do the job.
@@ -203,6 +258,7 @@ pub fn assign(world: &World, need: &Need) -> Result<Assignment, NoCandidate> {
         return_route: chosen.return_route,
         arrival_at,
         energy: chosen.energy,
+        wind: chosen.wind,
         alternatives: best.map(|e| e.candidate).collect(),
         rejected,
     })
@@ -322,6 +378,15 @@ fn evaluate(
     };
     let params = world.params();
     let perf = d.performance;
+    let field = world.wind();
+    let now = need.at;
+    // The wind where the drone is, on scene and at home decides at once.
+    let mut strongest: Option<WindEstimate> = None;
+    for p in [d.position, need.position, home.position] {
+        if let Err(reason) = note_wind(field.at(p, now), &perf, &mut strongest) {
+            return Outcome::Rejected(reason);
+        }
+    }
     let on_ground = d.state.is_on_ground();
     let climb_s = if on_ground {
         params.cruise_altitude_m / perf.climb_rate_mps
@@ -331,19 +396,33 @@ fn evaluate(
     let pre_cruise_s = if on_ground { home.launch_delay_s } else { 0.0 } + climb_s;
     let straight_out = distance_m(d.position, need.position);
     let straight_back = distance_m(need.position, home.position);
-    let energy_for = |out_m: f64, back_m: f64| {
+    let hover_factor = match field.at(need.position, now) {
+        Some(e) => power_factor(0.0, e.wind.speed_mps, perf.cruise_speed_mps),
+        None => wind::HOVER_POWER_FACTOR,
+    };
+    let energy_for = |out_power_s: f64, back_power_s: f64| {
         budget(
             d,
             climb_s,
-            out_m / perf.cruise_speed_mps,
-            need.on_scene_s,
-            back_m / perf.cruise_speed_mps,
+            out_power_s,
+            need.on_scene_s * hover_factor,
+            back_power_s,
             params.cruise_altitude_m / perf.descent_rate_mps,
             params.reserve_pct,
         )
     };
-    // Routes are never shorter than the straight line: a cheap early rejection.
-    let lower = energy_for(straight_out, straight_back);
+    // Routes are never shorter than the straight line, never faster than
+    // cruise, and never cheaper than the power floor in wind: a cheap early
+    // rejection.
+    let floor = if field.is_empty() {
+        1.0
+    } else {
+        wind::MOVING_POWER_FLOOR
+    };
+    let lower = energy_for(
+        floor * straight_out / perf.cruise_speed_mps,
+        floor * straight_back / perf.cruise_speed_mps,
+    );
     if lower.margin_pct < 0.0 {
         return Outcome::Rejected(RejectReason::InsufficientBattery {
             needed_pct: lower.total_pct + lower.reserve_pct,
@@ -353,12 +432,31 @@ fn evaluate(
     if bound_eta.is_some_and(|b| pre_cruise_s + straight_out / perf.cruise_speed_mps > b) {
         return Outcome::Slower;
     }
+    // Zone windows are judged at the times the drone passes: the route is
+    // timed at the ground speed the wind allows on the straight line.
+    let timing_speed = |from: LatLon, to: LatLon| -> Result<f64, RejectReason> {
+        let mid = LatLon::new((from.lat + to.lat) / 2.0, (from.lon + to.lon) / 2.0);
+        match field.at(mid, now) {
+            None => Ok(perf.cruise_speed_mps),
+            Some(e) => leg_speed(bearing_deg(from, to), e.wind, perf.airspeeds())
+                .map(|s| s.ground_mps)
+                .ok_or(RejectReason::NoHeadway {
+                    wind_mps: e.wind.speed_mps,
+                    from_deg: e.wind.from_deg,
+                    max_airspeed_mps: perf.max_airspeed_mps,
+                }),
+        }
+    };
+    let out_speed = match timing_speed(d.position, need.position) {
+        Ok(v) => v,
+        Err(reason) => return Outcome::Rejected(reason),
+    };
     let req = RouteRequest {
         from: d.position,
         to: need.position,
         depart: need.at,
         pre_cruise_s,
-        speed_mps: perf.cruise_speed_mps,
+        speed_mps: out_speed,
         altitude_m: params.cruise_altitude_m,
         rescue: need.rescue,
     };
@@ -366,16 +464,24 @@ fn evaluate(
         Ok(r) => r,
         Err(error) => return Outcome::Rejected(RejectReason::NoRoute { error }),
     };
-    let eta_s = pre_cruise_s + route.duration_s(perf.cruise_speed_mps);
+    let out = match fly(&route, field, now, &perf, &mut strongest) {
+        Ok(f) => f,
+        Err(reason) => return Outcome::Rejected(reason),
+    };
+    let eta_s = pre_cruise_s + out.seconds;
     if bound_eta.is_some_and(|b| eta_s >= b) {
         return Outcome::Slower;
     }
+    let back_speed = match timing_speed(need.position, home.position) {
+        Ok(v) => v,
+        Err(reason) => return Outcome::Rejected(reason),
+    };
     let back_req = RouteRequest {
         from: need.position,
         to: home.position,
         depart: need.at + secs(eta_s + need.on_scene_s),
         pre_cruise_s: 0.0,
-        speed_mps: perf.cruise_speed_mps,
+        speed_mps: back_speed,
         altitude_m: params.cruise_altitude_m,
         rescue: need.rescue,
     };
@@ -383,13 +489,22 @@ fn evaluate(
         Ok(r) => r,
         Err(error) => return Outcome::Rejected(RejectReason::NoReturnRoute { error }),
     };
-    let energy = energy_for(route.length_m, return_route.length_m);
+    let back = match fly(&return_route, field, now, &perf, &mut strongest) {
+        Ok(f) => f,
+        Err(reason) => return Outcome::Rejected(reason),
+    };
+    let energy = energy_for(out.power_s, back.power_s);
     if energy.margin_pct < 0.0 {
         return Outcome::Rejected(RejectReason::InsufficientBattery {
             needed_pct: energy.total_pct + energy.reserve_pct,
             available_pct: d.battery_pct,
         });
     }
+    let wind = strongest.map(|strongest| SortieWind {
+        strongest,
+        out_ground_speed_mps: route.length_m / out.seconds.max(1e-9),
+        back_ground_speed_mps: return_route.length_m / back.seconds.max(1e-9),
+    });
     Outcome::Feasible(Box::new(Evaluated {
         candidate: Candidate {
             drone: d.id.clone(),
@@ -403,26 +518,102 @@ fn evaluate(
         route,
         return_route,
         energy,
+        wind,
     }))
 }
 
-/// Battery model: cruise drains 100 % over the rated endurance; climbing costs
-/// 1.5x cruise power, hovering on scene 1.1x, descending 0.8x.
+/// A route flown in the wind field: seconds, and seconds at cruise power
+/// (seconds times the power factor) for the battery.
+struct Flown {
+    seconds: f64,
+    power_s: f64,
+}
+
+/// Times `route` leg by leg at the ground speed the wind at each leg's
+/// middle allows, keeping the strongest wind met in `strongest`.
+fn fly(
+    route: &Route,
+    field: &WindField,
+    now: crate::model::Timestamp,
+    perf: &crate::model::Performance,
+    strongest: &mut Option<WindEstimate>,
+) -> Result<Flown, RejectReason> {
+    let mut f = Flown {
+        seconds: 0.0,
+        power_s: 0.0,
+    };
+    for w in route.waypoints.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let len = distance_m(a, b);
+        if len < 1e-6 {
+            continue;
+        }
+        let mid = LatLon::new((a.lat + b.lat) / 2.0, (a.lon + b.lon) / 2.0);
+        let estimate = field.at(mid, now);
+        let wind = estimate.as_ref().map_or(wind::Wind::CALM, |e| e.wind);
+        note_wind(estimate, perf, strongest)?;
+        let s = leg_speed(bearing_deg(a, b), wind, perf.airspeeds()).ok_or(
+            RejectReason::NoHeadway {
+                wind_mps: wind.speed_mps,
+                from_deg: wind.from_deg,
+                max_airspeed_mps: perf.max_airspeed_mps,
+            },
+        )?;
+        let t = len / s.ground_mps;
+        f.seconds += t;
+        f.power_s += t * power_factor(s.ground_mps, s.air_mps, perf.cruise_speed_mps);
+    }
+    Ok(f)
+}
+
+/// Keeps the stronger of `e` and `strongest`; refuses a wind over the
+/// airframe's limits.
+fn note_wind(
+    e: Option<WindEstimate>,
+    perf: &crate::model::Performance,
+    strongest: &mut Option<WindEstimate>,
+) -> Result<(), RejectReason> {
+    let Some(e) = e else {
+        return Ok(());
+    };
+    if e.wind.speed_mps > perf.max_wind_mps || e.gust_mps > perf.max_gust_mps {
+        return Err(RejectReason::WindLimit {
+            wind_mps: e.wind.speed_mps,
+            gust_mps: e.gust_mps,
+            from_deg: e.wind.from_deg,
+            max_wind_mps: perf.max_wind_mps,
+            max_gust_mps: perf.max_gust_mps,
+            source: e.source.to_string(),
+            age_s: e.age_s,
+        });
+    }
+    if strongest
+        .as_ref()
+        .is_none_or(|s| e.wind.speed_mps > s.wind.speed_mps)
+    {
+        *strongest = Some(e);
+    }
+    Ok(())
+}
+
+/// Battery model: cruise drains 100 % over the rated endurance; the legs
+/// come as seconds at cruise power (their power factors applied, see
+/// [`crate::wind`]); climbing costs 1.5x cruise power, descending 0.8x.
 fn budget(
     d: &Drone,
     climb_s: f64,
-    out_s: f64,
-    on_scene_s: f64,
-    back_s: f64,
+    out_power_s: f64,
+    on_scene_power_s: f64,
+    back_power_s: f64,
     descent_s: f64,
     reserve_pct: f64,
 ) -> EnergyBudget {
     let rate = 100.0 / (d.performance.endurance_min * 60.0);
-    let climb_pct = climb_s * rate * 1.5;
-    let outbound_pct = out_s * rate;
-    let on_scene_pct = on_scene_s * rate * 1.1;
-    let return_pct = back_s * rate;
-    let descent_pct = descent_s * rate * 0.8;
+    let climb_pct = climb_s * rate * wind::CLIMB_POWER_FACTOR;
+    let outbound_pct = out_power_s * rate;
+    let on_scene_pct = on_scene_power_s * rate;
+    let return_pct = back_power_s * rate;
+    let descent_pct = descent_s * rate * wind::DESCENT_POWER_FACTOR;
     let total_pct = climb_pct + outbound_pct + on_scene_pct + return_pct + descent_pct;
     EnergyBudget {
         climb_pct,
@@ -442,12 +633,14 @@ fn summarize(rejected: &[Rejection]) -> String {
     let mut busy = 0;
     let mut battery = 0;
     let mut route = 0;
+    let mut windy = 0;
     for r in rejected {
         match r.reason {
             RejectReason::MissingCapabilities { .. } => caps += 1,
             RejectReason::Busy { .. } => busy += 1,
             RejectReason::InsufficientBattery { .. } => battery += 1,
             RejectReason::NoRoute { .. } | RejectReason::NoReturnRoute { .. } => route += 1,
+            RejectReason::WindLimit { .. } | RejectReason::NoHeadway { .. } => windy += 1,
         }
     }
     let mut parts = Vec::new();
@@ -456,6 +649,7 @@ fn summarize(rejected: &[Rejection]) -> String {
         (busy, "are on higher-priority work"),
         (battery, "lack the battery"),
         (route, "have no route around the no-go zones"),
+        (windy, "cannot fly in this wind"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -468,6 +662,14 @@ fn summarize(rejected: &[Rejection]) -> String {
     let mut s = format!("no available drone can take it: {}", parts.join(", "));
     if let Some(e) = first_route_error {
         s.push_str(&format!(" ({e})"));
+    }
+    if let Some(r) = rejected.iter().find(|r| {
+        matches!(
+            r.reason,
+            RejectReason::WindLimit { .. } | RejectReason::NoHeadway { .. }
+        )
+    }) {
+        s.push_str(&format!(" ({}: {})", r.drone, r.reason));
     }
     s
 }

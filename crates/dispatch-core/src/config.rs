@@ -553,6 +553,10 @@ struct RawDrone {
     climb_rate_mps: f64,
     descent_rate_mps: f64,
     endurance_min: f64,
+    /// Default: 1.34 times cruise.
+    max_airspeed_mps: Option<f64>,
+    max_wind_mps: Option<f64>,
+    max_gust_mps: Option<f64>,
     #[serde(default = "full")]
     battery_pct: f64,
     #[serde(default)]
@@ -1069,6 +1073,42 @@ impl Validator {
             ] {
                 self.range(&item, what, v, lo, hi, unit);
             }
+            let mut performance = Performance::with_defaults(
+                d.cruise_speed_mps,
+                d.climb_rate_mps,
+                d.descent_rate_mps,
+                d.endurance_min,
+            );
+            if let Some(v) = d.max_airspeed_mps {
+                if v.is_finite() && v < d.cruise_speed_mps {
+                    self.err(
+                        item.clone(),
+                        format!(
+                            "max_airspeed_mps {v} is below cruise_speed_mps {}: the frame could not cruise",
+                            d.cruise_speed_mps
+                        ),
+                    );
+                }
+                self.range(&item, "max_airspeed_mps", v, 1.0, 80.0, "m/s");
+                performance.max_airspeed_mps = v;
+            }
+            if let Some(v) = d.max_wind_mps {
+                self.range(&item, "max_wind_mps", v, 0.0, 60.0, "m/s");
+                performance.max_wind_mps = v;
+            }
+            if let Some(v) = d.max_gust_mps {
+                self.range(&item, "max_gust_mps", v, 0.0, 80.0, "m/s");
+                performance.max_gust_mps = v;
+            }
+            if performance.max_gust_mps < performance.max_wind_mps {
+                self.err(
+                    item.clone(),
+                    format!(
+                        "max_gust_mps {} is below max_wind_mps {}: a gust is at least the mean wind",
+                        performance.max_gust_mps, performance.max_wind_mps
+                    ),
+                );
+            }
             if !(0.0..=100.0).contains(&d.battery_pct) {
                 self.err(
                     item.clone(),
@@ -1098,12 +1138,7 @@ impl Validator {
                 link,
                 address,
                 capabilities: d.capabilities.iter().copied().collect(),
-                performance: Performance {
-                    cruise_speed_mps: d.cruise_speed_mps,
-                    climb_rate_mps: d.climb_rate_mps,
-                    descent_rate_mps: d.descent_rate_mps,
-                    endurance_min: d.endurance_min,
-                },
+                performance,
                 state: if d.maintenance {
                     DroneState::Maintenance
                 } else {

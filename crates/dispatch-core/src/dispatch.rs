@@ -28,6 +28,7 @@ use crate::model::{
     PatrolRoute, Tasking, Timestamp, Zone, ZoneId,
 };
 use crate::routing::secs;
+use crate::wind::WindObservation;
 use crate::world::{World, WorldError};
 
 /// A new incident.
@@ -80,6 +81,8 @@ pub enum Input {
         at: Timestamp,
         why: String,
     },
+    /// A wind report (a vehicle's own estimate, or the weather service).
+    Wind(WindObservation),
     /// Time passed: expire zones, open patrol windows.
     Tick,
 }
@@ -384,7 +387,13 @@ impl Dispatcher {
                     _ => {}
                 }
             }
+            Input::Wind(obs) => {
+                // The queue hears of it at the next tick (at most a second).
+                self.world.check_position(obs.position)?;
+                self.world.wind_mut().observe(obs);
+            }
             Input::Tick => {
+                self.world.wind_mut().expire(now);
                 let before = out.len();
                 for zone in self.world.expire_zones(now) {
                     out.push(Output::ZoneExpired { zone });
@@ -890,12 +899,7 @@ mod tests {
             link: crate::config::DEFAULT_LINK.into(),
             address: None,
             capabilities: caps(c),
-            performance: Performance {
-                cruise_speed_mps: 15.0,
-                climb_rate_mps: 5.0,
-                descent_rate_mps: 3.0,
-                endurance_min: 45.0,
-            },
+            performance: Performance::with_defaults(15.0, 5.0, 3.0, 45.0),
             state: DroneState::Docked,
             battery_pct: 100.0,
             position: h.position,

@@ -15,6 +15,7 @@ pub mod polygon_check;
 pub mod routing;
 pub mod shape;
 pub mod synth;
+pub mod wind;
 pub mod world;
 
 pub use assign::{
@@ -24,4 +25,5 @@ pub use config::{ConfigError, ConfigProblem, Scenario};
 pub use dispatch::{DispatchError, Dispatcher, IncidentRecord, Input, Output, Report};
 pub use model::*;
 pub use routing::{Route, RouteError, RouteRequest, plan_route, plan_route_reference};
+pub use wind::{Wind, WindEstimate, WindField, WindObservation, WindSource};
 pub use world::{PlanningParams, Region, World, WorldError};

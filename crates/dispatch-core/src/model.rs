@@ -219,7 +219,50 @@ pub struct Performance {
     pub descent_rate_mps: f64,
     /// Flight time on a full battery in cruise, minutes.
     pub endurance_min: f64,
+    /// The most airspeed the frame makes, m/s: against a headwind the ground
+    /// speed drops once cruise needs more than this.
+    pub max_airspeed_mps: f64,
+    /// The strongest mean wind the airframe is flown in, m/s.
+    pub max_wind_mps: f64,
+    /// The strongest gust it is flown in, m/s.
+    pub max_gust_mps: f64,
 }
+
+impl Performance {
+    /// Figures for an airframe with the usual margins: 1.34 times cruise
+    /// airspeed, flown in up to 12 m/s of wind and 15 m/s gusts.
+    pub fn with_defaults(
+        cruise_speed_mps: f64,
+        climb_rate_mps: f64,
+        descent_rate_mps: f64,
+        endurance_min: f64,
+    ) -> Self {
+        Performance {
+            cruise_speed_mps,
+            climb_rate_mps,
+            descent_rate_mps,
+            endurance_min,
+            max_airspeed_mps: cruise_speed_mps * DEFAULT_AIRSPEED_FACTOR,
+            max_wind_mps: DEFAULT_MAX_WIND_MPS,
+            max_gust_mps: DEFAULT_MAX_GUST_MPS,
+        }
+    }
+
+    /// The figures the wind triangle needs.
+    pub fn airspeeds(&self) -> crate::wind::Airspeeds {
+        crate::wind::Airspeeds {
+            cruise_mps: self.cruise_speed_mps,
+            max_airspeed_mps: self.max_airspeed_mps,
+        }
+    }
+}
+
+/// Maximum airspeed over cruise speed when the configuration gives none.
+pub const DEFAULT_AIRSPEED_FACTOR: f64 = 1.34;
+/// Wind limits when the configuration gives none, m/s (a typical dock
+/// drone's rating).
+pub const DEFAULT_MAX_WIND_MPS: f64 = 12.0;
+pub const DEFAULT_MAX_GUST_MPS: f64 = 15.0;
 
 /// What a drone is doing, as the dispatcher understands it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -152,12 +152,12 @@ pub fn parts(spec: &Spec) -> (Vec<Hangar>, Vec<Drone>, Vec<Zone>) {
                 link: format!("synthetic-{}", n / 250),
                 address: None,
                 capabilities: caps,
-                performance: Performance {
-                    cruise_speed_mps: rng.random_range(12.0..20.0),
-                    climb_rate_mps: rng.random_range(3.0..7.0),
-                    descent_rate_mps: 3.0,
-                    endurance_min: rng.random_range(25.0..55.0),
-                },
+                performance: Performance::with_defaults(
+                    rng.random_range(12.0..20.0),
+                    rng.random_range(3.0..7.0),
+                    3.0,
+                    rng.random_range(25.0..55.0),
+                ),
                 state,
                 battery_pct: rng.random_range(30.0..100.0),
                 position,

@@ -23,6 +23,7 @@ use crate::model::{
     KindPolicy, LatLon, Tasking, Timestamp, Zone, ZoneId,
 };
 use crate::shape::{ARC_STEP_RAD, Hull, OffsetNode, ZoneShape};
+use crate::wind::WindField;
 
 pub(crate) type PointEntry = GeomWithData<[f64; 2], usize>;
 type ZoneEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -127,6 +128,8 @@ pub struct World {
     /// from drones that have it.
     capability_trees: [RTree<PointEntry>; 5],
     max_cruise_speed_mps: f64,
+    /// What the vehicles and the weather service say of the wind.
+    wind: WindField,
 }
 
 impl World {
@@ -153,6 +156,7 @@ impl World {
             dispatchable_key: Vec::new(),
             capability_trees: Default::default(),
             max_cruise_speed_mps: f64::MIN_POSITIVE,
+            wind: WindField::new(),
         }
     }
 
@@ -241,6 +245,15 @@ impl World {
 
     pub fn region(&self) -> Region {
         self.region
+    }
+
+    /// The wind field that ETAs, energy and the wind limits are judged by.
+    pub fn wind(&self) -> &WindField {
+        &self.wind
+    }
+
+    pub fn wind_mut(&mut self) -> &mut WindField {
+        &mut self.wind
     }
 
     pub fn frame(&self) -> &LocalFrame {

@@ -69,6 +69,8 @@ pub struct Assignment {
     pub return_route: Route,
     pub arrival_at: DateTime<Utc>,
     pub energy: EnergyBudget,
+    /// The wind the ETA and energy were planned with; null: none known (still air).
+    pub wind: Option<super::SortieWind>,
     /// Next-best drones, best first.
     pub alternatives: Vec<Candidate>,
     /// Drones nearer than the chosen one that were passed over, nearest first.
@@ -159,6 +161,26 @@ pub enum Rejection {
         drone: String,
         distance_m: f64,
         error: RouteError,
+    },
+    /// The wind on the sortie is over the airframe's limits.
+    WindLimit {
+        drone: String,
+        distance_m: f64,
+        wind_mps: f64,
+        gust_mps: f64,
+        from_deg: f64,
+        max_wind_mps: f64,
+        max_gust_mps: f64,
+        source: String,
+        age_s: f64,
+    },
+    /// A leg runs into more wind than the frame has airspeed.
+    NoHeadway {
+        drone: String,
+        distance_m: f64,
+        wind_mps: f64,
+        from_deg: f64,
+        max_airspeed_mps: f64,
     },
 }
 
@@ -290,6 +312,7 @@ impl From<&core_assign::Assignment> for Assignment {
             return_route: (&a.return_route).into(),
             arrival_at: a.arrival_at,
             energy: a.energy.into(),
+            wind: a.wind.as_ref().map(super::SortieWind::from),
             alternatives: a.alternatives.iter().map(Candidate::from).collect(),
             rejected: a.rejected.iter().map(Rejection::from).collect(),
         }
@@ -376,6 +399,36 @@ impl From<&core_assign::Rejection> for Rejection {
                 drone,
                 distance_m,
                 error: error.into(),
+            },
+            R::WindLimit {
+                wind_mps,
+                gust_mps,
+                from_deg,
+                max_wind_mps,
+                max_gust_mps,
+                source,
+                age_s,
+            } => Rejection::WindLimit {
+                drone,
+                distance_m,
+                wind_mps: *wind_mps,
+                gust_mps: *gust_mps,
+                from_deg: *from_deg,
+                max_wind_mps: *max_wind_mps,
+                max_gust_mps: *max_gust_mps,
+                source: source.clone(),
+                age_s: *age_s,
+            },
+            R::NoHeadway {
+                wind_mps,
+                from_deg,
+                max_airspeed_mps,
+            } => Rejection::NoHeadway {
+                drone,
+                distance_m,
+                wind_mps: *wind_mps,
+                from_deg: *from_deg,
+                max_airspeed_mps: *max_airspeed_mps,
             },
         }
     }

@@ -14,12 +14,14 @@
 //! - [`service`]: health, map settings, metrics, the error body.
 //! - [`report`]: time lines, response times, daily summaries.
 //! - [`event`]: websocket messages.
+//! - [`wind`]: the wind field and how it shaped a plan.
 
 pub mod event;
 pub mod fleet;
 pub mod incident;
 pub mod report;
 pub mod service;
+pub mod wind;
 pub mod zone;
 
 use dispatch_core::model as core;
@@ -34,6 +36,7 @@ pub use incident::{
 };
 pub use report::{DailyReport, ResponseGroup, ResponseTimes, StageStats, Timeline, Track};
 pub use service::{ErrorBody, ErrorDetail, Health, KindSettings, MapConfig, Metrics, Region};
+pub use wind::{HangarWind, SortieWind, WeatherAccepted, WindEstimate, WindField, WindReport};
 pub use zone::{ZoneCollection, ZoneFeature, ZoneProperties};
 
 /// A WGS84 position in decimal degrees.
