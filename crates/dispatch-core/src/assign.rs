@@ -81,11 +81,23 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum RejectReason {
-    MissingCapabilities { missing: CapabilitySet },
-    Busy { incident: IncidentId, priority: u8 },
-    InsufficientBattery { needed_pct: f64, available_pct: f64 },
-    NoRoute { error: RouteError },
-    NoReturnRoute { error: RouteError },
+    MissingCapabilities {
+        missing: CapabilitySet,
+    },
+    Busy {
+        incident: IncidentId,
+        priority: u8,
+    },
+    InsufficientBattery {
+        needed_pct: f64,
+        available_pct: f64,
+    },
+    NoRoute {
+        error: RouteError,
+    },
+    NoReturnRoute {
+        error: RouteError,
+    },
     /// The wind somewhere on the sortie is over the airframe's limits.
     WindLimit {
         wind_mps: f64,

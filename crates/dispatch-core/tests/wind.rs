@@ -23,7 +23,7 @@ fn scenario() -> Scenario {
 
 fn at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-09-28T13:00:00+08:00")
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"))
         .to_utc()
 }
 
@@ -50,7 +50,7 @@ fn world_in(wind: Option<(f64, f64, f64)>) -> World {
 fn rescue(w: &World) -> Need {
     let policy = w
         .policy(IncidentKind::PersonInWater)
-        .expect("the scenario has a policy for people in the water");
+        .unwrap_or_else(|| panic!("the scenario has a policy for people in the water"));
     Need::new(policy, RESCUE, at())
 }
 
@@ -77,13 +77,17 @@ fn ground_speed(track_deg: f64, wind: Wind, cruise: f64, max_air: f64) -> f64 {
 
 #[test]
 fn a_headwind_lengthens_the_eta_by_the_triangle_on_every_leg() {
-    let calm = assign(&world_in(None), &rescue(&world_in(None))).unwrap_or_else(|e| panic!("{e:?}"));
+    let calm =
+        assign(&world_in(None), &rescue(&world_in(None))).unwrap_or_else(|e| panic!("{e:?}"));
     let w = world_in(Some((8.0, 248.0, 9.5)));
     let windy = assign(&w, &rescue(&w)).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(calm.chosen.drone.0, "yg-1");
     assert_eq!(windy.chosen.drone.0, "yg-1");
     assert!(calm.wind.is_none());
-    let sw = windy.wind.as_ref().expect("the plan says which wind it used");
+    let sw = windy
+        .wind
+        .as_ref()
+        .expect("the plan says which wind it used");
     assert_eq!(sw.strongest.source, WindSource::Region);
 
     // The ETA is launch + climb + each leg at its own ground speed.
@@ -129,7 +133,9 @@ fn a_headwind_lengthens_the_eta_by_the_triangle_on_every_leg() {
 #[test]
 fn above_its_limit_no_drone_takes_the_rescue_and_the_answer_names_the_wind() {
     let w = world_in(Some((14.0, 248.0, 16.0)));
-    let err = assign(&w, &rescue(&w)).expect_err("the lifebuoy drones are rated to 12 m/s");
+    let err = assign(&w, &rescue(&w))
+        .err()
+        .unwrap_or_else(|| panic!("the lifebuoy drones are rated to 12 m/s"));
     assert!(err.reason.contains("wind"), "{}", err.reason);
     assert!(err.reason.contains("14.0 m/s"), "{}", err.reason);
     assert!(err.reason.contains("12.0 m/s"), "{}", err.reason);
@@ -137,7 +143,7 @@ fn above_its_limit_no_drone_takes_the_rescue_and_the_answer_names_the_wind() {
         .rejected
         .iter()
         .find(|r| r.drone.0 == "yg-1")
-        .expect("yg-1 is listed");
+        .unwrap_or_else(|| panic!("yg-1 is listed"));
     assert!(
         matches!(yg1.reason, RejectReason::WindLimit { max_wind_mps, .. } if max_wind_mps == 12.0),
         "{:?}",
@@ -160,7 +166,9 @@ fn a_drone_rated_for_the_wind_still_flies_in_it() {
 #[test]
 fn a_gust_over_the_gust_limit_grounds_as_the_mean_does() {
     let w = world_in(Some((10.0, 248.0, 16.0)));
-    let err = assign(&w, &rescue(&w)).expect_err("gusts of 16 over a 15 m/s limit");
+    let err = assign(&w, &rescue(&w))
+        .err()
+        .unwrap_or_else(|| panic!("gusts of 16 over a 15 m/s limit"));
     assert!(err.reason.contains("gust"), "{}", err.reason);
 }
 

@@ -25,6 +25,7 @@ mod store_reader;
 pub mod store_row;
 pub mod views;
 
+pub use core::protocol::{WeatherReport, WindView};
 pub use core::{
     Arrival, DroneCommand, DroneOutcome, FleetConfig, FleetCore, NewIncident, OpenSortie,
     ServiceError, Summary,

@@ -211,6 +211,25 @@ impl FleetHandle {
         }
     }
 
+    /// Weather reports, all or none (see [`Request::Weather`]).
+    pub async fn weather(
+        &self,
+        reports: Vec<crate::core::protocol::WeatherReport>,
+    ) -> Result<(), ServiceError> {
+        match self.call(Request::Weather(reports)).await? {
+            Reply::Fed(r) => r,
+            r => Err(mismatch(r)),
+        }
+    }
+
+    /// The wind field now.
+    pub async fn wind(&self) -> Result<crate::core::protocol::WindView, ServiceError> {
+        match self.call(Request::Wind).await? {
+            Reply::Wind(w) => Ok(*w),
+            r => Err(mismatch(r)),
+        }
+    }
+
     /// Ends the service loop; the join handle then gives the summary.
     pub async fn stop(&self) -> Result<(), ServiceError> {
         self.call(Request::Stop).await.map(|_| ())

@@ -105,6 +105,22 @@ pub struct VehicleState {
     pub changed_seq: u64,
     /// Link clock (s) when the last telemetry change arrived.
     pub changed_at: f64,
+    /// The vehicle's latest wind estimate (ArduPilot's `WIND`).
+    pub wind: Option<WindReport>,
+    /// `WIND` messages refused as impossible (not finite, over 100 m/s).
+    pub bad_wind_reports: u64,
+}
+
+/// A vehicle's wind estimate as it sent it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindReport {
+    pub speed_mps: f64,
+    /// Degrees clockwise from north the wind blows FROM, in [0, 360).
+    pub from_deg: f64,
+    /// Vertical wind, m/s (up positive in ArduPilot's convention).
+    pub vertical_mps: f64,
+    /// Link clock (s) when it arrived.
+    pub at: f64,
 }
 
 impl VehicleState {
@@ -140,6 +156,8 @@ impl VehicleState {
             frames: 0,
             changed_seq: 0,
             changed_at: 0.0,
+            wind: None,
+            bad_wind_reports: 0,
         }
     }
 
@@ -208,6 +226,27 @@ impl VehicleState {
             MavMessage::EXTENDED_SYS_STATE(e) => {
                 self.landed =
                     Some(e.landed_state == crate::mav::MavLandedState::MAV_LANDED_STATE_ON_GROUND);
+            }
+            MavMessage::WIND(w) => {
+                let (dir, speed, vz) = (
+                    f64::from(w.direction),
+                    f64::from(w.speed),
+                    f64::from(w.speed_z),
+                );
+                if dir.is_finite()
+                    && speed.is_finite()
+                    && vz.is_finite()
+                    && (0.0..=100.0).contains(&speed)
+                {
+                    self.wind = Some(WindReport {
+                        speed_mps: speed,
+                        from_deg: dir.rem_euclid(360.0),
+                        vertical_mps: vz,
+                        at: now,
+                    });
+                } else {
+                    self.bad_wind_reports += 1;
+                }
             }
             _ => {}
         }
@@ -549,6 +588,7 @@ fn is_telemetry(m: &MavMessage) -> bool {
             | MavMessage::VFR_HUD(_)
             | MavMessage::MISSION_CURRENT(_)
             | MavMessage::EXTENDED_SYS_STATE(_)
+            | MavMessage::WIND(_)
     )
 }
 
@@ -701,5 +741,25 @@ mod tests {
         fleet.ingest(&encode_v2(99, 1, 1, &hb(0, false)), 10.5, &mut again);
         assert!(again.new_unknown_systems.is_empty());
         assert_eq!(fleet.counters.unknown_systems.get(&99), Some(&2));
+    }
+
+    #[test]
+    fn wind_reports_are_kept_and_impossible_ones_counted() {
+        let mut v = VehicleState::new(11);
+        let wind = |direction: f32, speed: f32| {
+            MavMessage::WIND(crate::mav::WIND_DATA {
+                direction,
+                speed,
+                speed_z: 0.2,
+            })
+        };
+        v.apply(&wind(-112.0, 8.0), 3.0);
+        let w = v.wind.unwrap_or_else(|| panic!("wind kept"));
+        assert!((w.from_deg - 248.0).abs() < 1e-4 && (w.speed_mps - 8.0).abs() < 1e-6);
+        assert_eq!(w.at, 3.0);
+        v.apply(&wind(10.0, f32::NAN), 4.0);
+        v.apply(&wind(10.0, 250.0), 5.0);
+        assert_eq!(v.bad_wind_reports, 2);
+        assert_eq!(v.wind.map(|w| w.at), Some(3.0));
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod reports;
+pub mod weather;
 pub mod wire;
 pub mod ws;
 
@@ -114,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents", get(api::incidents))
         .route("/api/incidents/{id}", get(api::incident))
         .route("/api/metrics", get(api::metrics))
+        .route("/api/wind", get(weather::get_wind))
         .route("/api/incidents/{id}/timeline", get(reports::timeline))
         .route("/api/reports/response-times", get(reports::response_times))
         .route("/api/reports/daily", get(reports::daily))
@@ -131,6 +133,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/zones", post(api::add_zone))
         .route("/api/zones/{id}", delete(api::delete_zone))
         .route("/api/drones/{id}/bind", post(api::bind))
+        .route("/api/weather", post(weather::post_weather))
         .route_layer(from_fn_with_state(state.clone(), limits::writes))
         .route_layer(from_fn_with_state(state.clone(), auth::admin));
     let open = Router::new()

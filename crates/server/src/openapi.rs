@@ -30,11 +30,12 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
     paths(
         api::health, api::config, api::hangars, api::drones, api::drone, api::command,
         api::zones, api::add_zone, api::delete_zone, api::bind,
+        crate::weather::post_weather, crate::weather::get_wind,
         api::report, api::incidents, api::incident, api::dispatch, api::cancel, api::resolve,
         api::reassign, api::metrics,
         crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
     ),
-    components(schemas(api::IncidentRequest, api::BindRequest, api::ReasonRequest, api::IncidentsFilter,
+    components(schemas(api::IncidentRequest, api::BindRequest, crate::weather::WeatherRequest, api::ReasonRequest, api::IncidentsFilter,
         crate::reports::ReportFormat, wire::ErrorBody, wire::WsMessage)),
     modifiers(&Bearer, &CommonErrors),
     tags(
@@ -90,6 +91,11 @@ pub fn for_server(s: &AppState) -> Value {
         incident["properties"][field]["description"] = description;
     }
     schemas["ReasonRequest"]["properties"]["reason"] = text(api::TEXT_LIMIT);
+    let hangars: Vec<&str> = s.scenario.hangars.iter().map(|h| h.id.0.as_str()).collect();
+    schemas["WeatherItem"]["properties"]["hangar"] = json!({"anyOf": [
+        {"type": "string", "enum": hangars},
+        {"type": "null"},
+    ], "description": "A hangar id; absent or null: the whole region"});
     schemas["CommandRequest"] = command_schema(&kinds);
     schemas["ZoneRequest"] = zone_schema(s.scenario.region);
     // Incident ids are u64: say where they end.

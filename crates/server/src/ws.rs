@@ -226,7 +226,8 @@ pub fn entry(
     link: &LinkHandle,
     wall_ms: i64,
 ) -> wire::TelemetryEntry {
-    let status = v.link_at(link.link_time(), &link.timeouts()).as_str();
+    let now = link.link_time();
+    let status = v.link_at(now, &link.timeouts()).as_str();
     wire::TelemetryEntry {
         drone: id.0.clone(),
         lat: v.lat,
@@ -238,6 +239,11 @@ pub fn entry(
         mode: v.mode.to_string(),
         armed: v.armed,
         link: wire::LinkStatus::parse(status),
+        wind: v.wind.map(|w| wire::fleet::VehicleWind {
+            speed_mps: (w.speed_mps * 10.0).round() / 10.0,
+            from_deg: w.from_deg.round().rem_euclid(360.0),
+            age_s: (((now - w.at).max(0.0)) * 10.0).round() / 10.0,
+        }),
         time: wall_ms,
     }
 }

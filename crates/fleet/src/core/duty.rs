@@ -86,6 +86,14 @@ pub(super) enum Trouble {
     Uncommanded(FlightMode),
     /// No progress toward mission item `seq` for `for_s` scenario seconds.
     Stalled { seq: u16, for_s: f64 },
+    /// Its own wind reports are over its airframe's limits.
+    Wind {
+        speed_mps: f64,
+        gust_mps: f64,
+        from_deg: f64,
+        max_wind_mps: f64,
+        max_gust_mps: f64,
+    },
 }
 
 /// A drone flying home with no incident.

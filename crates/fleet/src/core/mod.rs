@@ -26,6 +26,7 @@ mod startup;
 mod summary;
 mod track;
 mod watchdog;
+mod wind;
 
 #[cfg(test)]
 mod tests;
@@ -98,6 +99,8 @@ pub struct FleetCore {
     /// The latest telemetry of each drone's vehicle, and the link clock of the last tick.
     vehicles: HashMap<DroneId, VehicleState>,
     link_time: f64,
+    /// Per drone, the link time of the last wind report handed to the dispatcher.
+    wind_fed: HashMap<DroneId, f64>,
     timeouts: LinkTimeouts,
     /// Link health last acted on, per drone (level-triggered from telemetry).
     link_seen: HashMap<DroneId, LinkStatus>,
@@ -146,6 +149,7 @@ impl FleetCore {
             involved: BTreeSet::new(),
             vehicles: HashMap::new(),
             link_time: 0.0,
+            wind_fed: HashMap::new(),
             timeouts: LinkTimeouts::default(),
             link_seen: HashMap::new(),
             contested: BTreeMap::new(),

@@ -122,6 +122,11 @@ pub enum Request {
     /// An input as the fleet's own bookkeeping would feed it: a refusal is
     /// an alert, and the answer says whether it was taken.
     Feed(Input),
+    /// Weather reports (an admin, a weather service): all checked first,
+    /// then all taken, each one a line in the log.
+    Weather(Vec<WeatherReport>),
+    /// The wind field: at every hangar, and every recent source.
+    Wind,
     /// Ends the service loop after this step.
     Stop,
 }
@@ -132,7 +137,11 @@ impl Request {
     pub fn is_change(&self) -> bool {
         !matches!(
             self,
-            Request::Snapshot | Request::Incident(_) | Request::Incidents | Request::Stop
+            Request::Snapshot
+                | Request::Incident(_)
+                | Request::Incidents
+                | Request::Wind
+                | Request::Stop
         )
     }
 }
@@ -147,7 +156,32 @@ pub enum Reply {
     Zone(Result<(), ServiceError>),
     Command(Result<String, ServiceError>),
     Fed(Result<(), ServiceError>),
+    Wind(Box<WindView>),
     Stopping,
+}
+
+/// A weather service's wind for a hangar, or for the region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeatherReport {
+    /// None: the whole region.
+    pub hangar: Option<dispatch_core::HangarId>,
+    pub wind: dispatch_core::Wind,
+    pub gust_mps: Option<f64>,
+    /// When it was measured (None: now).
+    pub at: Option<dispatch_core::Timestamp>,
+}
+
+/// The wind field as the dispatcher judges by it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindView {
+    /// Each hangar, with the wind there (None: no recent report).
+    pub hangars: Vec<(
+        dispatch_core::HangarId,
+        dispatch_core::LatLon,
+        Option<dispatch_core::WindEstimate>,
+    )>,
+    /// Every source heard recently, where it measured.
+    pub sources: Vec<(dispatch_core::LatLon, dispatch_core::WindEstimate)>,
 }
 
 impl Reply {

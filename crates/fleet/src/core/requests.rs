@@ -88,6 +88,8 @@ impl FleetCore {
                     Err(e.into())
                 }
             }),
+            Request::Weather(reports) => Reply::Fed(self.weather(reports)),
+            Request::Wind => Reply::Wind(Box::new(self.wind_view())),
             Request::Stop => {
                 self.stopping = true;
                 Reply::Stopping

@@ -18,6 +18,7 @@ impl FleetCore {
     /// every drone at work, then lets the dispatcher serve its queue.
     pub(super) fn tick(&mut self, t: Telemetry) {
         self.take_telemetry(t);
+        self.take_wind();
         self.link_health();
         self.contests();
         for drone in self.sortie_drones() {
@@ -172,7 +173,7 @@ impl FleetCore {
             );
             return;
         }
-        if let Some(trouble) = self.watch(drone, &v) {
+        if let Some(trouble) = self.watch(drone, &v).or_else(|| self.wind_trouble(drone)) {
             self.on_trouble(drone, &s, &v, trouble);
             return;
         }

@@ -146,6 +146,25 @@ impl FleetCore {
                     true,
                 );
             }
+            Trouble::Wind {
+                speed_mps,
+                gust_mps,
+                from_deg,
+                max_wind_mps,
+                max_gust_mps,
+            } => {
+                self.hand_over(
+                    drone,
+                    s,
+                    &format!(
+                        "drone {drone} measures wind {speed_mps:.1} m/s gusting {gust_mps:.1} \
+                         from {from_deg:.0}°, over its limits of {max_wind_mps:.1} m/s, \
+                         gusts {max_gust_mps:.1}"
+                    ),
+                    Severity::Critical,
+                    true,
+                );
+            }
             Trouble::Stalled { seq, for_s } => {
                 self.hand_over(
                     drone,

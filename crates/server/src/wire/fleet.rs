@@ -79,8 +79,21 @@ pub struct TelemetryEntry {
     pub mode: String,
     pub armed: bool,
     pub link: LinkStatus,
+    /// The vehicle's own wind estimate (ArduPilot's `WIND`); null: none yet.
+    pub wind: Option<VehicleWind>,
     /// When the server sent it, milliseconds since 1970.
     pub time: i64,
+}
+
+/// A vehicle's wind estimate as it reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct VehicleWind {
+    /// m/s (0.1).
+    pub speed_mps: f64,
+    /// Degrees the wind blows FROM, rounded.
+    pub from_deg: f64,
+    /// Seconds since it arrived (0.1).
+    pub age_s: f64,
 }
 
 /// The vehicle's answer to an operator command.
