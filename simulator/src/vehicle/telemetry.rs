@@ -1,5 +1,6 @@
 //! Telemetry: the streamed messages and their rates (SET_MESSAGE_INTERVAL),
-//! and building each message from the vehicle's state.
+//! and building each message from the vehicle's state: its own, the wind
+//! its anemometer reads, and the manned traffic its ADS-B receiver hears.
 
 use std::collections::HashMap;
 
@@ -8,10 +9,11 @@ use mavlink_link::mav::{
     GLOBAL_POSITION_INT_DATA, GPS_RAW_INT_DATA, GpsFixType, HEARTBEAT_DATA, HOME_POSITION_DATA,
     MISSION_CURRENT_DATA, MavAutopilot, MavBatteryFunction, MavBatteryType, MavLandedState,
     MavMessage, MavModeFlag, MavProtocolCapability, MavState, MavSysStatusSensor, MavType,
-    MavVtolState, MissionState, SYS_STATUS_DATA, VFR_HUD_DATA,
+    MavVtolState, MissionState, SYS_STATUS_DATA, VFR_HUD_DATA, WIND_DATA,
 };
 
 use super::{Dest, Mode, Out, Vehicle, VehicleConfig};
+use crate::traffic::{Traffic, adsb};
 
 const MSG_HEARTBEAT: u32 = 0;
 const MSG_SYS_STATUS: u32 = 1;
@@ -21,12 +23,15 @@ const MSG_GLOBAL_POSITION_INT: u32 = 33;
 const MSG_MISSION_CURRENT: u32 = 42;
 const MSG_VFR_HUD: u32 = 74;
 const MSG_BATTERY_STATUS: u32 = 147;
+const MSG_WIND: u32 = 168;
 const MSG_AUTOPILOT_VERSION: u32 = 148;
 const MSG_HOME_POSITION: u32 = 242;
 const MSG_EXTENDED_SYS_STATE: u32 = 245;
+/// Streamed as one message per aircraft in range (none to build on request).
+const MSG_ADSB_VEHICLE: u32 = 246;
 
 /// Messages this vehicle can stream, with default rates in Hz (0 = on request only).
-pub(super) const STREAMS: [(u32, f64); 10] = [
+pub(super) const STREAMS: [(u32, f64); 12] = [
     (MSG_HEARTBEAT, 1.0),
     (MSG_SYS_STATUS, 1.0),
     (MSG_GPS_RAW_INT, 1.0),
@@ -35,8 +40,10 @@ pub(super) const STREAMS: [(u32, f64); 10] = [
     (MSG_MISSION_CURRENT, 1.0),
     (MSG_VFR_HUD, 2.0),
     (MSG_BATTERY_STATUS, 1.0),
+    (MSG_WIND, 1.0),
     (MSG_HOME_POSITION, 0.2),
     (MSG_EXTENDED_SYS_STATE, 1.0),
+    (MSG_ADSB_VEHICLE, 1.0),
 ];
 
 /// Each stream's interval in seconds (`None`: off) for a new vehicle: the
@@ -58,7 +65,7 @@ pub(super) fn default_rates(cfg: &VehicleConfig) -> HashMap<u32, Option<f64>> {
 }
 
 impl Vehicle {
-    pub(super) fn telemetry(&mut self, out: &mut Vec<Out>) {
+    pub(super) fn telemetry(&mut self, traffic: &Traffic, out: &mut Vec<Out>) {
         let t = self.sim_t;
         let mut due = Vec::new();
         for (&id, interval) in &self.rates {
@@ -85,10 +92,28 @@ impl Vehicle {
         }
         due.sort_unstable();
         for id in due {
-            if let Some(m) = self.build(id) {
+            if id == MSG_ADSB_VEHICLE {
+                self.adsb_in(traffic, out);
+            } else if let Some(m) = self.build(id) {
                 out.push(Out {
                     dest: Dest::All,
                     msg: m,
+                });
+            }
+        }
+    }
+
+    /// One ADSB_VEHICLE per manned aircraft within the receiver's range,
+    /// as ArduPilot forwards its ADS-B In.
+    fn adsb_in(&self, traffic: &Traffic, out: &mut Vec<Out>) {
+        if traffic.is_empty() {
+            return;
+        }
+        for c in traffic.contacts_at(self.sim_t) {
+            if adsb::in_range(self.body.lat, self.body.lon, &c, self.cfg.adsb_range_m) {
+                out.push(Out {
+                    dest: Dest::All,
+                    msg: adsb::adsb_vehicle(&c),
                 });
             }
         }
@@ -200,7 +225,11 @@ impl Vehicle {
                 ..Default::default()
             }),
             MSG_VFR_HUD => MavMessage::VFR_HUD(VFR_HUD_DATA {
-                airspeed: b.ground_speed() as f32,
+                airspeed: if self.landed {
+                    0.0
+                } else {
+                    b.airspeed(&self.cfg.wind) as f32
+                },
                 groundspeed: b.ground_speed() as f32,
                 alt: (self.cfg.home_amsl_m + b.alt) as f32,
                 climb: -b.vd as f32,
@@ -292,6 +321,17 @@ impl Vehicle {
                 ..Default::default()
             }),
             MSG_AUTOPILOT_VERSION => self.autopilot_version(),
+            MSG_WIND => {
+                // Where the wind comes from, as ArduPilot's WIND does (it
+                // says -180..180; this says 0..360, the same directions).
+                let (speed, from) = self.local_wind();
+                MavMessage::WIND(WIND_DATA {
+                    direction: from as f32,
+                    speed: speed as f32,
+                    // The wind model is horizontal.
+                    speed_z: 0.0,
+                })
+            }
             _ => return None,
         })
     }
