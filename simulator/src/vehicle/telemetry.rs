@@ -336,3 +336,141 @@ impl Vehicle {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mavlink_link::mav::{COMMAND_LONG_DATA, MavCmd, MavMessage};
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    use crate::physics::Wind;
+    use crate::traffic;
+    use crate::vehicle::testing::config;
+    use crate::vehicle::{Out, Vehicle, VehicleConfig};
+
+    const TRAFFIC: &str = r#"
+[[aircraft]]
+icao = "7808A1"
+callsign = "B7301"
+emitter = "rotorcraft"
+altitude_m = 150
+speed_mps = 40
+loop = true
+waypoints = [[30.395, 120.50], [30.395, 120.60]]
+
+[[aircraft]]
+icao = "780ABC"
+callsign = "FARAWAY"
+altitude_m = 900
+speed_mps = 55
+waypoints = [[31.50, 121.50], [31.60, 121.60]]
+"#;
+
+    /// Steps `v` for `secs` of sim time; returns what it sent.
+    fn run(v: &mut Vehicle, secs: f64, t: &traffic::Traffic) -> Vec<Out> {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let mut out = Vec::new();
+        for _ in 0..(secs / 0.05).round() as usize {
+            out.extend(v.step(0.0, 0.05, &mut rng, t));
+        }
+        out
+    }
+
+    fn winds(out: &[Out]) -> Vec<(f32, f32)> {
+        out.iter()
+            .filter_map(|o| match &o.msg {
+                MavMessage::WIND(w) => Some((w.speed, w.direction)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn streaming() -> VehicleConfig {
+        VehicleConfig {
+            minimal_streams: false,
+            wind: Wind {
+                speed_mps: 6.0,
+                from_deg: 90.0,
+                gust_mps: 0.0,
+            },
+            ..config()
+        }
+    }
+
+    #[test]
+    fn a_docked_vehicle_reports_the_wind_once_a_second() {
+        let mut v = Vehicle::new(streaming());
+        let w = winds(&run(&mut v, 10.0, &traffic::Traffic::default()));
+        assert_eq!(w.len(), 10, "{w:?}");
+        for (speed, from) in &w {
+            assert!((speed - 6.0).abs() < 1e-4 && (from - 90.0).abs() < 1e-3, "{w:?}");
+        }
+        v.set_wind(Wind {
+            speed_mps: 11.0,
+            from_deg: 225.0,
+            gust_mps: 0.0,
+        });
+        let w = winds(&run(&mut v, 2.0, &traffic::Traffic::default()));
+        assert!(
+            w.iter()
+                .all(|(s, f)| (s - 11.0).abs() < 1e-4 && (f - 225.0).abs() < 1e-3),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn gusts_show_in_the_wind_reports() {
+        let mut cfg = streaming();
+        cfg.wind.gust_mps = 3.0;
+        let mut v = Vehicle::new(cfg);
+        let w = winds(&run(&mut v, 30.0, &traffic::Traffic::default()));
+        let spread = w.iter().map(|(s, _)| *s).fold(f32::MIN, f32::max)
+            - w.iter().map(|(s, _)| *s).fold(f32::MAX, f32::min);
+        assert!(spread > 0.5, "{w:?}");
+    }
+
+    #[test]
+    fn minimal_streams_send_no_wind_until_asked() {
+        let mut v = Vehicle::new(config());
+        assert!(winds(&run(&mut v, 5.0, &traffic::Traffic::default())).is_empty());
+        let ask = MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+            target_system: 11,
+            target_component: 1,
+            command: MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL,
+            param1: 168.0,
+            param2: 500_000.0,
+            ..Default::default()
+        });
+        v.handle(0.0, 1, (255, 190), &ask);
+        assert_eq!(winds(&run(&mut v, 5.0, &traffic::Traffic::default())).len(), 10);
+    }
+
+    #[test]
+    fn forwards_the_traffic_its_receiver_hears() {
+        let t = traffic::parse(TRAFFIC, "t.toml").expect("good traffic");
+        let mut v = Vehicle::new(streaming());
+        let out = run(&mut v, 5.0, &t);
+        let heard: Vec<_> = out
+            .iter()
+            .filter_map(|o| match &o.msg {
+                MavMessage::ADSB_VEHICLE(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        // The helicopter nearby, about once a second; not the aircraft 150 km away.
+        assert!((4..=6).contains(&heard.len()), "{}", heard.len());
+        assert!(heard.iter().all(|a| a.ICAO_address == 0x7808A1));
+        // Flying east at 40 m/s along 30.395.
+        let (first, last) = (&heard[0], &heard[heard.len() - 1]);
+        assert!(last.lon > first.lon);
+        assert!((first.lat - 303_950_000).abs() < 10);
+        assert_eq!(first.hor_velocity, 4000);
+        // Minimal streams: ArduPilot sends no ADS-B unasked.
+        let mut quiet = Vehicle::new(config());
+        assert!(
+            !run(&mut quiet, 5.0, &t)
+                .iter()
+                .any(|o| matches!(o.msg, MavMessage::ADSB_VEHICLE(_)))
+        );
+    }
+}
