@@ -688,13 +688,7 @@ impl Sim {
                         "from_deg": self.wind.from_deg,
                         "gust_mps": self.wind.gust_mps,
                     },
-                    "traffic": self.traffic.contacts_at(self.sim_t).iter().map(|c| serde_json::json!({
-                        "icao": format!("{:06X}", c.aircraft.icao),
-                        "callsign": c.aircraft.callsign,
-                        "lat": c.state.lat,
-                        "lon": c.state.lon,
-                        "alt_m": c.state.alt_m,
-                    })).collect::<Vec<_>>(),
+                    "traffic": self.traffic.status_at(self.sim_t),
                 })
                 .to_string()
             }

@@ -123,6 +123,24 @@ impl Traffic {
         self.aircraft.is_empty()
     }
 
+    /// The aircraft in the air at sim time `t`, for the control
+    /// interface's `status`.
+    pub fn status_at(&self, t: f64) -> serde_json::Value {
+        self.contacts_at(t)
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "icao": format!("{:06X}", c.aircraft.icao),
+                    "callsign": c.aircraft.callsign,
+                    "lat": c.state.lat,
+                    "lon": c.state.lon,
+                    "alt_m": c.state.alt_m,
+                    "track_deg": c.state.track_deg,
+                })
+            })
+            .collect()
+    }
+
     /// The aircraft in the air at sim time `t`.
     pub fn contacts_at(&self, t: f64) -> Vec<Contact<'_>> {
         self.aircraft

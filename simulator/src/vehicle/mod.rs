@@ -291,6 +291,7 @@ impl Vehicle {
     }
 
     pub fn status(&self) -> Status {
+        let (wind_mps, wind_from_deg) = self.local_wind();
         Status {
             system_id: self.cfg.system_id,
             name: self.cfg.name.clone(),
@@ -307,8 +308,8 @@ impl Vehicle {
             } else {
                 self.body.airspeed(&self.cfg.wind)
             },
-            wind_mps: self.local_wind().0,
-            wind_from_deg: self.local_wind().1,
+            wind_mps,
+            wind_from_deg,
             battery_pct: self.battery_pct(),
             gps_fix: !self.faults.gps_lost,
             mission_items: self.mission.len(),
