@@ -91,9 +91,19 @@ def test_minimal_streams_send_wind_only_when_asked(gcs):
         while time.time() < deadline:
             msg = gcs.m.recv_match(type="WIND", blocking=True, timeout=0.2)
             assert msg is None, msg
-        gcs.command(11, M.MAV_CMD_SET_MESSAGE_INTERVAL, 168, 1_000_000)
-        w = wind_of(gcs, 11)
+        # Asked for once: one WIND, and the stream stays off.
+        gcs.command(11, M.MAV_CMD_REQUEST_MESSAGE, 168)
+        w = wind_of(gcs, 11, timeout=2)
         assert abs(w.speed - 5.0) < 0.01 and angle_diff(w.direction, 45.0) < 0.1
+        deadline = time.time() + 1.0
+        while time.time() < deadline:
+            msg = gcs.m.recv_match(type="WIND", blocking=True, timeout=0.2)
+            assert msg is None, msg
+        # Streamed once a rate is set.
+        gcs.command(11, M.MAV_CMD_SET_MESSAGE_INTERVAL, 168, 1_000_000)
+        for _ in range(3):
+            w = wind_of(gcs, 11, timeout=2)
+            assert abs(w.speed - 5.0) < 0.01 and angle_diff(w.direction, 45.0) < 0.1
     finally:
         sim.close()
 
