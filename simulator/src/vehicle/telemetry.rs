@@ -403,7 +403,10 @@ waypoints = [[31.50, 121.50], [31.60, 121.60]]
         let w = winds(&run(&mut v, 10.0, &traffic::Traffic::default()));
         assert_eq!(w.len(), 10, "{w:?}");
         for (speed, from) in &w {
-            assert!((speed - 6.0).abs() < 1e-4 && (from - 90.0).abs() < 1e-3, "{w:?}");
+            assert!(
+                (speed - 6.0).abs() < 1e-4 && (from - 90.0).abs() < 1e-3,
+                "{w:?}"
+            );
         }
         v.set_wind(Wind {
             speed_mps: 11.0,
@@ -442,7 +445,10 @@ waypoints = [[31.50, 121.50], [31.60, 121.60]]
             ..Default::default()
         });
         v.handle(0.0, 1, (255, 190), &ask);
-        assert_eq!(winds(&run(&mut v, 5.0, &traffic::Traffic::default())).len(), 10);
+        assert_eq!(
+            winds(&run(&mut v, 5.0, &traffic::Traffic::default())).len(),
+            10
+        );
     }
 
     #[test]
