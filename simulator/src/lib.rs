@@ -125,7 +125,7 @@ pub fn parse_wind(s: &str) -> Result<(f64, f64), String> {
     if !from.is_finite() {
         return Err(format!("wind direction `{b}` is not a number of degrees"));
     }
-    Ok((speed, from.rem_euclid(360.0)))
+    Ok((speed, physics::wrap_deg(from)))
 }
 
 /// Gust strength, the standard deviation in m/s (0..=20).

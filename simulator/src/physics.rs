@@ -307,6 +307,13 @@ pub struct Setpoint {
     pub yaw_rad: Option<f64>,
 }
 
+/// An angle in degrees brought into 0..360 (`rem_euclid` alone gives 360
+/// for a tiny negative angle).
+pub fn wrap_deg(d: f64) -> f64 {
+    let w = d.rem_euclid(360.0);
+    if w >= 360.0 { 0.0 } else { w }
+}
+
 /// Offset of `(lat, lon)` from `(lat0, lon0)` in metres north and east.
 pub fn ne_offset(lat0: f64, lon0: f64, lat: f64, lon: f64) -> (f64, f64) {
     (
@@ -540,6 +547,14 @@ mod tests {
         }
         let (n, e) = b.local_wind(&gusty);
         assert!(n.abs() < 1e-3 && (e + 6.0).abs() < 1e-3, "{n} {e}");
+    }
+
+    #[test]
+    fn angles_wrap_into_a_full_turn() {
+        assert_eq!(wrap_deg(-1e-15), 0.0);
+        assert_eq!(wrap_deg(360.0), 0.0);
+        assert_eq!(wrap_deg(-90.0), 270.0);
+        assert_eq!(wrap_deg(725.0), 5.0);
     }
 
     #[test]

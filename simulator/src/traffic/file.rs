@@ -501,6 +501,99 @@ waypoints = [[30.30, 120.40], [30.50, 120.70]]
         );
     }
 
+    /// Mutated files (tokens swapped for hostile ones, bytes flipped, cut
+    /// short) never panic the reader; what it accepts always flies finite
+    /// positions, and what it refuses names the file.
+    #[test]
+    fn hostile_files_are_refused_or_fly_finite() {
+        use rand::rngs::SmallRng;
+        use rand::{Rng, SeedableRng};
+        const TOKENS: [&str; 14] = [
+            "nan",
+            "inf",
+            "-inf",
+            "1e999",
+            "-0",
+            "0",
+            "1e-300",
+            "\"\"",
+            "[]",
+            "[[]]",
+            "true",
+            "99999999999999999999",
+            "-1",
+            "\"\\u0000\"",
+        ];
+        let mut rng = SmallRng::seed_from_u64(7);
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..3000 {
+            let mut text = GOOD.to_owned();
+            for _ in 0..rng.random_range(1..3) {
+                if text.is_empty() {
+                    break;
+                }
+                match rng.random_range(0..3) {
+                    0 => {
+                        // A value replaced by a hostile token.
+                        let at: Vec<usize> = text
+                            .match_indices(['=', ',', '['])
+                            .map(|(i, _)| i)
+                            .collect();
+                        let Some(&at) = at.get(rng.random_range(0..at.len().max(1))) else {
+                            continue;
+                        };
+                        let i = at + 1;
+                        let end = text[i..]
+                            .find([',', ']', '\n'])
+                            .map_or(text.len(), |e| i + e);
+                        let tok = TOKENS[rng.random_range(0..TOKENS.len())];
+                        text.replace_range(i..end, &format!(" {tok}"));
+                    }
+                    1 => {
+                        let mut bytes = text.into_bytes();
+                        let i = rng.random_range(0..bytes.len());
+                        bytes[i] = rng.random();
+                        text = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    _ => {
+                        let mut cut = rng.random_range(0..text.len());
+                        while !text.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        text.truncate(cut);
+                    }
+                }
+            }
+            match parse(&text, "m.toml") {
+                Ok(t) => {
+                    accepted += 1;
+                    for a in &t.aircraft {
+                        for k in 0..50 {
+                            let Some(s) = a.state_at(f64::from(k) * 97.3) else {
+                                continue;
+                            };
+                            assert!(
+                                s.lat.is_finite() && s.lon.is_finite() && s.alt_m.is_finite(),
+                                "{text}\n{s:?}"
+                            );
+                            assert!((0.0..360.0).contains(&s.track_deg), "{text}\n{s:?}");
+                            assert!(s.vertical_mps.is_finite(), "{text}\n{s:?}");
+                        }
+                    }
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert!(e.to_string().starts_with("traffic file m.toml: "), "{e}");
+                }
+            }
+        }
+        // Both sides were exercised.
+        assert!(
+            accepted > 30 && refused > 1000,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+
     #[test]
     fn a_missing_file_is_named() {
         let e = load(Path::new("/nonexistent/traffic.toml")).expect_err("no such file");

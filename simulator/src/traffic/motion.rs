@@ -1,7 +1,7 @@
 //! Where a played-back aircraft is: straight legs between its waypoints at
 //! a steady ground speed, the altitude changing evenly along each leg.
 
-use crate::physics::{ne_offset, offset_point};
+use crate::physics::{ne_offset, offset_point, wrap_deg};
 
 /// A waypoint: latitude, longitude (degrees), geometric altitude AMSL (m).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,7 +96,7 @@ impl Route {
             lat,
             lon,
             alt_m: a.alt_m + (b.alt_m - a.alt_m) * f,
-            track_deg: de.atan2(dn).to_degrees().rem_euclid(360.0),
+            track_deg: wrap_deg(de.atan2(dn).to_degrees()),
             ground_speed_mps: speed,
             vertical_mps: (b.alt_m - a.alt_m) / leg_s,
         })

@@ -97,7 +97,10 @@ pub fn lines(c: &Contact<'_>, ident: bool, at: DateTime<Utc>) -> String {
         4,
         &[
             (13, format!("{:.0}", s.ground_speed_mps * KNOTS_PER_MPS)),
-            (14, format!("{:.0}", s.track_deg.round().rem_euclid(360.0))),
+            (
+                14,
+                format!("{:.0}", crate::physics::wrap_deg(s.track_deg.round())),
+            ),
             (17, format!("{:.0}", s.vertical_mps * FEET_PER_M * 60.0)),
         ],
     );

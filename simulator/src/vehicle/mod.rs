@@ -331,7 +331,7 @@ impl Vehicle {
         let (n, e) = self.body.local_wind(&self.cfg.wind);
         let speed = n.hypot(e);
         let from = if speed > 1e-9 {
-            (-e).atan2(-n).to_degrees().rem_euclid(360.0)
+            crate::physics::wrap_deg((-e).atan2(-n).to_degrees())
         } else {
             0.0
         };
