@@ -473,7 +473,12 @@ impl Target for SimTarget {
             }
         }
         for _ in 0..3 {
-            let _ = self.vehicle.step(self.t, 0.05, &mut self.rng);
+            let _ = self.vehicle.step(
+                self.t,
+                0.05,
+                &mut self.rng,
+                &drone_sim::traffic::Traffic::default(),
+            );
         }
         let st = self.vehicle.status();
         if !(st.lat.is_finite()

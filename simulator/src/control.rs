@@ -1,5 +1,5 @@
-//! The control interface: a line protocol over TCP for status and fault
-//! injection during drills, and the same fault grammar for `--fault`.
+//! The control interface: a line protocol over TCP for status, the wind and
+//! fault injection during drills, and the same fault grammar for `--fault`.
 //!
 //! ```text
 //! status                               -> one JSON line: vehicles and link counters
@@ -9,6 +9,8 @@
 //! fault <sysid|all> battery <pct>      -> the pack suddenly holds only <pct> %
 //! fault <sysid|all> motor-failure      -> the vehicle falls
 //! clear <sysid|all>                    -> clear link, packet-loss, GPS and motor faults
+//! wind SPEED@FROM [GUST]               -> the wind for every vehicle (m/s, degrees it
+//!                                         blows from, gust m/s; no GUST: gusts unchanged)
 //! ```
 //! Every line gets one reply line: `ok ...`, a JSON object, or `error: ...`.
 
@@ -40,6 +42,12 @@ pub enum Command {
     Status,
     Fault(Target, Fault),
     Clear(Target),
+    /// New steady wind for all vehicles; `gust: None` keeps the gusts.
+    Wind {
+        speed_mps: f64,
+        from_deg: f64,
+        gust_mps: Option<f64>,
+    },
 }
 
 /// A command with its reply channel.
@@ -53,9 +61,10 @@ pub fn parse_line(line: &str) -> Result<Command, String> {
         ["fault", target, rest @ ..] => {
             Ok(Command::Fault(parse_target(target)?, parse_fault(rest)?))
         }
+        ["wind", rest @ ..] => parse_wind_command(rest),
         [] => Err("empty command".into()),
         _ => Err(format!(
-            "unknown command `{line}`; commands: status | fault <sysid|all> <link-drop SECS|packet-loss PCT|gps-loss|battery PCT|motor-failure> | clear <sysid|all>"
+            "unknown command `{line}`; commands: status | fault <sysid|all> <link-drop SECS|packet-loss PCT|gps-loss|battery PCT|motor-failure> | clear <sysid|all> | wind SPEED@FROM [GUST]"
         )),
     }
 }
@@ -69,6 +78,20 @@ pub fn parse_startup_fault(s: &str) -> Result<(Target, Fault), String> {
             "--fault `{s}`: expected TARGET:KIND[:VALUE], e.g. 11:gps-loss or all:packet-loss:20"
         )),
     }
+}
+
+fn parse_wind_command(words: &[&str]) -> Result<Command, String> {
+    let (wind, gust) = match words {
+        [wind] => (wind, None),
+        [wind, gust] => (wind, Some(crate::parse_gust(gust)?)),
+        _ => return Err("wind: expected SPEED@FROM [GUST], e.g. `wind 8@270 2`".into()),
+    };
+    let (speed_mps, from_deg) = crate::parse_wind(wind)?;
+    Ok(Command::Wind {
+        speed_mps,
+        from_deg,
+        gust_mps: gust,
+    })
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -187,5 +210,35 @@ mod tests {
         );
         assert!(parse_line("jump").is_err_and(|e| e.contains("unknown command")));
         assert!(parse_startup_fault("gps-loss").is_err());
+    }
+
+    #[test]
+    fn parses_wind_and_rejects_bad_wind_clearly() {
+        let wind = |s, f, g| {
+            Ok(Command::Wind {
+                speed_mps: s,
+                from_deg: f,
+                gust_mps: g,
+            })
+        };
+        assert_eq!(parse_line("wind 8@270"), wind(8.0, 270.0, None));
+        assert_eq!(parse_line("wind 8.5@-90 2"), wind(8.5, 270.0, Some(2.0)));
+        assert_eq!(parse_line("wind 0@720 0"), wind(0.0, 0.0, Some(0.0)));
+        let err = |line: &str, expected: &str| {
+            let e = parse_line(line).expect_err(line);
+            assert!(e.contains(expected), "`{line}`: {e}");
+        };
+        err("wind", "expected SPEED@FROM [GUST]");
+        err("wind 8", "is not SPEED@FROM_DEG");
+        err("wind 8@270 2 3", "expected SPEED@FROM [GUST]");
+        err("wind fast@270", "wind speed `fast`");
+        err("wind 41@270", "outside 0..=40");
+        err("wind -1@270", "outside 0..=40");
+        err("wind nan@270", "outside 0..=40");
+        err("wind 8@north", "wind direction `north`");
+        err("wind 8@inf", "is not a number of degrees");
+        err("wind 8@NaN", "is not a number of degrees");
+        err("wind 8@270 -2", "gust -2 m/s is outside 0..=20");
+        err("wind 8@270 x", "gust `x`");
     }
 }

@@ -7,13 +7,16 @@
 //! A link holds at most 250 vehicles (system ids are one byte); larger
 //! synthetic fleets use several links. `--listen-base` also gives each vehicle
 //! its own UDP port for extra ground stations. `--control` opens a line-based
-//! TCP interface for status and fault injection (see docs/simulator.md).
+//! TCP interface for status, wind changes and fault injection; `--traffic`
+//! plays back manned aircraft, heard by the vehicles as ADS-B In and served
+//! as an SBS-1 feed with `--sbs-listen` (see docs/simulator.md).
 
 pub mod control;
 pub mod mission;
 pub mod physics;
 pub mod runtime;
 pub mod smartrtl;
+pub mod traffic;
 pub mod vehicle;
 
 use std::net::SocketAddr;
@@ -63,8 +66,19 @@ pub struct Cli {
     #[arg(long, default_value = "0@0", value_parser = parse_wind)]
     pub wind: (f64, f64),
     /// Gust strength (standard deviation, m/s).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_gust)]
     pub gust: f64,
+    /// Manned traffic to play back (TOML, see docs/simulator.md): heard by
+    /// every vehicle within `--adsb-range-km` as ADSB_VEHICLE.
+    #[arg(long)]
+    pub traffic: Option<PathBuf>,
+    /// How far the vehicles' ADS-B receivers hear manned traffic, km.
+    #[arg(long, default_value_t = 40.0, value_parser = parse_range_km)]
+    pub adsb_range_km: f64,
+    /// Serve the traffic as an SBS-1 BaseStation feed (dump1090's port
+    /// 30003 format) over TCP on this address, e.g. 127.0.0.1:30003.
+    #[arg(long)]
+    pub sbs_listen: Option<SocketAddr>,
     /// Seconds without a ground-station heartbeat before the RTL failsafe.
     #[arg(long, default_value_t = 5.0)]
     pub gcs_timeout: f64,
@@ -95,6 +109,8 @@ pub struct Cli {
     pub seed: u64,
 }
 
+/// `SPEED@FROM_DEG`: steady wind speed (m/s, 0..=40) and the direction it
+/// blows from (degrees, any finite value, kept as 0..360).
 pub fn parse_wind(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s
         .split_once('@')
@@ -106,7 +122,33 @@ pub fn parse_wind(s: &str) -> Result<(f64, f64), String> {
     if !(0.0..=40.0).contains(&speed) {
         return Err(format!("wind speed {speed} m/s is outside 0..=40"));
     }
-    Ok((speed, from))
+    if !from.is_finite() {
+        return Err(format!("wind direction `{b}` is not a number of degrees"));
+    }
+    Ok((speed, physics::wrap_deg(from)))
+}
+
+/// Gust strength, the standard deviation in m/s (0..=20).
+pub fn parse_gust(s: &str) -> Result<f64, String> {
+    let g: f64 = s.parse().map_err(|e| format!("gust `{s}`: {e}"))?;
+    if !(0.0..=20.0).contains(&g) {
+        return Err(format!("gust {g} m/s is outside 0..=20"));
+    }
+    Ok(g)
+}
+
+fn parse_range_km(s: &str) -> Result<f64, String> {
+    let r: f64 = s.parse().map_err(|e| format!("range `{s}`: {e}"))?;
+    if !(r > 0.0 && r <= 500.0) {
+        return Err(format!("range {r} km is outside (0, 500]"));
+    }
+    Ok(r)
+}
+
+/// The airframe's maximum airspeed for its cruise speed. The one place it is
+/// decided, until the scenario configuration carries it per drone.
+pub fn max_airspeed(cruise_mps: f64) -> f64 {
+    cruise_mps * 1.34
 }
 
 /// Vehicle settings for the fleet, from the scenario or synthetic.
@@ -131,7 +173,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             home_amsl_m: 5.0,
             airframe: Airframe {
                 cruise_speed_mps: cruise,
-                max_speed_mps: cruise * 1.34,
+                max_airspeed_mps: max_airspeed(cruise),
                 climb_rate_mps: climb,
                 descent_rate_mps: descent,
                 accel_mps2: 3.0,
@@ -142,6 +184,7 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
                 cells: 6,
             },
             wind,
+            adsb_range_m: cli.adsb_range_km * 1000.0,
             has_gripper: caps.contains(&Capability::Lifebuoy),
             has_loudspeaker: caps.contains(&Capability::Loudspeaker),
             clips,

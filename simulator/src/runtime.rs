@@ -3,7 +3,9 @@
 //! One task owns every vehicle. Socket readers forward datagrams to it over a
 //! channel; a 50 Hz tick advances sim time by `wall elapsed x speedup` in
 //! steps of at most 20 ms of sim time; control commands arrive over another
-//! channel with a oneshot reply.
+//! channel with a oneshot reply. The played-back manned traffic flies in the
+//! same sim time; its SBS-1 lines go out over a broadcast channel that the
+//! feed's clients read at their own pace.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,10 +21,12 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::Cli;
 use crate::control::{self, Command, Fault, Request, Target};
+use crate::physics::Wind;
+use crate::traffic::{self, Traffic, sbs};
 use crate::vehicle::{Dest, Out, PeerId, Vehicle, VehicleConfig};
 
 const VEHICLES_PER_LINK: usize = 250;
@@ -116,6 +120,15 @@ struct Sim {
     stats: Stats,
     rng: SmallRng,
     start: Instant,
+    /// Sim time since start, seconds: the vehicles' and the traffic's clock.
+    sim_t: f64,
+    /// The wind every vehicle flies in (each adds its own gusts).
+    wind: Wind,
+    traffic: Traffic,
+    /// The SBS-1 feed's lines, when `--sbs-listen` serves it.
+    sbs: Option<broadcast::Sender<Arc<str>>>,
+    next_sbs_s: f64,
+    next_ident_s: f64,
 }
 
 pub async fn run(
@@ -162,6 +175,10 @@ pub async fn run(
         }
     }
 
+    let traffic = match &cli.traffic {
+        Some(p) => traffic::load(p)?,
+        None => Traffic::default(),
+    };
     let record = match &cli.record {
         Some(p) => Some(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -179,6 +196,16 @@ pub async fn run(
         stats: Stats::default(),
         rng: SmallRng::seed_from_u64(cli.seed),
         start: Instant::now(),
+        sim_t: 0.0,
+        wind: Wind {
+            speed_mps: cli.wind.0,
+            from_deg: cli.wind.1,
+            gust_mps: cli.gust,
+        },
+        traffic,
+        sbs: None,
+        next_sbs_s: 0.0,
+        next_ident_s: 0.0,
     };
     for (i, c) in configs.into_iter().enumerate() {
         let link = c.link;
@@ -246,6 +273,20 @@ pub async fn run(
         None => None,
     };
 
+    let sbs_addr = match cli.sbs_listen {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot bind the SBS feed on {addr}"))?;
+            let a = l.local_addr()?;
+            let (tx, _) = broadcast::channel(sbs::BACKLOG);
+            tokio::spawn(sbs::serve(l, tx.clone()));
+            sim.sbs = Some(tx);
+            Some(a)
+        }
+        None => None,
+    };
+
     let mavlink_addrs: Vec<String> = sim
         .sockets
         .iter()
@@ -260,6 +301,8 @@ pub async fn run(
         "gcs": cli.gcs.to_string(),
         "control": control::describe(control_addr),
         "listen": listen_ports,
+        "sbs": control::describe(sbs_addr),
+        "traffic": sim.traffic.aircraft.len(),
         "vehicles": sim.slots.len(),
         "speedup": cli.speedup,
     });
@@ -349,10 +392,40 @@ impl Sim {
         while sim_dt > 1e-9 {
             let dt = sim_dt.min(MAX_SIM_STEP_S);
             sim_dt -= dt;
+            self.sim_t += dt;
             for i in 0..self.slots.len() {
-                let outs = self.slots[i].vehicle.step(link_t, dt, &mut self.rng);
+                let outs = self.slots[i]
+                    .vehicle
+                    .step(link_t, dt, &mut self.rng, &self.traffic);
                 self.send(i, outs);
             }
+            if self.sim_t >= self.next_sbs_s {
+                self.next_sbs_s += 1.0;
+                self.sbs_report();
+            }
+        }
+    }
+
+    /// One second's SBS-1 lines for every aircraft in the air.
+    fn sbs_report(&mut self) {
+        let ident = self.sim_t >= self.next_ident_s;
+        if ident {
+            self.next_ident_s += sbs::IDENT_EVERY_S;
+        }
+        let Some(tx) = &self.sbs else { return };
+        if tx.receiver_count() == 0 || self.traffic.is_empty() {
+            return;
+        }
+        let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+        let batch: String = self
+            .traffic
+            .contacts_at(self.sim_t)
+            .iter()
+            .map(|c| sbs::lines(c, ident, now))
+            .collect();
+        if !batch.is_empty() {
+            // Fails only with no client left: nothing to do.
+            let _ = tx.send(Arc::from(batch));
         }
     }
 
@@ -605,10 +678,42 @@ impl Sim {
         match cmd {
             Command::Status => {
                 let vehicles: Vec<_> = self.slots.iter().map(|s| s.vehicle.status()).collect();
-                serde_json::json!({"vehicles": vehicles, "counters": self.stats, "uptime_s": self.link_t()})
-                    .to_string()
+                serde_json::json!({
+                    "vehicles": vehicles,
+                    "counters": self.stats,
+                    "uptime_s": self.link_t(),
+                    "sim_time_s": self.sim_t,
+                    "wind": {
+                        "speed_mps": self.wind.speed_mps,
+                        "from_deg": self.wind.from_deg,
+                        "gust_mps": self.wind.gust_mps,
+                    },
+                    "traffic": self.traffic.status_at(self.sim_t),
+                })
+                .to_string()
             }
             Command::Fault(t, f) => self.apply_fault(t, f),
+            Command::Wind {
+                speed_mps,
+                from_deg,
+                gust_mps,
+            } => {
+                self.wind = Wind {
+                    speed_mps,
+                    from_deg,
+                    gust_mps: gust_mps.unwrap_or(self.wind.gust_mps),
+                };
+                for s in &mut self.slots {
+                    s.vehicle.set_wind(self.wind);
+                }
+                format!(
+                    "ok wind {} m/s from {} deg, gusts {} m/s, on {} vehicle(s)",
+                    self.wind.speed_mps,
+                    self.wind.from_deg,
+                    self.wind.gust_mps,
+                    self.slots.len()
+                )
+            }
             Command::Clear(t) => {
                 let idx = self.targets(t);
                 if idx.is_empty() {

@@ -180,7 +180,7 @@ impl Vehicle {
             MavCmd::MAV_CMD_DO_CHANGE_SPEED => {
                 if p[1] > 0.0 {
                     self.speed_override =
-                        Some(f64::from(p[1]).min(self.cfg.airframe.max_speed_mps));
+                        Some(f64::from(p[1]).min(self.cfg.airframe.max_airspeed_mps));
                     MavResult::MAV_RESULT_ACCEPTED
                 } else {
                     MavResult::MAV_RESULT_DENIED

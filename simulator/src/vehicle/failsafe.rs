@@ -180,6 +180,7 @@ mod tests {
 
     use crate::mission::{self, Item};
     use crate::physics::{ne_offset, offset_point};
+    use crate::traffic::Traffic;
     use crate::vehicle::testing::{HOME, config};
     use crate::vehicle::{Mode, Vehicle};
 
@@ -267,7 +268,7 @@ mod tests {
                     }
                 }
             }
-            v.step(t, 0.1, &mut rng);
+            v.step(t, 0.1, &mut rng, &Traffic::default());
             if modes.last() != Some(&v.mode) {
                 modes.push(v.mode);
             }

@@ -6,12 +6,20 @@ use mavlink_link::mav::{MISSION_ITEM_REACHED_DATA, MavCmd, MavMessage, MavSeveri
 use rand::rngs::SmallRng;
 
 use crate::physics::{Phase, ne_offset};
+use crate::traffic::Traffic;
 
 use super::{Dest, Mode, Out, RtlPhase, Vehicle, text, text_msg};
 
 impl Vehicle {
-    /// Advances the vehicle by `dt` seconds of sim time; returns what it sends.
-    pub fn step(&mut self, link_t: f64, dt: f64, rng: &mut SmallRng) -> Vec<Out> {
+    /// Advances the vehicle by `dt` seconds of sim time; returns what it
+    /// sends. `traffic` is the manned traffic its ADS-B receiver hears.
+    pub fn step(
+        &mut self,
+        link_t: f64,
+        dt: f64,
+        rng: &mut SmallRng,
+        traffic: &Traffic,
+    ) -> Vec<Out> {
         let mut out = Vec::new();
         self.sim_t += dt;
         self.upload_timeouts(link_t, &mut out);
@@ -62,7 +70,7 @@ impl Vehicle {
             }
         }
         self.charge(dt);
-        self.telemetry(&mut out);
+        self.telemetry(traffic, &mut out);
         out
     }
 

@@ -15,7 +15,7 @@ impl Vehicle {
     pub(super) fn speed(&self) -> f64 {
         self.speed_override
             .unwrap_or(self.cfg.airframe.cruise_speed_mps)
-            .min(self.cfg.airframe.max_speed_mps)
+            .min(self.cfg.airframe.max_airspeed_mps)
     }
 
     /// Velocity towards a point, slowing to stop on it.

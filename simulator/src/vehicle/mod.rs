@@ -118,7 +118,10 @@ pub struct VehicleConfig {
     pub home: (f64, f64),
     pub home_amsl_m: f64,
     pub airframe: Airframe,
+    /// The wind here; the control interface's `wind` changes it in flight.
     pub wind: Wind,
+    /// How far the ADS-B In receiver hears manned traffic, metres.
+    pub adsb_range_m: f64,
     pub has_gripper: bool,
     pub has_loudspeaker: bool,
     /// Loudspeaker clips by number (MAV_CMD_USER_1 param1).
@@ -164,6 +167,11 @@ pub struct Status {
     pub lon: f64,
     pub alt_m: f64,
     pub ground_speed_mps: f64,
+    pub airspeed_mps: f64,
+    /// The wind where the vehicle is (steady plus its gust), m/s, and the
+    /// direction it blows from, degrees.
+    pub wind_mps: f64,
+    pub wind_from_deg: f64,
     pub battery_pct: f64,
     pub gps_fix: bool,
     pub mission_items: usize,
@@ -283,6 +291,7 @@ impl Vehicle {
     }
 
     pub fn status(&self) -> Status {
+        let (wind_mps, wind_from_deg) = self.local_wind();
         Status {
             system_id: self.cfg.system_id,
             name: self.cfg.name.clone(),
@@ -294,6 +303,13 @@ impl Vehicle {
             lon: self.body.lon,
             alt_m: self.body.alt,
             ground_speed_mps: self.body.ground_speed(),
+            airspeed_mps: if self.landed {
+                0.0
+            } else {
+                self.body.airspeed(&self.cfg.wind)
+            },
+            wind_mps,
+            wind_from_deg,
             battery_pct: self.battery_pct(),
             gps_fix: !self.faults.gps_lost,
             mission_items: self.mission.len(),
@@ -302,6 +318,24 @@ impl Vehicle {
             lifebuoy_released: self.lifebuoy_released,
             time_boot_s: self.sim_t,
         }
+    }
+
+    /// Changes the wind (steady speed, direction and gust strength).
+    pub fn set_wind(&mut self, wind: Wind) {
+        self.cfg.wind = wind;
+    }
+
+    /// The wind where the vehicle is: speed (m/s) and the direction it
+    /// blows from (degrees, 0..360), as a wind vane reads it.
+    pub fn local_wind(&self) -> (f64, f64) {
+        let (n, e) = self.body.local_wind(&self.cfg.wind);
+        let speed = n.hypot(e);
+        let from = if speed > 1e-9 {
+            crate::physics::wrap_deg((-e).atan2(-n).to_degrees())
+        } else {
+            0.0
+        };
+        (speed, from)
     }
 
     fn battery_pct(&self) -> f64 {

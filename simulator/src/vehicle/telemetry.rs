@@ -1,5 +1,6 @@
 //! Telemetry: the streamed messages and their rates (SET_MESSAGE_INTERVAL),
-//! and building each message from the vehicle's state.
+//! and building each message from the vehicle's state: its own, the wind
+//! its anemometer reads, and the manned traffic its ADS-B receiver hears.
 
 use std::collections::HashMap;
 
@@ -8,10 +9,11 @@ use mavlink_link::mav::{
     GLOBAL_POSITION_INT_DATA, GPS_RAW_INT_DATA, GpsFixType, HEARTBEAT_DATA, HOME_POSITION_DATA,
     MISSION_CURRENT_DATA, MavAutopilot, MavBatteryFunction, MavBatteryType, MavLandedState,
     MavMessage, MavModeFlag, MavProtocolCapability, MavState, MavSysStatusSensor, MavType,
-    MavVtolState, MissionState, SYS_STATUS_DATA, VFR_HUD_DATA,
+    MavVtolState, MissionState, SYS_STATUS_DATA, VFR_HUD_DATA, WIND_DATA,
 };
 
 use super::{Dest, Mode, Out, Vehicle, VehicleConfig};
+use crate::traffic::{Traffic, adsb};
 
 const MSG_HEARTBEAT: u32 = 0;
 const MSG_SYS_STATUS: u32 = 1;
@@ -21,12 +23,15 @@ const MSG_GLOBAL_POSITION_INT: u32 = 33;
 const MSG_MISSION_CURRENT: u32 = 42;
 const MSG_VFR_HUD: u32 = 74;
 const MSG_BATTERY_STATUS: u32 = 147;
+const MSG_WIND: u32 = 168;
 const MSG_AUTOPILOT_VERSION: u32 = 148;
 const MSG_HOME_POSITION: u32 = 242;
 const MSG_EXTENDED_SYS_STATE: u32 = 245;
+/// Streamed as one message per aircraft in range (none to build on request).
+const MSG_ADSB_VEHICLE: u32 = 246;
 
 /// Messages this vehicle can stream, with default rates in Hz (0 = on request only).
-pub(super) const STREAMS: [(u32, f64); 10] = [
+pub(super) const STREAMS: [(u32, f64); 12] = [
     (MSG_HEARTBEAT, 1.0),
     (MSG_SYS_STATUS, 1.0),
     (MSG_GPS_RAW_INT, 1.0),
@@ -35,8 +40,10 @@ pub(super) const STREAMS: [(u32, f64); 10] = [
     (MSG_MISSION_CURRENT, 1.0),
     (MSG_VFR_HUD, 2.0),
     (MSG_BATTERY_STATUS, 1.0),
+    (MSG_WIND, 1.0),
     (MSG_HOME_POSITION, 0.2),
     (MSG_EXTENDED_SYS_STATE, 1.0),
+    (MSG_ADSB_VEHICLE, 1.0),
 ];
 
 /// Each stream's interval in seconds (`None`: off) for a new vehicle: the
@@ -58,7 +65,7 @@ pub(super) fn default_rates(cfg: &VehicleConfig) -> HashMap<u32, Option<f64>> {
 }
 
 impl Vehicle {
-    pub(super) fn telemetry(&mut self, out: &mut Vec<Out>) {
+    pub(super) fn telemetry(&mut self, traffic: &Traffic, out: &mut Vec<Out>) {
         let t = self.sim_t;
         let mut due = Vec::new();
         for (&id, interval) in &self.rates {
@@ -85,10 +92,28 @@ impl Vehicle {
         }
         due.sort_unstable();
         for id in due {
-            if let Some(m) = self.build(id) {
+            if id == MSG_ADSB_VEHICLE {
+                self.adsb_in(traffic, out);
+            } else if let Some(m) = self.build(id) {
                 out.push(Out {
                     dest: Dest::All,
                     msg: m,
+                });
+            }
+        }
+    }
+
+    /// One ADSB_VEHICLE per manned aircraft within the receiver's range,
+    /// as ArduPilot forwards its ADS-B In.
+    fn adsb_in(&self, traffic: &Traffic, out: &mut Vec<Out>) {
+        if traffic.is_empty() {
+            return;
+        }
+        for c in traffic.contacts_at(self.sim_t) {
+            if adsb::in_range(self.body.lat, self.body.lon, &c, self.cfg.adsb_range_m) {
+                out.push(Out {
+                    dest: Dest::All,
+                    msg: adsb::adsb_vehicle(&c),
                 });
             }
         }
@@ -200,7 +225,11 @@ impl Vehicle {
                 ..Default::default()
             }),
             MSG_VFR_HUD => MavMessage::VFR_HUD(VFR_HUD_DATA {
-                airspeed: b.ground_speed() as f32,
+                airspeed: if self.landed {
+                    0.0
+                } else {
+                    b.airspeed(&self.cfg.wind) as f32
+                },
                 groundspeed: b.ground_speed() as f32,
                 alt: (self.cfg.home_amsl_m + b.alt) as f32,
                 climb: -b.vd as f32,
@@ -292,7 +321,162 @@ impl Vehicle {
                 ..Default::default()
             }),
             MSG_AUTOPILOT_VERSION => self.autopilot_version(),
+            MSG_WIND => {
+                // Where the wind comes from, as ArduPilot's WIND does (it
+                // says -180..180; this says 0..360, the same directions).
+                let (speed, from) = self.local_wind();
+                MavMessage::WIND(WIND_DATA {
+                    direction: from as f32,
+                    speed: speed as f32,
+                    // The wind model is horizontal.
+                    speed_z: 0.0,
+                })
+            }
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mavlink_link::mav::{COMMAND_LONG_DATA, MavCmd, MavMessage};
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    use crate::physics::Wind;
+    use crate::traffic;
+    use crate::vehicle::testing::config;
+    use crate::vehicle::{Out, Vehicle, VehicleConfig};
+
+    const TRAFFIC: &str = r#"
+[[aircraft]]
+icao = "7808A1"
+callsign = "B7301"
+emitter = "rotorcraft"
+altitude_m = 150
+speed_mps = 40
+loop = true
+waypoints = [[30.395, 120.50], [30.395, 120.60]]
+
+[[aircraft]]
+icao = "780ABC"
+callsign = "FARAWAY"
+altitude_m = 900
+speed_mps = 55
+waypoints = [[31.50, 121.50], [31.60, 121.60]]
+"#;
+
+    /// Steps `v` for `secs` of sim time; returns what it sent.
+    fn run(v: &mut Vehicle, secs: f64, t: &traffic::Traffic) -> Vec<Out> {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let mut out = Vec::new();
+        for _ in 0..(secs / 0.05).round() as usize {
+            out.extend(v.step(0.0, 0.05, &mut rng, t));
+        }
+        out
+    }
+
+    fn winds(out: &[Out]) -> Vec<(f32, f32)> {
+        out.iter()
+            .filter_map(|o| match &o.msg {
+                MavMessage::WIND(w) => Some((w.speed, w.direction)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn streaming() -> VehicleConfig {
+        VehicleConfig {
+            minimal_streams: false,
+            wind: Wind {
+                speed_mps: 6.0,
+                from_deg: 90.0,
+                gust_mps: 0.0,
+            },
+            ..config()
+        }
+    }
+
+    #[test]
+    fn a_docked_vehicle_reports_the_wind_once_a_second() {
+        let mut v = Vehicle::new(streaming());
+        let w = winds(&run(&mut v, 10.0, &traffic::Traffic::default()));
+        assert_eq!(w.len(), 10, "{w:?}");
+        for (speed, from) in &w {
+            assert!(
+                (speed - 6.0).abs() < 1e-4 && (from - 90.0).abs() < 1e-3,
+                "{w:?}"
+            );
+        }
+        v.set_wind(Wind {
+            speed_mps: 11.0,
+            from_deg: 225.0,
+            gust_mps: 0.0,
+        });
+        let w = winds(&run(&mut v, 2.0, &traffic::Traffic::default()));
+        assert!(
+            w.iter()
+                .all(|(s, f)| (s - 11.0).abs() < 1e-4 && (f - 225.0).abs() < 1e-3),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn gusts_show_in_the_wind_reports() {
+        let mut cfg = streaming();
+        cfg.wind.gust_mps = 3.0;
+        let mut v = Vehicle::new(cfg);
+        let w = winds(&run(&mut v, 30.0, &traffic::Traffic::default()));
+        let spread = w.iter().map(|(s, _)| *s).fold(f32::MIN, f32::max)
+            - w.iter().map(|(s, _)| *s).fold(f32::MAX, f32::min);
+        assert!(spread > 0.5, "{w:?}");
+    }
+
+    #[test]
+    fn minimal_streams_send_no_wind_until_asked() {
+        let mut v = Vehicle::new(config());
+        assert!(winds(&run(&mut v, 5.0, &traffic::Traffic::default())).is_empty());
+        let ask = MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+            target_system: 11,
+            target_component: 1,
+            command: MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL,
+            param1: 168.0,
+            param2: 500_000.0,
+            ..Default::default()
+        });
+        v.handle(0.0, 1, (255, 190), &ask);
+        assert_eq!(
+            winds(&run(&mut v, 5.0, &traffic::Traffic::default())).len(),
+            10
+        );
+    }
+
+    #[test]
+    fn forwards_the_traffic_its_receiver_hears() {
+        let t = traffic::parse(TRAFFIC, "t.toml").expect("good traffic");
+        let mut v = Vehicle::new(streaming());
+        let out = run(&mut v, 5.0, &t);
+        let heard: Vec<_> = out
+            .iter()
+            .filter_map(|o| match &o.msg {
+                MavMessage::ADSB_VEHICLE(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        // The helicopter nearby, about once a second; not the aircraft 150 km away.
+        assert!((4..=6).contains(&heard.len()), "{}", heard.len());
+        assert!(heard.iter().all(|a| a.ICAO_address == 0x7808A1));
+        // Flying east at 40 m/s along 30.395.
+        let (first, last) = (&heard[0], &heard[heard.len() - 1]);
+        assert!(last.lon > first.lon);
+        assert!((first.lat - 303_950_000).abs() < 10);
+        assert_eq!(first.hor_velocity, 4000);
+        // Minimal streams: ArduPilot sends no ADS-B unasked.
+        let mut quiet = Vehicle::new(config());
+        assert!(
+            !run(&mut quiet, 5.0, &t)
+                .iter()
+                .any(|o| matches!(o.msg, MavMessage::ADSB_VEHICLE(_)))
+        );
     }
 }

@@ -16,7 +16,7 @@ pub(super) fn config() -> VehicleConfig {
         home_amsl_m: 5.0,
         airframe: Airframe {
             cruise_speed_mps: 15.0,
-            max_speed_mps: 20.0,
+            max_airspeed_mps: 20.0,
             climb_rate_mps: 5.0,
             descent_rate_mps: 3.0,
             accel_mps2: 3.0,
@@ -26,6 +26,7 @@ pub(super) fn config() -> VehicleConfig {
             capacity_mah: 10_000.0,
             cells: 6,
         },
+        adsb_range_m: 40_000.0,
         wind: Wind {
             speed_mps: 0.0,
             from_deg: 0.0,
