@@ -145,10 +145,11 @@ fn parse_range_km(s: &str) -> Result<f64, String> {
     Ok(r)
 }
 
-/// The airframe's maximum airspeed for its cruise speed. The one place it is
-/// decided, until the scenario configuration carries it per drone.
+/// The airframe's maximum airspeed for its cruise speed, for synthetic
+/// fleets; scenario drones take theirs from the configuration
+/// (`max_airspeed_mps`, by default the same factor).
 pub fn max_airspeed(cruise_mps: f64) -> f64 {
-    cruise_mps * 1.34
+    cruise_mps * dispatch_core::model::DEFAULT_AIRSPEED_FACTOR
 }
 
 /// Vehicle settings for the fleet, from the scenario or synthetic.
@@ -272,6 +273,8 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             clips.clone(),
         );
         v.airframe.capacity_mah = 10_000.0;
+        // The scenario's airspeed limit, as the dispatcher plans with it.
+        v.airframe.max_airspeed_mps = p.max_airspeed_mps;
         v.link = s.links.iter().position(|l| l.name == d.link).unwrap_or(0);
         v.signing_key = keys
             .drones

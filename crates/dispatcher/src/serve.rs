@@ -34,6 +34,22 @@ pub(crate) struct ServeArgs {
     /// The simulator's speed (scenario seconds per wall second); scenario time follows it.
     #[arg(long, default_value_t = 1.0, requires = "sim")]
     sim_speedup: f64,
+    /// The simulator's steady wind, SPEED@FROM_DEG (e.g. 8@248: 8 m/s from 248°).
+    #[arg(long, requires = "sim", value_parser = drone_sim::parse_wind)]
+    sim_wind: Option<(f64, f64)>,
+    /// The simulator's gusts (standard deviation, m/s).
+    #[arg(long, requires = "sim")]
+    sim_gust: Option<f64>,
+    /// Manned traffic for the simulator to play back (see docs/simulator.md):
+    /// the vehicles forward it as ADSB_VEHICLE.
+    #[arg(long, requires = "sim")]
+    sim_traffic: Option<PathBuf>,
+    /// Serve the simulator's traffic as an SBS-1 feed on this address too.
+    #[arg(long, requires = "sim_traffic")]
+    sim_sbs_listen: Option<SocketAddr>,
+    /// The simulator's control interface (status, wind, faults; docs/simulator.md).
+    #[arg(long, requires = "sim")]
+    sim_control: Option<SocketAddr>,
     /// Scenario seconds per wall second without --sim (match your vehicles or simulator).
     #[arg(long, default_value_t = 1.0, conflicts_with = "sim")]
     speedup: f64,
@@ -147,7 +163,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
                     format!("the MAVLink link {name} has no local address for the simulator")
                 })?);
             }
-            start_simulator(&args.config, &gcs, speedup)?;
+            start_simulator(&args.config, &gcs, speedup, &sim_extra(args))?;
         } else if let Some(m) = fleet::clock::measure(
             &link,
             // The first link's vehicles (a system id means nothing across links).
@@ -390,10 +406,36 @@ fn link_addresses(
     Ok(out)
 }
 
+/// The simulator's own settings given through `serve`'s `--sim-*` flags.
+fn sim_extra(args: &ServeArgs) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some((speed, from)) = args.sim_wind {
+        v.extend(["--wind".to_owned(), format!("{speed}@{from}")]);
+    }
+    if let Some(g) = args.sim_gust {
+        v.extend(["--gust".to_owned(), g.to_string()]);
+    }
+    if let Some(f) = &args.sim_traffic {
+        v.extend(["--traffic".to_owned(), f.display().to_string()]);
+    }
+    if let Some(a) = args.sim_sbs_listen {
+        v.extend(["--sbs-listen".to_owned(), a.to_string()]);
+    }
+    if let Some(a) = args.sim_control {
+        v.extend(["--control".to_owned(), a.to_string()]);
+    }
+    v
+}
+
 /// Runs the bundled simulator on its own thread and runtime, so that its
 /// physics clock is not disturbed by the server's load; each link's
 /// vehicles send to that link's socket (`gcs`, in the scenario's order).
-fn start_simulator(config: &std::path::Path, gcs: &[SocketAddr], speedup: f64) -> Result<()> {
+fn start_simulator(
+    config: &std::path::Path,
+    gcs: &[SocketAddr],
+    speedup: f64,
+    extra: &[String],
+) -> Result<()> {
     use clap::Parser as _;
     let mut argv = vec![
         "drone-sim".to_owned(),
@@ -408,6 +450,7 @@ fn start_simulator(config: &std::path::Path, gcs: &[SocketAddr], speedup: f64) -
         }
         argv.extend(["--link-gcs".to_owned(), g.to_string()]);
     }
+    argv.extend(extra.iter().cloned());
     let cli = drone_sim::Cli::try_parse_from(argv)
         .map_err(|e| anyhow::anyhow!("simulator settings: {e}"))?;
     let vehicles = drone_sim::fleet(&cli)?;
