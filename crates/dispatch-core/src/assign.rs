@@ -16,6 +16,7 @@ use crate::model::{
     CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
 };
 use crate::routing::{Route, RouteError, RouteRequest, plan_route, secs};
+use crate::separation::{FlightPath, PathPoint, SCENE_RADIUS_M};
 use crate::wind::{self, WindEstimate, WindField, bearing_deg, leg_speed, power_factor};
 use crate::world::World;
 
@@ -30,6 +31,10 @@ pub struct Need {
     pub on_scene_s: f64,
     /// May enter rescue-exempt zones on the final leg.
     pub rescue: bool,
+    /// Cruise at this altitude instead of the planning one (a separation layer).
+    pub altitude_m: Option<f64>,
+    /// Wait this long on the ground before the launch (separation), seconds.
+    pub start_delay_s: f64,
 }
 
 impl Need {
@@ -43,6 +48,8 @@ impl Need {
             life_threatening: policy.life_threatening,
             on_scene_s: policy.on_scene_s,
             rescue: policy.rescue,
+            altitude_m: None,
+            start_delay_s: 0.0,
         }
     }
 }
@@ -179,10 +186,27 @@ pub struct Assignment {
     /// The wind the plan was made with (`None`: no wind known, still air).
     #[serde(default)]
     pub wind: Option<SortieWind>,
+    /// The sortie in space and time: its layer, any delayed start, its path
+    /// (`None` in logs written before separation was planned).
+    #[serde(default)]
+    pub flight: Option<FlightPath>,
     /// Next-best drones, best first.
     pub alternatives: Vec<Candidate>,
     /// Drones nearer than the chosen one that were passed over, nearest first.
     pub rejected: Vec<Rejection>,
+}
+
+impl Assignment {
+    /// The altitude the sortie cruises at (its separation layer; `default`,
+    /// the planning altitude, for plans made before layers).
+    pub fn cruise_altitude_m(&self, default: f64) -> f64 {
+        self.flight.as_ref().map_or(default, |f| f.altitude_m)
+    }
+
+    /// Seconds the sortie waits on the ground for separation.
+    pub fn start_delay_s(&self) -> f64 {
+        self.flight.as_ref().map_or(0.0, |f| f.start_delay_s)
+    }
 }
 
 /// How the wind shaped a sortie's figures.
@@ -208,6 +232,7 @@ struct Evaluated {
     return_route: Route,
     energy: EnergyBudget,
     wind: Option<SortieWind>,
+    flight: FlightPath,
 }
 
 /// Picks the drone that reaches the scene first among those that can do the job.
@@ -271,9 +296,38 @@ pub fn assign(world: &World, need: &Need) -> Result<Assignment, NoCandidate> {
         arrival_at,
         energy: chosen.energy,
         wind: chosen.wind,
+        flight: Some(chosen.flight),
         alternatives: best.map(|e| e.candidate).collect(),
         rejected,
     })
+}
+
+/// The plan for one given drone (a separation layer or delay for the drone
+/// already chosen), or why it cannot take the incident so.
+pub fn assign_to(world: &World, need: &Need, drone: &DroneId) -> Result<Assignment, RejectReason> {
+    let Some(d) = world.drone(drone) else {
+        return Err(RejectReason::NoReturnRoute {
+            error: RouteError::Unreachable { zones: Vec::new() },
+        });
+    };
+    match evaluate(world, d, need, None, plan_route) {
+        Outcome::Feasible(e) => Ok(Assignment {
+            arrival_at: need.at + secs(e.candidate.eta_s),
+            chosen: e.candidate,
+            route: e.route,
+            return_route: e.return_route,
+            energy: e.energy,
+            wind: e.wind,
+            flight: Some(e.flight),
+            alternatives: Vec::new(),
+            rejected: Vec::new(),
+        }),
+        // Only a bound makes a candidate "slower"; none was given.
+        Outcome::Slower => Err(RejectReason::NoRoute {
+            error: RouteError::Unreachable { zones: Vec::new() },
+        }),
+        Outcome::Rejected(r) => Err(r),
+    }
 }
 
 /// Reference implementation for tests: evaluates every drone in the fleet.
@@ -400,12 +454,18 @@ fn evaluate(
         }
     }
     let on_ground = d.state.is_on_ground();
+    let altitude = need.altitude_m.unwrap_or(params.cruise_altitude_m);
     let climb_s = if on_ground {
-        params.cruise_altitude_m / perf.climb_rate_mps
+        altitude / perf.climb_rate_mps
     } else {
         0.0
     };
-    let pre_cruise_s = if on_ground { home.launch_delay_s } else { 0.0 } + climb_s;
+    let wait_s = if on_ground {
+        home.launch_delay_s + need.start_delay_s
+    } else {
+        0.0
+    };
+    let pre_cruise_s = wait_s + climb_s;
     let straight_out = distance_m(d.position, need.position);
     let straight_back = distance_m(need.position, home.position);
     let hover_factor = match field.at(need.position, now) {
@@ -419,7 +479,7 @@ fn evaluate(
             out_power_s,
             need.on_scene_s * hover_factor,
             back_power_s,
-            params.cruise_altitude_m / perf.descent_rate_mps,
+            altitude / perf.descent_rate_mps,
             params.reserve_pct,
         )
     };
@@ -469,7 +529,7 @@ fn evaluate(
         depart: need.at,
         pre_cruise_s,
         speed_mps: out_speed,
-        altitude_m: params.cruise_altitude_m,
+        altitude_m: altitude,
         rescue: need.rescue,
     };
     let route = match router(world, &req) {
@@ -494,7 +554,7 @@ fn evaluate(
         depart: need.at + secs(eta_s + need.on_scene_s),
         pre_cruise_s: 0.0,
         speed_mps: back_speed,
-        altitude_m: params.cruise_altitude_m,
+        altitude_m: altitude,
         rescue: need.rescue,
     };
     let return_route = match router(world, &back_req) {
@@ -512,6 +572,25 @@ fn evaluate(
             available_pct: d.battery_pct,
         });
     }
+    let flight = FlightPath {
+        altitude_m: altitude,
+        start_delay_s: if on_ground { need.start_delay_s } else { 0.0 },
+        note: String::new(),
+        points: path_points(
+            need,
+            d.position,
+            home.position,
+            altitude,
+            if on_ground {
+                Some((wait_s, climb_s))
+            } else {
+                None
+            },
+            (&route, &out.legs),
+            (&return_route, &back.legs),
+            altitude / perf.descent_rate_mps,
+        ),
+    };
     let wind = strongest.map(|strongest| SortieWind {
         strongest,
         out_ground_speed_mps: route.length_m / out.seconds.max(1e-9),
@@ -531,7 +610,59 @@ fn evaluate(
         return_route,
         energy,
         wind,
+        flight,
     }))
+}
+
+/// The corners of a sortie's path (see [`crate::separation`]): on the
+/// ground for `ground.0` s and climbing for `ground.1` s when it starts
+/// docked, each leg in its time, the hold over the scene, home and down.
+#[allow(clippy::too_many_arguments)]
+fn path_points(
+    need: &Need,
+    start: LatLon,
+    home: LatLon,
+    alt: f64,
+    ground: Option<(f64, f64)>,
+    out: (&Route, &[f64]),
+    back: (&Route, &[f64]),
+    descent_s: f64,
+) -> Vec<PathPoint> {
+    let mut pts = Vec::new();
+    let mut t = 0.0;
+    let mut push = |t: f64, position: LatLon, alt_m: f64, radius_m: f64| {
+        pts.push(PathPoint {
+            at: need.at + secs(t),
+            position,
+            alt_m,
+            radius_m,
+        })
+    };
+    match ground {
+        Some((wait_s, climb_s)) => {
+            push(0.0, start, 0.0, 0.0);
+            t += wait_s;
+            push(t, start, 0.0, 0.0);
+            t += climb_s;
+            push(t, start, alt, 0.0);
+        }
+        None => push(0.0, start, alt, 0.0),
+    }
+    for (w, leg_s) in out.0.waypoints.windows(2).zip(out.1) {
+        t += leg_s;
+        push(t, w[1], alt, 0.0);
+    }
+    let scene = *out.0.waypoints.last().unwrap_or(&need.position);
+    push(t, scene, alt, SCENE_RADIUS_M);
+    t += need.on_scene_s;
+    push(t, scene, alt, SCENE_RADIUS_M);
+    for (w, leg_s) in back.0.waypoints.windows(2).zip(back.1) {
+        t += leg_s;
+        push(t, w[1], alt, 0.0);
+    }
+    t += descent_s;
+    push(t, home, 0.0, 0.0);
+    pts
 }
 
 /// A route flown in the wind field: seconds, and seconds at cruise power
@@ -539,6 +670,8 @@ fn evaluate(
 struct Flown {
     seconds: f64,
     power_s: f64,
+    /// Seconds per leg, in order.
+    legs: Vec<f64>,
 }
 
 /// Times `route` leg by leg at the ground speed the wind at each leg's
@@ -553,11 +686,13 @@ fn fly(
     let mut f = Flown {
         seconds: 0.0,
         power_s: 0.0,
+        legs: Vec::with_capacity(route.waypoints.len()),
     };
     for w in route.waypoints.windows(2) {
         let (a, b) = (w[0], w[1]);
         let len = distance_m(a, b);
         if len < 1e-6 {
+            f.legs.push(0.0);
             continue;
         }
         let mid = LatLon::new((a.lat + b.lat) / 2.0, (a.lon + b.lon) / 2.0);
@@ -572,6 +707,7 @@ fn fly(
             },
         )?;
         let t = len / s.ground_mps;
+        f.legs.push(t);
         f.seconds += t;
         f.power_s += t * power_factor(s.ground_mps, s.air_mps, perf.cruise_speed_mps);
     }

@@ -67,6 +67,8 @@ pub struct Scenario {
     pub name: String,
     pub region: Region,
     pub params: PlanningParams,
+    /// How far apart our own sorties are kept (`[planning]`).
+    pub separation: crate::separation::Separation,
     pub policies: HashMap<IncidentKind, KindPolicy>,
     /// Loudspeaker text per kind, where configured.
     pub messages: HashMap<IncidentKind, String>,
@@ -274,6 +276,12 @@ impl Scenario {
 
     /// Builds the indexed world from the scenario.
     pub fn world(&self) -> World {
+        let mut w = self.world_unseparated();
+        w.set_separation(self.separation.clone());
+        w
+    }
+
+    fn world_unseparated(&self) -> World {
         match World::build(
             self.region,
             self.params,
@@ -347,6 +355,7 @@ pub fn parse(
     };
     let region = v.region(&raw.scenario.region);
     let params = v.params(&raw.planning);
+    let separation = v.separation(&raw.planning, &params);
     let (policies, messages) = v.kinds(&raw.kinds);
     let auto_launch = raw
         .kinds
@@ -389,6 +398,7 @@ pub fn parse(
         name: raw.scenario.name,
         region,
         params,
+        separation,
         policies,
         messages,
         hangars,
@@ -511,6 +521,11 @@ struct RawPlanning {
     reserve_pct: Option<f64>,
     route_margin_m: Option<f64>,
     alternatives: Option<usize>,
+    separation_horizontal_m: Option<f64>,
+    separation_vertical_m: Option<f64>,
+    altitude_layers_m: Option<Vec<f64>>,
+    ceiling_m: Option<f64>,
+    max_start_delay_s: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -687,6 +702,73 @@ impl Validator {
             );
         }
         params
+    }
+
+    fn separation(
+        &mut self,
+        p: &RawPlanning,
+        params: &PlanningParams,
+    ) -> crate::separation::Separation {
+        let d = crate::separation::Separation::default();
+        let sep = crate::separation::Separation {
+            horizontal_m: p.separation_horizontal_m.unwrap_or(d.horizontal_m),
+            vertical_m: p.separation_vertical_m.unwrap_or(d.vertical_m),
+            layers_m: p.altitude_layers_m.clone().unwrap_or(d.layers_m.clone()),
+            ceiling_m: p.ceiling_m.unwrap_or(d.ceiling_m),
+            max_start_delay_s: p.max_start_delay_s.unwrap_or(d.max_start_delay_s),
+            ..d
+        };
+        let item = Some("[planning]".to_owned());
+        for (what, v, lo, hi, unit) in [
+            (
+                "separation_horizontal_m",
+                sep.horizontal_m,
+                10.0,
+                5000.0,
+                "metres",
+            ),
+            (
+                "separation_vertical_m",
+                sep.vertical_m,
+                5.0,
+                500.0,
+                "metres",
+            ),
+            ("ceiling_m", sep.ceiling_m, 1.0, 1000.0, "metres"),
+            (
+                "max_start_delay_s",
+                sep.max_start_delay_s,
+                0.0,
+                3600.0,
+                "seconds",
+            ),
+        ] {
+            self.range(&item, what, v, lo, hi, unit);
+        }
+        if params.cruise_altitude_m > sep.ceiling_m {
+            self.err(
+                item.clone(),
+                format!(
+                    "cruise_altitude_m = {} is above ceiling_m = {}",
+                    params.cruise_altitude_m, sep.ceiling_m
+                ),
+            );
+        }
+        if sep.layers_m.len() > 16 {
+            self.err(item.clone(), "altitude_layers_m has more than 16 layers");
+        }
+        for l in &sep.layers_m {
+            if !(l.is_finite() && *l > 0.0 && *l <= sep.ceiling_m) {
+                self.err(
+                    item.clone(),
+                    format!(
+                        "altitude_layers_m: {l} is outside (0, ceiling_m = {}] metres",
+                        sep.ceiling_m
+                    ),
+                );
+            }
+        }
+        sep
     }
 
     fn key_source(

@@ -204,6 +204,8 @@ pub struct Dispatcher {
     /// a drone serves it at once, so ticks (10 Hz in the fleet) need only
     /// serve it for what time alone changes, once a scenario second.
     ticked_at: Option<Timestamp>,
+    /// The 4D paths of the sorties planned or flying (separation).
+    flights: crate::separation::Flights,
 }
 
 impl Dispatcher {
@@ -217,7 +219,13 @@ impl Dispatcher {
             queued: BTreeSet::new(),
             changed: BTreeSet::new(),
             ticked_at: None,
+            flights: crate::separation::Flights::default(),
         }
+    }
+
+    /// The sorties' paths the next plan is separated from.
+    pub fn flights(&self) -> &crate::separation::Flights {
+        &self.flights
     }
 
     pub fn world(&self) -> &World {
@@ -257,6 +265,9 @@ impl Dispatcher {
                     life_threatening: policy.is_some_and(|p| p.life_threatening),
                 };
                 self.world.set_task(idx, state, Some(task));
+                if let Some(f) = r.assignment.as_ref().and_then(|a| a.flight.clone()) {
+                    self.flights.insert(drone.clone(), id, f);
+                }
             }
             if status == IncidentStatus::Queued {
                 self.queued.insert(id);
@@ -375,6 +386,7 @@ impl Dispatcher {
                     {
                         let from = a.arrival_at;
                         a.arrival_at = at;
+                        self.flights.shift(incident, at - from);
                         self.changed.insert(incident);
                         out.push(Output::EtaChanged {
                             incident,
@@ -394,6 +406,10 @@ impl Dispatcher {
             }
             Input::Tick => {
                 self.world.wind_mut().expire(now);
+                let world = &self.world;
+                self.flights.expire(now, |d| {
+                    world.drone(d).is_none_or(|d| d.state.is_on_ground())
+                });
                 let before = out.len();
                 for zone in self.world.expire_zones(now) {
                     out.push(Output::ZoneExpired { zone });
@@ -513,7 +529,15 @@ impl Dispatcher {
             priority: inc.priority,
             ..Need::new(&policy, inc.position, now)
         };
-        match assign(&self.world, &need) {
+        let planned = assign(&self.world, &need).and_then(|a| {
+            crate::separation::separate(&self.world, &self.flights, &need, a).map_err(|reason| {
+                crate::assign::NoCandidate {
+                    reason,
+                    rejected: Vec::new(),
+                }
+            })
+        });
+        match planned {
             Ok(a) => {
                 let mut preempted = false;
                 if let Some(from) = a.chosen.preempts {
@@ -564,6 +588,13 @@ impl Dispatcher {
                         )
                     }
                 );
+                let note = match &a.flight {
+                    Some(f) if !f.note.is_empty() => format!("{note}; {}", f.note),
+                    _ => note,
+                };
+                if let Some(f) = &a.flight {
+                    self.flights.insert(a.chosen.drone.clone(), id, f.clone());
+                }
                 self.set_status(now, id, status, note, out);
                 if let Some(rec) = self.incidents.get_mut(&id) {
                     rec.incident.drone = Some(a.chosen.drone.clone());

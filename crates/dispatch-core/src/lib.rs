@@ -13,6 +13,7 @@ pub mod geodesy;
 pub mod model;
 pub mod polygon_check;
 pub mod routing;
+pub mod separation;
 pub mod shape;
 pub mod synth;
 pub mod wind;

@@ -22,6 +22,7 @@ use crate::model::{
     Capability, CapabilitySet, Drone, DroneId, DroneState, Hangar, HangarId, IncidentKind,
     KindPolicy, LatLon, Tasking, Timestamp, Zone, ZoneId,
 };
+use crate::separation::Separation;
 use crate::shape::{ARC_STEP_RAD, Hull, OffsetNode, ZoneShape};
 use crate::wind::WindField;
 
@@ -130,6 +131,8 @@ pub struct World {
     max_cruise_speed_mps: f64,
     /// What the vehicles and the weather service say of the wind.
     wind: WindField,
+    /// How far apart our own sorties are kept.
+    separation: Separation,
 }
 
 impl World {
@@ -157,6 +160,7 @@ impl World {
             capability_trees: Default::default(),
             max_cruise_speed_mps: f64::MIN_POSITIVE,
             wind: WindField::new(),
+            separation: Separation::default(),
         }
     }
 
@@ -254,6 +258,14 @@ impl World {
 
     pub fn wind_mut(&mut self) -> &mut WindField {
         &mut self.wind
+    }
+
+    pub fn separation(&self) -> &Separation {
+        &self.separation
+    }
+
+    pub fn set_separation(&mut self, s: Separation) {
+        self.separation = s;
     }
 
     pub fn frame(&self) -> &LocalFrame {

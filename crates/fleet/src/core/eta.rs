@@ -25,11 +25,17 @@ impl FleetCore {
         let delay = if s.plan.airborne_at_launch {
             0.0
         } else {
+            let separation = self
+                .dispatcher
+                .incident(incident)
+                .and_then(|r| r.assignment.as_ref())
+                .map_or(0.0, |a| a.start_delay_s());
             self.dispatcher
                 .world()
                 .drone(drone)
                 .and_then(|d| self.dispatcher.world().hangar(&d.hangar))
                 .map_or(0.0, |h| h.launch_delay_s)
+                + separation
         };
         let flight_s = (s.predicted_eta_s - delay).max(0.0);
         self.set_eta(incident, flight_s, "re-estimated at take-off");

@@ -47,7 +47,7 @@ impl FleetCore {
         let spec = SortieSpec {
             kind,
             home: hangar.position,
-            cruise_alt_m: self.dispatcher.world().params().cruise_altitude_m,
+            cruise_alt_m: a.cruise_altitude_m(self.dispatcher.world().params().cruise_altitude_m),
             cruise_speed_mps: drone.performance.cruise_speed_mps,
             on_scene_s,
             airborne,
@@ -70,7 +70,7 @@ impl FleetCore {
         else {
             return;
         };
-        let cruise_alt_m = self.dispatcher.world().params().cruise_altitude_m;
+        let cruise_alt_m = a.cruise_altitude_m(self.dispatcher.world().params().cruise_altitude_m);
         // The sortie ends after the scene and the flight back.
         let back_s = on_scene_s + a.return_route.length_m / drone.performance.cruise_speed_mps;
         let sortie_end = a.arrival_at + TimeDelta::milliseconds((back_s * 1000.0) as i64);
@@ -106,7 +106,8 @@ impl FleetCore {
         let delay = if airborne {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(hangar.launch_delay_s / self.cfg.speedup)
+            // The hangar's own delay, and any wait for separation.
+            Duration::from_secs_f64((hangar.launch_delay_s + a.start_delay_s()) / self.cfg.speedup)
         };
         let action = self.new_action(
             Pending {
