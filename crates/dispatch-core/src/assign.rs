@@ -15,7 +15,7 @@ use crate::geodesy::distance_m;
 use crate::model::{
     CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
 };
-use crate::routing::{Route, RouteError, RouteRequest, plan_route, secs};
+use crate::routing::{Route, RouteError, RouteRequest, check_hover, plan_route, secs};
 use crate::world::World;
 
 /// What the incident needs.
@@ -370,11 +370,17 @@ fn evaluate(
     if bound_eta.is_some_and(|b| eta_s >= b) {
         return Outcome::Slower;
     }
+    if let Err(error) = check_hover(world, &req, eta_s, need.on_scene_s) {
+        return Outcome::Rejected(RejectReason::NoRoute { error });
+    }
+    // The way home is asked on the sortie's clock (cruise starts after the
+    // outbound flight and the time on scene), so that its legs are judged
+    // at the times the drone is on them, with the drift of the whole sortie.
     let back_req = RouteRequest {
         from: need.position,
         to: home.position,
-        depart: need.at + secs(eta_s + need.on_scene_s),
-        pre_cruise_s: 0.0,
+        depart: need.at,
+        pre_cruise_s: eta_s + need.on_scene_s,
         speed_mps: perf.cruise_speed_mps,
         altitude_m: params.cruise_altitude_m,
         rescue: need.rescue,

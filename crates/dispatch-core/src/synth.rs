@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Coord, Distance, Euclidean, LineString, Point, Polygon};
+use geo::{Coord, LineString, Polygon};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -14,8 +14,10 @@ use crate::model::{
     IncidentId, IncidentKind, KindPolicy, LatLon, Performance, Tasking, Timestamp, Zone, ZoneId,
     ZoneKind,
 };
-use crate::routing::{Route, RouteRequest};
 use crate::world::{PlanningParams, Region, World};
+
+/// The audit the routing property tests use, kept here for its old callers.
+pub use crate::audit::audit_route;
 
 /// Shape of a synthetic world.
 #[derive(Debug, Clone, Copy)]
@@ -470,83 +472,4 @@ pub fn shaped(
             Polygon::new(to_ring(outer), hole.iter().map(|h| to_ring(h)).collect())
         })
         .collect()
-}
-
-/// A zone's polygon in the world's frame (metres).
-fn projected_polygon(world: &World, p: &Polygon<f64>) -> Polygon<f64> {
-    let ring = |r: &LineString<f64>| {
-        LineString::new(
-            r.0.iter()
-                .map(|c| {
-                    let q = world.frame().project(LatLon::new(c.y, c.x));
-                    Coord { x: q[0], y: q[1] }
-                })
-                .collect(),
-        )
-    };
-    Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-}
-
-/// Checks every leg of `route` every 5 m against every zone in force when
-/// the drone passes: no closer than the margin, except the first and last
-/// legs, which may come as close as the start or the target is to a zone,
-/// and the zones those legs may be in. Returns the least clearance found.
-pub fn audit_route(world: &World, req: &RouteRequest, route: &Route) -> Result<f64, String> {
-    let margin = world.params().route_margin_m;
-    let zones: Vec<_> = world
-        .zones()
-        .filter(|z| z.floor_m <= req.altitude_m && req.altitude_m <= z.ceiling_m)
-        .map(|z| (z, projected_polygon(world, &z.polygon)))
-        .collect();
-    let near = |p: [f64; 2], skip: &[ZoneId]| {
-        zones
-            .iter()
-            .filter(|(z, _)| !skip.contains(&z.id))
-            .map(|(_, poly)| Euclidean.distance(&Point::new(p[0], p[1]), poly))
-            .fold(f64::INFINITY, f64::min)
-    };
-    let frame = world.frame();
-    let pts: Vec<[f64; 2]> = route.waypoints.iter().map(|&p| frame.project(p)).collect();
-    let start_limit = margin.min(near(pts[0], &route.departs_from));
-    let target_limit = margin.min(near(pts[pts.len() - 1], &route.final_leg_enters));
-    let legs = pts.len() - 1;
-    let mut flown = 0.0;
-    let mut least = f64::INFINITY;
-    for (i, leg) in pts.windows(2).enumerate() {
-        let (a, b) = (leg[0], leg[1]);
-        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
-        let mut limit = margin;
-        if i == 0 {
-            limit = limit.min(start_limit);
-        }
-        if i == legs - 1 {
-            limit = limit.min(target_limit);
-        }
-        let steps = (len / 5.0).ceil().max(1.0) as usize;
-        for k in 0..=steps {
-            let f = k as f64 / steps as f64;
-            let p = Point::new(a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]));
-            let at = req.depart
-                + chrono::TimeDelta::milliseconds(
-                    ((req.pre_cruise_s + (flown + f * len) / req.speed_mps) * 1000.0) as i64,
-                );
-            for (z, poly) in &zones {
-                let exempt = (i == 0 && route.departs_from.contains(&z.id))
-                    || (i == legs - 1 && route.final_leg_enters.contains(&z.id));
-                if exempt || !z.window.active_at(at) {
-                    continue;
-                }
-                let d = Euclidean.distance(&p, poly);
-                least = least.min(d);
-                if d < limit - 0.5 {
-                    return Err(format!(
-                        "leg {i} of {legs} passes {d:.2} m from zone {} (limit {limit:.2} m) at {at}",
-                        z.id
-                    ));
-                }
-            }
-        }
-        flown += len;
-    }
-    Ok(least)
 }
