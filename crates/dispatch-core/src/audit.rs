@@ -23,8 +23,8 @@ use crate::model::{LatLon, Timestamp, Zone};
 use crate::routing::{Route, RouteRequest, leg_tolerance_s};
 use crate::world::World;
 
-/// Numerical slack: distances, metres, and leg interval ends, seconds (the
-/// planner measures legs in the frame, the audit geodesically).
+/// Numerical slack: distances to a zone, metres, and leg interval ends,
+/// seconds (the planner measures legs in the frame, the audit geodesically).
 const SLACK_M: f64 = 0.5;
 const SLACK_S: f64 = 1.0;
 
@@ -39,6 +39,11 @@ pub struct Flight<'a> {
     pub speed_mps: f64,
     pub altitude_m: f64,
     pub rescue: bool,
+    /// Lenient (false): a leg fails only when it is wrong beyond the
+    /// numerical slack, to check what the planner gives. Strict (true): a
+    /// leg passes only when it is right with the slack to spare, to tell
+    /// that a flight the planner refused was surely allowed.
+    pub strict: bool,
 }
 
 /// Audits the route planned for `req`; returns the least clearance to a zone
@@ -53,6 +58,7 @@ pub fn audit_route(world: &World, req: &RouteRequest, route: &Route) -> Result<f
             speed_mps: req.speed_mps,
             altitude_m: req.altitude_m,
             rescue: req.rescue,
+            strict: false,
         },
     )
 }
@@ -70,60 +76,65 @@ pub fn audit_assignment(
         .drone(&a.chosen.drone)
         .map(|d| d.performance.cruise_speed_mps)
         .ok_or_else(|| format!("unknown drone {}", a.chosen.drone))?;
-    let altitude = world.params().cruise_altitude_m;
     let out_s = path_length(&a.route.waypoints) / speed;
     audit_sortie(
         world,
-        &a.route.waypoints,
-        &a.return_route.waypoints,
-        reported,
-        a.chosen.eta_s - out_s,
-        a.chosen.eta_s,
-        on_scene_s,
-        speed,
-        altitude,
-        rescue,
+        &Sortie {
+            out: &a.route.waypoints,
+            back: &a.return_route.waypoints,
+            depart: reported,
+            cruise_from_s: a.chosen.eta_s - out_s,
+            on_scene_s,
+            speed_mps: speed,
+            altitude_m: world.params().cruise_altitude_m,
+            rescue,
+            strict: false,
+        },
     )
 }
 
-/// Audits a whole sortie: `out` flown at cruise from `cruise_from_s` after
-/// `depart`, arriving `arrive_s` after it, a hover of `on_scene_s`, then
-/// `back`.
-#[allow(clippy::too_many_arguments)]
-pub fn audit_sortie(
-    world: &World,
-    out: &[LatLon],
-    back: &[LatLon],
-    depart: Timestamp,
-    cruise_from_s: f64,
-    arrive_s: f64,
-    on_scene_s: f64,
-    speed_mps: f64,
-    altitude_m: f64,
-    rescue: bool,
-) -> Result<(), String> {
+/// A whole sortie to audit: `out` flown at cruise from `cruise_from_s`
+/// after `depart`, a hover of `on_scene_s` at its end, then `back`.
+#[derive(Debug, Clone)]
+pub struct Sortie<'a> {
+    pub out: &'a [LatLon],
+    pub back: &'a [LatLon],
+    pub depart: Timestamp,
+    pub cruise_from_s: f64,
+    pub on_scene_s: f64,
+    pub speed_mps: f64,
+    pub altitude_m: f64,
+    pub rescue: bool,
+    /// See [`Flight::strict`].
+    pub strict: bool,
+}
+
+/// Audits a whole sortie.
+pub fn audit_sortie(world: &World, s: &Sortie) -> Result<(), String> {
     let flight = |waypoints, cruise_from_s| Flight {
         waypoints,
-        depart,
+        depart: s.depart,
         cruise_from_s,
-        speed_mps,
-        altitude_m,
-        rescue,
+        speed_mps: s.speed_mps,
+        altitude_m: s.altitude_m,
+        rescue: s.rescue,
+        strict: s.strict,
     };
-    audit_flight(world, &flight(out, cruise_from_s)).map_err(|e| format!("outbound: {e}"))?;
-    let Some(&scene) = out.last() else {
+    audit_flight(world, &flight(s.out, s.cruise_from_s)).map_err(|e| format!("outbound: {e}"))?;
+    let Some(&scene) = s.out.last() else {
         return Err("empty outbound route".into());
     };
-    let (from, until) = widened(depart, arrive_s, arrive_s + on_scene_s);
+    let arrive_s = s.cruise_from_s + path_length(s.out) / s.speed_mps;
+    let leave_s = arrive_s + s.on_scene_s;
+    let (from, until) = widened(s.depart, arrive_s, leave_s, s.strict);
     let p = world.frame().project(scene);
-    for z in world.zones().filter(|z| in_band(z, altitude_m)) {
-        let open_to_it = rescue && z.rescue_exempt;
+    for z in world.zones().filter(|z| in_band(z, s.altitude_m)) {
+        let open_to_it = s.rescue && z.rescue_exempt;
         if !open_to_it && z.window.overlaps(from, until) && projected(world, z).contains(&pt(p)) {
             return Err(format!("hovers inside zone {} while it is in force", z.id));
         }
     }
-    audit_flight(world, &flight(back, arrive_s + on_scene_s))
-        .map_err(|e| format!("return: {e}"))?;
+    audit_flight(world, &flight(s.back, leave_s)).map_err(|e| format!("return: {e}"))?;
     Ok(())
 }
 
@@ -148,8 +159,7 @@ pub fn audit_flight(world: &World, f: &Flight) -> Result<f64, String> {
     let mut least = f64::INFINITY;
     for (i, (leg, ll)) in pts.windows(2).zip(f.waypoints.windows(2)).enumerate() {
         let t1 = t + distance_m(ll[0], ll[1]) / f.speed_mps;
-        let (from, until) = widened(f.depart, t, t1);
-        let (from, until) = (from + secs(SLACK_S), until - secs(SLACK_S));
+        let (from, until) = widened(f.depart, t, t1, f.strict);
         t = t1;
         let seg = Line::new(
             Coord {
@@ -165,13 +175,13 @@ pub fn audit_flight(world: &World, f: &Flight) -> Result<f64, String> {
             if !z.window.overlaps(from, until) {
                 continue;
             }
-            let mut limit = margin;
-            if i == 0 {
-                if poly.contains(&pt(start)) || touches(poly, start) {
-                    continue; // leaving the zone it starts in
-                }
-                limit = limit.min(Euclidean.distance(&pt(start), poly));
-            }
+            let mut limit = if f.strict {
+                margin + SLACK_M
+            } else {
+                margin - SLACK_M
+            };
+            // The target first: a leg from inside a zone to a point in it
+            // does not leave it.
             if i + 1 == legs {
                 if poly.contains(&pt(target)) || touches(poly, target) {
                     if f.rescue && z.rescue_exempt {
@@ -182,11 +192,17 @@ pub fn audit_flight(world: &World, f: &Flight) -> Result<f64, String> {
                         z.id
                     ));
                 }
-                limit = limit.min(Euclidean.distance(&pt(target), poly));
+                limit = limit.min(end_limit(Euclidean.distance(&pt(target), poly), f.strict));
+            }
+            if i == 0 {
+                if poly.contains(&pt(start)) || touches(poly, start) {
+                    continue; // leaving the zone it starts in
+                }
+                limit = limit.min(end_limit(Euclidean.distance(&pt(start), poly), f.strict));
             }
             let d = Euclidean.distance(&seg, poly);
             least = least.min(d);
-            if d < limit - SLACK_M {
+            if d < limit {
                 return Err(format!(
                     "leg {i} of {legs} passes {d:.2} m from zone {} (limit {limit:.2} m), \
                      in force while the drone may be on it ({from} to {until})",
@@ -203,16 +219,25 @@ fn in_band(z: &Zone, altitude_m: f64) -> bool {
 }
 
 /// The planner's leg interval: from `t0_s` less its tolerance (not before
-/// departure) to `t1_s` plus its tolerance.
-fn widened(depart: Timestamp, t0_s: f64, t1_s: f64) -> (Timestamp, Timestamp) {
+/// departure) to `t1_s` plus its tolerance; narrowed by the slack, or
+/// widened by it when `strict`.
+fn widened(depart: Timestamp, t0_s: f64, t1_s: f64, strict: bool) -> (Timestamp, Timestamp) {
+    let slack = if strict { -SLACK_S } else { SLACK_S };
     (
-        depart + secs((t0_s - leg_tolerance_s(t0_s)).max(0.0)),
-        depart + secs(t1_s + leg_tolerance_s(t1_s)),
+        depart + secs((t0_s - leg_tolerance_s(t0_s)).max(0.0) + slack),
+        depart + secs(t1_s + leg_tolerance_s(t1_s) - slack),
     )
 }
 
+/// How close the first (last) leg may come to a zone its start (target)
+/// lies `d` metres from: the planner keeps 0.999 of it; the strict audit
+/// asks for a little more, not less.
+fn end_limit(d: f64, strict: bool) -> f64 {
+    if strict { d * 0.9995 } else { d * 0.999 - 0.05 }
+}
+
 fn secs(s: f64) -> TimeDelta {
-    TimeDelta::milliseconds((s * 1000.0).round() as i64)
+    TimeDelta::milliseconds((s.max(0.0) * 1000.0).round() as i64)
 }
 
 fn pt(p: [f64; 2]) -> Point<f64> {

@@ -326,16 +326,8 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
         let shape = Shape::ALL[rng.random_range(0..Shape::ALL.len())];
         let c = random_point(&mut rng, extent_deg);
         let size = rng.random_range(spec.zone_radius_m.0..spec.zone_radius_m.1);
-        let window = if rng.random_bool(0.75) {
-            ActiveWindow::PERMANENT
-        } else {
-            let start = rng.random_range(-1.0..1.0);
-            let len = rng.random_range(0.2..2.0);
-            ActiveWindow {
-                from: Some(epoch + hours(start)),
-                until: Some(epoch + hours(start + len)),
-            }
-        };
+        let window = timed_window(&mut rng, epoch);
+        let band = band(&mut rng, params.cruise_altitude_m);
         let exempt = rng.random_bool(0.15);
         for polygon in shaped(&mut rng, shape, c, size, params.route_margin_m) {
             let i = out.len();
@@ -344,8 +336,8 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
                 name: format!("{shape:?} {i}"),
                 kind: ZoneKind::Other,
                 polygon,
-                floor_m: 0.0,
-                ceiling_m: 10_000.0,
+                floor_m: band.0,
+                ceiling_m: band.1,
                 window,
                 rescue_exempt: exempt,
             });
@@ -355,6 +347,72 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
         Ok(w) => w,
         Err(e) => unreachable!("synthetic worlds have unique ids inside the region: {e}"),
     }
+}
+
+/// When a zone of [`shaped_world`] is in force: mostly always; else a
+/// window within an hour of `epoch`, or one that opens a few minutes after
+/// it (during an outbound flight, the time on scene or the way home of an
+/// incident reported at `epoch`), or one that ends a few minutes after it.
+fn timed_window(rng: &mut SmallRng, epoch: Timestamp) -> ActiveWindow {
+    let minutes = |m: f64| chrono::TimeDelta::seconds((m * 60.0) as i64);
+    match rng.random_range(0..8) {
+        0..5 => ActiveWindow::PERMANENT,
+        5 => {
+            let start = rng.random_range(-1.0..1.0);
+            let len = rng.random_range(0.2..2.0);
+            ActiveWindow {
+                from: Some(epoch + hours(start)),
+                until: Some(epoch + hours(start + len)),
+            }
+        }
+        6 => ActiveWindow {
+            from: Some(epoch + minutes(rng.random_range(0.5..40.0))),
+            until: None,
+        },
+        _ => ActiveWindow {
+            from: None,
+            until: Some(epoch + minutes(rng.random_range(0.5..30.0))),
+        },
+    }
+}
+
+/// The altitude band of a zone of [`shaped_world`]: mostly from the ground
+/// up; sometimes with its floor or its ceiling at the cruise altitude
+/// (which it then holds), or its floor just above it (then it does not).
+fn band(rng: &mut SmallRng, cruise_m: f64) -> (f64, f64) {
+    match rng.random_range(0..10) {
+        0 => (cruise_m, 10_000.0),
+        1 => (0.0, cruise_m),
+        2 => (cruise_m + 1.0, 10_000.0),
+        _ => (0.0, 10_000.0),
+    }
+}
+
+/// A point `offset_m` metres out from a corner of the zone `id` (away from
+/// the corner's neighbours' midpoint; negative: into the zone), for
+/// casualties and starts at a zone's edge. `pick` chooses the corner.
+pub fn by_zone(world: &World, id: &ZoneId, pick: usize, offset_m: f64) -> Option<LatLon> {
+    let z = world.zone(id)?;
+    let ring = &z.polygon.exterior().0;
+    let n = ring.len().checked_sub(1).filter(|&n| n >= 3)?;
+    let f = world.frame();
+    let xy = |c: &Coord<f64>| f.project(LatLon::new(c.y, c.x));
+    let k = pick % n;
+    let (prev, here, next) = (xy(&ring[(k + n - 1) % n]), xy(&ring[k]), xy(&ring[k + 1]));
+    let mid = [(prev[0] + next[0]) / 2.0, (prev[1] + next[1]) / 2.0];
+    let (dx, dy) = (here[0] - mid[0], here[1] - mid[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len < 1e-6 {
+        return None;
+    }
+    // Out of the zone at a convex corner; at a concave one the other way.
+    let inside_mid = geo::Contains::contains(&z.polygon, &{
+        let m = f.unproject(mid);
+        Coord { x: m.lon, y: m.lat }
+    });
+    let s = if inside_mid { offset_m } else { -offset_m } / len;
+    let p = f.unproject([here[0] + s * dx, here[1] + s * dy]);
+    world.region().contains(p).then_some(p)
 }
 
 /// A ring of points in metres.

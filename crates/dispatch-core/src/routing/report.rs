@@ -6,7 +6,6 @@ use super::search::{START, Search, TARGET};
 use super::{CLEARANCE_HORIZON_M, Route, RouteRequest};
 use crate::geodesy::distance_m;
 use crate::model::{LatLon, ZoneId};
-use crate::shape::dist;
 
 impl Search<'_> {
     pub(super) fn route(&self, req: &RouteRequest, path: &[usize]) -> Route {
@@ -27,6 +26,14 @@ impl Search<'_> {
                 .map(|z| z.zone.id.clone())
                 .collect()
         };
+        // The zones the ends may be in are reported if they may be in force
+        // during the flight (a fence need not know the others).
+        let in_force = |zs: &[usize]| -> Vec<usize> {
+            zs.iter()
+                .copied()
+                .filter(|&z| self.is_blocking(z))
+                .collect()
+        };
         let mut avoided: Vec<usize> = path.iter().filter_map(|&i| self.node_zone[i]).collect();
         avoided.sort_unstable();
         avoided.dedup();
@@ -34,7 +41,7 @@ impl Search<'_> {
         let mut along = vec![0.0];
         for w in path.windows(2) {
             let g = along.last().copied().unwrap_or(0.0);
-            along.push(g + dist(self.nodes[w[0]], self.nodes[w[1]]));
+            along.push(g + self.leg_m(w[0], w[1]));
         }
         let last = path.len().saturating_sub(2);
         let exempt = |i: usize, zi: usize| {
@@ -103,8 +110,8 @@ impl Search<'_> {
         Route {
             waypoints,
             length_m,
-            final_leg_enters: ids(&self.target_zones),
-            departs_from: ids(&self.start_zones),
+            final_leg_enters: ids(&in_force(&self.target_zones)),
+            departs_from: ids(&in_force(&self.start_zones)),
             avoided: ids(&avoided),
             crossed_inactive: ids(&crossed),
             clearance_m,

@@ -63,22 +63,24 @@ pub(super) fn plan_in_window(
     let frame = world.frame();
     let s = frame.project(req.from);
     let t = frame.project(req.to);
-    let flight = Span::widened(req.depart, req.pre_cruise_s, horizon_s);
+    // `plan` takes a route that arrives up to a second after the horizon.
+    let last_s = horizon_s + 1.0;
+    let flight = Span::widened(req.depart, req.pre_cruise_s, last_s);
     // The drone reaches the target no sooner than flying straight there and
-    // no later than the horizon.
+    // no later than that.
     let straight_s = req.pre_cruise_s + distance_m(req.from, req.to) / req.speed_mps;
-    let arrival = Span::widened(req.depart, straight_s.min(horizon_s), horizon_s);
-    let blocking = |i: usize| {
+    let arrival = Span::widened(req.depart, straight_s.min(last_s), last_s);
+    let in_band = |i: usize| {
         world
             .indexed_zone(i)
-            .is_some_and(|z| flight.blocked_by(&z.zone, req.altitude_m))
+            .is_some_and(|z| z.zone.floor_m <= req.altitude_m && req.altitude_m <= z.zone.ceiling_m)
     };
     let mut target_zones = Vec::new();
     // Zones holding the target that are in force during the flight but not
     // when the drone gets there: the last leg is judged against them like
     // any other leg (it must be flown after they end).
     let mut target_inside = Vec::new();
-    for zi in world.zones_at_point(t).filter(|&i| blocking(i)) {
+    for zi in world.zones_at_point(t).filter(|&i| in_band(i)) {
         let Some(z) = world.indexed_zone(zi) else {
             continue;
         };
@@ -96,17 +98,21 @@ pub(super) fn plan_in_window(
             target_inside.push(zi);
         }
     }
+    // The first leg may leave any zone the start is in, whenever it is in
+    // force.
     let start_zones: Vec<usize> = world
         .zones_at_point(s)
-        .filter(|&i| blocking(i) && world.indexed_zone(i).is_some_and(|z| z.contains_point(s)))
+        .filter(|&i| in_band(i) && world.indexed_zone(i).is_some_and(|z| z.contains_point(s)))
         .collect();
     let margin = world.params().route_margin_m;
-    // The zones the start and the target are closer than the margin to,
-    // among those that may block a leg, leaving out the zones they are in.
+    // The zones at the cruise altitude the start and the target are closer
+    // than the margin to, leaving out the zones they are in. Whether and
+    // when they are in force is left to the legs: the relaxation matters
+    // only on a leg flown while one is.
     let near = |p: [f64; 2], skip: &[&[usize]]| -> Vec<(usize, f64)> {
         world
             .zones_within(p, p, margin)
-            .filter(|&i| blocking(i) && !skip.iter().any(|s| s.contains(&i)))
+            .filter(|&i| in_band(i) && !skip.iter().any(|s| s.contains(&i)))
             .filter_map(|i| {
                 world
                     .indexed_zone(i)
@@ -190,13 +196,21 @@ impl Search<'_> {
     }
 
     /// When the drone may be on the leg flown from `g_from` to `g_to`
-    /// metres along the route.
+    /// metres along the route (geodesic metres, as the ETA counts them).
     pub(super) fn leg_span(&self, g_from: f64, g_to: f64) -> Span {
         Span::widened(
             self.depart,
             self.pre_cruise_s + g_from / self.speed_mps,
             self.pre_cruise_s + g_to / self.speed_mps,
         )
+    }
+
+    /// The geodesic length of the leg `u`-`v`: its time is counted so, like
+    /// the route's length and the ETA (the frame's lengths differ by up to
+    /// a few tenths of a percent, seconds over a long leg).
+    pub(super) fn leg_m(&self, u: usize, v: usize) -> f64 {
+        let f = self.world.frame();
+        distance_m(f.unproject(self.nodes[u]), f.unproject(self.nodes[v]))
     }
 
     /// The clearance the leg `u`-`v` must keep from zone `zi`: the margin,
@@ -220,11 +234,10 @@ impl Search<'_> {
             || (self.touches(u, v, TARGET) && !self.target_near.is_empty())
     }
 
-    /// Whether zone `zi` blocks the straight edge `u`-`v` entered `g_u`
-    /// metres along the route: the edge comes closer to it than its limit,
-    /// it is in force at some moment the drone may be on the edge, and it is
-    /// not a zone the edge may be in.
-    fn zone_blocks(&self, zi: usize, u: usize, v: usize, g_u: f64) -> bool {
+    /// Whether zone `zi` blocks the straight edge `u`-`v` flown during
+    /// `span`: the edge comes closer to it than its limit, it is in force
+    /// at some moment of the span, and it is not a zone the edge may be in.
+    fn zone_blocks(&self, zi: usize, u: usize, v: usize, span: &Span) -> bool {
         if (self.touches(u, v, START) && self.start_zones.contains(&zi))
             || (self.touches(u, v, TARGET) && self.target_zones.contains(&zi))
         {
@@ -234,17 +247,17 @@ impl Search<'_> {
             return false;
         };
         let (a, b) = (self.nodes[u], self.nodes[v]);
-        let span = self.leg_span(g_u, g_u + dist(a, b));
         span.blocked_by(&z.zone, self.altitude) && z.shape.closer_than(a, b, self.limit(zi, u, v))
     }
 
     /// Every zone blocking the edge `u`-`v` entered `g_u` metres along the route.
     fn blockers(&self, u: usize, v: usize, g_u: f64) -> Vec<usize> {
         let (a, b) = (self.nodes[u], self.nodes[v]);
+        let span = self.leg_span(g_u, g_u + self.leg_m(u, v));
         self.world
             .zones_along(a, b, self.margin)
             .into_iter()
-            .filter(|&zi| self.zone_blocks(zi, u, v, g_u))
+            .filter(|&zi| self.zone_blocks(zi, u, v, &span))
             .collect()
     }
 
@@ -254,8 +267,9 @@ impl Search<'_> {
     /// stopping at the first piece of it with a blocker, preferring a zone
     /// not yet in the graph.
     fn find_blocker(&self, u: usize, v: usize, g_u: f64) -> Option<usize> {
+        let span = self.leg_span(g_u, g_u + self.leg_m(u, v));
         for zi in [self.node_zone[u], self.node_zone[v]].into_iter().flatten() {
-            if self.zone_blocks(zi, u, v, g_u) {
+            if self.zone_blocks(zi, u, v, &span) {
                 return Some(zi);
             }
         }
@@ -263,7 +277,7 @@ impl Search<'_> {
         for (p0, p1) in pieces(a, b, self.margin) {
             let mut known = None;
             for zi in self.world.zones_within(p0, p1, self.margin) {
-                if known.is_some_and(|k| k == zi) || !self.zone_blocks(zi, u, v, g_u) {
+                if known.is_some_and(|k| k == zi) || !self.zone_blocks(zi, u, v, &span) {
                     continue;
                 }
                 if !self.included.contains(&zi) {
@@ -307,6 +321,8 @@ impl Search<'_> {
         let guided = self.reference.is_none();
         let h = |p: [f64; 2]| if guided { dist(p, target) } else { 0.0 };
         let mut g = vec![f64::INFINITY; n];
+        // Geodesic metres along the path to each closed node, for the times.
+        let mut along = vec![0.0; n];
         let mut prev = vec![usize::MAX; n];
         let mut closed = vec![false; n];
         let mut heap = BinaryHeap::new();
@@ -328,7 +344,7 @@ impl Search<'_> {
                 continue;
             }
             if u != usize::MAX
-                && let Some(zi) = self.blocked_by(u, v, g[u])
+                && let Some(zi) = self.blocked_by(u, v, along[u])
             {
                 if !self.included.contains(&zi) && !discovered.contains(&zi) {
                     discovered.push(zi);
@@ -338,6 +354,9 @@ impl Search<'_> {
             closed[v] = true;
             g[v] = gv;
             prev[v] = u;
+            if u != usize::MAX {
+                along[v] = along[u] + self.leg_m(u, v);
+            }
             if v == TARGET {
                 let mut path = vec![TARGET];
                 let mut c = TARGET;
