@@ -17,12 +17,16 @@
 //! drifts from the plan: launch, wind). The position along a leg is not held
 //! to the clock, so a zone is judged over the whole leg, not over the part
 //! of it near the zone. The search knows when the drone reaches each node
-//! (departure, plus the time before cruise, plus the distance so far at
-//! cruise speed). Decisions that do not belong to one leg (which zones the
-//! start and the target are in or near, which corner nodes can never be
-//! used) use the flight's window, the union of every leg's; its length is
-//! not known before the route is, so planning starts with the straight-line
-//! duration and widens it to the planned duration until the two agree. A
+//! (departure, plus the time before cruise, plus the geodesic distance so
+//! far at cruise speed, as the ETA counts it). The zones the start and the
+//! target are in or near are found whatever their times (leaving the one
+//! the start is in, or coming as close to one as the end itself is, is
+//! allowed on that end's leg whenever the zone is in force); whether the
+//! target lies in a zone in force on arrival, and which corner nodes can
+//! never be used, take the flight's window, the union of every leg's; its
+//! length is not known before the route is, so planning starts with the
+//! straight-line duration and widens it to the planned duration until the
+//! two agree. A
 //! return flight is asked with the sortie's departure and the time before its
 //! cruise (outbound and on scene), so its legs are judged at the times the
 //! drone is really there, with the drift of the whole sortie. Zones a route
