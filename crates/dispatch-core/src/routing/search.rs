@@ -15,6 +15,8 @@ use crate::world::{World, pieces};
 pub(super) const START: usize = 0;
 pub(super) const TARGET: usize = 1;
 
+/// One planning question under way: the request's figures, the graph's
+/// nodes so far, and what the ends of the route may do.
 pub(super) struct Search<'w> {
     pub(super) world: &'w World,
     pub(super) altitude: f64,
@@ -29,9 +31,11 @@ pub(super) struct Search<'w> {
     pub(super) margin: f64,
     /// `Some(arc step)`: the reference search (every zone, no pruning).
     pub(super) reference: Option<f64>,
-    /// Zones the first leg may leave.
+    /// Zones the first leg may leave: every zone at the cruise altitude
+    /// holding the start, whatever its times.
     pub(super) start_zones: Vec<usize>,
-    /// Zones the final leg may enter.
+    /// Zones the final leg may enter: on a rescue, the rescue-exempt zones
+    /// holding the target.
     pub(super) target_zones: Vec<usize>,
     /// The zones closer than the margin to the start (to the target), with
     /// that distance: the first (last) leg keeps just under it from each of
