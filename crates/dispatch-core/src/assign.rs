@@ -15,7 +15,7 @@ use crate::geodesy::distance_m;
 use crate::model::{
     CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
 };
-use crate::routing::{Route, RouteError, RouteRequest, plan_route, secs};
+use crate::routing::{Route, RouteError, RouteRequest, check_hover, plan_route, secs};
 use crate::separation::{FlightPath, PathPoint, SCENE_RADIUS_M};
 use crate::wind::{self, WindEstimate, WindField, bearing_deg, leg_speed, power_factor};
 use crate::world::World;
@@ -544,15 +544,21 @@ fn evaluate(
     if bound_eta.is_some_and(|b| eta_s >= b) {
         return Outcome::Slower;
     }
+    if let Err(error) = check_hover(world, &req, eta_s, need.on_scene_s) {
+        return Outcome::Rejected(RejectReason::NoRoute { error });
+    }
     let back_speed = match timing_speed(need.position, home.position) {
         Ok(v) => v,
         Err(reason) => return Outcome::Rejected(reason),
     };
+    // The way home is asked on the sortie's clock (cruise starts after the
+    // outbound flight and the time on scene), so that its legs are judged
+    // at the times the drone is on them, with the drift of the whole sortie.
     let back_req = RouteRequest {
         from: need.position,
         to: home.position,
-        depart: need.at + secs(eta_s + need.on_scene_s),
-        pre_cruise_s: 0.0,
+        depart: need.at,
+        pre_cruise_s: eta_s + need.on_scene_s,
         speed_mps: back_speed,
         altitude_m: altitude,
         rescue: need.rescue,

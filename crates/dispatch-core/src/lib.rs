@@ -7,6 +7,7 @@
 //! replayed. The adapters (CLI, fleet manager, server) live in other crates.
 
 pub mod assign;
+pub mod audit;
 pub mod config;
 pub mod dispatch;
 pub mod geodesy;
@@ -25,6 +26,8 @@ pub use assign::{
 pub use config::{ConfigError, ConfigProblem, Scenario};
 pub use dispatch::{DispatchError, Dispatcher, IncidentRecord, Input, Output, Report};
 pub use model::*;
-pub use routing::{Route, RouteError, RouteRequest, plan_route, plan_route_reference};
+pub use routing::{
+    Route, RouteError, RouteRequest, check_hover, leg_tolerance_s, plan_route, plan_route_reference,
+};
 pub use wind::{Wind, WindEstimate, WindField, WindObservation, WindSource};
 pub use world::{PlanningParams, Region, World, WorldError};

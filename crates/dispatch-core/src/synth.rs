@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Coord, Distance, Euclidean, LineString, Point, Polygon};
+use geo::{Coord, LineString, Polygon};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -14,8 +14,10 @@ use crate::model::{
     IncidentId, IncidentKind, KindPolicy, LatLon, Performance, Tasking, Timestamp, Zone, ZoneId,
     ZoneKind,
 };
-use crate::routing::{Route, RouteRequest};
 use crate::world::{PlanningParams, Region, World};
+
+/// The audit the routing property tests use, kept here for its old callers.
+pub use crate::audit::audit_route;
 
 /// Shape of a synthetic world.
 #[derive(Debug, Clone, Copy)]
@@ -324,16 +326,8 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
         let shape = Shape::ALL[rng.random_range(0..Shape::ALL.len())];
         let c = random_point(&mut rng, extent_deg);
         let size = rng.random_range(spec.zone_radius_m.0..spec.zone_radius_m.1);
-        let window = if rng.random_bool(0.75) {
-            ActiveWindow::PERMANENT
-        } else {
-            let start = rng.random_range(-1.0..1.0);
-            let len = rng.random_range(0.2..2.0);
-            ActiveWindow {
-                from: Some(epoch + hours(start)),
-                until: Some(epoch + hours(start + len)),
-            }
-        };
+        let window = timed_window(&mut rng, epoch);
+        let band = band(&mut rng, params.cruise_altitude_m);
         let exempt = rng.random_bool(0.15);
         for polygon in shaped(&mut rng, shape, c, size, params.route_margin_m) {
             let i = out.len();
@@ -342,8 +336,8 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
                 name: format!("{shape:?} {i}"),
                 kind: ZoneKind::Other,
                 polygon,
-                floor_m: 0.0,
-                ceiling_m: 10_000.0,
+                floor_m: band.0,
+                ceiling_m: band.1,
                 window,
                 rescue_exempt: exempt,
             });
@@ -353,6 +347,72 @@ pub fn shaped_world(seed: u64, zones: usize, extent_deg: f64, epoch: Timestamp) 
         Ok(w) => w,
         Err(e) => unreachable!("synthetic worlds have unique ids inside the region: {e}"),
     }
+}
+
+/// When a zone of [`shaped_world`] is in force: mostly always; else a
+/// window within an hour of `epoch`, or one that opens a few minutes after
+/// it (during an outbound flight, the time on scene or the way home of an
+/// incident reported at `epoch`), or one that ends a few minutes after it.
+fn timed_window(rng: &mut SmallRng, epoch: Timestamp) -> ActiveWindow {
+    let minutes = |m: f64| chrono::TimeDelta::seconds((m * 60.0) as i64);
+    match rng.random_range(0..8) {
+        0..5 => ActiveWindow::PERMANENT,
+        5 => {
+            let start = rng.random_range(-1.0..1.0);
+            let len = rng.random_range(0.2..2.0);
+            ActiveWindow {
+                from: Some(epoch + hours(start)),
+                until: Some(epoch + hours(start + len)),
+            }
+        }
+        6 => ActiveWindow {
+            from: Some(epoch + minutes(rng.random_range(0.5..40.0))),
+            until: None,
+        },
+        _ => ActiveWindow {
+            from: None,
+            until: Some(epoch + minutes(rng.random_range(0.5..30.0))),
+        },
+    }
+}
+
+/// The altitude band of a zone of [`shaped_world`]: mostly from the ground
+/// up; sometimes with its floor or its ceiling at the cruise altitude
+/// (which it then holds), or its floor just above it (then it does not).
+fn band(rng: &mut SmallRng, cruise_m: f64) -> (f64, f64) {
+    match rng.random_range(0..10) {
+        0 => (cruise_m, 10_000.0),
+        1 => (0.0, cruise_m),
+        2 => (cruise_m + 1.0, 10_000.0),
+        _ => (0.0, 10_000.0),
+    }
+}
+
+/// A point `offset_m` metres out from a corner of the zone `id` (away from
+/// the corner's neighbours' midpoint; negative: into the zone), for
+/// casualties and starts at a zone's edge. `pick` chooses the corner.
+pub fn by_zone(world: &World, id: &ZoneId, pick: usize, offset_m: f64) -> Option<LatLon> {
+    let z = world.zone(id)?;
+    let ring = &z.polygon.exterior().0;
+    let n = ring.len().checked_sub(1).filter(|&n| n >= 3)?;
+    let f = world.frame();
+    let xy = |c: &Coord<f64>| f.project(LatLon::new(c.y, c.x));
+    let k = pick % n;
+    let (prev, here, next) = (xy(&ring[(k + n - 1) % n]), xy(&ring[k]), xy(&ring[k + 1]));
+    let mid = [(prev[0] + next[0]) / 2.0, (prev[1] + next[1]) / 2.0];
+    let (dx, dy) = (here[0] - mid[0], here[1] - mid[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len < 1e-6 {
+        return None;
+    }
+    // Out of the zone at a convex corner; at a concave one the other way.
+    let inside_mid = geo::Contains::contains(&z.polygon, &{
+        let m = f.unproject(mid);
+        Coord { x: m.lon, y: m.lat }
+    });
+    let s = if inside_mid { offset_m } else { -offset_m } / len;
+    let p = f.unproject([here[0] + s * dx, here[1] + s * dy]);
+    world.region().contains(p).then_some(p)
 }
 
 /// A ring of points in metres.
@@ -470,83 +530,4 @@ pub fn shaped(
             Polygon::new(to_ring(outer), hole.iter().map(|h| to_ring(h)).collect())
         })
         .collect()
-}
-
-/// A zone's polygon in the world's frame (metres).
-fn projected_polygon(world: &World, p: &Polygon<f64>) -> Polygon<f64> {
-    let ring = |r: &LineString<f64>| {
-        LineString::new(
-            r.0.iter()
-                .map(|c| {
-                    let q = world.frame().project(LatLon::new(c.y, c.x));
-                    Coord { x: q[0], y: q[1] }
-                })
-                .collect(),
-        )
-    };
-    Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-}
-
-/// Checks every leg of `route` every 5 m against every zone in force when
-/// the drone passes: no closer than the margin, except the first and last
-/// legs, which may come as close as the start or the target is to a zone,
-/// and the zones those legs may be in. Returns the least clearance found.
-pub fn audit_route(world: &World, req: &RouteRequest, route: &Route) -> Result<f64, String> {
-    let margin = world.params().route_margin_m;
-    let zones: Vec<_> = world
-        .zones()
-        .filter(|z| z.floor_m <= req.altitude_m && req.altitude_m <= z.ceiling_m)
-        .map(|z| (z, projected_polygon(world, &z.polygon)))
-        .collect();
-    let near = |p: [f64; 2], skip: &[ZoneId]| {
-        zones
-            .iter()
-            .filter(|(z, _)| !skip.contains(&z.id))
-            .map(|(_, poly)| Euclidean.distance(&Point::new(p[0], p[1]), poly))
-            .fold(f64::INFINITY, f64::min)
-    };
-    let frame = world.frame();
-    let pts: Vec<[f64; 2]> = route.waypoints.iter().map(|&p| frame.project(p)).collect();
-    let start_limit = margin.min(near(pts[0], &route.departs_from));
-    let target_limit = margin.min(near(pts[pts.len() - 1], &route.final_leg_enters));
-    let legs = pts.len() - 1;
-    let mut flown = 0.0;
-    let mut least = f64::INFINITY;
-    for (i, leg) in pts.windows(2).enumerate() {
-        let (a, b) = (leg[0], leg[1]);
-        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
-        let mut limit = margin;
-        if i == 0 {
-            limit = limit.min(start_limit);
-        }
-        if i == legs - 1 {
-            limit = limit.min(target_limit);
-        }
-        let steps = (len / 5.0).ceil().max(1.0) as usize;
-        for k in 0..=steps {
-            let f = k as f64 / steps as f64;
-            let p = Point::new(a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]));
-            let at = req.depart
-                + chrono::TimeDelta::milliseconds(
-                    ((req.pre_cruise_s + (flown + f * len) / req.speed_mps) * 1000.0) as i64,
-                );
-            for (z, poly) in &zones {
-                let exempt = (i == 0 && route.departs_from.contains(&z.id))
-                    || (i == legs - 1 && route.final_leg_enters.contains(&z.id));
-                if exempt || !z.window.active_at(at) {
-                    continue;
-                }
-                let d = Euclidean.distance(&p, poly);
-                least = least.min(d);
-                if d < limit - 0.5 {
-                    return Err(format!(
-                        "leg {i} of {legs} passes {d:.2} m from zone {} (limit {limit:.2} m) at {at}",
-                        z.id
-                    ));
-                }
-            }
-        }
-        flown += len;
-    }
-    Ok(least)
 }

@@ -99,6 +99,10 @@ proptest! {
                     }
                     flown_m += len;
                 }
+                // And the margin, at the legs' times, under the audit.
+                if let Err(e) = synth::audit_route(&world, &req, &route) {
+                    prop_assert!(false, "{}", e);
+                }
                 for id in &route.final_leg_enters {
                     let z = world.zone(id);
                     prop_assert!(rescue && z.is_some_and(|z| z.rescue_exempt));
