@@ -2,7 +2,9 @@
 // driven by playwright-core: starts `dispatcher serve --sim`, logs in with
 // the demo dispatcher token, clicks the map at Laoyancang to report a person
 // in the water, checks that the route is drawn and the drone marker moves,
-// and saves the screenshots used by docs/user-guide.md; then that a missing
+// and saves the screenshots used by docs/user-guide.md; the simulated air
+// blows 8 m/s from 248° (gusts 1.5 m/s over it), so the hangars and the
+// flying drone carry wind arrows and the plan its wind; then that a missing
 // Leaflet or basemap is shown in a banner and the rest of the page works.
 //
 // env: DISPATCHER (the binary, default ../target/debug/dispatcher),
@@ -41,7 +43,7 @@ async function until(what, fn, timeoutMs) {
 const eventLog = join(mkdtempSync(join(tmpdir(), "dispatch-log-")), "events.sqlite");
 const server = spawn(bin, [
   "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
-  "--sim", "--sim-speedup", "30", "--time", "2026-09-28T13:00:00+08:00",
+  "--sim", "--sim-speedup", "30", "--sim-wind", "8@248", "--sim-gust", "1.5", "--time", "2026-09-28T13:00:00+08:00",
   "--event-log", eventLog, "--web-dir", join(root, "web"),
 ], { stdio: ["ignore", "pipe", "inherit"] });
 let log = "";
@@ -84,8 +86,30 @@ try {
   check("logged in and the snapshot shows 15 drones", true);
   await until("zones", () => page.evaluate(() => window.dispatchMap.zonesLayer.getLayers().length >= 4), 10000);
   check("zones are drawn", true);
+  await page.mouse.move(5, 5); // off the map: no tooltip opened where the login button was
   await page.waitForTimeout(1000);
   await page.screenshot({ path: join(shots, "map-overview.png") });
+
+  // The wind the docked vehicles report, as arrows at the hangars with the
+  // speed and gusts, and the whole report in the tooltip; a desktop-sized
+  // screenshot with a tooltip open.
+  const windLabel = await until("the hangars' wind arrows", async () => {
+    const t = await page.evaluate(() => document.querySelector("[data-wind='hangar:yanguan']")?.parentElement.querySelector(".wind-label").textContent);
+    return t && /m\/s/.test(t) ? t : null;
+  }, 15000);
+  const [arrows, hangars] = await page.evaluate(() =>
+    [document.querySelectorAll("[data-wind^='hangar:']").length, window.dispatchMap.hangarWind.length]);
+  check("wind arrows at the hangars with the speed in m/s", arrows === hangars && hangars === 8 && /^[0-9.]+ m\/s, gust [0-9.]+$/.test(windLabel),
+    `${arrows} hangar arrows, yanguan's label ${windLabel}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.hover("[data-wind='hangar:yanguan']");
+  const windTip = await until("the wind tooltip", () => page.evaluate(() =>
+    [...document.querySelectorAll(".leaflet-tooltip")].map((t) => t.textContent).find((t) => t.startsWith("Wind at Yanguan"))), 5000);
+  check("a hangar's wind tooltip gives the direction, gusts, age and source",
+    /m\/s from [0-9]+°, gusts [0-9.]+, [0-9]+ (s|min) ago, drone /.test(windTip), windTip);
+  await page.screenshot({ path: join(shots, "map-wind.png") });
+  await page.mouse.move(5, 5);
+  await page.setViewportSize({ width: 1400, height: 860 });
 
   // Click the map at Laoyancang and report a person in the water.
   const pt = await page.evaluate(() => {
@@ -132,7 +156,24 @@ try {
   await until("the drone panel", () => page.isVisible("#selected dl"), 5000);
   const panel = await page.textContent("#selected");
   check("the drone panel shows live telemetry", /battery/.test(panel) && /AUTO/.test(panel), panel.replace(/\s+/g, " ").slice(0, 160));
+  const droneWind = await until("the drone's wind", async () => {
+    const t = await page.textContent("#selected [data-f=wind]");
+    return /m\/s from/.test(t) ? t : null;
+  }, 5000);
+  check("the drone panel shows the drone's own wind", /^[0-9.]+ m\/s from [0-9]+°, [0-9]+ s ago$/.test(droneWind), droneWind);
   await page.screenshot({ path: join(shots, "map-drone.png") });
+  // Zoomed in, away from its hangar's arrow, the drone has its own.
+  const view = await page.evaluate(() => {
+    const S = window.dispatchMap;
+    const d = S.drones.get("yg-1");
+    const before = { center: S.map.getCenter(), zoom: S.map.getZoom() };
+    S.map.setView([d.lat, d.lon], 15, { animate: false });
+    return before;
+  });
+  const droneArrow = await until("the drone's wind arrow", () => page.evaluate(() =>
+    document.querySelector("[data-wind='drone:yg-1']")?.parentElement.querySelector(".wind-label").textContent), 5000);
+  check("zoomed in, the drone carries its own wind arrow", /^[0-9.]+ m\/s$/.test(droneArrow), droneArrow);
+  await page.evaluate((v) => window.dispatchMap.map.setView(v.center, v.zoom, { animate: false }), view);
 
   // The safety crew's view: every drone's telemetry and the alerts.
   await page.click("header nav button[data-view=crew]");
@@ -143,6 +184,9 @@ try {
   // The incident's time line from the event log, and its track replayed.
   await page.click("header nav button[data-view=dispatch]");
   await page.evaluate(() => window.dispatchMap.selectIncident(1));
+  const planWind = await page.textContent("#selected .wind");
+  check("the incident panel gives the wind the plan was made with",
+    /^wind [0-9.]+ m\/s from [0-9]+° .*: out at [0-9.]+ m\/s over the ground, back at [0-9.]+$/.test(planWind), planWind);
   await page.click("#selected [data-replay]");
   const replay = await until("the replay", async () => {
     const t = await page.textContent("#selected .replay");

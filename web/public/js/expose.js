@@ -18,10 +18,11 @@ export function expose() {
     get incidentLayer() { return layers.incidents; },
     get hangarLayer() { return layers.hangars; },
     get droneLayer() { return layers.drones; },
+    get windLayer() { return layers.wind; },
     get responseTimes() { return lastReports.responseTimes; },
     get daily() { return lastReports.daily; },
   };
-  for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "alerts",
+  for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "hangarWind", "alerts",
     "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages"]) {
     Object.defineProperty(handle, k, { get: () => state[k], enumerable: true });
   }

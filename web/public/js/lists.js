@@ -7,6 +7,7 @@ import { panTo } from "./map.js";
 import { updateSelectedDrone } from "./selected.js";
 import { selectDrone, selectIncident, state, subscribe } from "./state.js";
 import { droneStateColour, isTerminal, statusLabel } from "./status.js";
+import { reasonNamesWind } from "./wind.js";
 
 const REFRESH_MS = 500;
 let dirty = false;
@@ -50,7 +51,7 @@ function renderIncidents() {
     li.dataset.incident = i.id;
     li.innerHTML = `<span class="status st-${i.status}">${esc(statusLabel(i.status))}</span>
         <b>#${i.id}</b> ${esc(kindLabel(i.kind))}<br>
-        <small>${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta && !ended ? ` · ETA ${fmtTime(i.eta)}` : ""} · ${fmtTime(i.reported_at)}</small>`;
+        <small${!i.drone && reasonNamesWind(i.reason) ? ' class="wind-hold"' : ""}>${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta && !ended ? ` · ETA ${fmtTime(i.eta)}` : ""} · ${fmtTime(i.reported_at)}</small>`;
     li.addEventListener("click", () => { selectIncident(i.id); panTo(i.position.lat, i.position.lon); });
     ul.appendChild(li);
   }

@@ -1,6 +1,6 @@
 // The page's entry point (loaded with <script type="module">): checks the
 // map's files, wires the views to the state, logs in and then starts the
-// map, the websocket and the lists' refresh.
+// map, the websocket, the lists' refresh and the wind's polling.
 import { checkAssets } from "./assets.js";
 import { expose } from "./expose.js";
 import { initHeader } from "./header.js";
@@ -11,6 +11,7 @@ import { initReports } from "./reports.js";
 import { initSelected } from "./selected.js";
 import { connect } from "./socket.js";
 import { state } from "./state.js";
+import { startWindPolling } from "./wind.js";
 
 checkAssets();
 expose();
@@ -26,4 +27,5 @@ initLogin(() => {
   startMap(state.config);
   connect();
   startLists();
+  startWindPolling();
 });

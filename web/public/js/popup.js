@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { esc, fmtTime, kindLabel } from "./format.js";
 import { canDispatch, putIncident, selectDrone, selectIncident, state } from "./state.js";
+import { sortieWindText } from "./wind.js";
 
 export function attachReportPopup(map, droneLayer) {
   map.on("click", (ev) => onMapClick(map, droneLayer, ev));
@@ -49,6 +50,7 @@ function proposalText(i) {
   return `<b>${esc(i.status === "proposed" ? "Proposed" : "Launched")}: ${esc(a.chosen.drone)}</b> from ${esc(a.chosen.hangar)}<br>
     ETA ${fmtTime(a.arrival_at)} (${Math.round(a.chosen.eta_s)} s), route ${(a.route.length_m / 1000).toFixed(1)} km<br>
     battery on landing ${Math.round(a.chosen.battery_on_landing_pct)}%` +
+    (a.wind ? `<br>${esc(sortieWindText(a.wind))}` : "") +
     (a.alternatives.length ? `<br>alternatives: ${a.alternatives.map((x) => `${esc(x.drone)} ${Math.round(x.eta_s)} s`).join(", ")}` : "");
 }
 

@@ -6,6 +6,7 @@ import { esc, fmtTime, kindLabel } from "./format.js";
 import { replay } from "./replay.js";
 import { canDispatch, putIncident, state, subscribe } from "./state.js";
 import { canResolve, isTerminal, statusLabel } from "./status.js";
+import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
 const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
 
@@ -49,6 +50,7 @@ export function updateSelectedDrone() {
   set("mode", `${d.mode}${d.armed ? ", armed" : ""}`);
   set("link", d.link);
   set("task", d.incident ? `incident #${d.incident}` : "none");
+  set("wind", d.wind ? `${windText(d.wind)}, ${fmtAge(d.wind.age_s)}` : "no estimate yet");
   const ul = box.querySelector("[data-f=events]");
   if (ul) {
     const list = state.droneEvents.get(d.id) ?? [];
@@ -57,11 +59,13 @@ export function updateSelectedDrone() {
 }
 
 function renderDrone(box, d) {
+  delete box.dataset.incident;
   box.innerHTML = `<b>Drone ${esc(d.id)}</b> <small>${esc(d.capabilities.join(", "))}</small>
       <dl>
         <dt>state</dt><dd data-f="state"></dd><dt>battery</dt><dd data-f="battery"></dd>
         <dt>altitude</dt><dd data-f="alt"></dd><dt>speed</dt><dd data-f="speed"></dd>
         <dt>mode</dt><dd data-f="mode"></dd><dt>link</dt><dd data-f="link"></dd><dt>task</dt><dd data-f="task"></dd>
+        <dt>wind</dt><dd data-f="wind"></dd>
       </dl><ul class="plain drone-events" data-f="events"></ul>` + (canDispatch() ? `<div class="buttons">
         ${COMMANDS.map((a) => `<button data-a="${a}">${a.replace("_", " ")}</button>`).join("")}
       </div><div class="msg"></div>` : "");
@@ -79,9 +83,17 @@ function renderDrone(box, d) {
 }
 
 function renderIncident(box, i) {
+  // An update of the incident already shown (a new ETA, a status) keeps its
+  // open replay: the slider, its place and the marker on the map.
+  const openReplay = box.dataset.incident === String(i.id) ? box.querySelector(".replay") : null;
+  box.dataset.incident = i.id;
   const ended = isTerminal(i.status);
+  // A reason naming the wind (drones grounded by it) gets a box of its own.
+  const windHold = !i.drone && reasonNamesWind(i.reason);
   box.innerHTML = `<b>#${i.id} ${esc(kindLabel(i.kind))}</b> <span class="st-${i.status}">${esc(statusLabel(i.status))}</span>
-      <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
+      ${windHold ? `<p class="wind-hold">${esc(i.reason)}</p>` : ""}
+      <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : windHold ? "" : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
+      ${windLines(i.assignment)}
       <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("")}</ol>
       <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
@@ -89,6 +101,7 @@ function renderIncident(box, i) {
         <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
         ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
       </div><div class="msg act"></div>` : "");
+  if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {
@@ -99,4 +112,12 @@ function renderIncident(box, i) {
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
+}
+
+// The wind the assignment was planned with and the drones it grounded.
+function windLines(a) {
+  if (!a) return "";
+  const grounded = a.rejected.map(windRejectionText).filter(Boolean);
+  return (a.wind ? `<div class="wind">${esc(sortieWindText(a.wind))}</div>` : "") +
+    (grounded.length ? `<div class="wind wind-hold">passed over for the wind: ${grounded.map(esc).join("; ")}</div>` : "");
 }

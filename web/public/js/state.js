@@ -2,7 +2,7 @@
 // HTTP handlers call the update functions below; map layers and panels
 // subscribe to topics and re-render. Topics: session, view, clock,
 // connection, snapshot, drones, incidents (detail: the incident's id, or
-// null for all), zones, hangars, alerts, selection.
+// null for all), zones, hangars, wind (the hangars' wind), alerts, selection.
 import { isTerminal } from "./status.js";
 
 const TRAIL = 120; // positions kept per drone for its track on the map
@@ -12,6 +12,7 @@ const ROLE_RANK = { viewer: 0, dispatcher: 1, admin: 2 };
 const data = {
   config: null, role: "viewer",
   drones: new Map(), hangars: [], incidents: new Map(), zones: null, alerts: [],
+  hangarWind: [], // GET /api/wind's `hangars`: { hangar, position, wind: null | estimate }
   droneEvents: new Map(), // drone id -> its story (vehicle texts, command outcomes), newest first
   selectedDrone: null, selectedIncident: null, view: "dispatch",
   lastTime: null, telemetryMessages: 0, live: false,
@@ -84,6 +85,7 @@ export function applySnapshot(m) {
       incident: d.incident, lat: d.lat, lon: d.lon, alt: d.alt_m, heading: d.heading_deg,
       speed: d.ground_speed_mps, battery: d.battery_pct, mode: d.mode, armed: d.armed,
       link: d.link.status, trail: prev ? prev.trail : [], trailPushed: prev ? prev.trailPushed : 0,
+      wind: prev ? prev.wind : null,
     });
   }
   data.incidents = new Map(m.incidents.map((i) => [i.id, i]));
@@ -95,7 +97,8 @@ export function applySnapshot(m) {
   emit("snapshot");
 }
 
-// A batch of positions. While armed, a drone's new positions extend its
+// A batch of positions (and each vehicle's own wind estimate, null until it
+// has one). While armed, a drone's new positions extend its
 // track; `trailPushed` counts every position ever added, so a map layer can
 // tell which ones are new since it last drew.
 export function applyTelemetry(list) {
@@ -107,6 +110,7 @@ export function applyTelemetry(list) {
     Object.assign(d, {
       lat: t.lat, lon: t.lon, alt: t.alt_m, heading: t.heading_deg, speed: t.ground_speed_mps,
       battery: t.battery_pct ?? d.battery, mode: t.mode, armed: t.armed, link: t.link,
+      wind: t.wind ?? null,
     });
     if (moved && t.armed) {
       d.trail.push([t.lat, t.lon]);
@@ -155,6 +159,12 @@ export function addAlert(a) {
 }
 
 // ---------- from HTTP answers and clicks ----------
+// The wind at each hangar, as GET /api/wind answered.
+export function setHangarWind(hangars) {
+  data.hangarWind = hangars;
+  emit("wind");
+}
+
 // The incident as an API call answered it.
 export function putIncident(incident) {
   data.incidents.set(incident.id, incident);
