@@ -71,10 +71,26 @@ pub struct Assignment {
     pub energy: EnergyBudget,
     /// The wind the ETA and energy were planned with; null: none known (still air).
     pub wind: Option<super::SortieWind>,
+    /// The sortie's separation from our other sorties: its layer and any
+    /// delayed start; null in plans made before separation.
+    pub flight: Option<SortieFlight>,
     /// Next-best drones, best first.
     pub alternatives: Vec<Candidate>,
     /// Drones nearer than the chosen one that were passed over, nearest first.
     pub rejected: Vec<Rejection>,
+}
+
+/// How a sortie is kept apart from our other sorties.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SortieFlight {
+    /// The cruise altitude it flies at, metres above its hangar.
+    pub altitude_m: f64,
+    /// Seconds it waits on the ground before launching, for separation.
+    pub start_delay_s: f64,
+    /// Why that layer or delay; empty when nothing was in the way.
+    pub note: String,
+    /// When its path ends (landed back home), as planned.
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// A drone that can do the job, with its figures.
@@ -313,6 +329,12 @@ impl From<&core_assign::Assignment> for Assignment {
             arrival_at: a.arrival_at,
             energy: a.energy.into(),
             wind: a.wind.as_ref().map(super::SortieWind::from),
+            flight: a.flight.as_ref().map(|f| SortieFlight {
+                altitude_m: f.altitude_m,
+                start_delay_s: f.start_delay_s,
+                note: f.note.clone(),
+                ends_at: f.end(),
+            }),
             alternatives: a.alternatives.iter().map(Candidate::from).collect(),
             rejected: a.rejected.iter().map(Rejection::from).collect(),
         }
