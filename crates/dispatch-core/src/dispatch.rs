@@ -515,6 +515,38 @@ impl Dispatcher {
     }
 
     /// Returns whether the assignment preempted another incident.
+    /// `a` kept apart from our other sorties, or the first runner-up that
+    /// can be; the reason of the chosen drone when none can.
+    fn separated(
+        &self,
+        need: &Need,
+        a: Assignment,
+    ) -> Result<Assignment, crate::assign::NoCandidate> {
+        let alternatives = a.alternatives.clone();
+        let rejected = a.rejected.clone();
+        let why = match crate::separation::separate(&self.world, &self.flights, need, a) {
+            Ok(a) => return Ok(a),
+            Err(why) => why,
+        };
+        for c in &alternatives {
+            if let Ok(b) = crate::assign::assign_to(&self.world, need, &c.drone)
+                && let Ok(mut b) = crate::separation::separate(&self.world, &self.flights, need, b)
+            {
+                b.alternatives = alternatives
+                    .iter()
+                    .filter(|x| x.drone != c.drone)
+                    .cloned()
+                    .collect();
+                b.rejected = rejected;
+                return Ok(b);
+            }
+        }
+        Err(crate::assign::NoCandidate {
+            reason: why,
+            rejected,
+        })
+    }
+
     fn try_assign(&mut self, now: Timestamp, id: IncidentId, out: &mut Vec<Output>) -> bool {
         let Some(rec) = self.incidents.get(&id) else {
             return false;
@@ -529,14 +561,7 @@ impl Dispatcher {
             priority: inc.priority,
             ..Need::new(&policy, inc.position, now)
         };
-        let planned = assign(&self.world, &need).and_then(|a| {
-            crate::separation::separate(&self.world, &self.flights, &need, a).map_err(|reason| {
-                crate::assign::NoCandidate {
-                    reason,
-                    rejected: Vec::new(),
-                }
-            })
-        });
+        let planned = assign(&self.world, &need).and_then(|a| self.separated(&need, a));
         match planned {
             Ok(a) => {
                 let mut preempted = false;
