@@ -187,6 +187,8 @@ try {
   const planWind = await page.textContent("#selected .wind");
   check("the incident panel gives the wind the plan was made with",
     /^wind [0-9.]+ m\/s from [0-9]+° .*: out at [0-9.]+ m\/s over the ground, back at [0-9.]+$/.test(planWind), planWind);
+  const flight = await page.textContent("#selected .flight");
+  check("the incident panel gives the sortie's cruise layer", /^cruises at [0-9]+ m/.test(flight ?? ""), flight);
   await page.click("#selected [data-replay]");
   const replay = await until("the replay", async () => {
     const t = await page.textContent("#selected .replay");

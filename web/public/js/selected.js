@@ -94,6 +94,7 @@ function renderIncident(box, i) {
       ${windHold ? `<p class="wind-hold">${esc(i.reason)}</p>` : ""}
       <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : windHold ? "" : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
       ${windLines(i.assignment)}
+      ${flightLine(i.assignment)}
       <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("")}</ol>
       <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
@@ -112,6 +113,16 @@ function renderIncident(box, i) {
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
+}
+
+// The sortie's separation from our other sorties: its layer, any delayed
+// start, and why (nothing when it flies the cruise altitude unhindered).
+function flightLine(a) {
+  const f = a?.flight;
+  if (!f) return "";
+  const delay = f.start_delay_s > 0 ? `, starts ${Math.round(f.start_delay_s)} s later` : "";
+  const why = f.note ? `: ${f.note}` : "";
+  return `<div class="flight" data-f="flight">cruises at ${Math.round(f.altitude_m)} m${delay}${esc(why)}</div>`;
 }
 
 // The wind the assignment was planned with and the drones it grounded.
