@@ -352,6 +352,11 @@ impl Dispatcher {
                 self.world.check_position(position)?;
                 let task = self.world.drone(&drone).and_then(|d| d.task);
                 let task = task.filter(|_| !state.is_on_ground());
+                if state.is_on_ground() || state == DroneState::Maintenance {
+                    // Down (landed, or a launch that never left): its path
+                    // no longer holds any airspace.
+                    self.flights.remove(&drone);
+                }
                 self.world
                     .update_drone(&drone, state, position, battery_pct, task)?;
                 // Only a dispatchable drone (free, or on preemptable work) can

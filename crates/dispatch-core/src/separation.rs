@@ -146,6 +146,38 @@ impl FlightPath {
         ))
     }
 
+    /// Whether the boxes round the two paths come within `h_m` of each
+    /// other (a cheap test before the sampled one).
+    fn near(&self, other: &FlightPath, h_m: f64) -> bool {
+        let (a, b) = (self.bounds(), other.bounds());
+        let lat_m = 111_195.0;
+        let lon_m = lat_m * a.0.to_radians().cos();
+        let gap_lat = (b.0 - a.1).max(a.0 - b.1).max(0.0) * lat_m;
+        let gap_lon = (b.2 - a.3).max(a.2 - b.3).max(0.0) * lon_m;
+        let r = self
+            .points
+            .iter()
+            .chain(&other.points)
+            .map(|p| p.radius_m)
+            .fold(0.0, f64::max);
+        gap_lat.hypot(gap_lon) < h_m + 2.0 * r
+    }
+
+    /// (min lat, max lat, min lon, max lon) of the path's corners.
+    fn bounds(&self) -> (f64, f64, f64, f64) {
+        self.points.iter().fold(
+            (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
+            |(a, b, c, d), p| {
+                (
+                    a.min(p.position.lat),
+                    b.max(p.position.lat),
+                    c.min(p.position.lon),
+                    d.max(p.position.lon),
+                )
+            },
+        )
+    }
+
     /// The whole path moved by `delta` (a launch later than planned).
     pub fn shift(&mut self, delta: chrono::TimeDelta) {
         for p in &mut self.points {
@@ -163,6 +195,9 @@ impl FlightPath {
         let (o0, o1) = (secs_of(other.start()?), secs_of(other.end()?));
         let m = sep.time_margin_s;
         let (from, to) = (s0.max(o0 - m), s1.min(o1 + m));
+        if from > to || !self.near(other, sep.horizontal_m) {
+            return None;
+        }
         let mut t = from;
         while t <= to {
             if let Some((p, alt, r)) = self.at(t)
@@ -282,38 +317,62 @@ pub fn separate(
     } else {
         0
     };
+    // One plan per layer; a delayed start is that plan later on the ground
+    // (the same route), planned again only for the choice.
     let mut last = first.clone();
+    let mut plans: Vec<(f64, FlightPath)> = Vec::new();
+    for &layer in &layers {
+        if (layer - base).abs() < 0.5 {
+            plans.push((layer, path.clone()));
+            continue;
+        }
+        let n = crate::assign::Need {
+            altitude_m: Some(layer),
+            ..*need
+        };
+        if let Ok(b) = crate::assign::assign_to(world, &n, &drone)
+            && let Some(p) = b.flight
+        {
+            plans.push((layer, p));
+        }
+    }
     for k in 0..=steps {
         let delay = k as f64 * sep.delay_step_s;
-        for &layer in &layers {
+        for (layer, p) in &plans {
             if k == 0 && (layer - base).abs() < 0.5 {
                 continue;
             }
+            let mut trial = delayed(p, delay);
+            if let Some(c) = flights.first_conflict(&drone, &trial, sep) {
+                last = c;
+                continue;
+            }
             let n = crate::assign::Need {
-                altitude_m: Some(layer),
+                altitude_m: Some(*layer),
                 start_delay_s: delay,
                 ..*need
             };
             let Ok(mut b) = crate::assign::assign_to(world, &n, &drone) else {
                 continue;
             };
-            let Some(p) = b.flight.as_mut() else {
-                continue;
-            };
-            match flights.first_conflict(&drone, p, sep) {
-                Some(c) => last = c,
-                None => {
-                    let what = match (layer != base, delay > 0.0) {
-                        (true, true) => format!("at {layer:.0} m, {delay:.0} s later"),
-                        (true, false) => format!("at {layer:.0} m"),
-                        _ => format!("{delay:.0} s later"),
-                    };
-                    p.note = format!("{what}: at {base:.0} m from now it would pass {first}");
-                    b.alternatives = a.alternatives;
-                    b.rejected = a.rejected;
-                    return Ok(b);
+            // The plan made for the delay is the one flown: check it too.
+            if let Some(f) = b.flight.as_mut() {
+                if let Some(c) = flights.first_conflict(&drone, f, sep) {
+                    last = c;
+                    continue;
                 }
+                trial = f.clone();
             }
+            let what = match ((layer - base).abs() > 0.5, delay > 0.0) {
+                (true, true) => format!("at {layer:.0} m, {delay:.0} s later"),
+                (true, false) => format!("at {layer:.0} m"),
+                _ => format!("{delay:.0} s later"),
+            };
+            trial.note = format!("{what}: at {base:.0} m from now it would pass {first}");
+            b.flight = Some(trial);
+            b.alternatives = a.alternatives;
+            b.rejected = a.rejected;
+            return Ok(b);
         }
     }
     Err(format!(
@@ -324,6 +383,20 @@ pub fn separate(
             0.0
         }
     ))
+}
+
+/// `p` with its start on the ground `delay_s` later: the ground point
+/// stays, every later corner moves.
+fn delayed(p: &FlightPath, delay_s: f64) -> FlightPath {
+    let mut q = p.clone();
+    if delay_s > 0.0 {
+        let d = chrono::TimeDelta::milliseconds((delay_s * 1000.0) as i64);
+        for pt in q.points.iter_mut().skip(1) {
+            pt.at += d;
+        }
+        q.start_delay_s += delay_s;
+    }
+    q
 }
 
 /// The layers to try for a sortie whose cruise altitude is `base`: `base`
