@@ -93,6 +93,8 @@ pub(super) struct Avoidance {
 /// The traffic picture as the API shows it.
 #[derive(Debug, Clone)]
 pub struct TrafficView {
+    /// Scenario time the tracks are extrapolated to.
+    pub now: Timestamp,
     pub tracks: Vec<(Track, Option<(LatLon, f64)>)>,
     pub counters: TrafficCounters,
     pub max_age_s: f64,
@@ -188,6 +190,7 @@ impl FleetCore {
                 .map_or_else(|| dispatch_core::airspace::icao_hex(icao), Track::name)
         };
         TrafficView {
+            now,
             tracks: self
                 .traffic
                 .picture

@@ -13,6 +13,7 @@
 //! - [`zone`]: no-go zones as GeoJSON.
 //! - [`service`]: health, map settings, metrics, the error body.
 //! - [`report`]: time lines, response times, daily summaries.
+//! - [`traffic`]: manned aircraft, held launches and drones, the feed's health.
 //! - [`event`]: websocket messages.
 
 pub mod event;
@@ -20,6 +21,7 @@ pub mod fleet;
 pub mod incident;
 pub mod report;
 pub mod service;
+pub mod traffic;
 pub mod zone;
 
 use dispatch_core::model as core;
