@@ -123,4 +123,33 @@ mod tests {
         let r = AdsbReport::decode(&m);
         assert_eq!((r.lat, r.lon, r.alt_m), (None, None, None));
     }
+
+    #[test]
+    fn only_configured_vehicles_bound_to_their_address_forward_traffic() {
+        use crate::codec::encode_v2;
+        use crate::mav::MavMessage;
+        use crate::state::{Fleet, Ingested};
+        let mut fleet = Fleet::new([11]);
+        let home: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let other: std::net::SocketAddr =
+            "127.0.0.1:6000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let frame = |sysid: u8, seq: u8| {
+            encode_v2(
+                sysid,
+                1,
+                seq,
+                &MavMessage::ADSB_VEHICLE(msg(AdsbFlags::ADSB_FLAGS_VALID_COORDS)),
+            )
+        };
+        let mut out = Ingested::default();
+        fleet.ingest_from(&frame(11, 0), Some(home), 1.0, &mut out);
+        assert_eq!(out.traffic.len(), 1);
+        assert_eq!(out.traffic[0].0, 11);
+        assert_eq!(out.traffic[0].1.icao, 0x780A3B);
+        // An unconfigured system, or the vehicle's id from another address: not trusted.
+        let mut out = Ingested::default();
+        fleet.ingest_from(&frame(42, 1), Some(home), 1.1, &mut out);
+        fleet.ingest_from(&frame(11, 2), Some(other), 1.2, &mut out);
+        assert!(out.traffic.is_empty());
+    }
 }

@@ -448,7 +448,7 @@ impl FleetCore {
 
     /// The drone's path ahead: from where it is, along what is left of its
     /// mission, at cruise speed.
-    fn path_ahead(&self, d: &DroneId, v: &VehicleState) -> Vec<PathPoint> {
+    pub(super) fn path_ahead(&self, d: &DroneId, v: &VehicleState) -> Vec<PathPoint> {
         let ground = self.traffic.settings.ground_elevation_m;
         let here = LatLon::new(v.lat, v.lon);
         let speed = self

@@ -7,6 +7,7 @@ mod flight;
 mod links;
 mod requests;
 mod startup;
+mod traffic;
 
 use std::collections::BTreeMap;
 
