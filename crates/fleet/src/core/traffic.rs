@@ -52,6 +52,8 @@ pub(super) struct TrafficState {
     pub alerted: BTreeSet<(DroneId, u32)>,
     /// Scenario time of the last in-flight check (once a second).
     pub checked_at: Option<Timestamp>,
+    /// The names of expired aircraft a hold still names (its release says who).
+    pub names: BTreeMap<u32, String>,
 }
 
 /// A launch held for traffic: the action, ready to go.
@@ -113,6 +115,7 @@ impl TrafficState {
             avoiding: BTreeMap::new(),
             alerted: BTreeSet::new(),
             checked_at: None,
+            names: BTreeMap::new(),
         }
     }
 }
@@ -183,12 +186,7 @@ impl FleetCore {
     /// The traffic picture, for the API and the map.
     pub fn traffic_view(&self) -> TrafficView {
         let now = self.now;
-        let name = |icao: u32| {
-            self.traffic
-                .picture
-                .track(icao)
-                .map_or_else(|| dispatch_core::airspace::icao_hex(icao), Track::name)
-        };
+        let name = |icao: u32| self.aircraft_name(icao);
         TrafficView {
             now,
             tracks: self
@@ -242,10 +240,21 @@ impl FleetCore {
     }
 
     fn aircraft_name(&self, icao: u32) -> String {
-        self.traffic
-            .picture
-            .track(icao)
-            .map_or_else(|| dispatch_core::airspace::icao_hex(icao), Track::name)
+        match self.traffic.picture.track(icao) {
+            Some(t) => t.name(),
+            None => self
+                .traffic
+                .names
+                .get(&icao)
+                .cloned()
+                .unwrap_or_else(|| dispatch_core::airspace::icao_hex(icao)),
+        }
+    }
+
+    /// Whether a held launch or a held drone waits for this aircraft.
+    fn waited_for(&self, icao: u32) -> bool {
+        self.traffic.held.values().any(|h| h.aircraft == icao)
+            || self.traffic.avoiding.values().any(|a| a.aircraft == icao)
     }
 
     /// Why a conflict matters, in words.
@@ -315,17 +324,25 @@ impl FleetCore {
     /// Every tick: expired tracks go, held launches are re-checked, drones
     /// in the air are checked once a second.
     pub(super) fn traffic_tick(&mut self) {
-        self.traffic.picture.expire(self.now);
+        for t in self.traffic.picture.expire(self.now) {
+            if self.waited_for(t.icao) {
+                self.traffic.names.insert(t.icao, t.name());
+            }
+        }
         self.check_held();
         if self
             .traffic
             .checked_at
-            .is_some_and(|t| secs(self.now - t) < 1.0)
+            .is_none_or(|t| secs(self.now - t) >= 1.0)
         {
-            return;
+            self.traffic.checked_at = Some(self.now);
+            self.check_in_flight();
         }
-        self.traffic.checked_at = Some(self.now);
-        self.check_in_flight();
+        let names = std::mem::take(&mut self.traffic.names);
+        self.traffic.names = names
+            .into_iter()
+            .filter(|(i, _)| self.waited_for(*i))
+            .collect();
     }
 
     fn check_held(&mut self) {

@@ -114,6 +114,20 @@ fn a_track_not_heard_for_its_age_no_longer_holds_a_launch() {
         sim.action(11, "launch").is_some(),
         "released once the track expired"
     );
+    // The release still names the aircraft, though its track is gone.
+    let released: Vec<String> = sim
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.what {
+            What::Airspace {
+                step: AirspaceStep::LaunchReleased,
+                aircraft,
+                ..
+            } => Some(aircraft),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(released, vec!["B7711".to_owned()]);
     let Reply::Traffic(v) = sim.reply(Request::Traffic) else {
         panic!("no traffic reply");
     };
