@@ -224,4 +224,46 @@ mod tests {
         assert!(!valid_host_port("h:0"));
         assert!(!valid_host_port("h:99999"));
     }
+
+    #[test]
+    fn the_scenario_loader_reports_traffic_problems_with_the_others() {
+        let base = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/haining.toml"
+        ));
+        let good = crate::config::load(base).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(good.traffic, TrafficSettings::default());
+        let text = std::fs::read_to_string(base)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .replace("vertical_m = 100", "vertical_m = 1\nspeed_kt = 3");
+        let dir = base.parent().unwrap_or(std::path::Path::new("."));
+        let read = |z: &str| {
+            let f = dir.join(z);
+            std::fs::read_to_string(&f)
+                .map(|t| (f, t))
+                .map_err(|e| crate::config::ConfigError {
+                    problems: vec![crate::config::ConfigProblem {
+                        file: base.to_path_buf(),
+                        item: None,
+                        message: e.to_string(),
+                    }],
+                })
+        };
+        // An unknown key is refused first, by its path.
+        let e = crate::config::parse(base, &text, read)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unknown key `traffic.speed_kt`"), "{e}");
+        let text = text.replace("speed_kt = 3", "");
+        let e = crate::config::parse(base, &text, read)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("[traffic]")
+                && e.contains("vertical_m = 1 must be a number in [15, 3000] m"),
+            "{e}"
+        );
+    }
 }

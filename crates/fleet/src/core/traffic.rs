@@ -542,6 +542,22 @@ impl FleetCore {
             return;
         };
         let in_s = secs(c.at - self.now);
+        // A drone a dispatcher holds or moves is theirs: traffic is an alert
+        // (once), not a command that would later put it back in its mission.
+        let operator = self
+            .sortie(d)
+            .is_some_and(|s| s.operator_mode.is_some() || s.pending_mode.is_some());
+        if operator {
+            if self.traffic.alerted.insert((d.clone(), icao)) {
+                let why = self.describe(icao, &c);
+                self.alert(
+                    Some(d),
+                    Severity::Warning,
+                    format!("traffic near {d}, under a dispatcher's command: {why}"),
+                );
+            }
+            return;
+        }
         if in_s <= st.hold_lead_s {
             let why = self.describe(icao, &c);
             if c.vertical_m > 0.0 && v.rel_alt_m > st.safe_alt_m + 5.0 {

@@ -379,3 +379,18 @@ fn a_vehicle_that_refuses_a_traffic_hold_is_a_critical_alert() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].1, Severity::Critical);
 }
+
+#[test]
+fn a_drone_a_dispatcher_holds_is_only_warned_of_traffic() {
+    let (mut sim, a, b, len, speed) = flying();
+    let alt = sim.vehicles[&11].rel_alt_m;
+    let (_, out) = sim.request(Request::Command {
+        drone: drone("yg-1"),
+        command: crate::core::DroneCommand::Hold,
+    });
+    assert!(out.iter().any(|e| matches!(e, Effect::Act { .. })));
+    sim.step(heli(along(a, b, len, 300.0 + 8.0 * speed), alt - 50.0));
+    sim.advance(2.0);
+    assert!(steps(&sim).is_empty(), "{:?}", steps(&sim));
+    assert_eq!(sim.alerts("under a dispatcher's command").len(), 1);
+}
