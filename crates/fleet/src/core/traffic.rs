@@ -275,7 +275,8 @@ impl FleetCore {
     }
 
     /// Sends a launch action, or holds it when its path conflicts with a
-    /// track. Returns the action's id either way.
+    /// track. Returns the action's id either way. A drone re-tasked in the
+    /// air is not held on the ground's terms: the in-flight checks follow it.
     pub(super) fn launch_or_hold(
         &mut self,
         pending: Pending,
@@ -283,6 +284,9 @@ impl FleetCore {
         incident: IncidentId,
         plan: SortiePath,
     ) -> ActionId {
+        if matches!(launch, Action::Launch { airborne: true, .. }) {
+            return self.new_action(pending, launch);
+        }
         let path = plan.timed(self.now);
         let Some((icao, c)) = self.conflict(&path, self.traffic.settings.horizon_s) else {
             return self.new_action(pending, launch);
