@@ -203,7 +203,8 @@ def test_a_drone_in_flight_holds_for_a_helicopter_ahead_and_resumes_when_it_has_
         out = "".join(steps(server))
         assert "Hold (B7711)" in out and "Resume (B7711)" in out, out
         # Held by the dispatcher's own command: no hijack alert, the rescue goes on.
-        assert "not commanded by the dispatcher" not in server.output()
+        hijack = [line for line in server.lines if "not commanded by the dispatcher" in line]
+        assert not hijack, hijack
         assert server.api("GET", f"/api/incidents/{inc['id']}", "demo-viewer")[1]["drone"] == "yg-1"
     finally:
         server.p.kill()

@@ -54,6 +54,10 @@ pub(super) struct TrafficState {
     pub checked_at: Option<Timestamp>,
     /// The names of expired aircraft a hold still names (its release says who).
     pub names: BTreeMap<u32, String>,
+    /// Drones whose vehicle accepted the resume, with the link time of its
+    /// answer: the hold's mode stays tolerated until a heartbeat after it
+    /// shows AUTO (a heartbeat sent before the switch may still arrive).
+    pub resuming: BTreeMap<DroneId, f64>,
 }
 
 /// A launch held for traffic: the action, ready to go.
@@ -116,6 +120,7 @@ impl TrafficState {
             alerted: BTreeSet::new(),
             checked_at: None,
             names: BTreeMap::new(),
+            resuming: BTreeMap::new(),
         }
     }
 }
@@ -334,6 +339,7 @@ impl FleetCore {
             }
         }
         self.check_held();
+        self.check_resumed();
         if self
             .traffic
             .checked_at
@@ -347,6 +353,31 @@ impl FleetCore {
             .into_iter()
             .filter(|(i, _)| self.waited_for(*i))
             .collect();
+    }
+
+    /// A resumed drone's hold mode is forgotten once a heartbeat after the
+    /// answer shows AUTO, or 5 s of link time after it (then a vehicle still
+    /// holding is the watchdog's: it did not go back to its mission).
+    fn check_resumed(&mut self) {
+        let now = self.link_time;
+        let done: Vec<DroneId> = self
+            .traffic
+            .resuming
+            .iter()
+            .filter(|(d, at)| {
+                now - **at > 5.0
+                    || self.vehicle(d).is_none_or(|v| {
+                        v.mode == FlightMode::Auto && v.last_heartbeat.is_some_and(|h| h > **at)
+                    })
+            })
+            .map(|(d, _)| d.clone())
+            .collect();
+        for d in done {
+            self.traffic.resuming.remove(&d);
+            if let Some(s) = self.sortie_mut(&d) {
+                s.operator_mode = None;
+            }
+        }
     }
 
     fn check_held(&mut self) {
@@ -685,11 +716,17 @@ impl FleetCore {
             AirspaceStep::Descend => "traffic_descend",
             _ => "traffic_hold",
         };
+        let resumed = step == AirspaceStep::Resume && r.is_ok();
         if let Some(s) = self.sortie_mut(d) {
             s.pending_mode = None;
-            if r.is_ok() {
+            // A resume's hold mode is forgotten by `check_resumed`.
+            if r.is_ok() && !resumed {
                 s.operator_mode = mode;
             }
+        }
+        if resumed {
+            let at = self.link_time;
+            self.traffic.resuming.insert(d.clone(), at);
         }
         match r {
             Ok(()) => self.command_event(d, name, true, "accepted by the vehicle".into()),

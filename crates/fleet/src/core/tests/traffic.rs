@@ -321,6 +321,16 @@ fn in_flight_a_conflict_ahead_is_an_alert_then_a_hold_and_the_mission_resumes_wh
     let (resume, s) = traffic_steps(&sim);
     assert_eq!(s, vec![crate::core::Step::Mode(FlightMode::Auto)]);
     sim.done(resume, ActionOutcome::Commanded(Ok(())));
+    // A heartbeat sent before the switch still says LOITER: not a hijack.
+    sim.advance(1.0);
+    assert!(
+        sim.alerts("not commanded").is_empty(),
+        "{:?}",
+        sim.alerts("not commanded")
+    );
+    assert_eq!(sim.sortie("yg-1").operator_mode, Some(FlightMode::Loiter));
+    sim.vehicle(11).mode = FlightMode::Auto;
+    sim.advance(1.0);
     assert_eq!(sim.sortie("yg-1").operator_mode, None);
     sim.assert_all_persisted();
 }
