@@ -6,11 +6,13 @@
 // blows 8 m/s from 248° (gusts 1.5 m/s over it), so the hangars and the
 // flying drone carry wind arrows and the plan its wind; then that a missing
 // Leaflet or basemap is shown in a banner and the rest of the page works.
+// A helicopter on an SBS-1 feed served by this test is drawn with its label.
 //
 // env: DISPATCHER (the binary, default ../target/debug/dispatcher),
 //      CHROMIUM (default /usr/bin/chromium), SHOTS (default ../docs/img).
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,11 +42,28 @@ async function until(what, fn, timeoutMs) {
   }
 }
 
+// A ground receiver's BaseStation feed with one helicopter, far from the
+// routes the test flies (so that it holds no launch).
+const STAMP = "2026/09/28,13:00:00.000,2026/09/28,13:00:00.000";
+const heliLines = [
+  `MSG,1,1,1,780A3B,1,${STAMP},B7711,,,,,,,,,,,0`,
+  `MSG,3,1,1,780A3B,1,${STAMP},,984,,,30.600000,120.900000,,,0,0,0,0`,
+  `MSG,4,1,1,780A3B,1,${STAMP},,,40,90,,,0,,,,,0`, // 40 kt: 21 m/s
+].map((l) => `${l}\r\n`).join("");
+const feed = createServer((sock) => {
+  const timer = setInterval(() => sock.write(heliLines), 300);
+  sock.on("error", () => clearInterval(timer));
+  sock.on("close", () => clearInterval(timer));
+});
+await new Promise((ok) => feed.listen(0, "127.0.0.1", ok));
+feed.unref();
+
 const eventLog = join(mkdtempSync(join(tmpdir(), "dispatch-log-")), "events.sqlite");
 const server = spawn(bin, [
   "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
   "--sim", "--sim-speedup", "30", "--sim-wind", "8@248", "--sim-gust", "1.5", "--time", "2026-09-28T13:00:00+08:00",
   "--event-log", eventLog, "--web-dir", join(root, "web"),
+  "--sbs", `127.0.0.1:${feed.address().port}`,
 ], { stdio: ["ignore", "pipe", "inherit"] });
 let log = "";
 const url = await new Promise((ok, fail) => {
@@ -86,6 +105,11 @@ try {
   check("logged in and the snapshot shows 15 drones", true);
   await until("zones", () => page.evaluate(() => window.dispatchMap.zonesLayer.getLayers().length >= 4), 10000);
   check("zones are drawn", true);
+  const heli = await until("the helicopter", () => page.evaluate(() => {
+    const l = window.dispatchMap.trafficLayer.getLayers();
+    return l.length >= 1 ? l[0].getTooltip()?.getContent() : null;
+  }), 15000);
+  check("manned traffic is drawn with its callsign, altitude, speed and age", /B7711 300 m 21 m\/s \d+ s/.test(heli), heli);
   await page.mouse.move(5, 5); // off the map: no tooltip opened where the login button was
   await page.waitForTimeout(1000);
   await page.screenshot({ path: join(shots, "map-overview.png") });

@@ -88,6 +88,8 @@ pub struct Scenario {
     /// `default` when none is configured). Each drone names its link; its
     /// identity on the radio is link + system id.
     pub links: Vec<LinkSpec>,
+    /// Manned traffic (`[traffic]`): the SBS feed and the separation rules.
+    pub traffic: crate::airspace::TrafficSettings,
     /// Accepted, but worth telling the user (one line each).
     pub warnings: Vec<String>,
 }
@@ -371,6 +373,11 @@ pub fn parse(
     let links = v.links(&raw.link, &raw.drone);
     let drones = v.drones(&raw.drone, &hangars, &links);
     let patrols = v.patrols(&raw.patrol, region);
+    let (traffic, traffic_problems) =
+        crate::airspace::settings::validate(&raw.traffic, params.cruise_altitude_m);
+    for p in traffic_problems {
+        v.err(Some("[traffic]".to_owned()), p);
+    }
     let mut problems = v.problems;
     let mut warnings = v.warnings;
 
@@ -410,6 +417,7 @@ pub fn parse(
         auto_launch,
         server,
         signing,
+        traffic,
         warnings,
     })
 }
@@ -462,6 +470,8 @@ struct RawConfig {
     signing: RawSigning,
     #[serde(default)]
     link: Vec<RawLink>,
+    #[serde(default)]
+    traffic: crate::airspace::settings::RawTraffic,
 }
 
 #[derive(Deserialize)]

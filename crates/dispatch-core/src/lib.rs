@@ -6,6 +6,7 @@
 //! a ten-minute mission is tested in microseconds and every decision can be
 //! replayed. The adapters (CLI, fleet manager, server) live in other crates.
 
+pub mod airspace;
 pub mod assign;
 pub mod audit;
 pub mod config;

@@ -397,6 +397,16 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             None => format!("{t} alert ({severity:?}): {message}"),
         },
         What::Zone { zone, change } => format!("{t} zone {zone} {change}"),
+        What::Airspace {
+            drone,
+            step,
+            aircraft,
+            note,
+            ..
+        } => {
+            let who = drone.as_ref().map_or_else(String::new, |d| format!(" {d}"));
+            format!("{t} traffic{who} {step:?} ({aircraft}): {note}")
+        }
         What::Command {
             drone,
             command,

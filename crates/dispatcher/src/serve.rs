@@ -73,6 +73,11 @@ pub(crate) struct ServeArgs {
     /// of the config's [server] section (none there: off).
     #[arg(long)]
     event_log: Option<String>,
+    /// A ground ADS-B receiver's SBS-1 (BaseStation) feed, HOST:PORT (dump1090
+    /// and readsb serve it on port 30003). Default: `sbs` of the config's
+    /// [traffic] section (none there: traffic only from the vehicles' ADS-B).
+    #[arg(long)]
+    sbs: Option<String>,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
@@ -196,6 +201,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         };
         let mut manager =
             FleetManager::with_links(scenario.clone(), links, cfg).map_err(anyhow::Error::msg)?;
+        if let Some(sbs) = args.sbs.as_ref().or(scenario.traffic.sbs.as_ref()) {
+            if !dispatch_core::airspace::settings::valid_host_port(sbs) {
+                bail!("--sbs {sbs}: expected HOST:PORT (a BaseStation feed, usually port 30003)");
+            }
+            manager.with_sbs(sbs);
+            crate::emit(&format!("dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"))?;
+        }
         let log_path = match args.event_log.as_deref() {
             Some("off") => None,
             Some(p) => Some(PathBuf::from(p)),

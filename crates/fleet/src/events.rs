@@ -81,6 +81,38 @@ pub enum What {
         zone: ZoneId,
         change: String,
     },
+    /// Manned traffic changed what a drone does (see `core::traffic`):
+    /// a launch held or released, a conflict ahead, a hold, a descent, a
+    /// resume. `aircraft` is the callsign or the ICAO address.
+    Airspace {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        incident: Option<IncidentId>,
+        step: AirspaceStep,
+        aircraft: String,
+        note: String,
+    },
+}
+
+/// What manned traffic made the fleet do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AirspaceStep {
+    /// A launch waits: its route conflicts with a track.
+    LaunchHeld,
+    /// The route is clear again: the held launch goes.
+    LaunchReleased,
+    /// A dispatcher launched a held sortie despite the conflict.
+    LaunchedAnyway,
+    /// A conflict predicted within the look-ahead: an alert, no action yet.
+    ConflictAhead,
+    /// The drone is told to hold its position.
+    Hold,
+    /// The drone is told to hold at the safe height (aircraft above and close).
+    Descend,
+    /// Clear again: the drone goes on with its mission (AUTO).
+    Resume,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

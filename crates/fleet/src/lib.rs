@@ -19,6 +19,7 @@ pub mod failsafe;
 pub mod mission;
 pub mod reports;
 pub mod runtime;
+pub mod sbs_client;
 pub mod service;
 pub mod store;
 mod store_reader;

@@ -115,6 +115,8 @@ pub struct FleetManager {
     /// Events of the steps before the loop runs (recovery, start-up): they
     /// go out when it starts, to its `emit` as well as to subscribers.
     backlog: Option<Vec<FleetEvent>>,
+    /// The ground receiver's SBS-1 feed, if any (`with_sbs`).
+    sbs: Option<std::sync::Arc<crate::sbs_client::SbsStats>>,
 }
 
 impl std::fmt::Debug for FleetManager {
@@ -271,7 +273,21 @@ impl FleetManager {
             waiting: HashMap::new(),
             next_request: 0,
             backlog: Some(Vec::new()),
+            sbs: None,
         }
+    }
+
+    /// Reads manned traffic from an SBS-1 feed at `address` (`HOST:PORT`)
+    /// while the loop runs, reconnecting when it drops.
+    pub fn with_sbs(&mut self, address: &str) {
+        self.sbs = Some(std::sync::Arc::new(crate::sbs_client::SbsStats::new(
+            address,
+        )));
+    }
+
+    /// What the SBS feed delivered so far, if there is one.
+    pub fn sbs_stats(&self) -> Option<std::sync::Arc<crate::sbs_client::SbsStats>> {
+        self.sbs.clone()
     }
 
     /// Keeps a durable log in `store` and takes back what it holds (see
@@ -583,6 +599,20 @@ impl FleetManager {
             });
         }
         drop(link_tx);
+        // The SBS feed's reports; a full channel drops (and counts) reports,
+        // it never holds the feed's reader.
+        let (traffic_tx, mut traffic) =
+            mpsc::channel::<dispatch_core::airspace::TrafficReport>(1024);
+        if let Some(stats) = &self.sbs {
+            let address = stats.address.clone();
+            forwarders.spawn(crate::sbs_client::run(
+                address,
+                std::sync::Arc::clone(stats),
+                traffic_tx,
+            ));
+        } else {
+            drop(traffic_tx);
+        }
         scheduled.sort_by(|a, b| a.after_s.total_cmp(&b.after_s));
         let start = self.clock.now();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -629,6 +659,7 @@ impl FleetManager {
                     None => break,
                 },
                 Some(joined) = self.tasks.join_next_with_id() => self.joined(joined, emit),
+                Some(report) = traffic.recv() => self.step(FleetInput::Traffic(report), emit),
             }
         }
         forwarders.abort_all();
@@ -667,7 +698,8 @@ fn link_system(ev: &LinkEvent) -> Option<u8> {
         | LinkEvent::UnknownSystem { system_id }
         | LinkEvent::ForeignAddress { system_id, .. }
         | LinkEvent::SigningRefused { system_id, .. }
-        | LinkEvent::Rebound { system_id, .. } => Some(*system_id),
+        | LinkEvent::Rebound { system_id, .. }
+        | LinkEvent::Traffic { system_id, .. } => Some(*system_id),
         LinkEvent::BadFrame { .. } => None,
     }
 }

@@ -31,6 +31,7 @@ pub struct FleetHandle {
     events: broadcast::Sender<FleetEvent>,
     links: Vec<FleetLink>,
     store: Option<SharedStore>,
+    sbs: Option<std::sync::Arc<crate::sbs_client::SbsStats>>,
 }
 
 /// Starts the fleet service: takes the fleet's state from telemetry (waiting
@@ -43,6 +44,7 @@ pub fn spawn(mut manager: FleetManager, wait: Duration) -> (FleetHandle, JoinHan
         events: manager.events_tx.clone(),
         links: manager.links(),
         store: manager.store(),
+        sbs: manager.sbs_stats(),
     };
     let task = tokio::spawn(async move {
         manager.start_up(wait).await;
@@ -85,6 +87,24 @@ impl FleetHandle {
     /// The durable event log's read side, if the service keeps one.
     pub fn store(&self) -> Option<SharedStore> {
         self.store.clone()
+    }
+
+    /// What the SBS feed delivered so far, if the fleet reads one.
+    pub fn sbs(&self) -> Option<crate::sbs_client::SbsSnapshot> {
+        self.sbs.as_ref().map(|s| s.snapshot())
+    }
+
+    /// The traffic picture: tracks, counters, held launches and drones.
+    pub async fn traffic(&self) -> Result<crate::core::TrafficView, ServiceError> {
+        match self.call(Request::Traffic).await? {
+            Reply::Traffic(v) => Ok(*v),
+            r => Err(mismatch(r)),
+        }
+    }
+
+    /// Sends a launch held for manned traffic despite the conflict.
+    pub async fn launch_anyway(&self, id: IncidentId) -> Result<IncidentView, ServiceError> {
+        self.incident_call(Request::LaunchAnyway(id)).await
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, ServiceError> {

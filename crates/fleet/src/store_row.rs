@@ -74,6 +74,15 @@ pub enum RowWhat {
         zone: String,
         change: String,
     },
+    Airspace {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drone: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident: Option<u64>,
+        step: String,
+        aircraft: String,
+        note: String,
+    },
 }
 
 /// The snake_case name serde gives a unit enum value (a status, a state).
@@ -154,6 +163,19 @@ impl From<&FleetEvent> for EventRow {
                 zone: zone.0.clone(),
                 change: change.clone(),
             },
+            What::Airspace {
+                drone,
+                incident,
+                step,
+                aircraft,
+                note,
+            } => RowWhat::Airspace {
+                drone: drone.as_ref().map(|d| d.0.clone()),
+                incident: incident.map(|i| i.0),
+                step: name(step),
+                aircraft: aircraft.clone(),
+                note: note.clone(),
+            },
         };
         EventRow { t: e.t, what }
     }
@@ -182,6 +204,9 @@ impl EventRow {
             RowWhat::Command { drone, .. } => ("command", None, Some(drone.clone())),
             RowWhat::Notice { .. } => ("notice", None, None),
             RowWhat::Zone { .. } => ("zone", None, None),
+            RowWhat::Airspace {
+                drone, incident, ..
+            } => ("airspace", *incident, drone.clone()),
         }
     }
 }
@@ -239,6 +264,13 @@ mod tests {
             What::Zone {
                 zone: ZoneId("z".into()),
                 change: "added".into(),
+            },
+            What::Airspace {
+                drone: Some(d()),
+                incident: Some(IncidentId(3)),
+                step: crate::events::AirspaceStep::LaunchHeld,
+                aircraft: "CES5301".into(),
+                note: "launch held".into(),
             },
         ];
         for what in all {

@@ -2,6 +2,7 @@
 //! MAVLink wire format and autopilot conventions; the simulator reuses its
 //! codec so that both ends account for bad frames the same way.
 //!
+//! - [`adsb`]: ADSB_VEHICLE (manned traffic a vehicle forwards) in plain units;
 //! - [`codec`]: datagrams to frames and back, every rejected byte accounted for;
 //! - [`modes`]: ArduCopter and PX4 custom modes behind one vocabulary;
 //! - [`signing`]: MAVLink 2 message signing: keys, signer, verifier with replay state;
@@ -9,6 +10,7 @@
 //! - [`link`]: the async link: heartbeat, stream requests, the command and
 //!   mission protocols with retries, over UDP, TCP or memory.
 
+pub mod adsb;
 pub mod codec;
 pub mod link;
 pub mod modes;

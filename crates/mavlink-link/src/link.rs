@@ -204,6 +204,11 @@ pub struct ParamValue {
 /// Things that happened on the link.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkEvent {
+    /// Manned traffic a configured vehicle forwarded (ADSB_VEHICLE).
+    Traffic {
+        system_id: u8,
+        report: crate::adsb::AdsbReport,
+    },
     LinkStatus {
         system_id: u8,
         status: LinkStatus,
@@ -963,6 +968,9 @@ impl Driver {
             let _ = self
                 .events
                 .send(LinkEvent::UnknownSystem { system_id: sysid });
+        }
+        for (system_id, report) in out.traffic {
+            let _ = self.events.send(LinkEvent::Traffic { system_id, report });
         }
         for (system_id, severity, text) in out.texts {
             let _ = self.events.send(LinkEvent::StatusText {

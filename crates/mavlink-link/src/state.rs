@@ -372,6 +372,8 @@ pub struct Ingested {
     /// STATUSTEXT messages of configured vehicles.
     /// (system id, MAV_SEVERITY 0 emergency ..= 7 debug, text).
     pub texts: Vec<(u8, u8, String)>,
+    /// ADSB_VEHICLE reports forwarded by configured vehicles: (system id, report).
+    pub traffic: Vec<(u8, crate::adsb::AdsbReport)>,
     /// Unconfigured system ids heard for the first time.
     pub new_unknown_systems: Vec<u8>,
     pub errors: Vec<FrameError>,
@@ -561,6 +563,10 @@ impl Fleet {
         if let MavMessage::STATUSTEXT(t) = &frame.message {
             let text = t.text.to_str().unwrap_or("<non-UTF-8 text>").to_owned();
             out.texts.push((frame.system_id, t.severity as u8, text));
+        }
+        if let MavMessage::ADSB_VEHICLE(a) = &frame.message {
+            out.traffic
+                .push((frame.system_id, crate::adsb::AdsbReport::decode(a)));
         }
         if matches!(
             frame.message,

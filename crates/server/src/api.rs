@@ -125,6 +125,8 @@ pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
     responses((status = 200, description = "The service is up: vehicles heard, link counters", body = wire::Health)))]
 pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, ApiError> {
     let snap = s.fleet.snapshot().await?;
+    let traffic = s.fleet.traffic().await?;
+    let sbs = s.fleet.sbs();
     let heard = snap.drones.iter().filter(|d| d.link.status == "up").count();
     let mut all = mavlink_link::state::IngestCounters::default();
     let links = s
@@ -157,6 +159,7 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
         event_log: s.fleet.store().is_some(),
         link: (&all).into(),
         links,
+        traffic: wire::traffic::TrafficHealth::new(&traffic, sbs.as_ref()),
     }))
 }
 

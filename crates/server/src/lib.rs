@@ -18,6 +18,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod reports;
+pub mod traffic;
 pub mod weather;
 pub mod wire;
 pub mod ws;
@@ -119,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}/timeline", get(reports::timeline))
         .route("/api/reports/response-times", get(reports::response_times))
         .route("/api/reports/daily", get(reports::daily))
+        .route("/api/traffic", get(traffic::traffic))
         .route_layer(from_fn_with_state(state.clone(), auth::viewer));
     let dispatcher = Router::new()
         .route("/api/incidents", post(api::report))
@@ -127,6 +129,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}/resolve", post(api::resolve))
         .route("/api/incidents/{id}/reassign", post(api::reassign))
         .route("/api/drones/{id}/command", post(api::command))
+        .route(
+            "/api/incidents/{id}/launch-anyway",
+            post(traffic::launch_anyway),
+        )
         .route_layer(from_fn_with_state(state.clone(), limits::writes))
         .route_layer(from_fn_with_state(state.clone(), auth::dispatcher));
     let admin = Router::new()

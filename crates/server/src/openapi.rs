@@ -34,6 +34,7 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
         api::report, api::incidents, api::incident, api::dispatch, api::cancel, api::resolve,
         api::reassign, api::metrics,
         crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
+        crate::traffic::traffic, crate::traffic::launch_anyway,
     ),
     components(schemas(api::IncidentRequest, api::BindRequest, crate::weather::WeatherRequest, api::ReasonRequest, api::IncidentsFilter,
         crate::reports::ReportFormat, wire::ErrorBody, wire::WsMessage)),
@@ -44,6 +45,7 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
         (name = "zones", description = "No-go zones (admin role to change)"),
         (name = "service", description = "Health, map settings, metrics"),
         (name = "reports", description = "Response times and daily summaries from the event log"),
+        (name = "traffic", description = "Manned aircraft (ADS-B, SBS-1 feed) and launches held for them (dispatcher role to launch anyway)"),
     )
 )]
 #[derive(Debug)]

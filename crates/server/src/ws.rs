@@ -2,7 +2,8 @@
 //!
 //! On connect a client gets a `snapshot` (hangars, drones, zones, incidents),
 //! then typed JSON messages: `telemetry` (coalesced positions), `drone`,
-//! `incident`, `zone`, `alert`, `vehicle` and `dispatch`.
+//! `incident`, `zone`, `alert`, `vehicle`, `dispatch`, `airspace` and
+//! `traffic` (the manned traffic picture, once a second while there is any).
 //!
 //! Telemetry is built once for everybody: per link, a builder task wakes when
 //! the link's vehicle table changes, waits one batch window (coalescing every
@@ -167,6 +168,7 @@ impl Hub {
             tokio::spawn(build_batches(Arc::clone(&inner), l));
         }
         if let Some(f) = fleet {
+            tokio::spawn(crate::traffic::publish(f.clone(), inner.events.clone()));
             tokio::spawn(enrich_events(Arc::clone(&inner), f));
         }
         Hub { inner }
@@ -449,6 +451,20 @@ async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
                 feature,
             }
         }
+        What::Airspace {
+            drone,
+            incident,
+            step,
+            aircraft,
+            note,
+        } => WsMessage::Airspace {
+            t,
+            drone: drone.as_ref().map(|d| d.0.clone()),
+            incident: incident.map(|i| i.0),
+            step: (*step).into(),
+            aircraft: aircraft.clone(),
+            note: note.clone(),
+        },
     }
 }
 

@@ -19,11 +19,12 @@ export function expose() {
     get hangarLayer() { return layers.hangars; },
     get droneLayer() { return layers.drones; },
     get windLayer() { return layers.wind; },
+    get trafficLayer() { return layers.traffic; },
     get responseTimes() { return lastReports.responseTimes; },
     get daily() { return lastReports.daily; },
   };
   for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "hangarWind", "alerts",
-    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages"]) {
+    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages", "traffic"]) {
     Object.defineProperty(handle, k, { get: () => state[k], enumerable: true });
   }
   window.dispatchMap = handle;

@@ -9,11 +9,12 @@ import { addHangarsLayer } from "./layers/hangars.js";
 import { addIncidentsLayer } from "./layers/incidents.js";
 import { addRoutesLayer } from "./layers/routes.js";
 import { addWindLayer } from "./layers/wind.js";
+import { addTrafficLayer } from "./layers/traffic.js";
 import { addZonesLayer } from "./layers/zones.js";
 import { attachReportPopup } from "./popup.js";
 
 let map = null;
-export const layers = { zones: null, routes: null, incidents: null, hangars: null, wind: null, drones: null };
+export const layers = { zones: null, routes: null, incidents: null, hangars: null, wind: null, drones: null, traffic: null };
 
 export function startMap(config) {
   if (map || !leafletLoaded()) return map;
@@ -31,6 +32,7 @@ export function startMap(config) {
   layers.hangars = addHangarsLayer(map);
   layers.wind = addWindLayer(map);
   layers.drones = addDronesLayer(map);
+  layers.traffic = addTrafficLayer(map);
   attachReportPopup(map, layers.drones);
   // Leaflet follows the window's size; this also catches the map's own box
   // changing (the missing-files banner appearing above it).

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { esc, fmtTime, kindLabel } from "./format.js";
 import { replay } from "./replay.js";
-import { canDispatch, putIncident, state, subscribe } from "./state.js";
+import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, isTerminal, statusLabel } from "./status.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
@@ -15,6 +15,12 @@ export function initSelected() {
   // An incident answered or changed: its box, if it is the one shown.
   subscribe("incidents", (_, id) => { if (id != null && id === state.selectedIncident) renderSelected(); });
   subscribe("droneEvents", (_, id) => { if (id === state.selectedDrone) updateSelectedDrone(); });
+  // A launch held for traffic, or released: the incident's "launch anyway" button.
+  let held = false;
+  subscribe("traffic", () => {
+    const now = state.selectedIncident != null && launchHeld(state.selectedIncident);
+    if (now !== held) { held = now; renderSelected(); }
+  });
 }
 
 export function renderSelected() {
@@ -99,6 +105,7 @@ function renderIncident(box, i) {
       <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
         ${i.status === "proposed" ? '<button class="primary" data-a="dispatch">launch</button>' : ""}
+        ${launchHeld(i.id) ? '<button class="primary" data-a="launch-anyway" title="the launch waits for manned traffic">launch anyway</button>' : ""}
         <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
         ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
       </div><div class="msg act"></div>` : "");

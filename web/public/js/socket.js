@@ -3,7 +3,7 @@
 import { api, getToken } from "./api.js";
 import {
   addAlert, addDroneEvent, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
-  setClock, setConnection, setZones,
+  applyTraffic, setClock, setConnection, setZones,
 } from "./state.js";
 
 let retryMs = 500;
@@ -39,6 +39,12 @@ export function connect() {
         break;
       case "notice": console.info(`dispatcher: ${m.message}`); break;
       case "link": addDroneEvent(m.drone, { t: m.t, text: `link ${m.status}` }); break;
+      case "traffic": applyTraffic(m); break;
+      // What manned traffic made a drone do: its story, and a line in the alerts.
+      case "airspace":
+        if (m.drone) addDroneEvent(m.drone, { t: m.t, text: `traffic ${m.step.replaceAll("_", " ")}: ${m.note}` });
+        addAlert({ severity: "info", t: m.t, drone: m.drone, message: `traffic (${m.aircraft}): ${m.note}` });
+        break;
       case "resync": ws.close(); break;
       default: break;
     }

@@ -2,7 +2,7 @@
 // HTTP handlers call the update functions below; map layers and panels
 // subscribe to topics and re-render. Topics: session, view, clock,
 // connection, snapshot, drones, incidents (detail: the incident's id, or
-// null for all), zones, hangars, wind (the hangars' wind), alerts, selection.
+// null for all), zones, hangars, wind (the hangars' wind), alerts, selection, traffic.
 import { isTerminal } from "./status.js";
 
 const TRAIL = 120; // positions kept per drone for its track on the map
@@ -16,6 +16,8 @@ const data = {
   droneEvents: new Map(), // drone id -> its story (vehicle texts, command outcomes), newest first
   selectedDrone: null, selectedIncident: null, view: "dispatch",
   lastTime: null, telemetryMessages: 0, live: false,
+  // Manned aircraft and what the fleet holds for them (the `traffic` message).
+  traffic: { tracks: [], heldLaunches: [], heldDrones: [] },
 };
 
 // Read it anywhere; assigning to it outside this module throws.
@@ -136,6 +138,17 @@ export function applyIncidentEvent(m) {
   const d = m.drone && data.drones.get(m.drone);
   if (d && m.incident) d.incident = isTerminal(m.incident.status) ? null : m.incident.id;
   emit("incidents", m.incident?.id ?? null);
+}
+
+// The traffic picture, once a second while there is any.
+export function applyTraffic(m) {
+  data.traffic = { tracks: m.tracks, heldLaunches: m.held_launches, heldDrones: m.held_drones };
+  emit("traffic");
+}
+
+// Whether an incident's launch waits for manned traffic.
+export function launchHeld(incident) {
+  return data.traffic.heldLaunches.some((h) => h.incident === incident);
 }
 
 export function setZones(fc) {

@@ -128,6 +128,12 @@ pub(super) enum PendingKind {
         request: Option<RequestId>,
         address: std::net::SocketAddr,
     },
+    /// A hold, descent or resume for manned traffic (`traffic.rs`); `mode`
+    /// is what it leaves the vehicle in (None: its mission).
+    Traffic {
+        step: crate::events::AirspaceStep,
+        mode: Option<FlightMode>,
+    },
     Operator {
         request: RequestId,
         name: &'static str,

@@ -109,7 +109,9 @@ impl FleetCore {
             // The hangar's own delay, and any wait for separation.
             Duration::from_secs_f64((hangar.launch_delay_s + a.start_delay_s()) / self.cfg.speedup)
         };
-        let action = self.new_action(
+        let path = self.sortie_path(a, on_scene_s, drone.performance.cruise_speed_mps);
+        // Sent now, or held while its route conflicts with manned traffic.
+        let action = self.launch_or_hold(
             Pending {
                 drone: drone_id.clone(),
                 what: PendingKind::Launch { incident },
@@ -121,6 +123,8 @@ impl FleetCore {
                 delay,
                 airborne,
             },
+            incident,
+            path,
         );
         let start_boot_ms = self.vehicle(&drone_id).map(|v| v.time_boot_ms);
         self.set_duty(
@@ -142,6 +146,7 @@ impl FleetCore {
     }
 
     pub(super) fn abort(&mut self, action: ActionId) {
+        self.drop_held(action);
         if self.actions.remove(&action).is_some() {
             self.out.push(super::Effect::Abort(action));
         }
@@ -183,6 +188,9 @@ impl FleetCore {
                 },
                 ActionOutcome::Commanded(r),
             ) => self.on_operator_done(&drone, request, name, mode, r),
+            (PendingKind::Traffic { step, mode }, ActionOutcome::Commanded(r)) => {
+                self.on_traffic_done(&drone, step, mode, r)
+            }
             (PendingKind::Bind { request, address }, ActionOutcome::Bound(r)) => {
                 let by = if request.is_some() {
                     "by an admin"

@@ -107,6 +107,7 @@ impl FleetCore {
     pub(super) fn on_link_event(&mut self, drone: Option<DroneId>, ev: LinkEvent) {
         match ev {
             LinkEvent::LinkStatus { .. } => {}
+            LinkEvent::Traffic { report, .. } => self.on_adsb(drone, report),
             LinkEvent::StatusText { severity, text, .. } => {
                 let Some(drone) = drone else {
                     return;

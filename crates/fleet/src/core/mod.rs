@@ -25,6 +25,7 @@ mod requests;
 mod startup;
 mod summary;
 mod track;
+mod traffic;
 mod watchdog;
 mod wind;
 
@@ -46,6 +47,7 @@ pub use protocol::{
     Request, RequestId, ServiceError, Step, StoreHealth, Telemetry,
 };
 pub use summary::{Arrival, DroneOutcome, OpenSortie, Summary};
+pub use traffic::TrafficView;
 
 /// Settings of a fleet run.
 #[derive(Debug, Clone)]
@@ -125,6 +127,8 @@ pub struct FleetCore {
     out: Vec<Effect>,
     /// What the log holds and what changed this step.
     log: persist::LogState,
+    /// Manned traffic: the picture, held launches, drones held in the air.
+    traffic: traffic::TrafficState,
     stopping: bool,
 }
 
@@ -140,6 +144,7 @@ impl std::fmt::Debug for FleetCore {
 impl FleetCore {
     pub fn new(scenario: Scenario, cfg: FleetConfig) -> FleetCore {
         let dispatcher = Dispatcher::new(scenario.world(), scenario.patrols.clone());
+        let traffic = traffic::TrafficState::new(scenario.traffic.clone());
         FleetCore {
             now: cfg.start_time,
             cfg,
@@ -162,6 +167,7 @@ impl FleetCore {
             last_error: None,
             out: Vec::new(),
             log: persist::LogState::default(),
+            traffic,
             stopping: false,
         }
     }
@@ -184,6 +190,7 @@ impl FleetCore {
             }
             FleetInput::Link { drone, event } => self.on_link_event(drone, event),
             FleetInput::Tick(t) => self.tick(t),
+            FleetInput::Traffic(report) => self.on_traffic(report),
             FleetInput::Done { action, outcome } => self.on_done(action, outcome),
             FleetInput::Store(health) => self.on_store(health),
             FleetInput::TimedOut => self.alert(

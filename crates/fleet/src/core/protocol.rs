@@ -50,6 +50,9 @@ pub enum FleetInput {
     },
     /// The 10 Hz step: the vehicles' latest telemetry.
     Tick(Telemetry),
+    /// A manned aircraft heard on the ground receiver's feed (SBS-1); a
+    /// vehicle's ADS-B comes as a link event.
+    Traffic(dispatch_core::airspace::TrafficReport),
     /// A link action ended.
     Done {
         action: ActionId,
@@ -92,6 +95,10 @@ pub enum Request {
     Incidents,
     /// Confirms a proposed drone.
     Launch(IncidentId),
+    /// Sends a launch held for manned traffic despite the conflict.
+    LaunchAnyway(IncidentId),
+    /// The traffic picture.
+    Traffic,
     Cancel {
         incident: IncidentId,
         reason: String,
@@ -141,6 +148,7 @@ impl Request {
                 | Request::Incident(_)
                 | Request::Incidents
                 | Request::Wind
+                | Request::Traffic
                 | Request::Stop
         )
     }
@@ -157,6 +165,7 @@ pub enum Reply {
     Command(Result<String, ServiceError>),
     Fed(Result<(), ServiceError>),
     Wind(Box<WindView>),
+    Traffic(Box<super::TrafficView>),
     Stopping,
 }
 

@@ -37,6 +37,11 @@ impl FleetCore {
                             .ok_or(ServiceError::UnknownIncident(i))
                     }),
             ),
+            Request::LaunchAnyway(i) => Reply::Incident(self.launch_anyway(i).and_then(|_| {
+                self.incident_view(i)
+                    .ok_or(ServiceError::UnknownIncident(i))
+            })),
+            Request::Traffic => Reply::Traffic(Box::new(self.traffic_view())),
             Request::Cancel { incident, reason } => {
                 Reply::Incident(self.end_incident(incident, IncidentStatus::Cancelled, reason))
             }

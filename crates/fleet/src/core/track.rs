@@ -26,6 +26,7 @@ impl FleetCore {
         }
         self.follow_homing();
         self.follow_charging();
+        self.traffic_tick();
         self.apply(Input::Tick);
     }
 

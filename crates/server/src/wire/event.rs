@@ -92,6 +92,26 @@ pub enum WsMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         feature: Option<ZoneFeature>,
     },
+    /// Manned traffic changed what a drone does (a launch held or
+    /// released, a conflict ahead, a hold, a descent, a resume).
+    Airspace {
+        t: DateTime<Utc>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drone: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        incident: Option<u64>,
+        step: super::traffic::AirspaceStep,
+        /// Callsign or ICAO address.
+        aircraft: String,
+        note: String,
+    },
+    /// The manned traffic picture, once a second while there is any.
+    Traffic {
+        time: DateTime<Utc>,
+        tracks: Vec<super::traffic::TrafficTrack>,
+        held_launches: Vec<super::traffic::HeldLaunch>,
+        held_drones: Vec<super::traffic::HeldDrone>,
+    },
     /// Events were missed: reconnect for a fresh snapshot.
     Resync { reason: String },
     /// The answer to `{"type": "ping"}`: the server's time, ms since 1970.

@@ -13,6 +13,7 @@
 //! - [`zone`]: no-go zones as GeoJSON.
 //! - [`service`]: health, map settings, metrics, the error body.
 //! - [`report`]: time lines, response times, daily summaries.
+//! - [`traffic`]: manned aircraft, held launches and drones, the feed's health.
 //! - [`event`]: websocket messages.
 //! - [`wind`]: the wind field and how it shaped a plan.
 
@@ -21,6 +22,7 @@ pub mod fleet;
 pub mod incident;
 pub mod report;
 pub mod service;
+pub mod traffic;
 pub mod wind;
 pub mod zone;
 

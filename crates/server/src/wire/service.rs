@@ -44,6 +44,8 @@ pub struct Health {
     pub link: LinkCounters,
     /// Each MAVLink link of the server.
     pub links: Vec<LinkHealth>,
+    /// Manned traffic: tracks, reports, the SBS-1 feed.
+    pub traffic: super::traffic::TrafficHealth,
 }
 
 /// One MAVLink link: its name, where it listens, its vehicles and counters.

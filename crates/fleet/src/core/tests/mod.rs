@@ -7,6 +7,7 @@ mod flight;
 mod links;
 mod requests;
 mod startup;
+mod traffic;
 mod wind;
 
 use std::collections::BTreeMap;
