@@ -30,6 +30,11 @@ pub const SCENE_RADIUS_M: f64 = 100.0;
 pub const GROUND_M: f64 = 2.0;
 /// Paths are compared at this step, seconds.
 const SAMPLE_S: f64 = 1.0;
+/// How fast two of our drones can close on each other, m/s: horizontally
+/// (two frames at 30 m/s head on) and vertically (one climbing, one
+/// descending); bounds how far ahead a far-apart pair may be skipped.
+const CLOSING_MPS: f64 = 60.0;
+const CLOSING_VERTICAL_MPS: f64 = 15.0;
 
 /// Separation rules (`[planning]` of the configuration).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -198,8 +203,12 @@ impl FlightPath {
         if from > to || !self.near(other, sep.horizontal_m) {
             return None;
         }
+        // Far apart, the next moment that could conflict is some way off:
+        // the gap cannot close faster than two drones fly at each other
+        // (horizontally, or climbing and descending).
         let mut t = from;
         while t <= to {
+            let mut skip = f64::MAX;
             if let Some((p, alt, r)) = self.at(t)
                 && alt >= GROUND_M
             {
@@ -215,11 +224,18 @@ impl FlightPath {
                                 .unwrap_or_default();
                             return Some((at, h, v, alt));
                         }
+                        let gap = ((h - sep.horizontal_m) / CLOSING_MPS)
+                            .max((v - sep.vertical_m) / CLOSING_VERTICAL_MPS);
+                        skip = skip.min(gap);
+                    } else {
+                        skip = skip.min(SAMPLE_S);
                     }
                     dt += (2.0 * SAMPLE_S).min(m.max(SAMPLE_S));
                 }
+            } else {
+                skip = SAMPLE_S;
             }
-            t += SAMPLE_S;
+            t += skip.clamp(SAMPLE_S, 600.0);
         }
         None
     }

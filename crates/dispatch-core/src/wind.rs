@@ -32,8 +32,11 @@ pub const DESCENT_POWER_FACTOR: f64 = 0.8;
 
 /// Reports older than this do not describe the wind now, seconds.
 pub const WIND_MAX_AGE_S: f64 = 900.0;
-/// The mean and the gust are taken over this long, seconds.
-pub const MEAN_WINDOW_S: f64 = 60.0;
+/// The mean and the gust are taken over this long, seconds: five minutes,
+/// within the two to ten of a weather observation's mean wind, so that a
+/// vehicle's gusty one-second readings (or a few of them, when a busy link
+/// thins them) give a steady figure; the peak over the same time is the gust.
+pub const MEAN_WINDOW_S: f64 = 300.0;
 /// A region-wide weather report counts as this far from any place, metres:
 /// a vehicle's own report nearer than this is preferred.
 pub const REGION_DISTANCE_M: f64 = 5_000.0;
@@ -496,9 +499,9 @@ mod tests {
             gust_mps: None,
         };
         f.observe(obs(0, 20.0));
-        f.observe(obs(100, 4.0));
-        f.observe(obs(50, 30.0));
-        let e = f.at(p, t(100)).unwrap();
+        f.observe(obs(400, 4.0));
+        f.observe(obs(350, 30.0));
+        let e = f.at(p, t(400)).unwrap();
         close(e.wind.speed_mps, 4.0, 1e-9);
         close(e.gust_mps, 4.0, 1e-9);
     }
