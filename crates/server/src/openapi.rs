@@ -98,6 +98,10 @@ pub fn for_server(s: &AppState) -> Value {
         {"type": "string", "enum": hangars},
         {"type": "null"},
     ], "description": "A hangar id; absent or null: the whole region"});
+    schemas["WeatherItem"]["properties"]["at"] = json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "null"},
+    ], "description": "When it was measured (RFC 3339); absent or null: now. Not in the future."});
     schemas["CommandRequest"] = command_schema(&kinds);
     schemas["ZoneRequest"] = zone_schema(s.scenario.region);
     // Incident ids are u64: say where they end.
