@@ -200,6 +200,18 @@ struct Track {
 }
 
 impl Track {
+    /// What this source says now, `distance_m` from the place asked about.
+    fn estimate(&self, source: &WindSource, now: Timestamp, distance_m: f64) -> WindEstimate {
+        let (wind, gust_mps) = self.mean();
+        WindEstimate {
+            wind,
+            gust_mps,
+            source: source.clone(),
+            age_s: age_s(now, self.last),
+            distance_m,
+        }
+    }
+
     fn mean(&self) -> (Wind, f64) {
         let n = self.samples.len().max(1) as f64;
         let (sn, se) = self
@@ -276,32 +288,13 @@ impl WindField {
                 (d, s, t)
             })
             .min_by(|a, b| a.0.total_cmp(&b.0).then(b.2.last.cmp(&a.2.last)))
-            .map(|(d, s, t)| {
-                let (wind, gust) = t.mean();
-                WindEstimate {
-                    wind,
-                    gust_mps: gust,
-                    source: s.clone(),
-                    age_s: age_s(now, t.last),
-                    distance_m: d,
-                }
-            })
+            .map(|(d, s, t)| t.estimate(s, now, d))
     }
 
     /// What one source says now, if it was heard recently.
     pub fn of(&self, source: &WindSource, now: Timestamp) -> Option<WindEstimate> {
         let t = self.tracks.get(source)?;
-        let age = age_s(now, t.last);
-        (age <= WIND_MAX_AGE_S).then(|| {
-            let (wind, gust) = t.mean();
-            WindEstimate {
-                wind,
-                gust_mps: gust,
-                source: source.clone(),
-                age_s: age,
-                distance_m: 0.0,
-            }
-        })
+        (age_s(now, t.last) <= WIND_MAX_AGE_S).then(|| t.estimate(source, now, 0.0))
     }
 
     /// Every source heard recently, with where it was measured.
