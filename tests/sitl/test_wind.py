@@ -20,14 +20,16 @@ def t(s):
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def wait_for_wind(server, speed, timeout=30):
-    """Until every hangar's wind comes from a docked drone's own reports, near `speed`."""
+def wait_for_wind(server, speed, samples=1, timeout=60):
+    """Until every hangar's wind comes from docked drones' own reports (at
+    least `samples` of them in the mean), near `speed`."""
     deadline = time.time() + timeout
     while True:
         st, field = server.api("GET", "/api/wind", "demo-viewer")
         assert st == 200, field
         winds = [h["wind"] for h in field["hangars"]]
-        if all(w and w["source"].startswith("drone ") and abs(w["speed_mps"] - speed) < 2.5 for w in winds):
+        if all(w and w["source"].startswith("drone ") and w["samples"] >= samples
+               and abs(w["speed_mps"] - speed) < 2.5 for w in winds):
             return field
         assert time.time() < deadline, field
         time.sleep(0.5)
@@ -36,7 +38,11 @@ def wait_for_wind(server, speed, timeout=30):
 def test_a_headwind_rescue_arrives_and_lands_as_the_answer_promised():
     s = Server(speedup=40, args=["--sim-wind", "8@248", "--sim-gust", "1.5"])
     try:
-        field = wait_for_wind(s, 8.0)
+        # The mean of a few one-second readings in 1.5 m/s gusts is a metre
+        # a second off, which moves the promise by 3 points or more: the
+        # rescue is reported once the hangars' means are over 60 reports
+        # (at 40x, a few seconds; under load it takes as long as it takes).
+        field = wait_for_wind(s, 8.0, samples=60)
         yanguan = next(h for h in field["hangars"] if h["hangar"] == "yanguan")
         assert abs(yanguan["wind"]["from_deg"] - 248) < 15, yanguan
         with s.ws() as ws:
@@ -68,13 +74,10 @@ def test_a_headwind_rescue_arrives_and_lands_as_the_answer_promised():
         on_scene = next(e for e in full["timeline"] if e["status"] == "on_scene")
         flown = (t(on_scene["at"]) - reported).total_seconds()
         assert abs(flown - eta_s) <= 0.10 * eta_s, (flown, eta_s)
-        # The issue asks 3 points; under a loaded 2-core CI the plan's wind
-        # estimate has moved the promise by up to 3.6 (issue 16 stays open
-        # on this): 5 here until the estimate is steadied.
-        assert abs(lowest - promised) <= 5.0, (lowest, promised, a["energy"], a["route"]["length_m"],
+        assert abs(lowest - promised) <= 3.0, (lowest, promised, a["energy"], a["route"]["length_m"],
                                                a["return_route"]["length_m"], a["wind"], inc["reported_at"])
         assert lowest >= reserve, (lowest, reserve)
-        print(f"ETA {eta_s:.0f} s, flown {flown:.0f} s; battery promised {promised:.1f} %, landed {lowest:.1f} %")
+        print(f"ETA {eta_s:.0f} s, flown {flown:.0f} s; battery promised {promised:.1f} %, landed {lowest:.1f} %; wind {a['wind']}")
     finally:
         s.p.kill()
         s.p.wait()

@@ -14,7 +14,10 @@
 //! region's weather), the mean wind over the last [`MEAN_WINDOW_S`] and the
 //! peak speed over the same time (the gust). A question about a place is
 //! answered by the nearest source heard within [`WIND_MAX_AGE_S`], with its age
-//! and how far away it is.
+//! and how far away it is. Vehicles within [`POOL_RADIUS_M`] of that nearest
+//! one (a hangar's docked drones, drones over one scene) feel the same air:
+//! their reports are pooled into one mean, which steadies it against each
+//! vehicle's own gusts.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -40,6 +43,8 @@ pub const MEAN_WINDOW_S: f64 = 300.0;
 /// A region-wide weather report counts as this far from any place, metres:
 /// a vehicle's own report nearer than this is preferred.
 pub const REGION_DISTANCE_M: f64 = 5_000.0;
+/// Vehicles this close to the nearest one measure the same air, metres.
+pub const POOL_RADIUS_M: f64 = 300.0;
 
 /// Wind as meteorologists give it: speed and the direction it blows FROM.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -188,6 +193,9 @@ pub struct WindEstimate {
     pub age_s: f64,
     /// From the place asked about to where it was measured, metres.
     pub distance_m: f64,
+    /// How many reports the mean is over (pooled vehicles' included).
+    #[serde(default)]
+    pub samples: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -202,29 +210,30 @@ struct Track {
 impl Track {
     /// What this source says now, `distance_m` from the place asked about.
     fn estimate(&self, source: &WindSource, now: Timestamp, distance_m: f64) -> WindEstimate {
-        let (wind, gust_mps) = self.mean();
-        WindEstimate {
-            wind,
-            gust_mps,
-            source: source.clone(),
-            age_s: age_s(now, self.last),
-            distance_m,
-        }
+        pooled(source, &[self], now, distance_m)
     }
+}
 
-    fn mean(&self) -> (Wind, f64) {
-        let n = self.samples.len().max(1) as f64;
-        let (sn, se) = self
-            .samples
-            .iter()
-            .fold((0.0, 0.0), |(a, b), s| (a + s.1, b + s.2));
-        let mean = Wind::from_velocity(sn / n, se / n);
-        let peak = self
-            .samples
-            .iter()
-            .map(|s| s.1.hypot(s.2))
-            .fold(mean.speed_mps, f64::max);
-        (mean, self.gust_mps.unwrap_or(peak).max(peak))
+/// The mean over every sample of `tracks` (the first is the one named), the
+/// peak over them all as the gust, and the age of the freshest.
+fn pooled(source: &WindSource, tracks: &[&Track], now: Timestamp, distance_m: f64) -> WindEstimate {
+    let samples = || tracks.iter().flat_map(|t| t.samples.iter());
+    let count = samples().count();
+    let n = count.max(1) as f64;
+    let (sn, se) = samples().fold((0.0, 0.0), |(a, b), s| (a + s.1, b + s.2));
+    let wind = Wind::from_velocity(sn / n, se / n);
+    let peak = samples()
+        .map(|s| s.1.hypot(s.2))
+        .fold(wind.speed_mps, f64::max);
+    let given = tracks.iter().filter_map(|t| t.gust_mps).fold(peak, f64::max);
+    let last = tracks.iter().map(|t| t.last).max().unwrap_or(now);
+    WindEstimate {
+        wind,
+        gust_mps: given,
+        source: source.clone(),
+        age_s: age_s(now, last),
+        distance_m,
+        samples: count,
     }
 }
 
@@ -275,11 +284,15 @@ impl WindField {
             .retain(|_, t| age_s(now, t.last) <= WIND_MAX_AGE_S);
     }
 
-    /// The wind at `p` now: the nearest source heard recently.
+    /// The wind at `p` now: the nearest source heard recently, pooled with
+    /// the vehicles around it when it is a vehicle.
     pub fn at(&self, p: LatLon, now: Timestamp) -> Option<WindEstimate> {
-        self.tracks
-            .iter()
-            .filter(|(_, t)| age_s(now, t.last) <= WIND_MAX_AGE_S)
+        let heard = || {
+            self.tracks
+                .iter()
+                .filter(move |(_, t)| age_s(now, t.last) <= WIND_MAX_AGE_S)
+        };
+        let (d, source, nearest) = heard()
             .map(|(s, t)| {
                 let d = match s {
                     WindSource::Region => REGION_DISTANCE_M,
@@ -287,8 +300,19 @@ impl WindField {
                 };
                 (d, s, t)
             })
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(b.2.last.cmp(&a.2.last)))
-            .map(|(d, s, t)| t.estimate(s, now, d))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(b.2.last.cmp(&a.2.last)))?;
+        if !matches!(source, WindSource::Drone(_)) {
+            // A weather report is a mean already, of its own place.
+            return Some(nearest.estimate(source, now, d));
+        }
+        let mut tracks = vec![nearest];
+        tracks.extend(heard().filter_map(|(s, t)| {
+            (s != source
+                && matches!(s, WindSource::Drone(_))
+                && distance_m(t.position, nearest.position) <= POOL_RADIUS_M)
+                .then_some(t)
+        }));
+        Some(pooled(source, &tracks, now, d))
     }
 
     /// What one source says now, if it was heard recently.
@@ -475,6 +499,41 @@ mod tests {
         assert_eq!(f.at(near, t(2 + 901)), None);
         f.expire(t(2 + 901));
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn vehicles_at_one_place_are_pooled_and_a_distant_one_is_not() {
+        let mut f = WindField::new();
+        let hangar = LatLon::new(30.40, 120.50);
+        let next_door = LatLon::new(30.4009, 120.50); // 100 m north
+        let far = LatLon::new(30.42, 120.50); // 2.2 km north
+        let report = |f: &mut WindField, who: &str, at: i64, p: LatLon, speed: f64| {
+            f.observe(WindObservation {
+                source: WindSource::Drone(DroneId(who.into())),
+                at: t(at),
+                position: p,
+                wind: Wind {
+                    speed_mps: speed,
+                    from_deg: 248.0,
+                },
+                gust_mps: None,
+            });
+        };
+        report(&mut f, "a", 0, hangar, 6.0);
+        report(&mut f, "a", 1, hangar, 7.0);
+        report(&mut f, "b", 1, next_door, 11.0);
+        report(&mut f, "c", 2, far, 30.0);
+        let e = f.at(hangar, t(3)).unwrap();
+        // a is nearest and named; b's report joins the mean, c's does not.
+        assert_eq!(e.source, WindSource::Drone(DroneId("a".into())));
+        assert_eq!(e.samples, 3);
+        close(e.wind.speed_mps, 8.0, 1e-9);
+        close(e.gust_mps, 11.0, 1e-9);
+        close(e.age_s, 2.0, 1e-9);
+        // One source asked by name is that source alone.
+        let a = f.of(&WindSource::Drone(DroneId("a".into())), t(3)).unwrap();
+        assert_eq!(a.samples, 2);
+        close(a.wind.speed_mps, 6.5, 1e-9);
     }
 
     #[test]

@@ -8,14 +8,15 @@ use utoipa::ToSchema;
 
 use super::LatLon;
 
-/// The wind at a place, from the nearest recent report.
+/// The wind at a place: the nearest recent source, with the vehicles around
+/// it pooled into the mean.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WindEstimate {
     /// Mean speed, m/s.
     pub speed_mps: f64,
     /// Degrees clockwise from north the wind blows FROM.
     pub from_deg: f64,
-    /// Peak speed over the last minute, m/s.
+    /// Peak speed over the averaging time (5 minutes), m/s.
     pub gust_mps: f64,
     /// Who measured it: `drone ID`, `weather at hangar ID` or `regional weather`.
     pub source: String,
@@ -23,6 +24,8 @@ pub struct WindEstimate {
     pub age_s: f64,
     /// From the place asked about to where it was measured, metres.
     pub distance_m: f64,
+    /// How many reports the mean is over.
+    pub samples: usize,
 }
 
 impl From<&core_wind::WindEstimate> for WindEstimate {
@@ -34,6 +37,7 @@ impl From<&core_wind::WindEstimate> for WindEstimate {
             source: e.source.to_string(),
             age_s: e.age_s,
             distance_m: e.distance_m,
+            samples: e.samples,
         }
     }
 }
