@@ -83,6 +83,16 @@ pub enum Input {
     },
     /// A wind report (a vehicle's own estimate, or the weather service).
     Wind(WindObservation),
+    /// A drone in the air is about to be sent home before its sortie's end
+    /// (called off, handed over, a limit): its way home from `position` is
+    /// planned again and separated from the other sorties
+    /// ([`crate::homeward`]); the answer is an [`Output::Homeward`].
+    Homeward {
+        drone: DroneId,
+        position: LatLon,
+        /// Height above its hangar now, metres (the layer when it has none).
+        alt_m: f64,
+    },
     /// Time passed: expire zones, open patrol windows.
     Tick,
 }
@@ -135,6 +145,15 @@ pub enum Output {
         from: Timestamp,
         to: Timestamp,
         why: String,
+    },
+    /// How a drone cut short flies home (an [`Input::Homeward`]): after
+    /// holding `hold_s` where it is; `conflict` when no hold clears its way.
+    Homeward {
+        drone: DroneId,
+        incident: Option<IncidentId>,
+        hold_s: f64,
+        conflict: bool,
+        note: String,
     },
 }
 
@@ -409,6 +428,11 @@ impl Dispatcher {
                 self.world.check_position(obs.position)?;
                 self.world.wind_mut().observe(obs);
             }
+            Input::Homeward {
+                drone,
+                position,
+                alt_m,
+            } => self.homeward(now, drone, position, alt_m, &mut out)?,
             Input::Tick => {
                 self.world.wind_mut().expire(now);
                 let world = &self.world;
@@ -770,6 +794,63 @@ impl Dispatcher {
             rec.incident.reason = Some(reason.to_owned());
         }
         self.set_status(now, id, status, reason.to_owned(), out);
+        Ok(())
+    }
+
+    /// Plans the way home of a drone cut short and keeps it as the drone's
+    /// path, so that new sorties are separated from what it really flies.
+    fn homeward(
+        &mut self,
+        now: Timestamp,
+        drone: DroneId,
+        position: LatLon,
+        alt_m: f64,
+        out: &mut Vec<Output>,
+    ) -> Result<(), DispatchError> {
+        self.world.check_position(position)?;
+        if self.world.drone(&drone).is_none() {
+            return Err(WorldError::UnknownDrone(drone).into());
+        }
+        let (incident, alt_m, via) = match self.flights.entry(&drone) {
+            Some((incident, f)) => {
+                let via = self
+                    .incidents
+                    .get(&incident)
+                    .and_then(|r| r.assignment.as_ref())
+                    .map(|a| {
+                        let w = &a.return_route.waypoints;
+                        w.iter()
+                            .skip(1)
+                            .take(w.len().saturating_sub(2))
+                            .copied()
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                (Some(incident), f.altitude_m, via)
+            }
+            None => (None, alt_m, Vec::new()),
+        };
+        let Some(h) = crate::homeward::plan(
+            &self.world,
+            &self.flights,
+            &drone,
+            position,
+            alt_m,
+            &via,
+            now,
+        ) else {
+            return Ok(());
+        };
+        if let Some(incident) = incident {
+            self.flights.insert(drone.clone(), incident, h.path);
+        }
+        out.push(Output::Homeward {
+            drone,
+            incident,
+            hold_s: h.hold_s,
+            conflict: h.conflict.is_some(),
+            note: h.note,
+        });
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod dispatch;
 pub mod geodesy;
+pub mod homeward;
 pub mod model;
 pub mod polygon_check;
 pub mod routing;

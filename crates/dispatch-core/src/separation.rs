@@ -303,6 +303,11 @@ impl Flights {
         self.paths.is_empty()
     }
 
+    /// The incident and path of `drone`'s sortie.
+    pub fn entry(&self, drone: &DroneId) -> Option<(IncidentId, &FlightPath)> {
+        self.paths.get(drone).map(|(i, p)| (*i, p))
+    }
+
     pub fn get(&self, drone: &DroneId) -> Option<&FlightPath> {
         self.paths.get(drone).map(|(_, p)| p)
     }

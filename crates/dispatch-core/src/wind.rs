@@ -225,7 +225,10 @@ fn pooled(source: &WindSource, tracks: &[&Track], now: Timestamp, distance_m: f6
     let peak = samples()
         .map(|s| s.1.hypot(s.2))
         .fold(wind.speed_mps, f64::max);
-    let given = tracks.iter().filter_map(|t| t.gust_mps).fold(peak, f64::max);
+    let given = tracks
+        .iter()
+        .filter_map(|t| t.gust_mps)
+        .fold(peak, f64::max);
     let last = tracks.iter().map(|t| t.last).max().unwrap_or(now);
     WindEstimate {
         wind,

@@ -94,3 +94,148 @@ fn without_layers_or_delay_the_second_rescue_waits_with_the_reason() {
         "{why}"
     );
 }
+
+/// A way home crossing the sky another sortie holds (a drone over a point
+/// on the line home, at the same height, for the next four minutes).
+fn crossing() -> (
+    Scenario,
+    dispatch_core::World,
+    dispatch_core::separation::Flights,
+    LatLon,
+) {
+    use dispatch_core::separation::{FlightPath, Flights, PathPoint};
+    let s = scenario();
+    let mut world = s.world();
+    let out_there = LatLon::new(30.375, 120.495); // ~5.5 km south-west
+    let midway = LatLon::new(30.3895, 120.5185);
+    world
+        .update_drone(
+            &dispatch_core::DroneId("yg-1".into()),
+            dispatch_core::DroneState::Returning,
+            out_there,
+            80.0,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let point = |t: i64, alt_m: f64| PathPoint {
+        at: at() + chrono::TimeDelta::seconds(t),
+        position: midway,
+        alt_m,
+        radius_m: 100.0,
+    };
+    let mut flights = Flights::default();
+    flights.insert(
+        dispatch_core::DroneId("yg-2".into()),
+        dispatch_core::IncidentId(7),
+        FlightPath {
+            altitude_m: 60.0,
+            start_delay_s: 0.0,
+            note: String::new(),
+            points: vec![point(0, 60.0), point(240, 60.0), point(250, 0.0)],
+        },
+    );
+    (s, world, flights, out_there)
+}
+
+#[test]
+fn a_way_home_through_another_sorties_sky_holds_until_it_is_clear() {
+    let (s, world, flights, from) = crossing();
+    let yg1 = dispatch_core::DroneId("yg-1".into());
+    let h = dispatch_core::homeward::plan(&world, &flights, &yg1, from, 60.0, &[], at())
+        .unwrap_or_else(|| panic!("a plan"));
+    assert!(h.hold_s > 0.0 && h.hold_s <= 180.0, "{h:?}");
+    assert!(h.conflict.is_none(), "{h:?}");
+    assert!(
+        h.note.contains("yg-2") && h.note.contains("holds"),
+        "{}",
+        h.note
+    );
+    // The held path keeps the separation, and it ends at Yanguan on the ground.
+    assert!(
+        flights
+            .first_conflict(&yg1, &h.path, s.world().separation())
+            .is_none()
+    );
+    let last = h.path.points.last().unwrap_or_else(|| panic!("points"));
+    assert_eq!(last.alt_m, 0.0);
+    assert!(
+        dispatch_core::geodesy::distance_m(last.position, LatLon::new(30.4040, 120.5420)) < 1.0
+    );
+    // Held where it is: the first two corners are the same place.
+    assert_eq!(h.path.points[0].position, h.path.points[1].position);
+    // Without the conflict it goes at once.
+    let free = dispatch_core::homeward::plan(
+        &world,
+        &dispatch_core::separation::Flights::default(),
+        &yg1,
+        from,
+        60.0,
+        &[],
+        at(),
+    )
+    .unwrap_or_else(|| panic!("a plan"));
+    assert_eq!(free.hold_s, 0.0);
+    assert!(free.note.is_empty());
+}
+
+#[test]
+fn a_drone_short_of_battery_flies_home_at_once_and_the_conflict_is_named() {
+    let (_, mut world, flights, from) = crossing();
+    let yg1 = dispatch_core::DroneId("yg-1".into());
+    world
+        .update_drone(&yg1, dispatch_core::DroneState::Returning, from, 25.0, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = dispatch_core::homeward::plan(&world, &flights, &yg1, from, 60.0, &[], at())
+        .unwrap_or_else(|| panic!("a plan"));
+    assert_eq!(h.hold_s, 0.0, "{h:?}");
+    let c = h
+        .conflict
+        .clone()
+        .unwrap_or_else(|| panic!("the conflict is kept: {h:?}"));
+    assert_eq!(c.drone.0, "yg-2");
+    assert!(h.note.contains("flies home now"), "{}", h.note);
+}
+
+#[test]
+fn the_dispatcher_keeps_a_cut_short_sorties_way_home_as_its_path() {
+    let s = scenario();
+    let mut d = Dispatcher::new(s.world(), vec![]);
+    let out = d
+        .handle(at(), Input::Report(rescue(30.347, 120.457)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = assigned(&out);
+    assert_eq!(a.len(), 1, "{out:?}");
+    let yg1 = a[0].chosen.drone.clone();
+    let planned_end = d.flights().get(&yg1).and_then(|f| f.end());
+    // Two minutes later, 1.8 km out, it is called home.
+    let later = at() + chrono::TimeDelta::seconds(120);
+    let here = LatLon::new(30.392, 120.526);
+    let out = d
+        .handle(
+            later,
+            Input::Homeward {
+                drone: yg1.clone(),
+                position: here,
+                alt_m: 60.0,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&out[..], [Output::Homeward { hold_s, conflict: false, .. }] if *hold_s == 0.0),
+        "{out:?}"
+    );
+    let f = d.flights().get(&yg1).unwrap_or_else(|| panic!("a path"));
+    assert_eq!(f.points[0].position, here);
+    assert_eq!(f.start(), Some(later));
+    assert!(f.end() < planned_end, "{:?} vs {planned_end:?}", f.end());
+    // An unknown drone is an error that changes nothing.
+    let e = d.handle(
+        later,
+        Input::Homeward {
+            drone: dispatch_core::DroneId("nobody".into()),
+            position: here,
+            alt_m: 60.0,
+        },
+    );
+    assert!(e.is_err());
+}

@@ -134,6 +134,8 @@ pub(super) enum PendingKind {
         step: crate::events::AirspaceStep,
         mode: Option<FlightMode>,
     },
+    /// A hold before the way home, for separation (`homeward.rs`).
+    HomeHold,
     Operator {
         request: RequestId,
         name: &'static str,

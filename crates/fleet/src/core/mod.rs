@@ -17,6 +17,7 @@
 mod contest;
 mod duty;
 mod eta;
+mod homeward;
 mod launch;
 mod links;
 mod persist;
@@ -103,6 +104,8 @@ pub struct FleetCore {
     link_time: f64,
     /// Per drone, the link time of the last wind report handed to the dispatcher.
     wind_fed: HashMap<DroneId, f64>,
+    /// Drones holding before their way home, for separation.
+    home_holds: BTreeMap<DroneId, homeward::HomeHold>,
     timeouts: LinkTimeouts,
     /// Link health last acted on, per drone (level-triggered from telemetry).
     link_seen: HashMap<DroneId, LinkStatus>,
@@ -155,6 +158,7 @@ impl FleetCore {
             vehicles: HashMap::new(),
             link_time: 0.0,
             wind_fed: HashMap::new(),
+            home_holds: BTreeMap::new(),
             timeouts: LinkTimeouts::default(),
             link_seen: HashMap::new(),
             contested: BTreeMap::new(),

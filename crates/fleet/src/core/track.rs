@@ -27,6 +27,7 @@ impl FleetCore {
         self.follow_homing();
         self.follow_charging();
         self.traffic_tick();
+        self.home_hold_tick();
         self.apply(Input::Tick);
     }
 

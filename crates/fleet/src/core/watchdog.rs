@@ -223,7 +223,22 @@ impl FleetCore {
     /// from item `return_start`, in AUTO) when it flies a mission of ours;
     /// otherwise, or if that is refused, SmartRTL (back the way it came),
     /// then RTL. The outcome comes back to [`Self::on_sent_home`].
+    ///
+    /// A drone in the air gets its way home planned again and separated
+    /// from our other sorties first: it may hold where it is before it goes
+    /// (`homeward.rs`).
     pub(super) fn send_home(&mut self, drone: &DroneId, return_start: Option<u16>) {
+        self.home_holds.remove(drone);
+        let hold_s = self.plan_home(drone);
+        if hold_s > 0.0 {
+            self.hold_before_home(drone, return_start, hold_s);
+            return;
+        }
+        self.send_home_now(drone, return_start);
+    }
+
+    /// Commands the drone home at once (see [`Self::send_home`]).
+    pub(super) fn send_home_now(&mut self, drone: &DroneId, return_start: Option<u16>) {
         let seq = self.vehicle(drone).map_or(0, |v| v.mission_seq);
         self.new_action(
             Pending {

@@ -271,6 +271,16 @@ pub enum DispatchOutput {
         to: DateTime<Utc>,
         why: String,
     },
+    /// A drone sent home before its sortie's end: its way home, planned
+    /// again and separated from the other sorties, starts after `hold_s`
+    /// seconds held where it is; `conflict` when no hold clears it.
+    Homeward {
+        drone: String,
+        incident: Option<u64>,
+        hold_s: f64,
+        conflict: bool,
+        note: String,
+    },
 }
 
 fn ids(z: &[core::ZoneId]) -> Vec<String> {
@@ -547,6 +557,19 @@ impl From<&core_dispatch::Output> for DispatchOutput {
             },
             O::ZoneExpired { zone } => DispatchOutput::ZoneExpired {
                 zone: zone.0.clone(),
+            },
+            O::Homeward {
+                drone,
+                incident,
+                hold_s,
+                conflict,
+                note,
+            } => DispatchOutput::Homeward {
+                drone: drone.0.clone(),
+                incident: incident.map(|i| i.0),
+                hold_s: *hold_s,
+                conflict: *conflict,
+                note: note.clone(),
             },
         }
     }

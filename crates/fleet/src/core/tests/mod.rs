@@ -4,6 +4,7 @@
 
 mod contest;
 mod flight;
+mod homeward;
 mod links;
 mod requests;
 mod startup;
