@@ -16,7 +16,7 @@ use crate::model::{
     CapabilitySet, Drone, DroneId, HangarId, IncidentId, KindPolicy, LatLon, Timestamp,
 };
 use crate::routing::{Route, RouteError, RouteRequest, check_hover, plan_route, secs};
-use crate::separation::{FlightPath, PathPoint, SCENE_RADIUS_M};
+use crate::separation::{FlightPath, PathPoint, SCENE_RADIUS_M, SEARCH_SPACING_M, search_radius_m};
 use crate::wind::{self, WindEstimate, WindField, bearing_deg, leg_speed, power_factor};
 use crate::world::World;
 
@@ -35,6 +35,10 @@ pub struct Need {
     pub altitude_m: Option<f64>,
     /// Wait this long on the ground before the launch (separation), seconds.
     pub start_delay_s: f64,
+    /// The sortie searches an expanding square round the position (a
+    /// missing person) instead of holding over it: its path holds the
+    /// square's sky, not a 100 m disc.
+    pub search: bool,
 }
 
 impl Need {
@@ -50,6 +54,7 @@ impl Need {
             rescue: policy.rescue,
             altitude_m: None,
             start_delay_s: 0.0,
+            search: false,
         }
     }
 }
@@ -595,6 +600,12 @@ fn evaluate(
             (&route, &out.legs),
             (&return_route, &back.legs),
             altitude / perf.descent_rate_mps,
+            if need.search {
+                search_radius_m(need.on_scene_s * perf.cruise_speed_mps, SEARCH_SPACING_M)
+                    .max(SCENE_RADIUS_M)
+            } else {
+                SCENE_RADIUS_M
+            },
         ),
     };
     let wind = strongest.map(|strongest| SortieWind {
@@ -633,6 +644,7 @@ fn path_points(
     out: (&Route, &[f64]),
     back: (&Route, &[f64]),
     descent_s: f64,
+    scene_radius_m: f64,
 ) -> Vec<PathPoint> {
     let mut pts = Vec::new();
     let mut t = 0.0;
@@ -659,9 +671,9 @@ fn path_points(
         push(t, w[1], alt, 0.0);
     }
     let scene = *out.0.waypoints.last().unwrap_or(&need.position);
-    push(t, scene, alt, SCENE_RADIUS_M);
+    push(t, scene, alt, scene_radius_m);
     t += need.on_scene_s;
-    push(t, scene, alt, SCENE_RADIUS_M);
+    push(t, scene, alt, scene_radius_m);
     for (w, leg_s) in back.0.waypoints.windows(2).zip(back.1) {
         t += leg_s;
         push(t, w[1], alt, 0.0);

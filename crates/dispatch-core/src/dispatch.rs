@@ -588,6 +588,7 @@ impl Dispatcher {
         let need = Need {
             required: inc.required,
             priority: inc.priority,
+            search: kind == IncidentKind::MissingPerson,
             ..Need::new(&policy, inc.position, now)
         };
         let planned = assign(&self.world, &need).and_then(|a| self.separated(&need, a));

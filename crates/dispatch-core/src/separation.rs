@@ -26,6 +26,38 @@ use crate::model::{DroneId, IncidentId, LatLon, Timestamp};
 
 /// The horizontal extent of a hold or an orbit over the scene, metres.
 pub const SCENE_RADIUS_M: f64 = 100.0;
+/// Track spacing of the expanding-square search over a missing person's
+/// last known position, metres (the mission the fleet flies uses it too).
+pub const SEARCH_SPACING_M: f64 = 60.0;
+
+/// The corners of an expanding-square search round the centre, (north,
+/// east) metres: legs of one spacing, one spacing longer every two legs,
+/// until `length_m` is flown (at most 60 corners).
+pub fn expanding_square_m(length_m: f64, spacing_m: f64) -> Vec<(f64, f64)> {
+    let dirs = [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)];
+    let (mut n, mut e, mut flown) = (0.0, 0.0, 0.0);
+    let mut out = Vec::new();
+    let mut leg = 0usize;
+    while flown < length_m && out.len() < 60 && spacing_m > 0.0 {
+        let len = spacing_m * (leg / 2 + 1) as f64;
+        let (dn, de) = dirs[leg % 4];
+        n += dn * len;
+        e += de * len;
+        flown += len;
+        out.push((n, e));
+        leg += 1;
+    }
+    out
+}
+
+/// How far from its centre an expanding-square search of `length_m` goes, metres.
+pub fn search_radius_m(length_m: f64, spacing_m: f64) -> f64 {
+    expanding_square_m(length_m, spacing_m)
+        .into_iter()
+        .map(|(n, e)| n.hypot(e))
+        .fold(0.0, f64::max)
+}
+
 /// Below this height a drone counts as on the ground (not separated).
 pub const GROUND_M: f64 = 2.0;
 /// Paths are compared at this step, seconds.

@@ -239,3 +239,43 @@ fn the_dispatcher_keeps_a_cut_short_sorties_way_home_as_its_path() {
     );
     assert!(e.is_err());
 }
+
+#[test]
+fn a_search_holds_the_sky_of_its_whole_square_not_a_small_disc() {
+    let s = scenario();
+    let mut d = Dispatcher::new(s.world(), vec![]);
+    let out = d
+        .handle(
+            at(),
+            Input::Report(Report {
+                kind: IncidentKind::MissingPerson,
+                ..rescue(30.392, 120.526)
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = assigned(&out);
+    assert_eq!(a.len(), 1, "{out:?}");
+    let f = a[0].flight.clone().unwrap_or_else(|| panic!("a path"));
+    let widest = f.points.iter().map(|p| p.radius_m).fold(0.0, f64::max);
+    // The square the mission flies: its farthest corner from the centre.
+    let policy = s.world().policy(IncidentKind::MissingPerson).copied();
+    let on_scene_s = policy.map_or(0.0, |p| p.on_scene_s);
+    let d0 = s
+        .world()
+        .drone(&a[0].chosen.drone)
+        .map(|d| d.performance.cruise_speed_mps);
+    let square = dispatch_core::separation::search_radius_m(
+        on_scene_s * d0.unwrap_or(0.0),
+        dispatch_core::separation::SEARCH_SPACING_M,
+    );
+    assert!(square > 300.0, "{square}");
+    assert_eq!(widest, square);
+}
+
+#[test]
+fn the_search_square_radius_is_its_farthest_corner() {
+    // Legs 60, 60, 120, 120: corners (60,0), (60,60), (-60,60), (-60,-60).
+    let r = dispatch_core::separation::search_radius_m(360.0, 60.0);
+    assert!((r - 60.0 * 2f64.sqrt()).abs() < 1e-9, "{r}");
+    assert_eq!(dispatch_core::separation::search_radius_m(0.0, 60.0), 0.0);
+}

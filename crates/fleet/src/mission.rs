@@ -21,8 +21,9 @@ use mavlink_link::mav::{MISSION_ITEM_INT_DATA, MavCmd, MavFrame, MavMissionType}
 
 /// Radius of the thermal-camera orbit over a fire, metres.
 pub const ORBIT_RADIUS_M: f64 = 80.0;
-/// Track spacing of the expanding-square search, metres.
-pub const SEARCH_SPACING_M: f64 = 60.0;
+/// Track spacing of the expanding-square search, metres (the dispatcher's
+/// separation plans the same square).
+pub const SEARCH_SPACING_M: f64 = dispatch_core::separation::SEARCH_SPACING_M;
 
 /// A mission with the index ranges of its phases.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,21 +235,10 @@ pub fn fence(
 fn expanding_square(c: LatLon, length_m: f64, spacing: f64) -> Vec<LatLon> {
     let m_lat = 111_195.0;
     let m_lon = m_lat * c.lat.to_radians().cos();
-    let dirs = [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)];
-    let (mut n, mut e) = (0.0, 0.0);
-    let mut out = Vec::new();
-    let mut flown = 0.0;
-    let mut leg = 0usize;
-    while flown < length_m && out.len() < 60 {
-        let len = spacing * (leg / 2 + 1) as f64;
-        let (dn, de) = dirs[leg % 4];
-        n += dn * len;
-        e += de * len;
-        flown += len;
-        out.push(LatLon::new(c.lat + n / m_lat, c.lon + e / m_lon));
-        leg += 1;
-    }
-    out
+    dispatch_core::separation::expanding_square_m(length_m, spacing)
+        .into_iter()
+        .map(|(n, e)| LatLon::new(c.lat + n / m_lat, c.lon + e / m_lon))
+        .collect()
 }
 
 /// The position of a mission item (its `x`, `y` in 1e-7 degrees).
