@@ -597,35 +597,22 @@ impl FleetCore {
         }
         if in_s <= st.hold_lead_s {
             let why = self.describe(icao, &c);
+            self.traffic.avoiding.insert(
+                d.clone(),
+                Avoidance {
+                    aircraft: icao,
+                    since: self.now,
+                    descended: false,
+                },
+            );
+            self.alert(
+                Some(d),
+                Severity::Warning,
+                format!("traffic: {d} holds for {why}"),
+            );
             if c.vertical_m > 0.0 && v.rel_alt_m > st.safe_alt_m + 5.0 {
-                self.traffic.avoiding.insert(
-                    d.clone(),
-                    Avoidance {
-                        aircraft: icao,
-                        since: self.now,
-                        descended: false,
-                    },
-                );
-                self.alert(
-                    Some(d),
-                    Severity::Warning,
-                    format!("traffic: {d} holds for {why}"),
-                );
                 self.descend(d, v, icao);
             } else {
-                self.traffic.avoiding.insert(
-                    d.clone(),
-                    Avoidance {
-                        aircraft: icao,
-                        since: self.now,
-                        descended: false,
-                    },
-                );
-                self.alert(
-                    Some(d),
-                    Severity::Warning,
-                    format!("traffic: {d} holds for {why}"),
-                );
                 self.traffic_command(
                     d,
                     AirspaceStep::Hold,
