@@ -47,7 +47,7 @@ impl PgThread {
         let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Postgres {
             url: shown.clone(),
             what: "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE)".into(),
-            message: format!("{e}"),
+            message: with_causes(&e),
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -154,13 +154,25 @@ pub(crate) fn error(url: &str, what: &str, e: &postgres::Error) -> StoreError {
             }
             m
         }
-        None => e.to_string(),
+        None => with_causes(e),
     };
     StoreError::Postgres {
         url: url.to_owned(),
         what: what.to_owned(),
         message,
     }
+}
+
+/// The client's error and what caused it ("error connecting to server:
+/// Connection refused (os error 111)"): its own text names only the kind.
+fn with_causes(e: &postgres::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    out
 }
 
 /// A connection URL fit to print: the password of a `postgres://` URL

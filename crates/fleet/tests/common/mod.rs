@@ -31,7 +31,7 @@ impl TestDb {
         );
         admin_client(&admin)
             .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e:?}"));
         let url = with_dbname(&admin, &name);
         TestDb { admin, name, url }
     }
@@ -47,7 +47,7 @@ impl Drop for TestDb {
         // FORCE: a store the test still holds is disconnected.
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         if let Err(e) = admin_client(&self.admin).batch_execute(&sql) {
-            eprintln!("cannot drop the test database {}: {e}", self.name);
+            eprintln!("cannot drop the test database {}: {e:?}", self.name);
         }
     }
 }
