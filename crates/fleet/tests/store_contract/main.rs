@@ -2,137 +2,27 @@
 //! SQLite log (a file in a temporary folder) and the PostgreSQL log (a
 //! fresh database per test, see `common`).
 
+mod backends;
+#[path = "../common/mod.rs"]
 mod common;
+mod data;
 
 use chrono::{DateTime, Duration, Utc};
-use dispatch_core::{
-    ActiveWindow, CapabilitySet, DroneId, DroneState, Incident, IncidentId, IncidentKind,
-    IncidentRecord, IncidentStatus, LatLon, Output, ZoneId, ZoneKind, dispatch::TimelineEntry,
-};
-use fleet::events::{FleetEvent, IncidentMeta, Severity, What};
-use fleet::store::{
-    Batch, SqliteStore, Store, StoreError, StoredSortie, StoredZone, TrackPoint, ZoneChange,
-};
-use fleet::store_pg::PostgresStore;
+use dispatch_core::{DroneId, DroneState, IncidentId, IncidentStatus, Output, ZoneId};
+use fleet::events::What;
+use fleet::store::{Batch, StoreError, TrackPoint, ZoneChange};
 
-/// One kind of log, opened again as often as a test likes on the same data.
-trait Backend {
-    fn open(&self) -> Result<Box<dyn Store>, StoreError>;
-    /// From now on, writing a track point north of latitude 1000 fails
-    /// inside the database (a batch that breaks halfway).
-    fn fail_tracks_above_1000(&self);
-    /// Says the log was written in row format `v`.
-    fn set_log_format(&self, v: u32);
-    /// Puts in an incident whose record is JSON of another shape.
-    fn insert_bad_incident(&self);
-}
-
-struct Sqlite {
-    dir: std::path::PathBuf,
-}
-
-impl Sqlite {
-    fn new() -> Sqlite {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "fleet-contract-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        Sqlite { dir }
-    }
-    fn path(&self) -> std::path::PathBuf {
-        self.dir.join("events.sqlite")
-    }
-    fn exec(&self, sql: &str) {
-        let c = rusqlite::Connection::open(self.path()).unwrap_or_else(|e| panic!("{e}"));
-        c.execute_batch(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-}
-
-impl Drop for Sqlite {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Backend for Sqlite {
-    fn open(&self) -> Result<Box<dyn Store>, StoreError> {
-        Ok(Box::new(SqliteStore::open(&self.path())?))
-    }
-    fn fail_tracks_above_1000(&self) {
-        self.exec(
-            "CREATE TRIGGER boom BEFORE INSERT ON tracks WHEN NEW.lat > 1000
-             BEGIN SELECT RAISE(ABORT, 'no such latitude'); END;",
-        );
-    }
-    fn set_log_format(&self, v: u32) {
-        self.exec(&format!(
-            "UPDATE kv SET value = '{v}' WHERE key = 'log_format'"
-        ));
-    }
-    fn insert_bad_incident(&self) {
-        self.exec(
-            "INSERT INTO incidents (id, reported_at, status, record, meta)
-             VALUES (77, '2026-09-28T05:00:00.000Z', 'queued', '{\"not\":\"a record\"}', '{}')",
-        );
-    }
-}
-
-struct Pg {
-    db: common::TestDb,
-}
-
-impl Pg {
-    fn new() -> Pg {
-        Pg {
-            db: common::TestDb::new(),
-        }
-    }
-    fn exec(&self, sql: &str) {
-        self.db
-            .client()
-            .batch_execute(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-}
-
-impl Backend for Pg {
-    fn open(&self) -> Result<Box<dyn Store>, StoreError> {
-        Ok(Box::new(PostgresStore::open(&self.db.url)?))
-    }
-    fn fail_tracks_above_1000(&self) {
-        self.exec(
-            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS
-             $$ BEGIN RAISE EXCEPTION 'no such latitude'; END $$;
-             CREATE TRIGGER boom BEFORE INSERT ON tracks
-             FOR EACH ROW WHEN (NEW.lat > 1000) EXECUTE FUNCTION boom();",
-        );
-    }
-    fn set_log_format(&self, v: u32) {
-        self.exec(&format!(
-            "UPDATE kv SET value = '{v}' WHERE key = 'log_format'"
-        ));
-    }
-    fn insert_bad_incident(&self) {
-        self.exec(
-            "INSERT INTO incidents (id, reported_at, status, record, meta)
-             VALUES (77, '2026-09-28T05:00:00Z', 'queued', '{\"not\":\"a record\"}', '{}')",
-        );
-    }
-}
+use backends::Backend;
+use data::*;
 
 /// Each contract, once per backend.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(#[test] fn $name() { super::$name(&super::Sqlite::new()) })*
+            $(#[test] fn $name() { super::$name(&crate::backends::Sqlite::new()) })*
         }
         mod postgres {
-            $(#[test] fn $name() { super::$name(&super::Pg::new()) })*
+            $(#[test] fn $name() { super::$name(&crate::backends::Pg::new()) })*
         }
     };
 }
@@ -150,133 +40,6 @@ contract!(
     a_bad_row_is_an_error_not_a_panic,
     it_is_used_from_inside_the_tokio_runtime,
 );
-
-fn t0() -> DateTime<Utc> {
-    "2026-09-28T05:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn t(s: i64) -> DateTime<Utc> {
-    t0() + Duration::seconds(s)
-}
-
-fn open(b: &dyn Backend) -> Box<dyn Store> {
-    b.open().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn commit(store: &mut dyn Store, batch: &Batch) {
-    store.commit(batch).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn record(id: u64, reported: DateTime<Utc>, status: IncidentStatus) -> IncidentRecord {
-    IncidentRecord {
-        incident: Incident {
-            id: IncidentId(id),
-            kind: IncidentKind::PersonInWater,
-            position: LatLon::new(30.347, 120.457 + id as f64 * 0.001),
-            priority: 1,
-            reported_at: reported,
-            required: CapabilitySet::default(),
-            status,
-            drone: (status != IncidentStatus::Queued).then(|| DroneId("yg-1".into())),
-            reason: None,
-            patrol: None,
-        },
-        assignment: None,
-        auto_launch: true,
-        timeline: vec![TimelineEntry {
-            at: reported,
-            status,
-            note: format!("now {}", status.as_str()),
-        }],
-    }
-}
-
-fn meta(ext: &str) -> IncidentMeta {
-    IncidentMeta {
-        note: Some("a man in the water by the spur dike".into()),
-        source: Some("call-centre".into()),
-        external_id: Some(ext.into()),
-    }
-}
-
-fn sortie(drone: &str, incident: u64) -> StoredSortie {
-    StoredSortie {
-        drone: DroneId(drone.into()),
-        incident: IncidentId(incident),
-        system_id: 3,
-        airborne_at_launch: false,
-        predicted_eta_s: 181.5,
-        on_scene_s: 300.0,
-        start_boot_ms: Some(12_000),
-        payload_confirmed: false,
-    }
-}
-
-fn zone(id: &str) -> StoredZone {
-    StoredZone {
-        id: ZoneId(id.into()),
-        name: format!("Zone {id}"),
-        kind: ZoneKind::TemporaryClosure,
-        rings: vec![vec![
-            [120.70, 30.60],
-            [120.72, 30.60],
-            [120.72, 30.62],
-            [120.70, 30.60],
-        ]],
-        floor_m: 0.0,
-        ceiling_m: 120.0,
-        window: ActiveWindow {
-            from: Some(t(0)),
-            until: None,
-        },
-        rescue_exempt: false,
-    }
-}
-
-fn event(at: DateTime<Utc>, what: What) -> FleetEvent {
-    FleetEvent { t: at, what }
-}
-
-fn incident_event(at: DateTime<Utc>, id: u64, status: IncidentStatus) -> FleetEvent {
-    event(
-        at,
-        What::Incident {
-            incident: IncidentId(id),
-            status,
-            note: format!("#{id} {}", status.as_str()),
-            drone: None,
-            eta: None,
-        },
-    )
-}
-
-fn alert(at: DateTime<Utc>, message: &str) -> FleetEvent {
-    event(
-        at,
-        What::Alert {
-            drone: Some(DroneId("yg-1".into())),
-            severity: Severity::Warning,
-            message: message.into(),
-        },
-    )
-}
-
-fn point(drone: &str, at: DateTime<Utc>, lat: f64, incident: Option<u64>) -> TrackPoint {
-    TrackPoint {
-        drone: DroneId(drone.into()),
-        t: at,
-        lat,
-        lon: 120.457,
-        alt_m: 42.5,
-        incident: incident.map(IncidentId),
-    }
-}
-
-fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn a_restart_gets_back_incidents_sorties_zones_and_the_numbering(b: &dyn Backend) {
     {
