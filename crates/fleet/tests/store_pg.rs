@@ -179,6 +179,32 @@ fn an_unreachable_server_or_a_bad_url_is_an_error_without_the_password() {
 }
 
 #[test]
+fn a_lost_connection_is_opened_again_and_the_failed_batch_commits_on_retry() {
+    let db = common::TestDb::new();
+    let mut store = open(&db);
+    store
+        .commit(&batch("before"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The server ends the store's sessions (a restart, a failover).
+    db.client()
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The call that finds the connection gone fails (the fleet keeps the
+    // batch and retries); the retry runs on a new connection.
+    let retried = batch("after");
+    let first = store.commit(&retried);
+    if let Err(e) = &first {
+        assert!(matches!(e, StoreError::Postgres { .. }), "{e:?}");
+        store.commit(&retried).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(notes(&store), vec!["before", "after"]);
+}
+
+#[test]
 fn two_nodes_one_lease_the_second_takes_over_after_expiry_with_a_larger_token() {
     let db = common::TestDb::new();
     let (a, b) = (lease(&db), lease(&db));
