@@ -41,6 +41,24 @@ fn an_incident_reported_to_a_server_on_postgres_is_there_after_kill_9() {
     let (status, inc) = http(&second.addr, "GET", "/api/incidents/1", "demo-viewer", "");
     assert_eq!(status, 200, "{inc}");
     assert_eq!(inc["external_id"], "call-1", "{inc}");
+    // Time lines read the log through the reader's own connection.
+    let (status, tl) = http(
+        &second.addr,
+        "GET",
+        "/api/incidents/1/timeline",
+        "demo-viewer",
+        "",
+    );
+    assert_eq!(
+        (status, tl["source"].as_str()),
+        (200, Some("event_log")),
+        "{tl}"
+    );
+    let kinds: Vec<&str> = tl["events"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|e| e["event"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(kinds.contains(&"incident"), "{tl}");
     // The same report again is the same incident (its key was kept); the
     // numbering goes on.
     let (status, again) = http(
