@@ -10,12 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+const DEMO: &str = "config/haining.toml";
 const PIW: &str = r#"{"kind":"person_in_water","lat":30.347,"lon":120.457,"source":"call-centre","external_id":"call-1"}"#;
 
 #[test]
 fn an_incident_reported_to_a_server_on_postgres_is_there_after_kill_9() {
     let db = TestDb::new();
-    let mut first = Serve::start(&["--database", &db.url]);
+    let mut first = Serve::start(DEMO, &["--database", &db.url]);
     assert!(
         first.wait_for("event log in PostgreSQL postgres://"),
         "{}",
@@ -32,7 +33,9 @@ fn an_incident_reported_to_a_server_on_postgres_is_there_after_kill_9() {
     // Answered once durable: SIGKILL loses nothing.
     first.kill();
 
-    let mut second = Serve::start(&["--database", &db.url]);
+    // The second start takes the database from the config's [cluster].
+    let config = cluster_config(&db);
+    let mut second = Serve::start(&config.path, &[]);
     assert!(
         second.wait_for("recovered from the event log: 1 incident(s)"),
         "{}",
@@ -81,6 +84,37 @@ fn an_incident_reported_to_a_server_on_postgres_is_there_after_kill_9() {
     second.kill();
 }
 
+/// The demo's config with `[cluster] database` in place of its SQLite
+/// `event_log`, in a temporary file removed when dropped.
+struct TempConfig {
+    path: String,
+}
+
+impl Drop for TempConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn cluster_config(db: &TestDb) -> TempConfig {
+    let demo = std::fs::read_to_string(root().join("config/haining.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let zones = root().join("config/zones/haining.geojson");
+    let text = demo
+        .replacen(
+            "zones = \"zones/haining.geojson\"",
+            &format!("zones = {:?}", zones.display().to_string()),
+            1,
+        )
+        .replacen("event_log = \"../var/haining-events.sqlite\"", "", 1)
+        + &format!("\n[cluster]\ndatabase = {:?}\n", db.url);
+    let path = std::env::temp_dir().join(format!("serve-postgres-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    TempConfig {
+        path: path.display().to_string(),
+    }
+}
+
 #[test]
 fn an_unreachable_database_or_a_file_for_a_url_is_an_error_at_start() {
     // Port 1: nothing listens there.
@@ -104,11 +138,12 @@ fn an_unreachable_database_or_a_file_for_a_url_is_an_error_at_start() {
     );
 }
 
-fn serve_args(extra: &[&str]) -> Vec<String> {
+/// `serve` of the demo (or `config`) with its own simulated fleet.
+fn serve_args(config: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "serve",
         "--config",
-        "config/haining.toml",
+        config,
         "--listen",
         "127.0.0.1:0",
         "--sim",
@@ -130,7 +165,7 @@ fn root() -> std::path::PathBuf {
 
 fn serve_output(extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dispatcher"))
-        .args(serve_args(extra))
+        .args(serve_args(DEMO, extra))
         .current_dir(root())
         .output()
         .unwrap_or_else(|e| panic!("cannot run dispatcher: {e}"))
@@ -145,9 +180,9 @@ struct Serve {
 }
 
 impl Serve {
-    fn start(extra: &[&str]) -> Serve {
+    fn start(config: &str, extra: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dispatcher"))
-            .args(serve_args(extra))
+            .args(serve_args(config, extra))
             .current_dir(root())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
