@@ -10,11 +10,16 @@
 #  3. the web map in headless Chromium driven by playwright-core (web/tests;
 #     npm packages from web/package-lock.json, Chromium from Debian's
 #     package, installed here when missing and when apt-get is usable).
-# Run from anywhere; needs cargo, python3, node and npm.
+# Run from anywhere; needs cargo, python3, node and npm, and PostgreSQL
+# and NATS servers: the ones on ports 5432 and 4222 where they answer, else
+# private ones on free ports, installed from Debian's packages when missing
+# (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+source scripts/services.sh
+trap 'stop_services; rm -f "$log"' EXIT
+start_services
 
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null

@@ -82,6 +82,8 @@ pub struct Scenario {
     pub auto_launch: HashMap<IncidentKind, bool>,
     /// Settings of the dispatch server (map, access tokens).
     pub server: ServerSettings,
+    /// What several dispatch servers share (`[cluster]`).
+    pub cluster: ClusterSettings,
     /// MAVLink 2 signing keys (`[signing]`, per drone `signing_key_env`).
     pub signing: SigningSettings,
     /// The MAVLink links the fleet is heard on (`[[link]]`; one named
@@ -122,6 +124,14 @@ pub struct ServerSettings {
     /// per token before `429 Too Many Requests`; None: the server's default.
     pub write_rate_per_min: Option<u32>,
     pub write_burst: Option<u32>,
+}
+
+/// What the dispatch servers of one region share (`[cluster]`).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSettings {
+    /// The event log in PostgreSQL (`postgres://USER@HOST:PORT/DATABASE`),
+    /// instead of `[server] event_log`'s SQLite file.
+    pub database: Option<String>,
 }
 
 /// One access token and its role.
@@ -368,6 +378,7 @@ pub fn parse(
         })
         .collect();
     let server = v.server(&raw.server, &raw.token);
+    let cluster = v.cluster(&raw.cluster, &server);
     let signing = v.signing(&raw.signing, &raw.drone);
     let hangars = v.hangars(&raw.hangar, region);
     let links = v.links(&raw.link, &raw.drone);
@@ -416,6 +427,7 @@ pub fn parse(
         zones_file,
         auto_launch,
         server,
+        cluster,
         signing,
         traffic,
         warnings,
@@ -465,6 +477,8 @@ struct RawConfig {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
+    cluster: RawCluster,
+    #[serde(default)]
     token: Vec<RawToken>,
     #[serde(default)]
     signing: RawSigning,
@@ -500,6 +514,11 @@ struct RawServer {
     event_log: Option<String>,
     write_rate_per_min: Option<u32>,
     write_burst: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawCluster {
+    database: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -911,6 +930,27 @@ impl Validator {
             write_rate_per_min: raw.write_rate_per_min,
             write_burst: raw.write_burst,
         }
+    }
+
+    fn cluster(&mut self, raw: &RawCluster, server: &ServerSettings) -> ClusterSettings {
+        let item = || Some("[cluster]".to_owned());
+        let database = raw.database.as_deref().map(str::trim).map(str::to_owned);
+        match database.as_deref() {
+            Some(url) if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) => {
+                self.err(
+                    item(),
+                    "database must be a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE)",
+                );
+            }
+            Some(_) if server.event_log.is_some() => {
+                self.err(
+                    item(),
+                    "database and [server] event_log both name an event log: keep one",
+                );
+            }
+            _ => {}
+        }
+        ClusterSettings { database }
     }
 
     fn kinds(
@@ -2061,6 +2101,32 @@ slots = 2
         ] {
             assert!(text.contains(&format!("unknown key `{key}`")), "{text}");
         }
+    }
+
+    #[test]
+    fn a_cluster_database_is_a_postgres_url_and_the_only_event_log() {
+        let url = "postgres://dispatch@db.example:5432/dispatch";
+        let t = format!("{}\n[cluster]\ndatabase = \"{url}\"\n", good());
+        let s = run(&t, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.cluster.database.as_deref(), Some(url));
+        check(
+            &format!("{}\n[cluster]\ndatabase = \"var/events.sqlite\"\n", good()),
+            EMPTY_ZONES,
+            &["[cluster]", "a PostgreSQL URL"],
+        );
+        check(
+            &format!(
+                "{}\n[server]\nevent_log = \"e.sqlite\"\n[cluster]\ndatabase = \"{url}\"\n",
+                good()
+            ),
+            EMPTY_ZONES,
+            &["[cluster]", "both name an event log"],
+        );
+        check(
+            &format!("{}\n[cluster]\ndatabse = \"{url}\"\n", good()),
+            EMPTY_ZONES,
+            &["unknown key `cluster.databse`"],
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ enum Command {
     ///
     /// With --sim the bundled simulator fleet starts too. Ctrl-C stops; the
     /// last lines list the sorties still open.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 #[derive(clap::Args, Debug)]

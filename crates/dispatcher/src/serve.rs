@@ -73,6 +73,11 @@ pub(crate) struct ServeArgs {
     /// of the config's [server] section (none there: off).
     #[arg(long)]
     event_log: Option<String>,
+    /// The event log in PostgreSQL (`postgres://USER@HOST:PORT/DATABASE`),
+    /// shared by several servers. Default: `database` of the config's
+    /// [cluster] section; an `--event-log` given here wins over it.
+    #[arg(long, conflicts_with = "event_log")]
+    database: Option<String>,
     /// A ground ADS-B receiver's SBS-1 (BaseStation) feed, HOST:PORT (dump1090
     /// and readsb serve it on port 30003). Default: `sbs` of the config's
     /// [traffic] section (none there: traffic only from the vehicles' ADS-B).
@@ -208,21 +213,24 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             manager.with_sbs(sbs);
             crate::emit(&format!("dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"))?;
         }
-        let log_path = match args.event_log.as_deref() {
-            Some("off") => None,
-            Some(p) => Some(PathBuf::from(p)),
-            None => scenario.server.event_log.clone(),
-        };
-        match &log_path {
-            Some(path) => {
-                let store = fleet::store::SqliteStore::open(path)?;
+        match event_log(args, &scenario)? {
+            EventLog::Sqlite(path) => {
+                let store = fleet::store::SqliteStore::open(&path)?;
                 manager
                     .with_store(Box::new(store))
                     .with_context(|| format!("cannot read the event log {}", path.display()))?;
                 crate::emit(&format!("dispatcher: event log {}\n", path.display()))?;
             }
-            None => crate::emit(
-                "dispatcher: no event log (--event-log or [server] event_log): nothing survives a restart\n",
+            EventLog::Postgres(url) => {
+                let store = fleet::store_pg::PostgresStore::open(&url)?;
+                let shown = store.url().to_owned();
+                manager
+                    .with_store(Box::new(store))
+                    .with_context(|| format!("cannot read the event log {shown}"))?;
+                crate::emit(&format!("dispatcher: event log in PostgreSQL {shown}\n"))?;
+            }
+            EventLog::Off => crate::emit(
+                "dispatcher: no event log (--event-log, --database, [server] event_log or [cluster] database): nothing survives a restart\n",
             )?,
         }
         let (fleet, service) = fleet::service::spawn(manager, Duration::from_secs(3));
@@ -442,6 +450,35 @@ fn sim_extra(args: &ServeArgs) -> Vec<String> {
 /// Runs the bundled simulator on its own thread and runtime, so that its
 /// physics clock is not disturbed by the server's load; each link's
 /// vehicles send to that link's socket (`gcs`, in the scenario's order).
+/// Where the durable log is kept.
+enum EventLog {
+    Sqlite(PathBuf),
+    Postgres(String),
+    Off,
+}
+
+/// The command line first (`--event-log` or `--database`), then the
+/// config (`[server] event_log` or `[cluster] database`, never both).
+fn event_log(args: &ServeArgs, scenario: &dispatch_core::Scenario) -> Result<EventLog> {
+    if let Some(url) = &args.database {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!(
+                "--database {url}: expected a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); a SQLite file is --event-log PATH"
+            );
+        }
+        return Ok(EventLog::Postgres(url.clone()));
+    }
+    Ok(match args.event_log.as_deref() {
+        Some("off") => EventLog::Off,
+        Some(p) => EventLog::Sqlite(PathBuf::from(p)),
+        None => match (&scenario.cluster.database, &scenario.server.event_log) {
+            (Some(url), _) => EventLog::Postgres(url.clone()),
+            (None, Some(p)) => EventLog::Sqlite(p.clone()),
+            (None, None) => EventLog::Off,
+        },
+    })
+}
+
 fn start_simulator(
     config: &std::path::Path,
     gcs: &[SocketAddr],

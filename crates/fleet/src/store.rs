@@ -4,6 +4,8 @@
 //! Behind [`Store`] so that a server database can replace the embedded
 //! default, SQLite ([`SqliteStore`]: one file, WAL journal, `synchronous =
 //! FULL` so that a commit is on disk, fsynced, when it returns). The
+//! server database is PostgreSQL ([`crate::store_pg::PostgresStore`]: the
+//! same tables, and a dispatch lease that fences off a server that lost it). The
 //! manager writes one [`Batch`] per step of its loop, and before it answers
 //! a request that changed something (an incident is durable before the API
 //! says `201 Created`).
@@ -38,6 +40,46 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("event log {path}: {message}")]
     Open { path: String, message: String },
+    /// PostgreSQL ([`crate::store_pg`]): what was being done, the database
+    /// (its URL without a password) and the server's or the client's answer.
+    #[error("event log {url}: {what}: {message}")]
+    Postgres {
+        url: String,
+        what: String,
+        message: String,
+    },
+    /// A commit under a dispatch lease ([`crate::store_pg_lease`]) that this
+    /// server no longer holds: another took it over, or it expired. The
+    /// transaction was rolled back; nothing of the batch was written.
+    #[error("{}", fenced_message(.lease, *.held, *.current, .holder.as_deref(), *.expired))]
+    Fenced {
+        lease: String,
+        /// The token this server writes with.
+        held: u64,
+        /// The lease's token now (None: nobody ever took the lease).
+        current: Option<u64>,
+        holder: Option<String>,
+        /// The lease still carries `held` but ran out.
+        expired: bool,
+    },
+}
+
+fn fenced_message(
+    lease: &str,
+    held: u64,
+    current: Option<u64>,
+    holder: Option<&str>,
+    expired: bool,
+) -> String {
+    let now = match (current, holder) {
+        (None, _) => "was never taken".to_owned(),
+        (Some(c), _) if c == held && expired => format!("ran out (token {c})"),
+        (Some(c), Some(h)) => format!("is now token {c}, held by {h}"),
+        (Some(c), None) => format!("is now token {c}, released"),
+    };
+    format!(
+        "fenced: this server writes under lease `{lease}` with token {held}, but the lease {now}; nothing was written"
+    )
 }
 
 /// A sortie as the log keeps it: enough to follow the drone again after a
@@ -291,15 +333,19 @@ CREATE TABLE IF NOT EXISTS kv (
 /// Times beyond years 1..=9999 (open ends of a query) are clamped, so that
 /// they still compare as text.
 fn ts(t: &Timestamp) -> String {
+    clamp(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A time within years 1..=9999 (the PostgreSQL store clamps the same way).
+pub(crate) fn clamp(t: &Timestamp) -> Timestamp {
     const MIN_S: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
     const MAX_S: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
     let s = t.timestamp().clamp(MIN_S, MAX_S);
-    let t = if s == t.timestamp() {
+    if s == t.timestamp() {
         *t
     } else {
         DateTime::from_timestamp(s, 0).unwrap_or(*t)
-    };
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, rusqlite::Error> {
