@@ -30,12 +30,12 @@ fn a_call_off_plans_the_way_home_from_where_the_drone_is() {
     // Nothing in the way: home at once.
     assert!(sim.action(11, "home").is_some());
     let homeward = sim.events().into_iter().find_map(|e| match e.what {
-        What::Dispatch { output } => match output {
-            dispatch_core::Output::Homeward {
-                hold_s, conflict, ..
-            } => Some((hold_s, conflict)),
-            _ => None,
-        },
+        What::Dispatch {
+            output:
+                dispatch_core::Output::Homeward {
+                    hold_s, conflict, ..
+                },
+        } => Some((hold_s, conflict)),
         _ => None,
     });
     assert_eq!(homeward, Some((0.0, false)));
