@@ -45,6 +45,14 @@ export function connect() {
         if (m.drone) addDroneEvent(m.drone, { t: m.t, text: `traffic ${m.step.replaceAll("_", " ")}: ${m.note}` });
         addAlert({ severity: "info", t: m.t, drone: m.drone, message: `traffic (${m.aircraft}): ${m.note}` });
         break;
+      // A drone sent home early: how its way home was separated from our
+      // other sorties, in its story (a conflict no hold clears also comes
+      // as an alert).
+      case "dispatch":
+        if (m.output?.type === "homeward" && m.output.note) {
+          addDroneEvent(m.output.drone, { t: m.t, text: `way home: ${m.output.note}` });
+        }
+        break;
       case "resync": ws.close(); break;
       default: break;
     }
