@@ -55,8 +55,9 @@ fn a_call_off_plans_the_way_home_from_where_the_drone_is() {
     );
 }
 
-#[test]
-fn a_hold_before_the_way_home_is_flown_then_ended() {
+/// yg-1 in the air, its sortie over, told to hold 45 s before its way home:
+/// the sim, the way home's first item, and the hold's action.
+fn held_on_its_way_home() -> (Sim, u16, super::super::protocol::ActionId, Action) {
     let (mut sim, _) = Sim::rescue_in_the_air();
     let return_start = sim.sortie("yg-1").plan.return_start;
     sim.core.take_sortie(&drone("yg-1"));
@@ -70,6 +71,12 @@ fn a_hold_before_the_way_home_is_flown_then_ended() {
     let (hold, action) = sim
         .action(11, "operator")
         .unwrap_or_else(|| panic!("no hold"));
+    (sim, return_start, hold, action)
+}
+
+#[test]
+fn a_hold_before_the_way_home_is_flown_then_ended() {
+    let (mut sim, return_start, hold, action) = held_on_its_way_home();
     assert!(
         matches!(&action, Action::Operator { steps, .. } if steps[..] == [Step::Mode(FlightMode::Loiter)]),
         "{action:?}"
@@ -95,19 +102,7 @@ fn a_hold_before_the_way_home_is_flown_then_ended() {
 
 #[test]
 fn a_refused_hold_sends_the_drone_home_at_once() {
-    let (mut sim, _) = Sim::rescue_in_the_air();
-    let return_start = sim.sortie("yg-1").plan.return_start;
-    sim.core.take_sortie(&drone("yg-1"));
-    sim.core.set_duty(
-        &drone("yg-1"),
-        super::super::duty::Duty::Homing(super::super::duty::Homing { recall: None }),
-    );
-    sim.core
-        .hold_before_home(&drone("yg-1"), Some(return_start), 45.0);
-    sim.advance(0.5); // the step that carries the command out
-    let (hold, _) = sim
-        .action(11, "operator")
-        .unwrap_or_else(|| panic!("no hold"));
+    let (mut sim, _, hold, _) = held_on_its_way_home();
     sim.done(
         hold,
         ActionOutcome::Commanded(Err(mavlink_link::link::CommandError::Closed)),
