@@ -288,12 +288,13 @@ impl Flights {
         self.paths.remove(drone);
     }
 
-    /// Moves the path of `incident`'s sortie by `delta`.
-    pub fn shift(&mut self, incident: IncidentId, delta: chrono::TimeDelta) {
-        for (i, p) in self.paths.values_mut() {
-            if *i == incident {
-                p.shift(delta);
-            }
+    /// Moves the path of `drone`'s sortie for `incident` by `delta` (the
+    /// way home of another drone that once had the incident stays put).
+    pub fn shift(&mut self, drone: &DroneId, incident: IncidentId, delta: chrono::TimeDelta) {
+        if let Some((i, p)) = self.paths.get_mut(drone)
+            && *i == incident
+        {
+            p.shift(delta);
         }
     }
 

@@ -279,3 +279,64 @@ fn the_search_square_radius_is_its_farthest_corner() {
     assert!((r - 60.0 * 2f64.sqrt()).abs() < 1e-9, "{r}");
     assert_eq!(dispatch_core::separation::search_radius_m(0.0, 60.0), 0.0);
 }
+
+#[test]
+fn an_eta_change_moves_the_new_drones_path_not_the_old_ones_way_home() {
+    let s = scenario();
+    let mut d = Dispatcher::new(s.world(), vec![]);
+    let out = d
+        .handle(at(), Input::Report(rescue(30.347, 120.457)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = assigned(&out);
+    assert_eq!(first.len(), 1, "{out:?}");
+    let incident = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Assigned { incident, .. } => Some(*incident),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{out:?}"));
+    let old = first[0].chosen.drone.clone();
+    let later = at() + chrono::TimeDelta::seconds(120);
+    // The first drone loses its link: the incident goes to another one,
+    // and the first is sent home from where it is.
+    let out = d
+        .handle(
+            later,
+            Input::Requeue {
+                incident,
+                reason: "lost link".into(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = assigned(&out);
+    assert_eq!(second.len(), 1, "{out:?}");
+    let new = second[0].chosen.drone.clone();
+    assert_ne!(new, old);
+    d.handle(
+        later,
+        Input::Homeward {
+            drone: old.clone(),
+            position: LatLon::new(30.392, 120.526),
+            alt_m: 60.0,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let home_before = d.flights().get(&old).cloned();
+    let new_before = d.flights().get(&new).and_then(|f| f.start());
+    let arrival = second[0].arrival_at;
+    d.handle(
+        later,
+        Input::Eta {
+            incident,
+            at: arrival + chrono::TimeDelta::seconds(60),
+            why: "a slow launch".into(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.flights().get(&old).cloned(), home_before);
+    assert_eq!(
+        d.flights().get(&new).and_then(|f| f.start()),
+        new_before.map(|t| t + chrono::TimeDelta::seconds(60))
+    );
+}

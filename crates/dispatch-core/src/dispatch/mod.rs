@@ -237,7 +237,8 @@ impl Dispatcher {
                     {
                         let from = a.arrival_at;
                         a.arrival_at = at;
-                        self.flights.shift(incident, at - from);
+                        let drone = a.chosen.drone.clone();
+                        self.flights.shift(&drone, incident, at - from);
                         self.changed.insert(incident);
                         out.push(Output::EtaChanged {
                             incident,
