@@ -35,7 +35,8 @@ pub struct Homeward {
 
 /// The path of `drone` flying home now from `from` at `alt_m` through `via`
 /// (the return route's waypoints between the scene and the hangar), timed
-/// with the wind; `None` for an unknown drone or hangar.
+/// with the wind, and the battery it takes, percent (infinite when a leg
+/// makes no headway); `None` for an unknown drone or hangar.
 pub fn path(
     world: &World,
     drone: &DroneId,
@@ -56,20 +57,31 @@ pub fn path(
     let mut points = vec![at(from, 0.0)];
     let (mut t, mut power_s) = (0.0, 0.0);
     let mut last = from;
+    let mut headway = true;
     for &p in via.iter().chain(std::iter::once(&home)) {
         let length = distance_m(last, p);
         if length < 1.0 {
             continue;
         }
         let mid = LatLon::new((last.lat + p.lat) / 2.0, (last.lon + p.lon) / 2.0);
-        let speed = world
-            .wind()
-            .at(mid, now)
-            .and_then(|e| leg_speed(bearing_deg(last, p), e.wind, perf.airspeeds()))
-            .unwrap_or(wind::LegSpeed {
-                ground_mps: perf.cruise_speed_mps,
-                air_mps: perf.cruise_speed_mps,
-            });
+        let still = wind::LegSpeed {
+            ground_mps: perf.cruise_speed_mps,
+            air_mps: perf.cruise_speed_mps,
+        };
+        let speed = match world.wind().at(mid, now) {
+            None => still,
+            Some(e) => {
+                leg_speed(bearing_deg(last, p), e.wind, perf.airspeeds()).unwrap_or_else(|| {
+                    // No headway: the slowest progress, at full airspeed,
+                    // and no battery to spare for a hold.
+                    headway = false;
+                    wind::LegSpeed {
+                        ground_mps: wind::MIN_GROUND_SPEED_MPS,
+                        air_mps: perf.max_airspeed_mps,
+                    }
+                })
+            }
+        };
         let leg_s = length / speed.ground_mps.max(wind::MIN_GROUND_SPEED_MPS);
         t += leg_s;
         power_s += leg_s * power_factor(speed.ground_mps, speed.air_mps, perf.cruise_speed_mps);
@@ -93,7 +105,11 @@ pub fn path(
             note: String::new(),
             points,
         },
-        power_s * rate,
+        if headway {
+            power_s * rate
+        } else {
+            f64::INFINITY
+        },
     ))
 }
 
@@ -168,8 +184,13 @@ pub fn plan(
     }
     let note = format!(
         "flies home now although it passes {first}: no hold of up to {longest:.0} s clears it \
-         (battery {:.0} %, {home_pct:.0} % to get home)",
-        d.battery_pct
+         (battery {:.0} %, {} to get home)",
+        d.battery_pct,
+        if home_pct.is_finite() {
+            format!("{home_pct:.0} %")
+        } else {
+            "no headway on a leg".to_owned()
+        }
     );
     Some(Homeward {
         path: FlightPath {

@@ -125,7 +125,8 @@ pub struct FlightPath {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conflict {
     pub drone: DroneId,
-    pub incident: IncidentId,
+    /// The other drone's incident (None: it is flying home with none).
+    pub incident: Option<IncidentId>,
     pub at: Timestamp,
     pub horizontal_m: f64,
     pub vertical_m: f64,
@@ -136,9 +137,12 @@ impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "drone {} (incident {}) {:.0} m away and {:.0} m above or below at {} m at {}",
+            "drone {} ({}) {:.0} m away and {:.0} m above or below at {} m at {}",
             self.drone,
-            self.incident,
+            match self.incident {
+                Some(i) => format!("incident {i}"),
+                None => "on its way home".to_owned(),
+            },
             self.horizontal_m,
             self.vertical_m,
             self.alt_m.round(),
@@ -276,12 +280,18 @@ impl FlightPath {
 /// The paths of the sorties planned or flying, one per drone.
 #[derive(Debug, Clone, Default)]
 pub struct Flights {
-    paths: std::collections::BTreeMap<DroneId, (IncidentId, FlightPath)>,
+    paths: std::collections::BTreeMap<DroneId, (Option<IncidentId>, FlightPath)>,
 }
 
 impl Flights {
     pub fn insert(&mut self, drone: DroneId, incident: IncidentId, path: FlightPath) {
-        self.paths.insert(drone, (incident, path));
+        self.paths.insert(drone, (Some(incident), path));
+    }
+
+    /// The path of a drone flying home with no incident of ours (one found
+    /// in the air at start).
+    pub fn insert_homeward(&mut self, drone: DroneId, path: FlightPath) {
+        self.paths.insert(drone, (None, path));
     }
 
     pub fn remove(&mut self, drone: &DroneId) {
@@ -292,7 +302,7 @@ impl Flights {
     /// way home of another drone that once had the incident stays put).
     pub fn shift(&mut self, drone: &DroneId, incident: IncidentId, delta: chrono::TimeDelta) {
         if let Some((i, p)) = self.paths.get_mut(drone)
-            && *i == incident
+            && *i == Some(incident)
         {
             p.shift(delta);
         }
@@ -337,7 +347,7 @@ impl Flights {
     }
 
     /// The incident and path of `drone`'s sortie.
-    pub fn entry(&self, drone: &DroneId) -> Option<(IncidentId, &FlightPath)> {
+    pub fn entry(&self, drone: &DroneId) -> Option<(Option<IncidentId>, &FlightPath)> {
         self.paths.get(drone).map(|(i, p)| (*i, p))
     }
 

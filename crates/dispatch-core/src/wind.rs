@@ -210,14 +210,32 @@ struct Track {
 impl Track {
     /// What this source says now, `distance_m` from the place asked about.
     fn estimate(&self, source: &WindSource, now: Timestamp, distance_m: f64) -> WindEstimate {
-        pooled(source, &[self], now, distance_m)
+        pooled(
+            source,
+            &[self],
+            now,
+            distance_m,
+            self.last - crate::routing::secs(MEAN_WINDOW_S),
+        )
     }
 }
 
-/// The mean over every sample of `tracks` (the first is the one named), the
-/// peak over them all as the gust, and the age of the freshest.
-fn pooled(source: &WindSource, tracks: &[&Track], now: Timestamp, distance_m: f64) -> WindEstimate {
-    let samples = || tracks.iter().flat_map(|t| t.samples.iter());
+/// The mean over every sample of `tracks` (the first is the one named)
+/// taken since `since`, the peak over them all as the gust, and the age of
+/// the freshest.
+fn pooled(
+    source: &WindSource,
+    tracks: &[&Track],
+    now: Timestamp,
+    distance_m: f64,
+    since: Timestamp,
+) -> WindEstimate {
+    let samples = || {
+        tracks
+            .iter()
+            .flat_map(|t| t.samples.iter())
+            .filter(move |s| s.0 >= since)
+    };
     let count = samples().count();
     let n = count.max(1) as f64;
     let (sn, se) = samples().fold((0.0, 0.0), |(a, b), s| (a + s.1, b + s.2));
@@ -308,14 +326,18 @@ impl WindField {
             // A weather report is a mean already, of its own place.
             return Some(nearest.estimate(source, now, d));
         }
+        // The neighbours' reports of the nearest one's averaging time only:
+        // one heard minutes before it adds nothing stale.
+        let since = nearest.last - crate::routing::secs(MEAN_WINDOW_S);
         let mut tracks = vec![nearest];
         tracks.extend(heard().filter_map(|(s, t)| {
             (s != source
                 && matches!(s, WindSource::Drone(_))
+                && t.last >= since
                 && distance_m(t.position, nearest.position) <= POOL_RADIUS_M)
                 .then_some(t)
         }));
-        Some(pooled(source, &tracks, now, d))
+        Some(pooled(source, &tracks, now, d, since))
     }
 
     /// What one source says now, if it was heard recently.
@@ -510,29 +532,46 @@ mod tests {
         let hangar = LatLon::new(30.40, 120.50);
         let next_door = LatLon::new(30.4009, 120.50); // 100 m north
         let far = LatLon::new(30.42, 120.50); // 2.2 km north
-        let report = |f: &mut WindField, who: &str, at: i64, p: LatLon, speed: f64| {
+        let report = |f: &mut WindField, who: &str, at: i64, p: LatLon, speed: f64, from: f64| {
             f.observe(WindObservation {
                 source: WindSource::Drone(DroneId(who.into())),
                 at: t(at),
                 position: p,
                 wind: Wind {
                     speed_mps: speed,
-                    from_deg: 248.0,
+                    from_deg: from,
                 },
                 gust_mps: None,
             });
         };
-        report(&mut f, "a", 0, hangar, 6.0);
-        report(&mut f, "a", 1, hangar, 7.0);
-        report(&mut f, "b", 1, next_door, 11.0);
-        report(&mut f, "c", 2, far, 30.0);
+        // A neighbour heard long before the nearest one's averaging time.
+        report(&mut f, "stale", -400, next_door, 50.0, 248.0);
+        report(&mut f, "a", 0, hangar, 6.0, 248.0);
+        report(&mut f, "a", 1, hangar, 7.0, 248.0);
+        // Its neighbour, the other way: a vector mean, not a scalar one.
+        report(&mut f, "b", 2, next_door, 11.0, 68.0);
+        report(&mut f, "c", 2, far, 30.0, 248.0);
+        // A weather report next door is a mean of its own, never pooled.
+        f.observe(WindObservation {
+            source: WindSource::Hangar(HangarId("h".into())),
+            at: t(1),
+            position: next_door,
+            wind: Wind {
+                speed_mps: 3.0,
+                from_deg: 248.0,
+            },
+            gust_mps: Some(20.0),
+        });
         let e = f.at(hangar, t(3)).unwrap();
-        // a is nearest and named; b's report joins the mean, c's does not.
+        // a is nearest and named; b's report joins the mean; c (far), the
+        // stale one and the weather report do not.
         assert_eq!(e.source, WindSource::Drone(DroneId("a".into())));
         assert_eq!(e.samples, 3);
-        close(e.wind.speed_mps, 8.0, 1e-9);
+        close(e.wind.speed_mps, (6.0 + 7.0 - 11.0) / 3.0, 1e-9);
+        close(e.wind.from_deg, 248.0, 1e-6);
         close(e.gust_mps, 11.0, 1e-9);
-        close(e.age_s, 2.0, 1e-9);
+        // The age is the freshest pooled report's (b's), not the named one's.
+        close(e.age_s, 1.0, 1e-9);
         // One source asked by name is that source alone.
         let a = f.of(&WindSource::Drone(DroneId("a".into())), t(3)).unwrap();
         assert_eq!(a.samples, 2);

@@ -298,8 +298,20 @@ fn an_eta_change_moves_the_new_drones_path_not_the_old_ones_way_home() {
         .unwrap_or_else(|| panic!("{out:?}"));
     let old = first[0].chosen.drone.clone();
     let later = at() + chrono::TimeDelta::seconds(120);
-    // The first drone loses its link: the incident goes to another one,
-    // and the first is sent home from where it is.
+    // Two minutes out, the first drone loses its link: the incident goes
+    // to another one, planned against where the first will fly (home from
+    // where it was last heard), and the first is sent home from there.
+    let out_there = LatLon::new(30.392, 120.526);
+    d.handle(
+        later,
+        Input::DroneUpdate {
+            drone: old.clone(),
+            state: dispatch_core::DroneState::EnRoute,
+            position: out_there,
+            battery_pct: 90.0,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let out = d
         .handle(
             later,
@@ -313,11 +325,24 @@ fn an_eta_change_moves_the_new_drones_path_not_the_old_ones_way_home() {
     assert_eq!(second.len(), 1, "{out:?}");
     let new = second[0].chosen.drone.clone();
     assert_ne!(new, old);
+    let provisional = d
+        .flights()
+        .get(&old)
+        .cloned()
+        .unwrap_or_else(|| panic!("no path"));
+    assert_eq!(provisional.points[0].position, out_there);
+    assert_eq!(provisional.start(), Some(later));
+    assert!(
+        second[0].flight.as_ref().is_some_and(|f| f
+            .conflict_with(&provisional, s.world().separation())
+            .is_none()),
+        "the new sortie is not separated from the old drone's way home"
+    );
     d.handle(
         later,
         Input::Homeward {
             drone: old.clone(),
-            position: LatLon::new(30.392, 120.526),
+            position: out_there,
             alt_m: 60.0,
         },
     )

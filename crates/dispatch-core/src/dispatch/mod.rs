@@ -52,6 +52,9 @@ pub struct Dispatcher {
     ticked_at: Option<Timestamp>,
     /// The 4D paths of the sorties planned or flying (separation).
     flights: crate::separation::Flights,
+    /// The return route's waypoints of drones sent home before their
+    /// sortie's end (their mission flies them), until they are down.
+    home_via: BTreeMap<DroneId, Vec<LatLon>>,
 }
 
 impl Dispatcher {
@@ -66,6 +69,7 @@ impl Dispatcher {
             changed: BTreeSet::new(),
             ticked_at: None,
             flights: crate::separation::Flights::default(),
+            home_via: BTreeMap::new(),
         }
     }
 
@@ -202,6 +206,7 @@ impl Dispatcher {
                     // Down (landed, or a launch that never left): its path
                     // no longer holds any airspace.
                     self.flights.remove(&drone);
+                    self.home_via.remove(&drone);
                 }
                 self.world
                     .update_drone(&drone, state, position, battery_pct, task)?;
@@ -616,7 +621,7 @@ impl Dispatcher {
                 to: status,
             });
         }
-        self.release_drone(id);
+        self.release_drone(now, id);
         if status != IncidentStatus::Resolved
             && let Some(rec) = self.incidents.get_mut(&id)
         {
@@ -640,25 +645,13 @@ impl Dispatcher {
         if self.world.drone(&drone).is_none() {
             return Err(WorldError::UnknownDrone(drone).into());
         }
-        let (incident, alt_m, via) = match self.flights.entry(&drone) {
-            Some((incident, f)) => {
-                let via = self
-                    .incidents
-                    .get(&incident)
-                    .and_then(|r| r.assignment.as_ref())
-                    .map(|a| {
-                        let w = &a.return_route.waypoints;
-                        w.iter()
-                            .skip(1)
-                            .take(w.len().saturating_sub(2))
-                            .copied()
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
-                (Some(incident), f.altitude_m, via)
-            }
-            None => (None, alt_m, Vec::new()),
-        };
+        // The layer it flies (its sortie's, else where it is), and the way
+        // its mission takes it home (kept when its sortie was cut short).
+        let (incident, alt_m) = self
+            .flights
+            .entry(&drone)
+            .map_or((None, alt_m), |(i, f)| (i, f.altitude_m));
+        let via = self.home_via.get(&drone).cloned().unwrap_or_default();
         let Some(h) = crate::homeward::plan(
             &self.world,
             &self.flights,
@@ -670,8 +663,9 @@ impl Dispatcher {
         ) else {
             return Ok(());
         };
-        if let Some(incident) = incident {
-            self.flights.insert(drone.clone(), incident, h.path);
+        match incident {
+            Some(i) => self.flights.insert(drone.clone(), i, h.path),
+            None => self.flights.insert_homeward(drone.clone(), h.path),
         }
         out.push(Output::Homeward {
             drone,
@@ -713,7 +707,7 @@ impl Dispatcher {
         reason: &str,
         out: &mut Vec<Output>,
     ) {
-        self.release_drone(id);
+        self.release_drone(now, id);
         if let Some(rec) = self.incidents.get_mut(&id) {
             rec.incident.drone = None;
             rec.assignment = None;
@@ -725,7 +719,7 @@ impl Dispatcher {
     /// Takes the incident's task off its drone. A drone still in its hangar
     /// goes back to docked; one in the air flies home and is no longer
     /// dispatchable until the fleet reports it docked.
-    fn release_drone(&mut self, id: IncidentId) {
+    fn release_drone(&mut self, now: Timestamp, id: IncidentId) {
         let Some(drone) = self
             .incidents
             .get(&id)
@@ -746,7 +740,51 @@ impl Dispatcher {
             DroneState::EnRoute | DroneState::OnScene => DroneState::Returning,
             s => s,
         };
+        let cut_short = matches!(d.state, DroneState::EnRoute | DroneState::OnScene);
+        let position = d.position;
         self.world.set_task(idx, state, None);
+        if cut_short {
+            self.provisional_way_home(now, id, &drone, position);
+        }
+    }
+
+    /// A drone in the air whose sortie ends early flies its mission's way
+    /// home: that way is kept, and a provisional path along it from where
+    /// the drone was last reported replaces its sortie's at once, so that a
+    /// sortie planned in the same step (the incident handed to another
+    /// drone) is separated from where this one will really fly. The fleet
+    /// plans it again from the drone's exact position (`Input::Homeward`).
+    fn provisional_way_home(
+        &mut self,
+        now: Timestamp,
+        id: IncidentId,
+        drone: &DroneId,
+        position: LatLon,
+    ) {
+        let via = self
+            .incidents
+            .get(&id)
+            .and_then(|r| r.assignment.as_ref())
+            .filter(|a| a.chosen.drone == *drone)
+            .map(|a| {
+                let w = &a.return_route.waypoints;
+                w.iter()
+                    .skip(1)
+                    .take(w.len().saturating_sub(2))
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let alt_m = self
+            .flights
+            .get(drone)
+            .map_or(self.world.params().cruise_altitude_m, |f| f.altitude_m);
+        if let Some((path, _)) =
+            crate::homeward::path(&self.world, drone, position, alt_m, &via, now)
+        {
+            self.flights.insert(drone.clone(), id, path);
+        }
+        self.home_via.insert(drone.clone(), via);
     }
 
     fn set_status(

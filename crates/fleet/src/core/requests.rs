@@ -112,6 +112,16 @@ impl FleetCore {
         cmd: &DroneCommand,
     ) -> Result<(), ServiceError> {
         let (_, steps) = self.command_steps(drone, cmd)?;
+        // An operator's command replaces a hold before the way home: the
+        // drone is theirs now, and the hold's end must not send it on.
+        if self.home_holds.remove(drone).is_some() {
+            self.command_event(
+                drone,
+                "home_hold",
+                true,
+                "hold before its way home ended by an operator's command".into(),
+            );
+        }
         let mode = match cmd {
             DroneCommand::Rtl => Some(Some(FlightMode::Rtl)),
             DroneCommand::Land => Some(Some(FlightMode::Land)),

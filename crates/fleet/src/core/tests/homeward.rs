@@ -110,3 +110,18 @@ fn a_refused_hold_sends_the_drone_home_at_once() {
     assert!(sim.action(11, "home").is_some(), "not sent home");
     assert_eq!(sim.alerts("did not hold before its way home").len(), 1);
 }
+
+#[test]
+fn an_operators_command_during_the_hold_is_not_undone_by_its_end() {
+    let (mut sim, _, hold, _) = held_on_its_way_home();
+    sim.done(hold, ActionOutcome::Commanded(Ok(())));
+    let (_, _) = sim.request(Request::Command {
+        drone: drone("yg-1"),
+        command: super::super::protocol::DroneCommand::Land,
+    });
+    sim.advance(60.0);
+    assert!(
+        sim.action(11, "home").is_none(),
+        "sent home over the operator's LAND"
+    );
+}
