@@ -684,7 +684,11 @@ async fn a_shut_send_gate_lets_no_frame_out_and_an_open_one_lets_them_all() {
         panic!("expected COMMAND_LONG")
     };
     assert_eq!(c.command, MavCmd::MAV_CMD_COMPONENT_ARM_DISARM);
-    ack(&tx, MavCmd::MAV_CMD_COMPONENT_ARM_DISARM, MavResult::MAV_RESULT_ACCEPTED);
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
     let _ = task.await;
     // Closed for good: the heartbeats stop.
     gate.close();

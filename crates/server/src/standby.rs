@@ -177,7 +177,8 @@ mod tests {
         let msg = e["error"]["message"].as_str().unwrap_or_default();
         assert!(msg.contains("no server holds the dispatch lease"), "{msg}");
         // Promoted: the leader's routes answer.
-        switch.promote(Router::new().route("/api/incidents", axum::routing::get(|| async { "[]" })));
+        switch
+            .promote(Router::new().route("/api/incidents", axum::routing::get(|| async { "[]" })));
         let r = router
             .clone()
             .oneshot(

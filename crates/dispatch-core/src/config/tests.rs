@@ -447,11 +447,17 @@ fn a_cluster_database_is_a_postgres_url_and_the_only_event_log() {
 #[test]
 fn a_cluster_node_is_a_short_plain_name() {
     let url = "postgres://dispatch@db.example:5432/dispatch";
-    let t = format!("{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"dispatch-a\"\n", good());
+    let t = format!(
+        "{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"dispatch-a\"\n",
+        good()
+    );
     let s = run(&t, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.cluster.node.as_deref(), Some("dispatch-a"));
     check(
-        &format!("{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"a b\"\n", good()),
+        &format!(
+            "{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"a b\"\n",
+            good()
+        ),
         EMPTY_ZONES,
         &["[cluster]", "node `a b`", "letters, digits"],
     );

@@ -278,9 +278,7 @@ impl Validator {
         {
             self.err(
                 item(),
-                format!(
-                    "node `{n}`: a server's name is 1 to 64 letters, digits, `.`, `_` or `-`"
-                ),
+                format!("node `{n}`: a server's name is 1 to 64 letters, digits, `.`, `_` or `-`"),
             );
         }
         ClusterSettings { database, node }

@@ -46,9 +46,13 @@ pub(super) async fn run(
         cluster: cluster.status(),
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(dispatch_server::standby::serve(listener, router, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(dispatch_server::standby::serve(
+        listener,
+        router,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     crate::emit(&format!(
         "dispatcher: node {node}: standby, waiting for the dispatch lease (ttl {:.1} s)\n",
         timing.ttl.as_secs_f64()
@@ -56,23 +60,21 @@ pub(super) async fn run(
     crate::emit(&format!(
         "dispatcher: map and API at http://{local}/ (a standby serves /api/health only until it leads)\n"
     ))?;
-    let token = loop {
-        tokio::select! {
-            n = news.recv() => match n {
-                Some(News::Lead { token, fence }) => break (token, fence),
-                Some(News::SteppedDown(why)) => stepped_down(&node, &why),
-                None => bail!("the lease keeper stopped"),
-            },
-            r = stop_signal() => {
-                r?;
-                crate::emit(&format!("dispatcher: node {node}: standby stopped\n"))?;
-                let _ = stop_tx.send(());
-                let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-                return Ok(ExitCode::SUCCESS);
-            }
+    // A standby until the lease is ours (the keeper sends nothing else first).
+    let (token, fence) = tokio::select! {
+        n = news.recv() => match n {
+            Some(News::Lead { token, fence }) => (token, fence),
+            Some(News::SteppedDown(why)) => stepped_down(&node, &why),
+            None => bail!("the lease keeper stopped"),
+        },
+        r = stop_signal() => {
+            r?;
+            crate::emit(&format!("dispatcher: node {node}: standby stopped\n"))?;
+            let _ = stop_tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+            return Ok(ExitCode::SUCCESS);
         }
     };
-    let (token, fence) = token;
     let took = Instant::now();
     crate::emit(&format!(
         "dispatcher: node {node} took the dispatch lease (token {token}): recovering from the shared log, opening the MAVLink links\n"

@@ -98,7 +98,10 @@ pub(crate) struct ServeArgs {
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let p = prepare(args)?;
-    let node = args.node.clone().or_else(|| p.scenario.cluster.node.clone());
+    let node = args
+        .node
+        .clone()
+        .or_else(|| p.scenario.cluster.node.clone());
     let log = event_log(args, &p.scenario)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -274,11 +277,17 @@ async fn start_fleet(
         let at: Vec<String> = links
             .iter()
             .map(|(n, l)| {
-                let a = l.local_addr().map_or_else(|| "?".to_owned(), |a| a.to_string());
+                let a = l
+                    .local_addr()
+                    .map_or_else(|| "?".to_owned(), |a| a.to_string());
                 format!("{n} {a}")
             })
             .collect();
-        crate::emit(&format!("dispatcher: {} MAVLink links: {}\n", links.len(), at.join(", ")))?;
+        crate::emit(&format!(
+            "dispatcher: {} MAVLink links: {}\n",
+            links.len(),
+            at.join(", ")
+        ))?;
     }
     let Some((_, link)) = links.first().cloned() else {
         bail!("the scenario has no MAVLink link");
@@ -303,7 +312,13 @@ async fn start_fleet(
         // the vehicles' clock is checked beside the fleet, and only said.
         let link = link.clone();
         tokio::spawn(async move {
-            let m = fleet::clock::measure(&link, &first_ids, Duration::from_secs(3), Duration::from_secs(2)).await;
+            let m = fleet::clock::measure(
+                &link,
+                &first_ids,
+                Duration::from_secs(3),
+                Duration::from_secs(2),
+            )
+            .await;
             match m.map(|m| fleet::clock::check(speedup, &m)) {
                 Some(Ok(Some(w))) => tracing::warn!("{w}"),
                 Some(Err(e)) => tracing::error!("{e}"),
@@ -337,7 +352,9 @@ async fn start_fleet(
             bail!("--sbs {sbs}: expected HOST:PORT (a BaseStation feed, usually port 30003)");
         }
         manager.with_sbs(sbs);
-        crate::emit(&format!("dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"))?;
+        crate::emit(&format!(
+            "dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"
+        ))?;
     }
     if let Some(l) = &leading {
         let cluster = l.cluster.clone();

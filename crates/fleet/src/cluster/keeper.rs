@@ -211,10 +211,7 @@ impl LeaseKeeper {
                     next_poll: Some(from + self.timing.poll_every),
                 };
             }
-            (
-                State::Leader { token, .. },
-                Observation::Renewed(true),
-            ) => {
+            (State::Leader { token, .. }, Observation::Renewed(true)) => {
                 if let Some(at) = asked {
                     self.state = State::Leader {
                         token,
@@ -231,12 +228,7 @@ impl LeaseKeeper {
             (State::Leader { .. }, Observation::Renewed(false)) => {
                 return self.step_down(StepDown::Refused);
             }
-            (
-                State::Leader {
-                    token, renewed, ..
-                },
-                Observation::Failed(_),
-            ) => {
+            (State::Leader { token, renewed, .. }, Observation::Failed(_)) => {
                 self.state = State::Leader {
                     token,
                     renewed,
@@ -300,6 +292,8 @@ mod tests {
     }
 
     impl Sim {
+        // Any instant will do as the origin of simulated time.
+        #[allow(clippy::disallowed_methods)]
         fn new() -> Sim {
             let t0 = Instant::now();
             Sim {
@@ -309,12 +303,12 @@ mod tests {
             }
         }
 
-        fn at(&mut self, ms: u64, obs: Observation) -> Vec<Decision> {
+        fn at(&mut self, ms: u32, obs: Observation) -> Vec<Decision> {
             self.now = self.t0 + ms * MS;
             self.keeper.handle(self.now, obs)
         }
 
-        fn t(&self, ms: u64) -> Instant {
+        fn t(&self, ms: u32) -> Instant {
             self.t0 + ms * MS
         }
     }
@@ -348,12 +342,18 @@ mod tests {
         );
         assert_eq!(s.keeper.role(), Role::Leader { token: 7 });
         assert_eq!(s.at(900, Observation::Tick), vec![]);
-        assert_eq!(s.at(1000, Observation::Tick), vec![Decision::Renew { token: 7 }]);
+        assert_eq!(
+            s.at(1000, Observation::Tick),
+            vec![Decision::Renew { token: 7 }]
+        );
         assert_eq!(
             s.at(1040, Observation::Renewed(true)),
             vec![Decision::Extend { until: s.t(3500) }]
         );
-        assert_eq!(s.at(2000, Observation::Tick), vec![Decision::Renew { token: 7 }]);
+        assert_eq!(
+            s.at(2000, Observation::Tick),
+            vec![Decision::Renew { token: 7 }]
+        );
     }
 
     #[test]
@@ -367,7 +367,11 @@ mod tests {
             vec![Decision::StepDown(StepDown::Refused)]
         );
         assert_eq!(s.keeper.role(), Role::SteppedDown);
-        assert_eq!(s.at(5000, Observation::Tick), vec![], "stepped down is final");
+        assert_eq!(
+            s.at(5000, Observation::Tick),
+            vec![],
+            "stepped down is final"
+        );
         assert_eq!(s.at(5000, Observation::Acquired(Some(2))), vec![]);
 
         let mut s = Sim::new();
@@ -384,9 +388,15 @@ mod tests {
         let mut s = Sim::new();
         s.at(0, Observation::Tick);
         s.at(10, Observation::Acquired(Some(3)));
-        assert_eq!(s.at(1000, Observation::Tick), vec![Decision::Renew { token: 3 }]);
+        assert_eq!(
+            s.at(1000, Observation::Tick),
+            vec![Decision::Renew { token: 3 }]
+        );
         assert_eq!(s.at(1100, Observation::Failed("timeout".into())), vec![]);
-        assert_eq!(s.at(1350, Observation::Tick), vec![Decision::Renew { token: 3 }]);
+        assert_eq!(
+            s.at(1350, Observation::Tick),
+            vec![Decision::Renew { token: 3 }]
+        );
         // That call hangs: nothing answers; the deadline passes on a tick.
         assert_eq!(s.at(2400, Observation::Tick), vec![]);
         assert_eq!(
@@ -404,7 +414,10 @@ mod tests {
         let mut s = Sim::new();
         s.at(0, Observation::Tick);
         s.at(10, Observation::Acquired(Some(4)));
-        assert_eq!(s.at(1000, Observation::Tick), vec![Decision::Renew { token: 4 }]);
+        assert_eq!(
+            s.at(1000, Observation::Tick),
+            vec![Decision::Renew { token: 4 }]
+        );
         // No extension: the deadline of that renewal is long past.
         assert_eq!(
             s.at(11_000, Observation::Renewed(true)),
