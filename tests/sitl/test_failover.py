@@ -108,6 +108,9 @@ def test_a_standby_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(dat
         h = health(b)
         assert h["status"] == "ok" and h["cluster"]["token"] == 2 and h["cluster"]["leader"] == "b", h
 
+        # The whole API on the same listener, the websocket too.
+        with b.ws() as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
         out = wait(lambda: "recovered from the event log" in b.output() and b.output(), 10, "b's recovery")
         assert "1 open [#1]" in out and "1 sortie(s) to follow" in out, out
         wait(lambda: "taken back after a restart" in b.output(), 20, "the sortie taken back by b")
