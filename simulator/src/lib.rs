@@ -3,7 +3,8 @@
 //! for flying with QGroundControl, MAVProxy or pymavlink) without hardware.
 //!
 //! One UDP socket per link carries the whole fleet to the ground station
-//! (`--gcs`), as a MAVLink router would: vehicles are told apart by system id.
+//! (`--gcs`, or several: each gets everything), as a MAVLink router would:
+//! vehicles are told apart by system id.
 //! A link holds at most 250 vehicles (system ids are one byte); larger
 //! synthetic fleets use several links. `--listen-base` also gives each vehicle
 //! its own UDP port for extra ground stations. `--control` opens a line-based
@@ -40,11 +41,13 @@ pub struct Cli {
     /// Scenario file: one vehicle per configured drone, parked in its hangar.
     #[arg(long, required_unless_present = "synthetic")]
     pub config: Option<PathBuf>,
-    /// Ground station address to send MAVLink to (it answers on the same socket).
+    /// Ground station address to send MAVLink to (it answers on the same
+    /// socket). Repeat it for several (as a MAVLink router fans out): every
+    /// vehicle streams to each, and takes commands from any.
     #[arg(long, default_value = "127.0.0.1:14550")]
-    pub gcs: SocketAddr,
+    pub gcs: Vec<SocketAddr>,
     /// The ground station of each link, in the scenario's `[[link]]` order
-    /// (repeat it; links without one send to `--gcs`).
+    /// (repeat it; links without one send to every `--gcs`).
     #[arg(long = "link-gcs")]
     pub link_gcs: Vec<SocketAddr>,
     /// Local address of the fleet socket (port 0: any free port).

@@ -35,7 +35,7 @@ const TICK: Duration = Duration::from_millis(20);
 /// Extra ground stations are forgotten after this much silence, seconds of
 /// link time (they send a heartbeat every second).
 const PEER_TIMEOUT_S: f64 = 10.0;
-/// Ground stations a vehicle streams its telemetry to, beside the permanent one.
+/// Ground stations a vehicle streams its telemetry to, beside the permanent ones.
 const MAX_GROUND_STATIONS: usize = 4;
 const COMPONENT_AUTOPILOT: u8 = 1;
 
@@ -212,8 +212,11 @@ pub async fn run(
         if sim.links[link].insert(c.system_id, i).is_some() {
             anyhow::bail!("system id {} is used twice on link {link}", c.system_id);
         }
-        let to = cli.link_gcs.get(link).copied().unwrap_or(cli.gcs);
-        let gcs = sim.peer(link, to, true);
+        let to: Vec<SocketAddr> = match cli.link_gcs.get(link) {
+            Some(a) => vec![*a],
+            None => cli.gcs.clone(),
+        };
+        let gcs: Vec<PeerId> = to.into_iter().map(|a| sim.peer(link, a, true)).collect();
         let signing = c.signing_key.clone().map(|key| SlotSigning {
             verifier: Verifier::new(Keyring {
                 default: Some(key.clone()),
@@ -226,7 +229,7 @@ pub async fn run(
         sim.slots.push(Slot {
             signing,
             vehicle: Vehicle::new(c),
-            peers: vec![gcs],
+            peers: gcs,
             seq: 0,
             link_down_until: None,
             loss_pct: 0.0,
@@ -298,7 +301,8 @@ pub async fn run(
         "event": "ready",
         "mavlink": mavlink_addrs.first(),
         "links": mavlink_addrs,
-        "gcs": cli.gcs.to_string(),
+        "gcs": cli.gcs.first().map(|a| a.to_string()),
+        "ground_stations": cli.gcs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "control": control::describe(control_addr),
         "listen": listen_ports,
         "sbs": control::describe(sbs_addr),
@@ -309,7 +313,7 @@ pub async fn run(
     println!("{ready}");
     tracing::info!(
         vehicles = sim.slots.len(),
-        gcs = %cli.gcs,
+        gcs = %cli.gcs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
         "simulator ready; MAVLink on {}",
         mavlink_addrs.join(", ")
     );

@@ -28,9 +28,11 @@ CONFIG = os.path.join(ROOT, "config", "haining.toml")
 class Server:
     def __init__(self, speedup=None, args=(), event_log="off", env=None, config=CONFIG):
         fleet = ["--sim", "--sim-speedup", str(speedup)] if speedup is not None else []
+        # event_log=None: none given here (e.g. --database in args).
+        log = ["--event-log", str(event_log)] if event_log is not None else []
         self.p = subprocess.Popen(
             [DISPATCHER, "serve", "--config", config, "--listen", "127.0.0.1:0", *fleet,
-             "--time", "2026-09-28T13:00:00+08:00", "--event-log", str(event_log), *args],
+             "--time", "2026-09-28T13:00:00+08:00", *log, *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self.lines = []

@@ -163,3 +163,32 @@ fn a_usage_error_has_its_own_exit_status() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--no-such-flag"));
 }
+
+#[test]
+fn serve_node_needs_the_log_in_postgresql_a_plain_name_and_no_sim() {
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--config",
+            "config/haining.toml",
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend(extra);
+        let out = dispatcher(&args);
+        assert!(!out.status.success(), "{}", text(&out.stdout));
+        text(&out.stderr)
+    };
+    let err = serve(&["--node", "a", "--event-log", "off"]);
+    assert!(
+        err.contains("--node a") && err.contains("--database postgres://"),
+        "{err}"
+    );
+    let err = serve(&["--node", "a b", "--database", "postgres://x@127.0.0.1:1/d"]);
+    assert!(
+        err.contains("--node a b") && err.contains("letters, digits"),
+        "{err}"
+    );
+    let err = serve(&["--node", "a", "--sim"]);
+    assert!(err.contains("--node") && err.contains("--sim"), "{err}");
+}

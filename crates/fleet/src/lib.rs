@@ -5,6 +5,7 @@
 //! - [`runtime`]: the thin async loop around it (clock, link actions, log);
 //! - [`service`]: the long-running service and its [`FleetHandle`];
 //! - [`store`]: the durable event log; [`reports`]: what is read from it;
+//! - [`cluster`]: the dispatch lease kept, the leader's gate and fence;
 //! - [`mission`], [`failsafe`], [`clock`]: missions and fences, failsafe
 //!   parameters, the vehicles' clock rate.
 //!
@@ -13,6 +14,7 @@
 
 mod actions;
 pub mod clock;
+pub mod cluster;
 pub mod core;
 pub mod events;
 pub mod failsafe;

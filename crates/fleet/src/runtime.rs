@@ -129,7 +129,9 @@ impl std::fmt::Debug for FleetManager {
 }
 
 /// The writer's side of the log: commits each step's batch; while the log
-/// fails, keeps one merged batch of everything not yet written.
+/// fails, keeps one merged batch of everything not yet written. A commit
+/// refused by the fence (another server leads) is final: nothing is
+/// written again, the alarm goes off, and the loop stops.
 #[derive(Debug, Default)]
 struct Persister {
     store: Option<Box<dyn Store>>,
@@ -138,12 +140,27 @@ struct Persister {
     /// Why the last commit failed.
     last_error: Option<String>,
     dropped: u64,
+    /// Why the fence refused a commit, once it did.
+    fenced: Option<String>,
+    on_fenced: Option<Alarm>,
+}
+
+/// Called once when the fence refuses a commit.
+struct Alarm(Box<dyn Fn(String) + Send>);
+
+impl std::fmt::Debug for Alarm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Alarm")
+    }
 }
 
 impl Persister {
     /// Commits `batch` (after anything still pending). Gives the log's new
     /// health when it changed.
     fn commit(&mut self, batch: Batch) -> Option<StoreHealth> {
+        if self.fenced.is_some() {
+            return None;
+        }
         let store = self.store.as_mut()?;
         let mut all = self.pending.take().unwrap_or_default();
         all.merge(batch);
@@ -151,6 +168,17 @@ impl Persister {
             Ok(()) => {
                 self.last_error = None;
                 std::mem::take(&mut self.failing).then_some(StoreHealth::Working)
+            }
+            Err(e @ StoreError::Fenced { .. }) => {
+                // Another server's decisions stand; ours are not written.
+                let why = e.to_string();
+                tracing::error!("{why}: this server no longer leads; nothing more is written");
+                self.last_error = Some(why.clone());
+                self.fenced = Some(why.clone());
+                if let Some(Alarm(f)) = &self.on_fenced {
+                    f(why);
+                }
+                None
             }
             Err(e) => {
                 self.last_error = Some(e.to_string());
@@ -176,6 +204,9 @@ impl Persister {
 
     /// Something is not yet in the log.
     fn behind(&self) -> Option<String> {
+        if let Some(why) = &self.fenced {
+            return Some(why.clone());
+        }
         self.pending.as_ref().map(|_| {
             self.last_error
                 .clone()
@@ -310,6 +341,13 @@ impl FleetManager {
         let effects = self.core.recover(self.clock.now(), r);
         self.execute(effects, &mut |_| {});
         Ok(())
+    }
+
+    /// Calls `alarm` (once) when the log's fence refuses a commit: another
+    /// server took the lease. From then on nothing is written, no link
+    /// action is started, and the loop stops.
+    pub fn on_fenced(&mut self, alarm: impl Fn(String) + Send + 'static) {
+        self.log.on_fenced = Some(Alarm(Box::new(alarm)));
     }
 
     /// The log's read side, if any (for reports and time lines).
@@ -454,9 +492,12 @@ impl FleetManager {
                 }
             }
             let behind = self.log.behind();
+            let fenced = self.log.fenced.is_some();
             for e in rest {
                 match e {
                     Effect::Persist(_) => {}
+                    // Not the leader: its decisions are not carried out.
+                    Effect::Act { .. } if fenced => {}
                     Effect::Act { id, action } => self.spawn(id, action),
                     Effect::Abort(id) => {
                         if let Some(h) = self.running.remove(&id) {
@@ -618,7 +659,7 @@ impl FleetManager {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut calls_open = true;
         let mut timed_out = false;
-        while !self.core.stopping() {
+        while !self.core.stopping() && self.log.fenced.is_none() {
             tokio::select! {
                 _ = tick.tick() => {
                     // Incidents whose time has come, reported together.

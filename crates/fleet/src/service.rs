@@ -397,6 +397,113 @@ mod tests {
         }
     }
 
+    /// A log that takes commits until `fenced` is set, then refuses them
+    /// as a fenced PostgreSQL log does; counts the commits it was asked for.
+    #[derive(Debug)]
+    struct Fenceable {
+        fenced: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        refused: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    impl crate::store::Store for Fenceable {
+        fn commit(&mut self, _: &crate::store::Batch) -> Result<(), crate::store::StoreError> {
+            use std::sync::atomic::Ordering;
+            if !self.fenced.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            Err(crate::store::StoreError::Fenced {
+                lease: "dispatch".into(),
+                held: 1,
+                current: Some(2),
+                holder: Some("b".into()),
+                expired: false,
+            })
+        }
+        fn recover(&mut self) -> Result<crate::store::Recovered, crate::store::StoreError> {
+            BrokenDisk.recover()
+        }
+        fn incident_events(
+            &self,
+            i: IncidentId,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            BrokenDisk.incident_events(i)
+        }
+        fn track(
+            &self,
+            d: &DroneId,
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::TrackPoint>, crate::store::StoreError> {
+            BrokenDisk.track(d, a, b)
+        }
+        fn incidents_reported(
+            &self,
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::IncidentRow>, crate::store::StoreError> {
+            BrokenDisk.incidents_reported(a, b)
+        }
+        fn events_between(
+            &self,
+            k: &[&str],
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            BrokenDisk.events_between(k, a, b)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fenced_commit_is_final_the_alarm_goes_off_once_and_the_loop_ends() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let fenced = Arc::new(AtomicBool::new(false));
+        let refused = Arc::new(AtomicU32::new(0));
+        let s = scenario();
+        let (t, _out, _in) = Transport::memory();
+        let link = mavlink_link::link::spawn(
+            t,
+            s.drones.iter().map(|d| d.system_id),
+            LinkConfig::default(),
+        );
+        let mut manager = FleetManager::new(s, link, crate::FleetConfig::default());
+        let (alarm_tx, mut alarms) = tokio::sync::mpsc::unbounded_channel();
+        manager.on_fenced(move |why| {
+            let _ = alarm_tx.send(why);
+        });
+        manager
+            .with_store(Box::new(Fenceable {
+                fenced: Arc::clone(&fenced),
+                refused: Arc::clone(&refused),
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (fleet, task) = spawn(manager, Duration::ZERO);
+        assert!(fleet.report(report("before")).await.is_ok());
+        // Another server takes the lease.
+        fenced.store(true, Ordering::SeqCst);
+        let answer = fleet.report(report("after")).await;
+        assert!(
+            matches!(&answer, Err(ServiceError::Storage(m)) if m.contains("token 2")),
+            "{answer:?}"
+        );
+        let why = tokio::time::timeout(Duration::from_secs(5), alarms.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no alarm"));
+        assert!(why.is_some_and(|w| w.contains("dispatch")));
+        // The loop ends by itself; nothing is tried again.
+        let summary = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap_or_else(|_| panic!("the loop went on after a fenced commit"));
+        assert!(summary.is_ok());
+        assert_eq!(refused.load(Ordering::SeqCst), 1);
+        assert!(alarms.try_recv().is_err(), "the alarm went off twice");
+        assert!(matches!(
+            fleet.report(report("later")).await,
+            Err(ServiceError::Stopped)
+        ));
+    }
+
     #[tokio::test]
     async fn a_restart_on_the_same_log_has_every_incident_zone_and_the_numbering() {
         let dir = std::env::temp_dir().join(format!("fleet-store-{}", std::process::id()));

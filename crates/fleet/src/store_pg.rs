@@ -97,13 +97,20 @@ impl std::fmt::Debug for PostgresStore {
 /// The writer's session: a commit waits for the WAL to be flushed, even
 /// where the server's default is `synchronous_commit = off` (a stronger
 /// setting, `remote_apply` for one, is left as it is).
+///
+/// A writer frozen inside a transaction (SIGSTOP, a frozen VM) would hold
+/// the lease row's lock that every commit takes, and keep a standby from
+/// taking the lease however long its own lease ran out: the session is
+/// ended by the database after 2 s idle in a transaction, which rolls the
+/// transaction back and frees the lock. A commit never waits that long
+/// between its own statements.
 fn writer_session(c: &mut Client) -> Result<(), postgres::Error> {
     let row = c.query_one("SELECT current_setting('synchronous_commit')", &[])?;
     let setting: String = row.try_get(0)?;
     if setting == "off" {
         c.batch_execute("SET synchronous_commit = on")?;
     }
-    Ok(())
+    c.batch_execute("SET idle_in_transaction_session_timeout = '2s'")
 }
 
 fn reader_session(c: &mut Client) -> Result<(), postgres::Error> {

@@ -654,3 +654,45 @@ async fn a_parameter_is_read_set_and_verified_against_the_read_back() {
         Err(ParamError::BadValue(_))
     ));
 }
+
+#[tokio::test]
+async fn a_shut_send_gate_lets_no_frame_out_and_an_open_one_lets_them_all() {
+    let gate = link::SendGate::closed();
+    let (t, mut rx, tx) = Transport::memory();
+    let h = link::spawn(
+        t,
+        [V],
+        LinkConfig {
+            send_gate: Some(gate.clone()),
+            command_timeout: Duration::from_millis(300),
+            command_retries: 20,
+            ..cfg()
+        },
+    );
+    tx.send(heartbeat()).unwrap_or_else(|_| panic!("link gone"));
+    // Heard, heartbeats due, a command asked: nothing goes out while shut.
+    let task = tokio::spawn({
+        let h = h.clone();
+        async move { h.arm(V, true).await }
+    });
+    let quiet = tokio::time::timeout(Duration::from_millis(1200), rx.recv()).await;
+    assert!(quiet.is_err(), "a frame left a shut gate: {quiet:?}");
+    assert!(gate.refused() > 0);
+    // Opened: the retransmission of the command goes out.
+    gate.open_until(std::time::Instant::now() + Duration::from_secs(60));
+    let MavMessage::COMMAND_LONG(c) = next(&mut rx).await else {
+        panic!("expected COMMAND_LONG")
+    };
+    assert_eq!(c.command, MavCmd::MAV_CMD_COMPONENT_ARM_DISARM);
+    ack(
+        &tx,
+        MavCmd::MAV_CMD_COMPONENT_ARM_DISARM,
+        MavResult::MAV_RESULT_ACCEPTED,
+    );
+    let _ = task.await;
+    // Closed for good: the heartbeats stop.
+    gate.close();
+    while rx.try_recv().is_ok() {}
+    let quiet = tokio::time::timeout(Duration::from_millis(1200), rx.recv()).await;
+    assert!(quiet.is_err(), "a frame left a closed gate: {quiet:?}");
+}

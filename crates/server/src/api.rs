@@ -122,7 +122,8 @@ pub(crate) fn parse_incident_id(s: &str) -> Result<IncidentId, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "service",
-    responses((status = 200, description = "The service is up: vehicles heard, link counters", body = wire::Health)))]
+    responses((status = 200, description = "The service is up: vehicles heard, link counters; \
+        a standby (one of several servers, not holding the dispatch lease) answers `StandbyHealth`", body = wire::cluster::AnyHealth)))]
 pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, ApiError> {
     let snap = s.fleet.snapshot().await?;
     let traffic = s.fleet.traffic().await?;
@@ -160,6 +161,10 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
         link: (&all).into(),
         links,
         traffic: wire::traffic::TrafficHealth::new(&traffic, sbs.as_ref()),
+        cluster: s
+            .cluster
+            .as_ref()
+            .map(|c| wire::cluster::ClusterHealth::from(&*c.borrow())),
     }))
 }
 

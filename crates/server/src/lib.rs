@@ -11,6 +11,8 @@
 //! - `wire`: every body the server sends, typed, converted from the core's
 //!   and the fleet's types (routes and zones as GeoJSON among them).
 //! - `openapi`: the OpenAPI document, generated from the handlers and types.
+//! - `standby`: a standby's health-only surface, and the switch to [`app`]
+//!   when it becomes the leader.
 
 pub mod api;
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod reports;
+pub mod standby;
 pub mod traffic;
 pub mod weather;
 pub mod wire;
@@ -61,6 +64,8 @@ pub struct AppState {
     pub limiter: limits::Limiter,
     /// Requests refused by it.
     pub rate_limited: Arc<std::sync::atomic::AtomicU64>,
+    /// With `--node`: where this server stands in the dispatch lease.
+    pub cluster: Option<tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>>,
 }
 
 impl AppState {
@@ -90,7 +95,17 @@ impl AppState {
             started: Instant::now(),
             limiter: limits::Limiter::new(limits::WriteLimit::default()),
             rate_limited: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            cluster: None,
         }
+    }
+
+    /// A server of several on one database: its health says where it stands.
+    pub fn with_cluster(
+        mut self,
+        status: tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>,
+    ) -> AppState {
+        self.cluster = Some(status);
+        self
     }
 
     /// With another write limit (from the configuration).

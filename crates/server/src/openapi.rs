@@ -5,7 +5,8 @@
 //! (the incident kinds, the operating region's bounds) is filled in from it,
 //! so that a request the document allows is one the server takes. The
 //! errors every operation of a kind can answer (401 without a token, 403
-//! with a weaker role, 429 past the write limit, 503 while stopping) are
+//! with a weaker role, 429 past the write limit, 503 while stopping or on a
+//! standby) are
 //! added here rather than repeated on each handler. Two request bodies are
 //! written out by hand, because their rules are not one Rust type: an
 //! operator command (each action with only its fields) and a zone (GeoJSON).
@@ -234,7 +235,8 @@ impl Modify for Bearer {
 /// Adds the errors that depend on how an operation is reached rather than
 /// on the handler: 401 on every operation that needs a token, 403 and 429
 /// on every write (they need more than the viewer role and are rate
-/// limited), 503 on every operation that asks the fleet service.
+/// limited), 503 on every operation but health (the fleet service is
+/// stopping or its log failing, or this server is a standby).
 struct CommonErrors;
 
 impl Modify for CommonErrors {
@@ -259,7 +261,8 @@ impl Modify for CommonErrors {
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let asks_fleet = !matches!(path.as_str(), "/api/config" | "/api/metrics");
+            // A standby answers every operation but health with 503 `standby`.
+            let may_503 = path.as_str() != "/api/health";
             let ops = [
                 (false, item.get.as_mut()),
                 (true, item.post.as_mut()),
@@ -286,9 +289,10 @@ impl Modify for CommonErrors {
                             .into()
                     });
                 }
-                if asks_fleet {
+                if may_503 {
                     r.entry("503".into()).or_insert_with(|| {
-                        error("The service is shutting down, or a change could not be made durable (retry)")
+                        error("The service is shutting down, a change could not be made durable (retry), \
+                               or this server is a standby (code `standby`: the message names the leader, send it there)")
                             .build()
                             .into()
                     });

@@ -65,6 +65,7 @@ pub(super) struct RawServer {
 #[derive(Deserialize, Default)]
 pub(super) struct RawCluster {
     pub(super) database: Option<String>,
+    pub(super) node: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,19 @@ pub struct ClusterSettings {
     /// The event log in PostgreSQL (`postgres://USER@HOST:PORT/DATABASE`),
     /// instead of `[server] event_log`'s SQLite file.
     pub database: Option<String>,
+    /// This server's name in the dispatch lease (`dispatcher serve --node`):
+    /// with `database`, the server is one of several, leader or standby.
+    pub node: Option<String>,
+}
+
+/// Whether `name` can name a server in the dispatch lease: 1 to 64
+/// letters, digits, `.`, `_` or `-`.
+pub fn valid_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// One access token and its role.

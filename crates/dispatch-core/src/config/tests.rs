@@ -445,6 +445,35 @@ fn a_cluster_database_is_a_postgres_url_and_the_only_event_log() {
 }
 
 #[test]
+fn a_cluster_node_is_a_short_plain_name() {
+    let url = "postgres://dispatch@db.example:5432/dispatch";
+    let t = format!(
+        "{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"dispatch-a\"\n",
+        good()
+    );
+    let s = run(&t, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.cluster.node.as_deref(), Some("dispatch-a"));
+    check(
+        &format!(
+            "{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"a b\"\n",
+            good()
+        ),
+        EMPTY_ZONES,
+        &["[cluster]", "node `a b`", "letters, digits"],
+    );
+    check(
+        &format!("{}\n[cluster]\nnode = \"a\"\n", good()),
+        EMPTY_ZONES,
+        &["[cluster]", "node needs database"],
+    );
+    check(
+        &format!("{}\n[cluster]\nnod = \"a\"\n", good()),
+        EMPTY_ZONES,
+        &["unknown key `cluster.nod`"],
+    );
+}
+
+#[test]
 fn open_polygon() {
     let ring = "[[120.4,30.4],[120.6,30.4],[120.6,30.6],[120.4,30.6],[120.45,30.45]]";
     check(

@@ -266,7 +266,22 @@ impl Validator {
             }
             _ => {}
         }
-        ClusterSettings { database }
+        let node = raw.node.as_deref().map(str::trim).map(str::to_owned);
+        if node.is_some() && database.is_none() {
+            self.err(
+                item(),
+                "node needs database: the servers of a cluster share the event log in PostgreSQL",
+            );
+        }
+        if let Some(n) = &node
+            && !super::settings::valid_node_name(n)
+        {
+            self.err(
+                item(),
+                format!("node `{n}`: a server's name is 1 to 64 letters, digits, `.`, `_` or `-`"),
+            );
+        }
+        ClusterSettings { database, node }
     }
 
     pub(super) fn server(&mut self, raw: &RawServer, tokens: &[RawToken]) -> ServerSettings {

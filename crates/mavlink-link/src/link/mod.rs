@@ -20,11 +20,12 @@
 //!
 //! Inside: `handle` ([`LinkHandle`]) and `params` (its parameter calls),
 //! `driver` (the link task and what comes in), `send` (signing and routing
-//! what goes out), `protocol` (commands, missions, parameters on the task's
+//! what goes out), `gate` ([`SendGate`], the permission to send at all), `protocol` (commands, missions, parameters on the task's
 //! side), `transport` (the sockets) and `error`.
 
 mod driver;
 mod error;
+mod gate;
 mod handle;
 mod params;
 mod protocol;
@@ -32,6 +33,7 @@ mod send;
 mod transport;
 
 pub use error::{CommandError, ParamError, UploadError};
+pub use gate::SendGate;
 pub use handle::LinkHandle;
 pub use params::ParamValue;
 pub use transport::Transport;
@@ -108,6 +110,10 @@ pub struct LinkConfig {
     pub signing: Option<Keyring>,
     /// Link id this station signs with.
     pub signing_link_id: u8,
+    /// When given, no frame leaves the link unless the gate is open at the
+    /// moment it is written (a dispatch server that may have lost its
+    /// lease sends nothing). None: always open.
+    pub send_gate: Option<SendGate>,
 }
 
 impl Default for LinkConfig {
@@ -126,6 +132,7 @@ impl Default for LinkConfig {
             stream_rates: vec![(33, 2.0), (1, 1.0), (147, 1.0), (42, 1.0), (245, 1.0)],
             signing: None,
             signing_link_id: 0,
+            send_gate: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What the link task sends: each message encoded once, signed per key
 //! (one frame per group of vehicles holding the same key), and routed to
-//! where each vehicle is heard from, never to a contested one.
+//! where each vehicle is heard from, never to a contested one, and nothing
+//! at all while the link's [`super::SendGate`] is shut.
 
 use std::net::SocketAddr;
 use std::sync::PoisonError;
@@ -91,6 +92,16 @@ impl Driver {
                 tracing::debug!("nothing sent to contested system(s) {systems:?}");
                 continue;
             }
+            let gate = self.cfg.send_gate.clone();
+            // Checked again right before each write: a frame built before a
+            // pause is not sent after it.
+            let allowed = || match &gate {
+                Some(g) if !g.is_open() => {
+                    g.count_refused();
+                    false
+                }
+                _ => true,
+            };
             let result = match &mut self.transport {
                 Transport::Udp { socket, peer } => {
                     let mut dests: Vec<SocketAddr> = match peer {
@@ -102,12 +113,16 @@ impl Driver {
                     dests.dedup();
                     let mut r = Ok(());
                     for d in dests {
+                        if !allowed() {
+                            continue;
+                        }
                         if let Err(e) = socket.send_to(&bytes, d).await {
                             r = Err(e);
                         }
                     }
                     r
                 }
+                Transport::Tcp(_) | Transport::Memory { .. } if !allowed() => Ok(()),
                 Transport::Tcp(s) => s.write_all(&bytes).await,
                 Transport::Memory { tx, .. } => tx
                     .send(bytes)

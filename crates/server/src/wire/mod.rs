@@ -12,11 +12,13 @@
 //! - [`fleet`]: drones, hangars, telemetry entries, an operator command's answer.
 //! - [`zone`]: no-go zones as GeoJSON.
 //! - [`service`]: health, map settings, metrics, the error body.
+//! - [`cluster`]: the server's place in the dispatch lease, a standby's health.
 //! - [`report`]: time lines, response times, daily summaries.
 //! - [`traffic`]: manned aircraft, held launches and drones, the feed's health.
 //! - [`event`]: websocket messages.
 //! - [`wind`]: the wind field and how it shaped a plan.
 
+pub mod cluster;
 pub mod event;
 pub mod fleet;
 pub mod incident;

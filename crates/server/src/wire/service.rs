@@ -21,7 +21,7 @@ pub struct ErrorDetail {
     /// Stable and machine-readable: bad_request, unauthorized, forbidden,
     /// not_found, conflict, payload_too_large, invalid_field, rate_limited,
     /// vehicle_rejected, vehicle_error, vehicle_busy, vehicle_timeout,
-    /// not_durable, unavailable, event_log_unavailable.
+    /// not_durable, unavailable, event_log_unavailable, standby.
     pub code: String,
     /// For people: names the field or id at fault.
     pub message: String,
@@ -46,6 +46,8 @@ pub struct Health {
     pub links: Vec<LinkHealth>,
     /// Manned traffic: tracks, reports, the SBS-1 feed.
     pub traffic: super::traffic::TrafficHealth,
+    /// With `--node`: this server in the dispatch lease (null: a single server).
+    pub cluster: Option<super::cluster::ClusterHealth>,
 }
 
 /// One MAVLink link: its name, where it listens, its vehicles and counters.

@@ -1,7 +1,11 @@
 //! `dispatcher serve`: the fleet service, the HTTP API, the websocket and the
 //! web map in one process; with `--sim`, the bundled simulator fleet too
 //! (in-process, on its own thread, speaking MAVLink over loopback UDP
-//! exactly as hardware would).
+//! exactly as hardware would). With `--node`, one of several servers on one
+//! PostgreSQL database (`cluster`): a standby until it takes the dispatch
+//! lease, then the leader.
+
+mod cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,6 +82,13 @@ pub(crate) struct ServeArgs {
     /// [cluster] section; an `--event-log` given here wins over it.
     #[arg(long, conflicts_with = "event_log")]
     database: Option<String>,
+    /// This server's name among several on one PostgreSQL database (with
+    /// --database or [cluster] database): it leads while it holds the
+    /// dispatch lease, else it is a standby that sends nothing to any
+    /// vehicle. Default: `node` of the config's [cluster] section (none:
+    /// a single server).
+    #[arg(long, conflicts_with = "sim")]
+    node: Option<String>,
     /// A ground ADS-B receiver's SBS-1 (BaseStation) feed, HOST:PORT (dump1090
     /// and readsb serve it on port 30003). Default: `sbs` of the config's
     /// [traffic] section (none there: traffic only from the vehicles' ADS-B).
@@ -86,6 +97,38 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let p = prepare(args)?;
+    let node = args
+        .node
+        .clone()
+        .or_else(|| p.scenario.cluster.node.clone());
+    let log = event_log(args, &p.scenario)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        match (node, log) {
+            (Some(node), EventLog::Postgres(url)) => cluster::run(args, p, node, url).await,
+            (Some(node), _) => bail!(
+                "--node {node}: several servers share the event log in PostgreSQL: give --database postgres://USER@HOST:PORT/DATABASE (or [cluster] database)"
+            ),
+            (None, log) => single(args, p, log).await,
+        }
+    })
+}
+
+/// What every server needs before anything runs: the checked settings.
+struct Prepared {
+    scenario: config::Scenario,
+    tokens: Tokens,
+    speedup: f64,
+    start: DateTime<FixedOffset>,
+    web_dir: PathBuf,
+}
+
+fn prepare(args: &ServeArgs) -> Result<Prepared> {
     let speedup = if args.sim {
         args.sim_speedup
     } else {
@@ -93,6 +136,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
     };
     if !(speedup > 0.0 && speedup <= 1000.0) {
         bail!("speedup {speedup} is outside (0, 1000]");
+    }
+    if let Some(n) = &args.node
+        && !config::valid_node_name(n)
+    {
+        bail!("--node {n}: a server's name is 1 to 64 letters, digits, `.`, `_` or `-`");
     }
     let scenario = config::load(&args.config).map_err(anyhow::Error::msg)?;
     for w in &scenario.warnings {
@@ -110,7 +158,6 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         );
     }
     let start = args.time.unwrap_or_else(|| Utc::now().fixed_offset());
-    let offset = *start.offset();
     let web_dir = args
         .web_dir
         .clone()
@@ -125,196 +172,300 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
             web_dir.display()
         );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async move {
-        let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
-        let link_cfg = crate::link_config(&scenario)?;
-        let mut links = Vec::new();
-        for (spec, address) in scenario.links.iter().zip(&addresses) {
-            let ids: Vec<u8> = scenario
-                .drones
-                .iter()
-                .filter(|d| d.link == spec.name)
-                .map(|d| d.system_id)
-                .collect();
-            let link = mavlink_link::link::connect(address, ids, link_cfg.clone())
-                .await
-                .with_context(|| {
-                    format!("cannot open the MAVLink link {} ({address:?})", spec.name)
-                })?;
-            for d in scenario.drones.iter().filter(|d| d.link == spec.name) {
-                if let Some(a) = d.address {
-                    link.bind(d.system_id, a);
-                }
-            }
-            links.push((spec.name.clone(), link));
-        }
-        if links.len() > 1 {
-            let at: Vec<String> = links
-                .iter()
-                .map(|(n, l)| {
-                    let a = l.local_addr().map_or_else(|| "?".to_owned(), |a| a.to_string());
-                    format!("{n} {a}")
-                })
-                .collect();
-            crate::emit(&format!("dispatcher: {} MAVLink links: {}\n", links.len(), at.join(", ")))?;
-        }
-        let Some((_, link)) = links.first().cloned() else {
-            bail!("the scenario has no MAVLink link");
-        };
-        if args.sim {
-            let mut gcs = Vec::new();
-            for (name, l) in &links {
-                gcs.push(l.local_addr().with_context(|| {
-                    format!("the MAVLink link {name} has no local address for the simulator")
-                })?);
-            }
-            start_simulator(&args.config, &gcs, speedup, &sim_extra(args))?;
-        } else if let Some(m) = fleet::clock::measure(
-            &link,
-            // The first link's vehicles (a system id means nothing across links).
-            &scenario
-                .drones
-                .iter()
-                .filter(|d| Some(&d.link) == scenario.links.first().map(|l| &l.name))
-                .map(|d| d.system_id)
-                .collect::<Vec<_>>(),
-            Duration::from_secs(3),
-            Duration::from_secs(2),
-        )
+    Ok(Prepared {
+        scenario,
+        tokens,
+        speedup,
+        start,
+        web_dir,
+    })
+}
+
+/// A single server: the fleet, then the API, until Ctrl-C or SIGTERM.
+async fn single(args: &ServeArgs, p: Prepared, log: EventLog) -> Result<ExitCode> {
+    let speedup = p.speedup;
+    let running = start_fleet(args, p, log, None).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        {
-            // Vehicles of our own: scenario time must run at their clock rate.
-            if let Some(w) = fleet::clock::check(speedup, &m).map_err(anyhow::Error::msg)? {
-                tracing::warn!("{w}");
-            }
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    crate::emit(&format!(
+        "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
+        running.mavlink,
+        if args.sim {
+            format!(" (simulated fleet at {speedup}x)")
+        } else {
+            String::new()
         }
-        let listener = tokio::net::TcpListener::bind(args.listen)
+    ))?;
+    running.print_demo_tokens()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(dispatch_server::serve(
+        listener,
+        running.state.clone(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    stop_signal().await?;
+    stopping()?;
+    let _ = stop_tx.send(());
+    // Open websockets end with the process; give plain requests a moment.
+    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    running.finish().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fleet service of a server that commands: its links, log and API state.
+struct Running {
+    fleet: fleet::FleetHandle,
+    service: tokio::task::JoinHandle<fleet::Summary>,
+    state: AppState,
+    /// Where the first link is, for the start-up line.
+    mavlink: String,
+    demo: Vec<String>,
+}
+
+/// How a leader's fleet differs from a single server's.
+struct Leading {
+    /// Every link's frames pass it.
+    gate: fleet::cluster::SendGate,
+    /// The store's commits must hold the lease's token.
+    fence: fleet::store_pg_lease::Fence,
+    /// Told when a commit is fenced.
+    cluster: fleet::cluster::ClusterHandle,
+}
+
+/// Opens the links (and the simulator), the event log (recovering from
+/// it), starts the fleet service, and builds the API's state.
+async fn start_fleet(
+    args: &ServeArgs,
+    p: Prepared,
+    log: EventLog,
+    leading: Option<Leading>,
+) -> Result<Running> {
+    let Prepared {
+        scenario,
+        tokens,
+        speedup,
+        start,
+        web_dir,
+    } = p;
+    let offset = *start.offset();
+    let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
+    let mut link_cfg = crate::link_config(&scenario)?;
+    link_cfg.send_gate = leading.as_ref().map(|l| l.gate.clone());
+    let mut links = Vec::new();
+    for (spec, address) in scenario.links.iter().zip(&addresses) {
+        let ids: Vec<u8> = scenario
+            .drones
+            .iter()
+            .filter(|d| d.link == spec.name)
+            .map(|d| d.system_id)
+            .collect();
+        let link = mavlink_link::link::connect(address, ids, link_cfg.clone())
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let local = listener.local_addr()?;
-        let cfg = FleetConfig {
-            start_time: start.to_utc(),
-            speedup,
-            reassign_after: Duration::from_secs_f64(args.reassign_after.max(0.0)),
-            stall_after_s: args.stall_after,
-            ..FleetConfig::default()
-        };
-        let mut manager =
-            FleetManager::with_links(scenario.clone(), links, cfg).map_err(anyhow::Error::msg)?;
-        if let Some(sbs) = args.sbs.as_ref().or(scenario.traffic.sbs.as_ref()) {
-            if !dispatch_core::airspace::settings::valid_host_port(sbs) {
-                bail!("--sbs {sbs}: expected HOST:PORT (a BaseStation feed, usually port 30003)");
+            .with_context(|| format!("cannot open the MAVLink link {} ({address:?})", spec.name))?;
+        for d in scenario.drones.iter().filter(|d| d.link == spec.name) {
+            if let Some(a) = d.address {
+                link.bind(d.system_id, a);
             }
-            manager.with_sbs(sbs);
-            crate::emit(&format!("dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"))?;
         }
-        match event_log(args, &scenario)? {
-            EventLog::Sqlite(path) => {
-                let store = fleet::store::SqliteStore::open(&path)?;
-                manager
-                    .with_store(Box::new(store))
-                    .with_context(|| format!("cannot read the event log {}", path.display()))?;
-                crate::emit(&format!("dispatcher: event log {}\n", path.display()))?;
-            }
-            EventLog::Postgres(url) => {
-                let store = fleet::store_pg::PostgresStore::open(&url)?;
-                let shown = store.url().to_owned();
-                manager
-                    .with_store(Box::new(store))
-                    .with_context(|| format!("cannot read the event log {shown}"))?;
-                crate::emit(&format!("dispatcher: event log in PostgreSQL {shown}\n"))?;
-            }
-            EventLog::Off => crate::emit(
-                "dispatcher: no event log (--event-log, --database, [server] event_log or [cluster] database): nothing survives a restart\n",
-            )?,
+        links.push((spec.name.clone(), link));
+    }
+    if links.len() > 1 {
+        let at: Vec<String> = links
+            .iter()
+            .map(|(n, l)| {
+                let a = l
+                    .local_addr()
+                    .map_or_else(|| "?".to_owned(), |a| a.to_string());
+                format!("{n} {a}")
+            })
+            .collect();
+        crate::emit(&format!(
+            "dispatcher: {} MAVLink links: {}\n",
+            links.len(),
+            at.join(", ")
+        ))?;
+    }
+    let Some((_, link)) = links.first().cloned() else {
+        bail!("the scenario has no MAVLink link");
+    };
+    // The first link's vehicles (a system id means nothing across links).
+    let first_ids: Vec<u8> = scenario
+        .drones
+        .iter()
+        .filter(|d| Some(&d.link) == scenario.links.first().map(|l| &l.name))
+        .map(|d| d.system_id)
+        .collect();
+    if args.sim {
+        let mut gcs = Vec::new();
+        for (name, l) in &links {
+            gcs.push(l.local_addr().with_context(|| {
+                format!("the MAVLink link {name} has no local address for the simulator")
+            })?);
         }
-        let (fleet, service) = fleet::service::spawn(manager, Duration::from_secs(3));
-        // The event log on stdout.
-        let mut events = fleet.subscribe();
-        let json = args.json;
+        start_simulator(&args.config, &gcs, speedup, &sim_extra(args))?;
+    } else if leading.is_some() {
+        // A leader taking over mid-rescue does not wait for the measure:
+        // the vehicles' clock is checked beside the fleet, and only said.
+        let link = link.clone();
         tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(e) => {
-                        let line = if json {
-                            serde_json::to_string(&e).unwrap_or_default()
-                        } else {
-                            crate::describe(&e, &offset)
-                        };
-                        let _ = crate::emit(&format!("{line}\n"));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let _ =
-                            crate::emit(&format!("({n} events not printed: output too slow)\n"));
-                    }
-                    Err(_) => return,
-                }
+            let m = fleet::clock::measure(
+                &link,
+                &first_ids,
+                Duration::from_secs(3),
+                Duration::from_secs(2),
+            )
+            .await;
+            match m.map(|m| fleet::clock::check(speedup, &m)) {
+                Some(Ok(Some(w))) => tracing::warn!("{w}"),
+                Some(Err(e)) => tracing::error!("{e}"),
+                _ => {}
             }
         });
-        let demo: Vec<String> = scenario
-            .server
-            .tokens
-            .iter()
-            .filter(|t| t.token.starts_with("demo-"))
-            .map(|t| t.token.clone())
-            .collect();
-        let defaults = dispatch_server::limits::WriteLimit::default();
-        let limit = dispatch_server::limits::WriteLimit {
-            per_minute: scenario
-                .server
-                .write_rate_per_min
-                .unwrap_or(defaults.per_minute),
-            burst: scenario.server.write_burst.unwrap_or(defaults.burst),
-        };
-        let state = AppState::new(
-            fleet.clone(),
-            scenario,
-            tokens,
-            HubConfig::default(),
-            Some(web_dir),
-        )
-        .with_write_limit(limit);
+    } else if let Some(m) = fleet::clock::measure(
+        &link,
+        &first_ids,
+        Duration::from_secs(3),
+        Duration::from_secs(2),
+    )
+    .await
+    {
+        // Vehicles of our own: scenario time must run at their clock rate.
+        if let Some(w) = fleet::clock::check(speedup, &m).map_err(anyhow::Error::msg)? {
+            tracing::warn!("{w}");
+        }
+    }
+    let cfg = FleetConfig {
+        start_time: start.to_utc(),
+        speedup,
+        reassign_after: Duration::from_secs_f64(args.reassign_after.max(0.0)),
+        stall_after_s: args.stall_after,
+        ..FleetConfig::default()
+    };
+    let mut manager =
+        FleetManager::with_links(scenario.clone(), links, cfg).map_err(anyhow::Error::msg)?;
+    if let Some(sbs) = args.sbs.as_ref().or(scenario.traffic.sbs.as_ref()) {
+        if !dispatch_core::airspace::settings::valid_host_port(sbs) {
+            bail!("--sbs {sbs}: expected HOST:PORT (a BaseStation feed, usually port 30003)");
+        }
+        manager.with_sbs(sbs);
         crate::emit(&format!(
-            "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
-            link.local_addr()
-                .map_or_else(|| format!("{:?}", addresses.first()), |a| a.to_string()),
-            if args.sim {
-                format!(" (simulated fleet at {speedup}x)")
-            } else {
-                String::new()
-            }
+            "dispatcher: manned traffic from the SBS-1 feed at {sbs}\n"
         ))?;
-        if !demo.is_empty() {
+    }
+    if let Some(l) = &leading {
+        let cluster = l.cluster.clone();
+        manager.on_fenced(move |why| cluster.fenced(why));
+    }
+    match log {
+        EventLog::Sqlite(path) => {
+            let store = fleet::store::SqliteStore::open(&path)?;
+            manager
+                .with_store(Box::new(store))
+                .with_context(|| format!("cannot read the event log {}", path.display()))?;
+            crate::emit(&format!("dispatcher: event log {}\n", path.display()))?;
+        }
+        EventLog::Postgres(url) => {
+            let fence = leading.as_ref().map(|l| l.fence.clone());
+            let store = tokio::task::spawn_blocking(move || {
+                fleet::store_pg::PostgresStore::open(&url).map(|mut s| {
+                    if let Some(f) = fence {
+                        s.set_fence(f);
+                    }
+                    s
+                })
+            })
+            .await
+            .context("opening the event log failed")??;
+            let shown = store.url().to_owned();
+            // Recovery reads the shared log (a standby taking over reads
+            // what the leader before it wrote).
+            tokio::task::block_in_place(|| manager.with_store(Box::new(store)))
+                .with_context(|| format!("cannot read the event log {shown}"))?;
+            crate::emit(&format!("dispatcher: event log in PostgreSQL {shown}\n"))?;
+        }
+        EventLog::Off => crate::emit(
+            "dispatcher: no event log (--event-log, --database, [server] event_log or [cluster] database): nothing survives a restart\n",
+        )?,
+    }
+    let (fleet, service) = fleet::service::spawn(manager, Duration::from_secs(3));
+    // The event log on stdout.
+    let mut events = fleet.subscribe();
+    let json = args.json;
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    let line = if json {
+                        serde_json::to_string(&e).unwrap_or_default()
+                    } else {
+                        crate::describe(&e, &offset)
+                    };
+                    let _ = crate::emit(&format!("{line}\n"));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let _ = crate::emit(&format!("({n} events not printed: output too slow)\n"));
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    let demo: Vec<String> = scenario
+        .server
+        .tokens
+        .iter()
+        .filter(|t| t.token.starts_with("demo-"))
+        .map(|t| t.token.clone())
+        .collect();
+    let defaults = dispatch_server::limits::WriteLimit::default();
+    let limit = dispatch_server::limits::WriteLimit {
+        per_minute: scenario
+            .server
+            .write_rate_per_min
+            .unwrap_or(defaults.per_minute),
+        burst: scenario.server.write_burst.unwrap_or(defaults.burst),
+    };
+    let mavlink = link
+        .local_addr()
+        .map_or_else(|| format!("{:?}", addresses.first()), |a| a.to_string());
+    let mut state = AppState::new(
+        fleet.clone(),
+        scenario,
+        tokens,
+        HubConfig::default(),
+        Some(web_dir),
+    )
+    .with_write_limit(limit);
+    if let Some(l) = &leading {
+        state = state.with_cluster(l.cluster.status());
+    }
+    Ok(Running {
+        fleet,
+        service,
+        state,
+        mavlink,
+        demo,
+    })
+}
+
+impl Running {
+    fn print_demo_tokens(&self) -> Result<()> {
+        if !self.demo.is_empty() {
             crate::emit(&format!(
                 "dispatcher: demo tokens (from the config): {}\n",
-                demo.join(", ")
+                self.demo.join(", ")
             ))?;
         }
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(dispatch_server::serve(listener, state, async move {
-            let _ = stop_rx.await;
-        }));
-        stop_signal().await?;
-        crate::emit(
-            "dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n",
-        )?;
-        // A second Ctrl-C (or SIGTERM) does not wait for the clean stop.
-        tokio::spawn(async {
-            if stop_signal().await.is_ok() {
-                eprintln!("dispatcher: stopped at once");
-                std::process::exit(130);
-            }
-        });
-        let _ = stop_tx.send(());
-        // Open websockets end with the process; give plain requests a moment.
-        let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-        fleet.stop().await.ok();
-        let summary = tokio::time::timeout(Duration::from_secs(10), service)
+        Ok(())
+    }
+
+    /// Stops the fleet service and prints what is still open.
+    async fn finish(self) -> Result<()> {
+        self.fleet.stop().await.ok();
+        let summary = tokio::time::timeout(Duration::from_secs(10), self.service)
             .await
             .context("the fleet service did not stop within 10 s")?
             .context("the fleet service failed")?;
@@ -336,9 +487,23 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
         if summary.open_sorties.is_empty() {
             text.push_str("no sortie was open\n");
         }
-        crate::emit(&text)?;
-        Ok(ExitCode::SUCCESS)
-    })
+        crate::emit(&text)
+    }
+}
+
+/// Says the server is stopping; a second Ctrl-C (or SIGTERM) does not wait
+/// for the clean stop.
+fn stopping() -> Result<()> {
+    crate::emit(
+        "dispatcher: stopping (vehicles in the air keep flying their uploaded missions)\n",
+    )?;
+    tokio::spawn(async {
+        if stop_signal().await.is_ok() {
+            eprintln!("dispatcher: stopped at once");
+            std::process::exit(130);
+        }
+    });
+    Ok(())
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM (service managers).

@@ -1,0 +1,134 @@
+//! `serve --node NAME --database postgres://...`: one of several servers on
+//! one database. It serves `/api/health` at once, as a standby (no fleet,
+//! no MAVLink link: nothing goes to any vehicle; other requests 503 naming
+//! the leader), until it takes the dispatch lease; then it fences its
+//! store with the lease's token, recovers from the shared log as a restart
+//! does, opens its links behind the lease's send gate and serves the whole
+//! API. Losing the lease (a refused or late renewal, a fenced commit) ends
+//! the process at once with [`STEPPED_DOWN`], so that its supervisor starts
+//! it again as a standby.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fleet::cluster::{News, SendGate, StepDown, Timing};
+use fleet::store_pg_lease::{DISPATCH_LEASE, Lease};
+
+use super::{EventLog, Leading, Prepared, ServeArgs, start_fleet, stop_signal, stopping};
+
+/// The exit status of a server that lost the lease (EX_TEMPFAIL: run it
+/// again, it comes back as a standby).
+pub(crate) const STEPPED_DOWN: i32 = 75;
+
+pub(super) async fn run(
+    args: &ServeArgs,
+    p: Prepared,
+    node: String,
+    url: String,
+) -> Result<ExitCode> {
+    let timing = Timing::default();
+    timing.check().map_err(anyhow::Error::msg)?;
+    let lease_url = url.clone();
+    let lease = tokio::task::spawn_blocking(move || Lease::connect(&lease_url, DISPATCH_LEASE))
+        .await
+        .context("connecting for the dispatch lease failed")?
+        .context("cannot keep the dispatch lease")?;
+    let gate = SendGate::closed();
+    let (cluster, mut news) = fleet::cluster::start(lease, node.clone(), timing, gate.clone());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let (router, switch) = dispatch_server::standby::switching(dispatch_server::standby::Standby {
+        scenario: p.scenario.name.clone(),
+        started: Instant::now(),
+        cluster: cluster.status(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(dispatch_server::standby::serve(
+        listener,
+        router,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    crate::emit(&format!(
+        "dispatcher: node {node}: standby, waiting for the dispatch lease (ttl {:.1} s)\n",
+        timing.ttl.as_secs_f64()
+    ))?;
+    crate::emit(&format!(
+        "dispatcher: map and API at http://{local}/ (a standby serves /api/health only until it leads)\n"
+    ))?;
+    // A standby until the lease is ours (the keeper sends nothing else first).
+    let (token, fence) = tokio::select! {
+        n = news.recv() => match n {
+            Some(News::Lead { token, fence }) => (token, fence),
+            Some(News::SteppedDown(why)) => stepped_down(&node, &why),
+            None => bail!("the lease keeper stopped"),
+        },
+        r = stop_signal() => {
+            r?;
+            crate::emit(&format!("dispatcher: node {node}: standby stopped\n"))?;
+            let _ = stop_tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let took = Instant::now();
+    crate::emit(&format!(
+        "dispatcher: node {node} took the dispatch lease (token {token}): recovering from the shared log, opening the MAVLink links\n"
+    ))?;
+    let leading = Leading {
+        gate,
+        fence,
+        cluster: cluster.clone(),
+    };
+    let running = tokio::select! {
+        r = start_fleet(args, p, EventLog::Postgres(url), Some(leading)) => r?,
+        n = news.recv() => match n {
+            Some(News::SteppedDown(why)) => stepped_down(&node, &why),
+            _ => bail!("the lease keeper stopped"),
+        },
+    };
+    switch.promote(dispatch_server::app(running.state.clone()));
+    crate::emit(&format!(
+        "dispatcher: node {node} leads: commanding on MAVLink {}, {:.1} s after taking the lease\n",
+        running.mavlink,
+        took.elapsed().as_secs_f64()
+    ))?;
+    running.print_demo_tokens()?;
+    tokio::select! {
+        n = news.recv() => match n {
+            Some(News::SteppedDown(why)) => stepped_down(&node, &why),
+            _ => bail!("the lease keeper stopped"),
+        },
+        r = stop_signal() => r?,
+    }
+    stopping()?;
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    // The fleet's last outcomes are written under the lease; then it is
+    // given up, so that a standby takes over at once.
+    let finished = running.finish().await;
+    match cluster.release().await {
+        Ok(true) => crate::emit(&format!(
+            "dispatcher: node {node} released the dispatch lease\n"
+        ))?,
+        Ok(false) => {}
+        Err(e) => eprintln!("warning: cannot release the dispatch lease: {e}"),
+    }
+    finished?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ends the process at once: this server no longer leads, and nothing it
+/// would do now may reach a vehicle or the log (the gate is already shut).
+fn stepped_down(node: &str, why: &StepDown) -> ! {
+    let line = format!(
+        "dispatcher: node {node} stepped down: {why}; exiting with status {STEPPED_DOWN} (a supervisor starts it again as a standby)\n"
+    );
+    let _ = crate::emit(&line);
+    eprint!("{line}");
+    std::process::exit(STEPPED_DOWN)
+}
