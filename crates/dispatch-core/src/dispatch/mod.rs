@@ -600,6 +600,23 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Whether incident `id` may go to `to` now.
+    fn may_move(&self, id: IncidentId, to: IncidentStatus) -> Result<(), DispatchError> {
+        let rec = self
+            .incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))?;
+        let from = rec.incident.status;
+        if !from.can_move_to(to) {
+            return Err(DispatchError::InvalidTransition {
+                incident: id,
+                from,
+                to,
+            });
+        }
+        Ok(())
+    }
+
     /// Ends an incident (resolved, cancelled or failed) and frees its drone.
     fn finish(
         &mut self,
@@ -609,18 +626,7 @@ impl Dispatcher {
         reason: &str,
         out: &mut Vec<Output>,
     ) -> Result<(), DispatchError> {
-        let rec = self
-            .incidents
-            .get(&id)
-            .ok_or(DispatchError::UnknownIncident(id))?;
-        let from = rec.incident.status;
-        if !from.can_move_to(status) {
-            return Err(DispatchError::InvalidTransition {
-                incident: id,
-                from,
-                to: status,
-            });
-        }
+        self.may_move(id, status)?;
         self.release_drone(now, id);
         if status != IncidentStatus::Resolved
             && let Some(rec) = self.incidents.get_mut(&id)
@@ -684,18 +690,7 @@ impl Dispatcher {
         reason: &str,
         out: &mut Vec<Output>,
     ) -> Result<(), DispatchError> {
-        let rec = self
-            .incidents
-            .get(&id)
-            .ok_or(DispatchError::UnknownIncident(id))?;
-        let from = rec.incident.status;
-        if !from.can_move_to(IncidentStatus::Queued) {
-            return Err(DispatchError::InvalidTransition {
-                incident: id,
-                from,
-                to: IncidentStatus::Queued,
-            });
-        }
+        self.may_move(id, IncidentStatus::Queued)?;
         self.back_to_queue(now, id, reason, out);
         Ok(())
     }
