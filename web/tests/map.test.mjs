@@ -135,7 +135,11 @@ try {
   await page.mouse.move(5, 5);
   await page.setViewportSize({ width: 1400, height: 860 });
 
-  // Click the map at Laoyancang and report a person in the water.
+  // Click the map at Laoyancang and report a person in the water. The
+  // viewport was just resized: the map takes its new size first (else the
+  // click lands where Laoyancang was before the resize, kilometres off).
+  await page.evaluate(() => window.dispatchMap.map.invalidateSize({ animate: false, pan: false }));
+  await page.waitForTimeout(300);
   const pt = await page.evaluate(() => {
     const p = window.dispatchMap.map.latLngToContainerPoint([30.347, 120.457]);
     const r = document.getElementById("map").getBoundingClientRect();
@@ -149,6 +153,12 @@ try {
     const t = await page.textContent(".popup .msg");
     return t && /Launched|Proposed|Queued/.test(t) ? t : null;
   }, 20000);
+  const reported = await page.evaluate(async () => {
+    const r = await fetch("/api/incidents", { headers: { Authorization: "Bearer demo-viewer" } });
+    return (await r.json())[0]?.position;
+  });
+  check("the report is where the map was clicked", reported && Math.hypot((reported.lat - 30.347) * 111, (reported.lon - 120.457) * 96) < 0.2,
+    JSON.stringify(reported));
   check("the report is answered with a launched drone", /Launched: yg-1/.test(text), text.trim().replace(/\s+/g, " "));
   const routes = await page.evaluate(() => window.dispatchMap.routeLayer.getLayers().length);
   check("the route is drawn", routes >= 1, `${routes} route layer(s)`);
