@@ -105,6 +105,10 @@ def test_a_standby_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(dat
         takeover = time.monotonic() - killed
         print(f"takeover: b leads {takeover:.2f} s after a was killed")
         assert takeover < 5.0, f"b took {takeover:.2f} s to lead"
+        # It holds the lease first, then recovers and serves the full API
+        # (health says `ok` from then on).
+        wait(lambda: (health(b) or {}).get("status") == "ok", 10, "b serving as the leader")
+        print(f"takeover: b serves {time.monotonic() - killed:.2f} s after a was killed")
         h = health(b)
         assert h["status"] == "ok" and h["cluster"]["token"] == 2 and h["cluster"]["leader"] == "b", h
 
