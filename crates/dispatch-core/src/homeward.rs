@@ -113,18 +113,15 @@ pub fn path(
     ))
 }
 
-/// `p` held at its first point for `hold_s` before it goes on.
+/// `p` held at its first point for `hold_s` before it goes on: that
+/// point doubled, then the path delayed after it as a late start is.
 pub fn held(p: &FlightPath, hold_s: f64) -> FlightPath {
     let mut q = p.clone();
-    if hold_s > 0.0 && !q.points.is_empty() {
-        let d = crate::routing::secs(hold_s);
-        for pt in q.points.iter_mut() {
-            pt.at += d;
-        }
-        let mut first = q.points[0];
-        first.at = p.points[0].at;
+    if hold_s > 0.0
+        && let Some(&first) = q.points.first()
+    {
         q.points.insert(0, first);
-        q.start_delay_s = hold_s;
+        q = crate::separation::delayed(&q, hold_s);
     }
     q
 }

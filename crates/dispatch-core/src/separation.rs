@@ -451,7 +451,7 @@ pub fn separate(
 
 /// `p` with its start on the ground `delay_s` later: the ground point
 /// stays, every later corner moves.
-fn delayed(p: &FlightPath, delay_s: f64) -> FlightPath {
+pub(crate) fn delayed(p: &FlightPath, delay_s: f64) -> FlightPath {
     let mut q = p.clone();
     if delay_s > 0.0 {
         let d = chrono::TimeDelta::milliseconds((delay_s * 1000.0) as i64);
