@@ -66,6 +66,10 @@ pub(super) struct RawServer {
 pub(super) struct RawCluster {
     pub(super) database: Option<String>,
     pub(super) node: Option<String>,
+    pub(super) bus: Option<String>,
+    pub(super) subject_prefix: Option<String>,
+    #[serde(default)]
+    pub(super) servers: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -44,6 +44,39 @@ pub struct ClusterSettings {
     /// This server's name in the dispatch lease (`dispatcher serve --node`):
     /// with `database`, the server is one of several, leader or standby.
     pub node: Option<String>,
+    /// The NATS server the cluster's servers talk over (`nats://HOST:PORT`,
+    /// `dispatcher serve --bus`): fleet events to every server, writes
+    /// forwarded to the leader.
+    pub bus: Option<String>,
+    /// The first token of every NATS subject the cluster uses (default
+    /// `fleet`): two clusters on one NATS server keep apart by it.
+    pub subject_prefix: Option<String>,
+    /// The cluster's servers as the map reaches them (`https://HOST:PORT`):
+    /// a map whose server dies reconnects to the next one.
+    pub servers: Vec<String>,
+}
+
+/// Whether `url` names a NATS server: `nats://HOST:PORT` (or `tls://`),
+/// several separated by commas.
+pub fn valid_bus_url(url: &str) -> bool {
+    url.split(',').all(|u| {
+        let u = u.trim();
+        let rest = u
+            .strip_prefix("nats://")
+            .or_else(|| u.strip_prefix("tls://"));
+        rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace))
+    })
+}
+
+/// Whether `prefix` can start NATS subjects: dot-separated tokens of
+/// letters, digits, `_` or `-`, at most 64 characters in all.
+pub fn valid_subject_prefix(prefix: &str) -> bool {
+    prefix.len() <= 64
+        && prefix.split('.').all(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        })
 }
 
 /// Whether `name` can name a server in the dispatch lease: 1 to 64

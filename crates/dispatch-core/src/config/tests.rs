@@ -675,3 +675,35 @@ fn a_zero_route_margin_is_refused() {
     };
     check(&t, EMPTY_ZONES, &["route_margin_m = 0", "[1, 5000]"]);
 }
+
+#[test]
+fn a_cluster_bus_prefix_and_servers_are_checked() {
+    let url = "postgres://dispatch@db.example:5432/dispatch";
+    let t = format!(
+        "{}\n[cluster]\ndatabase = \"{url}\"\nnode = \"a\"\nbus = \"nats://127.0.0.1:4222\"\nsubject_prefix = \"haining.fleet\"\nservers = [\"https://a.example:8443/\", \"https://b.example:8443\", \"https://a.example:8443\"]\n",
+        good()
+    );
+    let s = run(&t, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.cluster.bus.as_deref(), Some("nats://127.0.0.1:4222"));
+    assert_eq!(s.cluster.subject_prefix.as_deref(), Some("haining.fleet"));
+    assert_eq!(
+        s.cluster.servers,
+        vec!["https://a.example:8443", "https://b.example:8443"],
+        "trailing slashes go, repeats are kept once"
+    );
+    check(
+        &format!("{}\n[cluster]\nbus = \"127.0.0.1:4222\"\n", good()),
+        EMPTY_ZONES,
+        &["[cluster]", "bus `127.0.0.1:4222`", "nats://"],
+    );
+    check(
+        &format!("{}\n[cluster]\nsubject_prefix = \"fleet.>\"\n", good()),
+        EMPTY_ZONES,
+        &["[cluster]", "subject_prefix `fleet.>`"],
+    );
+    check(
+        &format!("{}\n[cluster]\nservers = [\"a.example:8080\"]\n", good()),
+        EMPTY_ZONES,
+        &["[cluster]", "servers: `a.example:8080`", "https://"],
+    );
+}

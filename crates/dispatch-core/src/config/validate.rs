@@ -281,7 +281,51 @@ impl Validator {
                 format!("node `{n}`: a server's name is 1 to 64 letters, digits, `.`, `_` or `-`"),
             );
         }
-        ClusterSettings { database, node }
+        let bus = raw.bus.as_deref().map(str::trim).map(str::to_owned);
+        if let Some(url) = &bus
+            && !super::settings::valid_bus_url(url)
+        {
+            self.err(
+                item(),
+                format!("bus `{url}` must be a NATS URL (nats://HOST:PORT)"),
+            );
+        }
+        let subject_prefix = raw
+            .subject_prefix
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_owned);
+        if let Some(p) = &subject_prefix
+            && !super::settings::valid_subject_prefix(p)
+        {
+            self.err(
+                item(),
+                format!(
+                    "subject_prefix `{p}`: dot-separated words of letters, digits, `_` or `-` (no `*`, `>` or spaces), at most 64 characters"
+                ),
+            );
+        }
+        let mut servers = Vec::new();
+        for s in &raw.servers {
+            let s = s.trim().trim_end_matches('/');
+            if !(s.starts_with("http://") || s.starts_with("https://"))
+                || s.contains(char::is_whitespace)
+            {
+                self.err(
+                    item(),
+                    format!("servers: `{s}` must be an http:// or https:// address of a server (https://HOST:PORT)"),
+                );
+            } else if !servers.iter().any(|x| x == s) {
+                servers.push(s.to_owned());
+            }
+        }
+        ClusterSettings {
+            database,
+            node,
+            bus,
+            subject_prefix,
+            servers,
+        }
     }
 
     pub(super) fn server(&mut self, raw: &RawServer, tokens: &[RawToken]) -> ServerSettings {
