@@ -1,32 +1,44 @@
-"""Fail-over mid-rescue: two dispatch servers on one PostgreSQL database,
-one simulator fanning out to both (`--gcs` twice, as a MAVLink router
-would). Server a takes the dispatch lease, a person in the water is
-reported to it, and while yg-1 flies to the casualty a is killed with
-SIGKILL. Server b, a standby until then (health only, 503 naming the
-leader), must take the lease within 5 s, recover the incident from the
-shared log, take the drone back and follow it to the end: the incident
-exists once and is resolved once, and yg-1 is back in its hangar.
+"""Fail-over mid-rescue: three dispatch servers on one PostgreSQL database
+and one NATS bus, one simulator fanning out to all three (`--gcs` three
+times, as a MAVLink router would).
+
+Server a takes the dispatch lease. A person in the water is reported to
+the follower c, which forwards it to a over the bus; a launches yg-1. A
+websocket client stays connected to c throughout. While yg-1 flies to the
+casualty a is killed with SIGKILL, and a second report is sent at that very
+moment, retried against c and b until one answers. One of b and c must take
+the lease within 5 s, recover the incident from the shared log, take the
+drone back and follow it to the end: incident 1 exists once and is resolved
+once, yg-1 is back in its hangar, the second report exists once, and the
+client on c saw telemetry with no gap over 5 s and the incident's end.
 
 Each run has a database of its own on $DISPATCH_TEST_POSTGRES (default:
-the local server), created and dropped with `psql`."""
+the local server), created and dropped with `psql`, and subjects of its own
+on $DISPATCH_TEST_NATS (default: the local NATS server)."""
 
 import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+import urllib.error
 
 import pytest
 
 from conftest import CONFIG, SIM
-from test_durability import incident, wait
+from test_durability import wait
 from test_fly import free_port
 from test_serve import Server
 
 PG = os.environ.get("DISPATCH_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+NATS = os.environ.get("DISPATCH_TEST_NATS", "nats://127.0.0.1:4222")
 SPEEDUP = "20"
 # 2.3 km from Yanguan: a short sortie keeps the test's wall time down.
 PIW = {"kind": "person_in_water", "lat": 30.392, "lon": 120.522, "source": "call-centre", "external_id": "call-1"}
+# Reported during the fail-over.
+SECOND = {"kind": "spectator_in_danger_zone", "lat": 30.398, "lon": 120.53, "source": "call-centre",
+          "external_id": "call-2"}
 
 
 def psql(url, sql):
@@ -49,9 +61,10 @@ def database():
     psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def node(name, port, db):
+def node(name, port, db, prefix):
     return Server(event_log=None, args=[
         "--database", db, "--node", name, "--mavlink", f"udpin:127.0.0.1:{port}",
+        "--bus", NATS, "--bus-prefix", prefix,
         "--speedup", SPEEDUP, "--reassign-after", "30",
     ])
 
@@ -69,71 +82,163 @@ def role(srv):
     return h and h.get("cluster") and h["cluster"]["role"]
 
 
+def api(srv, *a):
+    try:
+        return srv.api(*a)
+    except (OSError, urllib.error.URLError) as e:
+        return None, str(e)
+
+
+def incident(srv, iid):
+    st, body = api(srv, "GET", f"/api/incidents/{iid}", "demo-viewer")
+    return body if st == 200 else None
+
+
 def drone(srv, did):
-    return next(d for d in srv.api("GET", "/api/drones", "demo-viewer")[1] if d["id"] == did)
+    st, ds = api(srv, "GET", "/api/drones", "demo-viewer")
+    return next(d for d in ds if d["id"] == did) if st == 200 else None
 
 
-def test_a_standby_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(database):
-    pa, pb = free_port(), free_port()
-    sim = subprocess.Popen([SIM, "--config", CONFIG, "--gcs", f"127.0.0.1:{pa}", "--gcs", f"127.0.0.1:{pb}",
-                            "--speedup", SPEEDUP], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    a = b = None
+class Watcher:
+    """A websocket client on one server: when telemetry arrived, and the
+    incident events it saw."""
+
+    def __init__(self, srv):
+        self.ws = srv.ws()
+        self.snapshot = json.loads(self.ws.recv(timeout=15))
+        self.telemetry = []
+        self.incidents = []
+        self.closed = None
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                raw = self.ws.recv(timeout=0.5)
+            except TimeoutError:
+                continue
+            except Exception as e:  # the socket closed: the gap check says so
+                self.closed = repr(e)
+                return
+            m = json.loads(raw)
+            if m["type"] == "telemetry":
+                self.telemetry.append(time.monotonic())
+            elif m["type"] == "incident":
+                self.incidents.append((m["incident"]["id"] if isinstance(m["incident"], dict)
+                                       else m["incident"], m["status"]))
+
+    def gaps(self, since, until):
+        times = [since] + [t for t in self.telemetry if since <= t <= until] + [until]
+        return max(b - a for a, b in zip(times, times[1:]))
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.ws.close()
+
+
+def report_until_answered(servers, body, log):
+    """Posts `body` to each server in turn until one answers 200/201."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for s in servers:
+            st, r = api(s, "POST", "/api/incidents", "demo-dispatcher", body)
+            log.append((round(time.monotonic(), 2), s.url, st,
+                        (r.get("error") or {}).get("code") if isinstance(r, dict) else r))
+            if st in (200, 201):
+                return r
+            time.sleep(0.25)
+    raise AssertionError(f"the report was never answered: {log}")
+
+
+def test_a_follower_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(database):
+    prefix = f"t{os.getpid()}x{int(time.time() * 1000) % 100000}"
+    ports = [free_port() for _ in range(3)]
+    gcs = [a for p in ports for a in ("--gcs", f"127.0.0.1:{p}")]
+    sim = subprocess.Popen([SIM, "--config", CONFIG, *gcs, "--speedup", SPEEDUP],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    a = b = c = watcher = None
     try:
         ready = json.loads(sim.stdout.readline())
-        assert ready["ground_stations"] == [f"127.0.0.1:{pa}", f"127.0.0.1:{pb}"], ready
-        a = node("a", pa, database)
+        assert ready["ground_stations"] == [f"127.0.0.1:{p}" for p in ports], ready
+        a = node("a", ports[0], database, prefix)
         wait(lambda: role(a) == "leader", 20, "a leading")
-        b = node("b", pb, database)
-        h = wait(lambda: health(b), 20, "b's health")
-        assert h["status"] == "standby" and h["cluster"]["role"] == "standby", h
-        wait(lambda: health(b)["cluster"]["leader"] == "a", 10, "b naming a as the leader")
-        st, err = b.api("GET", "/api/incidents", "demo-viewer")
-        assert st == 503 and err["error"]["code"] == "standby", (st, err)
-        assert "the leader is a" in err["error"]["message"], err
+        b = node("b", ports[1], database, prefix)
+        c = node("c", ports[2], database, prefix)
+        for f in (b, c):
+            h = wait(lambda: health(f), 20, "a follower's health")
+            assert h["status"] == "standby" and h["cluster"]["role"] == "standby", h
+        h = wait(lambda: (lambda h: h and h["cluster"]["leader"] == "a"
+                          and {p["node"] for p in h["cluster"]["peers"] if p["alive"]} == {"a", "b"} and h)(health(c)),
+                 10, "c naming a as the leader and hearing a and b")
+        assert h["cluster"]["bus"]["state"] == "connected", h
 
+        # A follower serves the API: the leader's answers, over the bus.
         wait(lambda: all(d["link"]["status"] == "up" and d["state"] == "docked"
-                         for d in a.api("GET", "/api/drones", "demo-viewer")[1]), 30, "a docked fleet")
-        st, inc = a.api("POST", "/api/incidents", "demo-dispatcher", PIW)
-        assert st == 201 and inc["id"] == 1 and inc["drone"] == "yg-1", inc
-        wait(lambda: incident(a, 1)["status"] == "en_route" and drone(a, "yg-1")["alt_m"] > 20, 60,
-             "yg-1 en route in the air")
+                         for d in api(c, "GET", "/api/drones", "demo-viewer")[1]), 30, "a docked fleet, read on c")
+        watcher = Watcher(c)
+        assert watcher.snapshot["type"] == "snapshot" and len(watcher.snapshot["drones"]) == 15
+        st, inc = api(c, "POST", "/api/incidents", "demo-dispatcher", PIW)
+        assert st == 201 and inc["id"] == 1 and inc["drone"] == "yg-1", (st, inc)
+        assert "accepted incident #1" in a.output() or incident(a, 1), a.output()
+        st, err = api(c, "POST", "/api/incidents", "demo-viewer", PIW)
+        assert st == 403, (st, err)  # the leader's answer: a viewer may not report
+        wait(lambda: (incident(c, 1) or {}).get("status") == "en_route"
+             and (drone(c, "yg-1") or {}).get("alt_m", 0) > 20, 60, "yg-1 en route in the air")
+        watched_from = time.monotonic()
 
         a.p.kill()  # SIGKILL: no clean stop, the lease is not released
         killed = time.monotonic()
+        log, second = [], []
+        reporter = threading.Thread(
+            target=lambda: second.append((report_until_answered([c, b], SECOND, log), time.monotonic() - killed)),
+            daemon=True)
+        reporter.start()
         a.p.wait()
-        wait(lambda: role(b) == "leader", 10, "b leading")
+        new = wait(lambda: next((s for s in (b, c) if role(s) == "leader"), None), 10, "b or c leading")
+        other = c if new is b else b
         takeover = time.monotonic() - killed
-        print(f"takeover: b leads {takeover:.2f} s after a was killed")
-        assert takeover < 5.0, f"b took {takeover:.2f} s to lead"
-        # It holds the lease first, then recovers and serves the full API
-        # (health says `ok` from then on).
-        wait(lambda: (health(b) or {}).get("status") == "ok", 10, "b serving as the leader")
-        print(f"takeover: b serves {time.monotonic() - killed:.2f} s after a was killed")
-        h = health(b)
-        assert h["status"] == "ok" and h["cluster"]["token"] == 2 and h["cluster"]["leader"] == "b", h
+        print(f"takeover: {health(new)['cluster']['node']} leads {takeover:.2f} s after a was killed")
+        assert takeover < 5.0, f"the lease was taken {takeover:.2f} s after the kill"
+        wait(lambda: (health(new) or {}).get("status") == "ok", 10, "the new leader serving")
+        print(f"takeover: it serves {time.monotonic() - killed:.2f} s after the kill")
+        reporter.join(timeout=40)
+        assert second, f"the report sent at the kill was never answered: {log}"
+        print(f"the report sent at the kill was answered after {second[0][1]:.2f} s: {log}")
+        assert second[0][0]["id"] == 2, second
 
-        # The whole API on the same listener, the websocket too.
-        with b.ws() as ws:
-            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
-        out = wait(lambda: "recovered from the event log" in b.output() and b.output(), 10, "b's recovery")
-        assert "1 open [#1]" in out and "1 sortie(s) to follow" in out, out
-        wait(lambda: "taken back after a restart" in b.output(), 20, "the sortie taken back by b")
-        wait(lambda: incident(b, 1)["status"] == "resolved", 120, "incident 1 resolved")
-        wait(lambda: drone(b, "yg-1")["state"] in ("docked", "charging"), 60, "yg-1 back in its hangar")
+        wait(lambda: (incident(other, 1) or {}).get("status") == "resolved", 120, "incident 1 resolved")
+        wait(lambda: (drone(other, "yg-1") or {}).get("state") in ("docked", "charging"), 60,
+             "yg-1 back in its hangar")
+        out = new.output()
+        assert "1 open [#1]" in out or "open [#1" in out, out
+        assert "taken back after a restart" in out, out
 
-        st, all_incidents = b.api("GET", "/api/incidents", "demo-viewer")
-        assert st == 200 and [i["id"] for i in all_incidents] == [1], all_incidents
-        statuses = [e["status"] for e in incident(b, 1)["timeline"]]
+        st, all_incidents = api(other, "GET", "/api/incidents", "demo-viewer")
+        assert st == 200 and sorted(i["id"] for i in all_incidents) == [1, 2], all_incidents
+        assert [i["external_id"] for i in all_incidents].count("call-2") == 1, all_incidents
+        statuses = [e["status"] for e in incident(other, 1)["timeline"]]
         assert statuses.count("assigned") == 1 and statuses.count("resolved") == 1, statuses
         assert statuses[-1] == "resolved", statuses
-        assert psql(database, "SELECT count(*) FROM incidents") == "1"
-        assert psql(database, "SELECT holder || ' ' || token FROM dispatch_lease") == "b 2"
+        assert psql(database, "SELECT count(*) FROM incidents") == "2"
 
-        code, out = b.stop()
+        # The client on c saw telemetry throughout and the end of the rescue.
+        time.sleep(1)
+        gap = watcher.gaps(watched_from, time.monotonic())
+        print(f"websocket on c: {len(watcher.telemetry)} telemetry messages, longest gap {gap:.2f} s")
+        assert watcher.closed is None, watcher.closed
+        assert gap < 5.0, f"telemetry stopped for {gap:.2f} s on c"
+        assert (1, "resolved") in watcher.incidents, watcher.incidents
+
+        code, out = new.stop()
         assert code == 0, out
         assert "released the dispatch lease" in out, out
     finally:
-        for s in (a, b):
+        if watcher is not None:
+            watcher.close()
+        for s in (a, b, c):
             if s is not None and s.p.poll() is None:
                 s.p.kill()
                 s.p.wait()

@@ -161,10 +161,7 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
         link: (&all).into(),
         links,
         traffic: wire::traffic::TrafficHealth::new(&traffic, sbs.as_ref()),
-        cluster: s
-            .cluster
-            .as_ref()
-            .map(|c| wire::cluster::ClusterHealth::from(&*c.borrow())),
+        cluster: s.cluster.as_ref().map(wire::cluster::ClusterHealth::of),
     }))
 }
 

@@ -11,12 +11,16 @@
 //! - `wire`: every body the server sends, typed, converted from the core's
 //!   and the fleet's types (routes and zones as GeoJSON among them).
 //! - `openapi`: the OpenAPI document, generated from the handlers and types.
-//! - `standby`: a standby's health-only surface, and the switch to [`app`]
-//!   when it becomes the leader.
+//! - `standby`: the surface of a server that does not hold the dispatch
+//!   lease, and the switch to [`app`] when it becomes the leader;
+//!   `follower`: what such a server serves when it has the cluster's bus.
+//! - `bus`: the cluster's NATS bus (events, forwarded requests, heartbeats).
 
 pub mod api;
 pub mod auth;
+pub mod bus;
 pub mod error;
+pub mod follower;
 pub mod limits;
 pub mod openapi;
 pub mod reports;
@@ -65,7 +69,16 @@ pub struct AppState {
     /// Requests refused by it.
     pub rate_limited: Arc<std::sync::atomic::AtomicU64>,
     /// With `--node`: where this server stands in the dispatch lease.
-    pub cluster: Option<tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>>,
+    pub cluster: Option<ClusterView>,
+}
+
+/// Where a server of several stands: the lease as it last read it, and
+/// its bus with the peers heard on it.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    pub status: tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>,
+    pub bus: Option<bus::Bus>,
+    pub peers: bus::peers::Peers,
 }
 
 impl AppState {
@@ -100,11 +113,8 @@ impl AppState {
     }
 
     /// A server of several on one database: its health says where it stands.
-    pub fn with_cluster(
-        mut self,
-        status: tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>,
-    ) -> AppState {
-        self.cluster = Some(status);
+    pub fn with_cluster(mut self, view: ClusterView) -> AppState {
+        self.cluster = Some(view);
         self
     }
 
@@ -168,22 +178,7 @@ pub fn app(state: AppState) -> Router {
         .merge(open)
         .fallback(api_not_found);
     if let Some(dir) = &state.web_dir {
-        router = router
-            .nest_service(
-                "/vendor/leaflet",
-                ServeDir::new(dir.join("node_modules/leaflet/dist")),
-            )
-            .route_service(
-                "/basemap.geojson",
-                ServeFile::new(dir.join("build/basemap.geojson")),
-            )
-            .fallback_service(
-                ServeDir::new(dir.join("public")).fallback(tower::service_fn(|_| async {
-                    Ok::<_, std::convert::Infallible>(axum::response::IntoResponse::into_response(
-                        ApiError::not_found("no such page or API route"),
-                    ))
-                })),
-            );
+        router = web_files(router, dir);
     }
     router
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
@@ -192,6 +187,29 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
+}
+
+/// The web map's files under `dir` (`web/`), and a JSON 404 for the rest.
+pub fn web_files<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    dir: &std::path::Path,
+) -> Router<S> {
+    router
+        .nest_service(
+            "/vendor/leaflet",
+            ServeDir::new(dir.join("node_modules/leaflet/dist")),
+        )
+        .route_service(
+            "/basemap.geojson",
+            ServeFile::new(dir.join("build/basemap.geojson")),
+        )
+        .fallback_service(
+            ServeDir::new(dir.join("public")).fallback(tower::service_fn(|_| async {
+                Ok::<_, std::convert::Infallible>(axum::response::IntoResponse::into_response(
+                    ApiError::not_found("no such page or API route"),
+                ))
+            })),
+        )
 }
 
 async fn api_not_found() -> ApiError {

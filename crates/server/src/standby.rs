@@ -1,10 +1,12 @@
-//! A standby's HTTP surface, and the switch to the whole API when it
-//! becomes the leader.
+//! The HTTP surface of a server that does not hold the dispatch lease, and
+//! the switch to the whole API when it becomes the leader.
 //!
-//! A standby has no fleet service (it opens no MAVLink link and sends
-//! nothing to any vehicle), so it answers `GET /api/health` with where it
-//! stands (its name, the leader's, the lease's age) and every other request
-//! with `503 standby`, naming the leader. [`switching`] serves that until
+//! Such a server has no fleet service (its links only listen: nothing goes
+//! to any vehicle). It answers `GET /api/health` with where it stands (its
+//! name, the leader's, the lease's age, its bus and peers). With the
+//! cluster's bus it is a follower and serves the rest too
+//! ([`crate::follower`]); without one, every other request gets `503
+//! standby`, naming the leader. [`switching`] serves that until
 //! [`Switch::promote`] puts the leader's router ([`crate::app`]) in its
 //! place, on the same listener, for every request from then on (open
 //! connections included).
@@ -18,19 +20,20 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use fleet::cluster::ClusterStatus;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-use crate::ApiError;
 use crate::wire::cluster::{ClusterHealth, StandbyHealth, StandbyStatus};
+use crate::{ApiError, ClusterView};
 
 /// What a standby answers from.
 #[derive(Debug, Clone)]
 pub struct Standby {
     pub scenario: String,
     pub started: Instant,
-    pub cluster: watch::Receiver<ClusterStatus>,
+    pub cluster: ClusterView,
+    /// With the cluster's bus: the parts it serves the rest with.
+    pub follower: Option<crate::follower::Follower>,
 }
 
 /// Puts the leader's router in place of the standby's.
@@ -48,10 +51,12 @@ impl Switch {
 
 /// The standby's routes.
 pub fn app(standby: Standby) -> Router {
-    Router::new()
-        .route("/api/health", get(health))
-        .fallback(refuse)
-        .with_state(standby)
+    let mut router = Router::new().route("/api/health", get(health));
+    router = match &standby.follower {
+        Some(f) => crate::follower::routes(router, f),
+        None => router.fallback(refuse),
+    };
+    router.with_state(standby)
 }
 
 /// The standby's routes until [`Switch::promote`], then the leader's.
@@ -80,7 +85,7 @@ pub async fn serve(
 }
 
 async fn health(State(s): State<Standby>) -> Json<StandbyHealth> {
-    let cluster = ClusterHealth::from(&*s.cluster.borrow());
+    let cluster = ClusterHealth::of(&s.cluster);
     Json(StandbyHealth {
         status: StandbyStatus::Standby,
         scenario: s.scenario.clone(),
@@ -90,7 +95,12 @@ async fn health(State(s): State<Standby>) -> Json<StandbyHealth> {
 }
 
 async fn refuse(State(s): State<Standby>) -> Response {
-    let c = ClusterHealth::from(&*s.cluster.borrow());
+    refuse_now(&s)
+}
+
+/// `503 standby`, naming the leader.
+pub(crate) fn refuse_now(s: &Standby) -> Response {
+    let c = ClusterHealth::from(&*s.cluster.status.borrow());
     let leader = match (&c.leader, c.lease_age_s) {
         (Some(l), Some(age)) => format!("the leader is {l} (lease renewed {age:.1} s ago)"),
         (Some(l), None) => format!("the leader is {l}"),
@@ -100,7 +110,7 @@ async fn refuse(State(s): State<Standby>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "standby",
         format!(
-            "this server ({}) is a standby and serves only /api/health; {leader}: send requests to the leader",
+            "this server ({}) is a standby without the cluster's bus and serves only /api/health; {leader}: send requests to the leader",
             c.node
         ),
     )
@@ -112,7 +122,7 @@ mod tests {
     use std::time::Duration;
 
     use axum::body::Body;
-    use fleet::cluster::Role;
+    use fleet::cluster::{ClusterStatus, Role};
 
     use super::*;
 
@@ -151,7 +161,12 @@ mod tests {
         let (router, switch) = switching(Standby {
             scenario: "demo".into(),
             started: Instant::now(),
-            cluster: rx,
+            cluster: ClusterView {
+                status: rx,
+                bus: None,
+                peers: Default::default(),
+            },
+            follower: None,
         });
         let (st, h) = get(&router, "/api/health").await;
         assert_eq!(st, StatusCode::OK);

@@ -129,6 +129,27 @@ impl LinkDrones {
             .collect()
     }
 
+    /// Each named link with the scenario's drones on it, before any fleet
+    /// runs on them (a follower's links).
+    pub fn for_links(
+        links: &[(String, LinkHandle)],
+        scenario: &dispatch_core::Scenario,
+    ) -> Vec<LinkDrones> {
+        links
+            .iter()
+            .map(|(name, link)| LinkDrones {
+                link: link.clone(),
+                drones: scenario
+                    .drones
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| &d.link == name)
+                    .map(|(i, d)| (d.system_id, (i, d.id.clone())))
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// The scenario's drones on one link (drone index = position in the scenario).
     pub fn for_scenario(link: LinkHandle, scenario: &dispatch_core::Scenario) -> LinkDrones {
         let drones = scenario
@@ -203,6 +224,18 @@ impl Hub {
             telemetry_batches: i.batches_built.load(Ordering::Relaxed),
             batch_window_ms: i.cfg.batch_window.as_secs_f64() * 1000.0,
         }
+    }
+
+    /// Every event message from now on, as clients get it (the leader
+    /// publishes them on the cluster's bus).
+    pub fn event_feed(&self) -> broadcast::Receiver<Utf8Bytes> {
+        self.inner.events.subscribe()
+    }
+
+    /// Sends an event message (one the leader published on the bus) to
+    /// this hub's clients.
+    pub fn inject(&self, text: Utf8Bytes) {
+        let _ = self.inner.events.send(text);
     }
 
     /// Forgets the latency samples so far (the load harness measures after warm-up).
@@ -482,8 +515,53 @@ pub async fn handler(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let token = q.token.as_deref().or_else(|| bearer(&headers));
-    if let Err(e) = s.tokens.authorize(token, Role::Viewer) {
+    let hub = s.hub.clone();
+    let tokens = Arc::clone(&s.tokens);
+    upgrade(&tokens, hub, Snapshots::Fleet(s), q, &headers, ws)
+}
+
+/// Where a client's snapshot comes from: this server's fleet, or (on a
+/// follower) the leader's over the bus.
+// One per websocket client, moved once: the size of either is no cost.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub(crate) enum Snapshots {
+    Fleet(AppState),
+    Leader {
+        bus: crate::bus::Bus,
+        status: tokio::sync::watch::Receiver<fleet::cluster::ClusterStatus>,
+    },
+}
+
+impl Snapshots {
+    async fn message(&self) -> Result<Utf8Bytes, String> {
+        match self {
+            Snapshots::Fleet(s) => snapshot_message(s).await.map_err(|e| e.to_string()),
+            Snapshots::Leader { bus, status } => {
+                let leader = status.borrow().leader.clone();
+                let Some(leader) = leader else {
+                    return Err("no server holds the dispatch lease just now".to_owned());
+                };
+                let bytes = bus.snapshot(&leader).await.map_err(|e| e.to_string())?;
+                String::from_utf8(bytes.to_vec())
+                    .map(Utf8Bytes::from)
+                    .map_err(|_| format!("the snapshot from {leader} is not UTF-8"))
+            }
+        }
+    }
+}
+
+/// Checks the token and the rate, then serves the client.
+pub(crate) fn upgrade(
+    tokens: &crate::Tokens,
+    hub: Hub,
+    snapshots: Snapshots,
+    q: WsQuery,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = q.token.as_deref().or_else(|| bearer(headers));
+    if let Err(e) = tokens.authorize(token, Role::Viewer) {
         return e.into_response();
     }
     if let Some(r) = q.rate
@@ -494,14 +572,14 @@ pub async fn handler(
         ))
         .into_response();
     }
-    ws.on_upgrade(move |socket| client(socket, s, q.rate))
+    ws.on_upgrade(move |socket| client(socket, hub, snapshots, q.rate))
 }
 
 /// Why a client was closed.
 const SLOW: &str = "client too slow: the server cannot deliver fresh telemetry to it";
 
-async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
-    let hub = Arc::clone(&s.hub.inner);
+async fn client(socket: WebSocket, hub: Hub, s: Snapshots, rate: Option<f64>) {
+    let hub = Arc::clone(&hub.inner);
     hub.clients.fetch_add(1, Ordering::Relaxed);
     hub.clients_total.fetch_add(1, Ordering::Relaxed);
     let mut batches = hub.batches.subscribe();
@@ -516,10 +594,23 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
     let mut next_send = tokio::time::Instant::now();
 
     let end = 'run: {
-        let snap = match snapshot_message(&s).await {
+        let snap = match s.message().await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!("websocket snapshot failed: {e:?}");
+                tracing::warn!("websocket snapshot failed: {e}");
+                // 1013: try again later (the map reconnects, here or elsewhere).
+                let mut reason = format!("no snapshot: {e}");
+                while reason.len() > 120 {
+                    reason.pop();
+                }
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(200),
+                    sink.send(Message::Close(Some(CloseFrame {
+                        code: 1013,
+                        reason: Utf8Bytes::from(reason),
+                    }))),
+                )
+                .await;
                 break 'run End::Gone;
             }
         };
@@ -573,7 +664,7 @@ async fn client(socket: WebSocket, s: AppState, rate: Option<f64>) {
                         // Missed state changes: start over from a fresh snapshot.
                         hub.resyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::info!("websocket client missed {n} events: new snapshot");
-                        if let Ok(m) = snapshot_message(&s).await
+                        if let Ok(m) = s.message().await
                             && let Err(end) = send_within(&mut sink, m, timeout).await
                         {
                             break 'run end;
@@ -666,7 +757,8 @@ fn merge(hub: &HubInner, hist: &mut Histogram<u64>) {
     hist.reset();
 }
 
-async fn snapshot_message(s: &AppState) -> Result<Utf8Bytes, fleet::ServiceError> {
+/// The opening `snapshot` message, as this server's fleet has it now.
+pub(crate) async fn snapshot_message(s: &AppState) -> Result<Utf8Bytes, fleet::ServiceError> {
     let snap = s.fleet.snapshot().await?;
     let msg = WsMessage::Snapshot {
         time: snap.time,

@@ -89,6 +89,16 @@ pub(crate) struct ServeArgs {
     /// a single server).
     #[arg(long, conflicts_with = "sim")]
     node: Option<String>,
+    /// The cluster's bus, a NATS server (`nats://HOST:PORT`): with it a
+    /// server that does not lead still serves the API (forwarded to the
+    /// leader), the websocket and the map. Default: `bus` of the config's
+    /// [cluster] section (none: a standby serves /api/health only).
+    #[arg(long)]
+    bus: Option<String>,
+    /// The first token of the cluster's NATS subjects. Default:
+    /// `subject_prefix` of [cluster], else `fleet`.
+    #[arg(long)]
+    bus_prefix: Option<String>,
     /// A ground ADS-B receiver's SBS-1 (BaseStation) feed, HOST:PORT (dump1090
     /// and readsb serve it on port 30003). Default: `sbs` of the config's
     /// [traffic] section (none there: traffic only from the vehicles' ADS-B).
@@ -111,6 +121,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
     rt.block_on(async move {
         match (node, log) {
             (Some(node), EventLog::Postgres(url)) => cluster::run(args, p, node, url).await,
+            (None, _) if args.bus.is_some() => bail!(
+                "--bus: the bus joins the servers of a cluster: give --node NAME and --database postgres://... too"
+            ),
             (Some(node), _) => bail!(
                 "--node {node}: several servers share the event log in PostgreSQL: give --database postgres://USER@HOST:PORT/DATABASE (or [cluster] database)"
             ),
@@ -184,7 +197,7 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
 /// A single server: the fleet, then the API, until Ctrl-C or SIGTERM.
 async fn single(args: &ServeArgs, p: Prepared, log: EventLog) -> Result<ExitCode> {
     let speedup = p.speedup;
-    let running = start_fleet(args, p, log, None).await?;
+    let running = start_fleet(args, p, log, None, None).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -234,29 +247,21 @@ struct Leading {
     fence: fleet::store_pg_lease::Fence,
     /// Told when a commit is fenced.
     cluster: fleet::cluster::ClusterHandle,
+    /// What health says of the cluster.
+    view: dispatch_server::ClusterView,
 }
 
-/// Opens the links (and the simulator), the event log (recovering from
-/// it), starts the fleet service, and builds the API's state.
-async fn start_fleet(
-    args: &ServeArgs,
-    p: Prepared,
-    log: EventLog,
-    leading: Option<Leading>,
-) -> Result<Running> {
-    let Prepared {
-        scenario,
-        tokens,
-        speedup,
-        start,
-        web_dir,
-    } = p;
-    let offset = *start.offset();
-    let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
-    let mut link_cfg = crate::link_config(&scenario)?;
-    link_cfg.send_gate = leading.as_ref().map(|l| l.gate.clone());
+/// Opens the scenario's links at `addresses`, in its order; with a gate,
+/// every frame they would send passes it first.
+async fn open_links(
+    scenario: &config::Scenario,
+    addresses: &[Address],
+    gate: Option<fleet::cluster::SendGate>,
+) -> Result<Vec<(String, mavlink_link::link::LinkHandle)>> {
+    let mut link_cfg = crate::link_config(scenario)?;
+    link_cfg.send_gate = gate;
     let mut links = Vec::new();
-    for (spec, address) in scenario.links.iter().zip(&addresses) {
+    for (spec, address) in scenario.links.iter().zip(addresses) {
         let ids: Vec<u8> = scenario
             .drones
             .iter()
@@ -273,6 +278,38 @@ async fn start_fleet(
         }
         links.push((spec.name.clone(), link));
     }
+    Ok(links)
+}
+
+/// Opens the links (and the simulator), the event log (recovering from
+/// it), starts the fleet service, and builds the API's state.
+async fn start_fleet(
+    args: &ServeArgs,
+    p: Prepared,
+    log: EventLog,
+    leading: Option<Leading>,
+    links: Option<Vec<(String, mavlink_link::link::LinkHandle)>>,
+) -> Result<Running> {
+    let Prepared {
+        scenario,
+        tokens,
+        speedup,
+        start,
+        web_dir,
+    } = p;
+    let offset = *start.offset();
+    let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
+    let links = match links {
+        Some(l) => l,
+        None => {
+            open_links(
+                &scenario,
+                &addresses,
+                leading.as_ref().map(|l| l.gate.clone()),
+            )
+            .await?
+        }
+    };
     if links.len() > 1 {
         let at: Vec<String> = links
             .iter()
@@ -440,7 +477,7 @@ async fn start_fleet(
     )
     .with_write_limit(limit);
     if let Some(l) = &leading {
-        state = state.with_cluster(l.cluster.status());
+        state = state.with_cluster(l.view.clone());
     }
     Ok(Running {
         fleet,
