@@ -36,10 +36,8 @@ pub(super) async fn run(
         .context("cannot keep the dispatch lease")?;
     let gate = SendGate::closed();
     let (cluster, mut news) = fleet::cluster::start(lease, node.clone(), timing, gate.clone());
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
+    let listener = super::listen(args, p.tls.as_ref()).await?;
+    let url = listener.url()?;
     let (router, switch) = dispatch_server::standby::switching(dispatch_server::standby::Standby {
         scenario: p.scenario.name.clone(),
         started: Instant::now(),
@@ -58,7 +56,7 @@ pub(super) async fn run(
         timing.ttl.as_secs_f64()
     ))?;
     crate::emit(&format!(
-        "dispatcher: map and API at http://{local}/ (a standby serves /api/health only until it leads)\n"
+        "dispatcher: map and API at {url} (a standby serves /api/health only until it leads)\n"
     ))?;
     // A standby until the lease is ours (the keeper sends nothing else first).
     let (token, fence) = tokio::select! {
