@@ -42,7 +42,7 @@ class Server:
             if not line:
                 break
             self.lines.append(line)
-            m = re.search(r"map and API at (http://[0-9.:]+)/", line)
+            m = re.search(r"map and API at (https?://[0-9.:]+)/", line)
             if m:
                 self.url = m.group(1)
                 # Keep reading, so that a long run never blocks on a full pipe.

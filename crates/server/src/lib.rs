@@ -15,6 +15,8 @@
 //!   lease, and the switch to [`app`] when it becomes the leader;
 //!   `follower`: what such a server serves when it has the cluster's bus.
 //! - `bus`: the cluster's NATS bus (events, forwarded requests, heartbeats).
+//! - `tls` and `listener`: HTTPS with rustls from PEM files, and the
+//!   listener both servers serve on, plain or TLS.
 
 pub mod api;
 pub mod auth;
@@ -22,9 +24,11 @@ pub mod bus;
 pub mod error;
 pub mod follower;
 pub mod limits;
+pub mod listener;
 pub mod openapi;
 pub mod reports;
 pub mod standby;
+pub mod tls;
 pub mod traffic;
 pub mod weather;
 pub mod wire;
@@ -48,6 +52,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::{Role, Tokens};
 pub use error::ApiError;
+pub use listener::Listener;
+pub use tls::{TlsConfig, TlsError};
 pub use ws::{Hub, HubConfig, LinkDrones};
 
 /// What every handler shares. Cheap to clone.
@@ -216,14 +222,12 @@ async fn api_not_found() -> ApiError {
     ApiError::not_found("no such API route; see /api/openapi.json")
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open
-/// requests finish.
+/// Serves `app` on `listener` (a `TcpListener`, or a [`Listener`] over
+/// TLS) until `shutdown` completes, then lets open requests finish.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: impl Into<Listener>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listener::serve(listener.into(), app(state), shutdown).await
 }

@@ -73,15 +73,13 @@ pub fn switching(standby: Standby) -> (Router, Switch) {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` (plain or TLS) until `shutdown` completes.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: impl Into<crate::Listener>,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::listener::serve(listener.into(), router, shutdown).await
 }
 
 async fn health(State(s): State<Standby>) -> Json<StandbyHealth> {

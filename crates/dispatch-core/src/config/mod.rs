@@ -23,7 +23,7 @@ mod zones;
 pub use error::{ConfigError, ConfigProblem};
 pub use settings::{
     ClusterSettings, DEFAULT_LINK, KeySource, LinkSpec, ROLES, ServerSettings, SigningKeys,
-    SigningSettings, TokenConfig, check_key_hex, valid_bus_url, valid_node_name,
+    SigningSettings, TlsFiles, TokenConfig, check_key_hex, valid_bus_url, valid_node_name,
     valid_subject_prefix,
 };
 

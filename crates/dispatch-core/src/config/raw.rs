@@ -60,6 +60,8 @@ pub(super) struct RawServer {
     pub(super) event_log: Option<String>,
     pub(super) write_rate_per_min: Option<u32>,
     pub(super) write_burst: Option<u32>,
+    pub(super) tls_cert: Option<String>,
+    pub(super) tls_key: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

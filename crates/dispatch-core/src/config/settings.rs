@@ -1,6 +1,6 @@
 //! Settings the scenario carries for the rest of the system: the fleet's
 //! MAVLink links, the dispatch server's (map tiles, tokens, event log, write
-//! rates) and MAVLink 2 signing, with the look-up of signing keys.
+//! rates, TLS files) and MAVLink 2 signing, with the look-up of signing keys.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +33,20 @@ pub struct ServerSettings {
     /// per token before `429 Too Many Requests`; None: the server's default.
     pub write_rate_per_min: Option<u32>,
     pub write_burst: Option<u32>,
+    /// HTTPS for the API, websocket and map (`tls_cert` and `tls_key`,
+    /// both or neither); None: plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files the server's TLS is read from, relative paths resolved
+/// against the configuration file's directory. Only their names are
+/// checked here; the server reads them at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
 }
 
 /// What the dispatch servers of one region share (`[cluster]`).

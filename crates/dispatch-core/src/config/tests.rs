@@ -445,6 +445,55 @@ fn a_cluster_database_is_a_postgres_url_and_the_only_event_log() {
 }
 
 #[test]
+fn tls_files_come_as_a_pair_beside_the_config() {
+    let t = format!(
+        "{}\n[server]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"/etc/dispatch/key.pem\"\n",
+        good()
+    );
+    let s = run(&t, EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.server.tls,
+        Some(TlsFiles {
+            cert: PathBuf::from("tls/cert.pem"),
+            key: PathBuf::from("/etc/dispatch/key.pem"),
+        })
+    );
+    assert_eq!(
+        run(&good(), EMPTY_ZONES)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .server
+            .tls,
+        None
+    );
+    check(
+        &format!("{}\n[server]\ntls_cert = \"cert.pem\"\n", good()),
+        EMPTY_ZONES,
+        &["[server]", "tls_cert needs tls_key"],
+    );
+    check(
+        &format!("{}\n[server]\ntls_key = \"key.pem\"\n", good()),
+        EMPTY_ZONES,
+        &["[server]", "tls_key needs tls_cert"],
+    );
+    check(
+        &format!(
+            "{}\n[server]\ntls_cert = \" \"\ntls_key = \"key.pem\"\n",
+            good()
+        ),
+        EMPTY_ZONES,
+        &["[server]", "tls_cert is empty"],
+    );
+    check(
+        &format!(
+            "{}\n[server]\ntls_certificate = \"c.pem\"\ntls_key = \"k.pem\"\n",
+            good()
+        ),
+        EMPTY_ZONES,
+        &["unknown key `server.tls_certificate`"],
+    );
+}
+
+#[test]
 fn a_cluster_node_is_a_short_plain_name() {
     let url = "postgres://dispatch@db.example:5432/dispatch";
     let t = format!(

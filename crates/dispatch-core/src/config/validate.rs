@@ -15,7 +15,8 @@ use super::raw::{
     RawCluster, RawDrone, RawKind, RawPlanning, RawRegion, RawServer, RawSigning, RawToken,
 };
 use super::settings::{
-    ClusterSettings, KeySource, ROLES, ServerSettings, SigningSettings, TokenConfig, check_key_hex,
+    ClusterSettings, KeySource, ROLES, ServerSettings, SigningSettings, TlsFiles, TokenConfig,
+    check_key_hex,
 };
 use crate::model::{ActiveWindow, IncidentKind, KindPolicy, LatLon, Timestamp};
 use crate::world::{PlanningParams, Region};
@@ -385,6 +386,7 @@ impl Validator {
                 );
             }
         }
+        let tls = self.tls(raw);
         ServerSettings {
             tile_url: raw.tile_url.clone(),
             tile_attribution: raw.tile_attribution.clone(),
@@ -392,6 +394,42 @@ impl Validator {
             event_log,
             write_rate_per_min: raw.write_rate_per_min,
             write_burst: raw.write_burst,
+            tls,
+        }
+    }
+
+    /// `tls_cert` and `tls_key`: both or neither, each a file path.
+    fn tls(&mut self, raw: &RawServer) -> Option<TlsFiles> {
+        let base = self.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut path = |key: &str, v: Option<&str>| match v.map(str::trim) {
+            Some("") => {
+                self.err(
+                    Some("[server]".into()),
+                    format!("{key} is empty; give a PEM file's path, or leave out both tls_cert and tls_key to serve plain HTTP"),
+                );
+                None
+            }
+            Some(p) => Some(base.join(p)),
+            None => None,
+        };
+        let cert = path("tls_cert", raw.tls_cert.as_deref());
+        let key = path("tls_key", raw.tls_key.as_deref());
+        match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => {
+                if raw.tls_cert.is_some() != raw.tls_key.is_some() {
+                    let (given, missing) = if raw.tls_cert.is_some() {
+                        ("tls_cert", "tls_key")
+                    } else {
+                        ("tls_key", "tls_cert")
+                    };
+                    self.err(
+                        Some("[server]".into()),
+                        format!("{given} needs {missing}: HTTPS takes the certificate chain and its private key (PEM files)"),
+                    );
+                }
+                None
+            }
         }
     }
 

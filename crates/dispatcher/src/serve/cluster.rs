@@ -64,10 +64,8 @@ pub(super) async fn run(
             web_dir: Some(p.web_dir.clone()),
         });
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
+    let listener = super::listen(args, p.tls.as_ref()).await?;
+    let url = listener.url()?;
     let (router, switch) = dispatch_server::standby::switching(dispatch_server::standby::Standby {
         scenario: p.scenario.name.clone(),
         started: Instant::now(),
@@ -91,9 +89,7 @@ pub(super) async fn run(
     } else {
         "without --bus a standby serves /api/health only until it leads"
     };
-    crate::emit(&format!(
-        "dispatcher: map and API at http://{local}/ ({serving})\n"
-    ))?;
+    crate::emit(&format!("dispatcher: map and API at {url} ({serving})\n"))?;
     // A standby until the lease is ours (the keeper sends nothing else first).
     let (token, fence) = tokio::select! {
         n = news.recv() => match n {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, FixedOffset, Utc};
 use dispatch_core::config;
-use dispatch_server::{AppState, HubConfig, Tokens};
+use dispatch_server::{AppState, HubConfig, Listener, TlsConfig, Tokens};
 use fleet::{FleetConfig, FleetManager};
 use mavlink_link::link::Address;
 
@@ -23,9 +23,17 @@ use mavlink_link::link::Address;
 pub(crate) struct ServeArgs {
     #[arg(long)]
     config: PathBuf,
-    /// HTTP address of the API, websocket and map.
+    /// HTTP address of the API, websocket and map (HTTPS with --tls-cert).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve HTTPS: the PEM certificate chain (the server's own certificate
+    /// first), with --tls-key. Default: `tls_cert` and `tls_key` of the
+    /// config's [server] section (none there: plain HTTP).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (readable by this user only).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// MAVLink link: udpin:HOST:PORT (vehicles send to us), udpout:HOST:PORT or
     /// tcpout:HOST:PORT; NAME=ADDRESS for one of the scenario's `[[link]]`s
     /// (repeat it, one per link). Default: each link's `address`; with --sim,
@@ -139,6 +147,8 @@ struct Prepared {
     speedup: f64,
     start: DateTime<FixedOffset>,
     web_dir: PathBuf,
+    /// HTTPS, from --tls-cert/--tls-key or [server] (None: plain HTTP).
+    tls: Option<TlsConfig>,
 }
 
 fn prepare(args: &ServeArgs) -> Result<Prepared> {
@@ -170,6 +180,22 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
             args.config.display()
         );
     }
+    // The command line's pair wins over the config's.
+    let tls_files = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => scenario
+            .server
+            .tls
+            .as_ref()
+            .map(|t| (t.cert.clone(), t.key.clone())),
+    };
+    let tls = match tls_files {
+        Some((cert, key)) => Some(TlsConfig::load(&cert, &key)?),
+        None => None,
+    };
+    for w in tls.iter().flat_map(|t| &t.warnings) {
+        eprintln!("warning: {w}");
+    }
     let start = args.time.unwrap_or_else(|| Utc::now().fixed_offset());
     let web_dir = args
         .web_dir
@@ -191,19 +217,35 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
         speedup,
         start,
         web_dir,
+        tls,
     })
+}
+
+/// The API's listener on `--listen`, over TLS when configured. Without
+/// TLS on an address other machines reach, says that tokens cross the
+/// network in clear.
+async fn listen(args: &ServeArgs, tls: Option<&TlsConfig>) -> Result<Listener> {
+    let tcp = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    if tls.is_none() && !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: --listen {} is not a loopback address and serves plain HTTP: bearer tokens cross the network in clear; give --tls-cert and --tls-key (or [server] tls_cert and tls_key), or put a TLS reverse proxy in front (docs/operations.md, \"TLS\")",
+            args.listen
+        );
+    }
+    Ok(Listener::new(tcp, tls))
 }
 
 /// A single server: the fleet, then the API, until Ctrl-C or SIGTERM.
 async fn single(args: &ServeArgs, p: Prepared, log: EventLog) -> Result<ExitCode> {
     let speedup = p.speedup;
+    let tls = p.tls.clone();
     let running = start_fleet(args, p, log, None, None).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
+    let listener = listen(args, tls.as_ref()).await?;
     crate::emit(&format!(
-        "dispatcher: map and API at http://{local}/ , MAVLink on {}{}\n",
+        "dispatcher: map and API at {} , MAVLink on {}{}\n",
+        listener.url()?,
         running.mavlink,
         if args.sim {
             format!(" (simulated fleet at {speedup}x)")
@@ -296,6 +338,7 @@ async fn start_fleet(
         speedup,
         start,
         web_dir,
+        tls: _,
     } = p;
     let offset = *start.offset();
     let addresses = link_addresses(&scenario, &args.mavlink, args.sim)?;
