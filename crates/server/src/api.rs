@@ -166,7 +166,8 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
 }
 
 #[utoipa::path(get, path = "/api/config", tag = "service", security(("bearer" = [])),
-    responses((status = 200, description = "What the map needs: region, kinds, tile layer, caller's role", body = wire::MapConfig)))]
+    responses((status = 200, description = "What the map needs: region, kinds, tile layer, caller's role \
+        and the cluster's servers", body = wire::MapConfig)))]
 pub async fn config(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<crate::auth::Principal>,
@@ -193,6 +194,7 @@ pub async fn config(
         tile_url: s.scenario.server.tile_url.clone(),
         tile_attribution: s.scenario.server.tile_attribution.clone(),
         you: who,
+        servers: s.servers.to_vec(),
     })
 }
 

@@ -6,6 +6,8 @@
 //! ([`fleet::FleetHandle`]); the server only translates.
 //!
 //! - `api`: JSON handlers with field-level validation.
+//! - `cors`: cross-origin calls from the map of another server of the
+//!   cluster (`[cluster] servers`), and from no other origin.
 //! - `auth`: bearer tokens and roles (viewer < dispatcher < admin).
 //! - `ws`: the websocket, live telemetry fan-out and fleet events.
 //! - `wire`: every body the server sends, typed, converted from the core's
@@ -21,6 +23,7 @@
 pub mod api;
 pub mod auth;
 pub mod bus;
+pub mod cors;
 pub mod error;
 pub mod follower;
 pub mod limits;
@@ -76,6 +79,10 @@ pub struct AppState {
     pub rate_limited: Arc<std::sync::atomic::AtomicU64>,
     /// With `--node`: where this server stands in the dispatch lease.
     pub cluster: Option<ClusterView>,
+    /// The cluster's servers as the map reaches them (`[cluster] servers`,
+    /// empty for a single server): the map moves to another when this one
+    /// dies, and their origins may call this server's API (CORS).
+    pub servers: Arc<Vec<String>>,
 }
 
 /// Where a server of several stands: the lease as it last read it, and
@@ -104,6 +111,7 @@ impl AppState {
         let mut kinds: Vec<IncidentKind> = scenario.policies.keys().copied().collect();
         kinds.sort_by_key(|k| IncidentKind::ALL.iter().position(|x| x == k));
         AppState {
+            servers: Arc::new(scenario.cluster.servers.clone()),
             config_zone_ids: Arc::new(scenario.zones.iter().map(|z| z.id.0.clone()).collect()),
             fleet,
             tokens: Arc::new(tokens),
@@ -121,6 +129,13 @@ impl AppState {
     /// A server of several on one database: its health says where it stands.
     pub fn with_cluster(mut self, view: ClusterView) -> AppState {
         self.cluster = Some(view);
+        self
+    }
+
+    /// With another list of the cluster's servers than the scenario's
+    /// `[cluster] servers`.
+    pub fn with_servers(mut self, servers: Vec<String>) -> AppState {
+        self.servers = Arc::new(servers);
         self
     }
 
@@ -186,13 +201,16 @@ pub fn app(state: AppState) -> Router {
     if let Some(dir) = &state.web_dir {
         router = web_files(router, dir);
     }
-    router
+    let servers = Arc::clone(&state.servers);
+    let router = router
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so that preflights and refusals (401, 404) carry it too.
+    cors::apply(router, &servers)
 }
 
 /// The web map's files under `dir` (`web/`), and a JSON 404 for the rest.

@@ -34,6 +34,9 @@ pub struct Standby {
     pub cluster: ClusterView,
     /// With the cluster's bus: the parts it serves the rest with.
     pub follower: Option<crate::follower::Follower>,
+    /// `[cluster] servers`: their maps may call this one (CORS), as they
+    /// may call the leader.
+    pub servers: Vec<String>,
 }
 
 /// Puts the leader's router in place of the standby's.
@@ -56,7 +59,8 @@ pub fn app(standby: Standby) -> Router {
         Some(f) => crate::follower::routes(router, f),
         None => router.fallback(refuse),
     };
-    router.with_state(standby)
+    let servers = standby.servers.clone();
+    crate::cors::apply(router.with_state(standby), &servers)
 }
 
 /// The standby's routes until [`Switch::promote`], then the leader's.
@@ -165,6 +169,7 @@ mod tests {
                 peers: Default::default(),
             },
             follower: None,
+            servers: Vec::new(),
         });
         let (st, h) = get(&router, "/api/health").await;
         assert_eq!(st, StatusCode::OK);

@@ -671,3 +671,66 @@ async fn writes_are_rate_limited_per_token_and_reads_go_on() {
         "{health}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_lists_the_clusters_servers_and_their_origins_may_call() {
+    use tower::ServiceExt as _;
+    let h = harness().await;
+    // A single server: no list, no CORS.
+    let (st, v) = call(&h.state, "GET", "/api/config", Some(VIEWER), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["servers"], json!([]), "{v}");
+    let s = h
+        .state
+        .clone()
+        .with_servers(vec![
+            "http://127.0.0.1:8081".into(),
+            "http://127.0.0.1:8082".into(),
+        ]);
+    let (_, v) = call(&s, "GET", "/api/config", Some(VIEWER), None).await;
+    assert_eq!(
+        v["servers"],
+        json!(["http://127.0.0.1:8081", "http://127.0.0.1:8082"]),
+        "{v}"
+    );
+    let allowed = |state: &dispatch_server::AppState, origin: &str, token: Option<&str>| {
+        let mut req = axum::http::Request::get("/api/incidents").header("origin", origin);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let router = dispatch_server::app(state.clone());
+        async move {
+            let r = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+            let allow = r
+                .headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (r.status(), allow)
+        }
+    };
+    // The other server's page reads answers, refusals included.
+    assert_eq!(
+        allowed(&s, "http://127.0.0.1:8081", Some(VIEWER)).await,
+        (StatusCode::OK, Some("http://127.0.0.1:8081".to_owned()))
+    );
+    assert_eq!(
+        allowed(&s, "http://127.0.0.1:8081", None).await,
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("http://127.0.0.1:8081".to_owned())
+        )
+    );
+    assert_eq!(
+        allowed(&s, "http://127.0.0.1:9999", Some(VIEWER)).await,
+        (StatusCode::OK, None)
+    );
+    assert_eq!(
+        allowed(&h.state, "http://127.0.0.1:8081", Some(VIEWER)).await,
+        (StatusCode::OK, None),
+        "a single server allows no other origin"
+    );
+}

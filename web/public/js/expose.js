@@ -24,7 +24,7 @@ export function expose() {
     get daily() { return lastReports.daily; },
   };
   for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "hangarWind", "alerts",
-    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages", "traffic"]) {
+    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages", "traffic", "server", "live"]) {
     Object.defineProperty(handle, k, { get: () => state[k], enumerable: true });
   }
   window.dispatchMap = handle;

@@ -1,5 +1,5 @@
 // The header: the scenario's title, the scenario clock, the connection
-// badge, who is logged in, and the view switcher with the side-panel
+// badge, the server in use (in a cluster), who is logged in, and the view switcher with the side-panel
 // sections it shows.
 import { fmtTime } from "./format.js";
 import { setView, state, subscribe } from "./state.js";
@@ -21,6 +21,19 @@ export function initHeader() {
   });
   subscribe("clock", () => {
     document.getElementById("clock").textContent = `scenario time ${fmtTime(state.lastTime)}`;
+  });
+  subscribe("server", () => {
+    const el = document.getElementById("server");
+    const sv = state.server;
+    // A single server says nothing: the address bar names it.
+    el.hidden = !sv || (!sv.node && sv.up);
+    if (el.hidden) return;
+    const name = sv.node ? `server ${sv.node}` : new URL(sv.origin).host;
+    const role = !sv.up ? "not answering" : sv.role === "leader" ? "leader" : sv.leader ? `follower of ${sv.leader}` : "no leader now";
+    el.textContent = `${name} · ${role}`;
+    el.title = sv.origin;
+    el.dataset.node = sv.node ?? "";
+    el.classList.toggle("down", !sv.up);
   });
   subscribe("connection", (_, reason) => {
     const b = document.getElementById("conn");

@@ -9,6 +9,7 @@ import { initLogin } from "./login.js";
 import { startMap } from "./map.js";
 import { initReports } from "./reports.js";
 import { initSelected } from "./selected.js";
+import { initServers } from "./servers.js";
 import { connect } from "./socket.js";
 import { state } from "./state.js";
 import { startWindPolling } from "./wind.js";
@@ -25,6 +26,7 @@ initLogin(() => {
   if (started) return;
   started = true;
   startMap(state.config);
+  initServers(state.config.servers ?? []);
   connect();
   startLists();
   startWindPolling();

@@ -22,15 +22,17 @@ function onMapClick(map, droneLayer, ev) {
     <button class="primary" name="report">Report</button><div class="msg"></div>`;
   L.DomEvent.disableClickPropagation(div);
   const popup = L.popup({ minWidth: 240 }).setLatLng(ev.latlng).setContent(div).openOn(map);
+  const reportKey = `map-${randomHex(16)}`;
   div.querySelector("[name=report]").addEventListener("click", async () => {
     const msg = div.querySelector(".msg");
     msg.textContent = "reporting…";
     try {
       const note = div.querySelector("[name=note]").value.trim();
+      // One key per report: sent again during a fail-over, it is still one incident.
       const { status, data } = await api("POST", "/api/incidents", {
         kind: div.querySelector("[name=kind]").value, lat: ev.latlng.lat, lon: ev.latlng.lng,
-        ...(note ? { note } : {}), source: "map",
-      });
+        ...(note ? { note } : {}), source: "map", external_id: reportKey,
+      }, { idempotent: true });
       putIncident(data);
       selectIncident(data.id);
       msg.innerHTML = status === 202 ? `<span class="error">Queued: ${esc(data.reason ?? "no drone can take it now")}</span>` : proposalText(data);
@@ -60,4 +62,9 @@ async function launch(id, msg) {
     putIncident(data);
     if (msg) msg.innerHTML = proposalText(data);
   } catch (e) { if (msg) msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+}
+
+// `bytes` random bytes in hex (crypto.randomUUID needs a secure context).
+function randomHex(bytes) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }

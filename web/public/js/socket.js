@@ -1,6 +1,8 @@
 // The websocket: a snapshot, then telemetry batches and events, each turned
-// into a state update. Reconnects with a backoff of up to 10 s.
-import { api, getToken } from "./api.js";
+// into a state update. Reconnects with a backoff of up to 10 s; when its
+// server is gone, at once to another server of the cluster (servers.js).
+import { api, getToken, wsUrl } from "./api.js";
+import { failover } from "./servers.js";
 import {
   addAlert, addDroneEvent, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
   applyTraffic, setClock, setConnection, setZones,
@@ -9,13 +11,13 @@ import {
 let retryMs = 500;
 
 export function connect() {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(getToken())}&rate=5`);
+  const ws = new WebSocket(wsUrl(`/ws?token=${encodeURIComponent(getToken())}&rate=5`));
   ws.onopen = () => { retryMs = 500; setConnection(true); };
-  ws.onclose = (ev) => {
+  ws.onclose = async (ev) => {
     setConnection(false, ev.reason);
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10000);
+    const moved = await failover();
+    setTimeout(connect, moved ? 0 : retryMs);
+    retryMs = moved ? 500 : Math.min(retryMs * 2, 10000);
   };
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);

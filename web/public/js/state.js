@@ -2,7 +2,8 @@
 // HTTP handlers call the update functions below; map layers and panels
 // subscribe to topics and re-render. Topics: session, view, clock,
 // connection, snapshot, drones, incidents (detail: the incident's id, or
-// null for all), zones, hangars, wind (the hangars' wind), alerts, selection, traffic.
+// null for all), zones, hangars, wind (the hangars' wind), alerts, selection, traffic,
+// server (which server of a cluster the page talks to).
 import { isTerminal } from "./status.js";
 
 const TRAIL = 120; // positions kept per drone for its track on the map
@@ -16,6 +17,7 @@ const data = {
   droneEvents: new Map(), // drone id -> its story (vehicle texts, command outcomes), newest first
   selectedDrone: null, selectedIncident: null, view: "dispatch",
   lastTime: null, telemetryMessages: 0, live: false,
+  server: null, // the server in use: { origin, node, role, leader, up }
   // Manned aircraft and what the fleet holds for them (the `traffic` message).
   traffic: { tracks: [], heldLaunches: [], heldDrones: [] },
 };
@@ -67,6 +69,13 @@ export function setView(view) {
 export function setClock(t) {
   data.lastTime = t;
   emit("clock");
+}
+
+// The server the page talks to: its origin, name and role in a cluster
+// (null for a single server), and whether it answered its last health.
+export function setServer(server) {
+  data.server = server;
+  emit("server");
 }
 
 export function setConnection(live, reason) {

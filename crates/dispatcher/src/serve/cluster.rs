@@ -65,12 +65,13 @@ pub(super) async fn run(
         });
     }
     let listener = super::listen(args, p.tls.as_ref()).await?;
-    let url = listener.url()?;
+    let api_url = listener.url()?;
     let (router, switch) = dispatch_server::standby::switching(dispatch_server::standby::Standby {
         scenario: p.scenario.name.clone(),
         started: Instant::now(),
         cluster: view.clone(),
         follower,
+        servers: p.scenario.cluster.servers.clone(),
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(dispatch_server::standby::serve(
@@ -89,7 +90,7 @@ pub(super) async fn run(
     } else {
         "without --bus a standby serves /api/health only until it leads"
     };
-    crate::emit(&format!("dispatcher: map and API at {url} ({serving})\n"))?;
+    crate::emit(&format!("dispatcher: map and API at {api_url} ({serving})\n"))?;
     // A standby until the lease is ours (the keeper sends nothing else first).
     let (token, fence) = tokio::select! {
         n = news.recv() => match n {

@@ -122,6 +122,10 @@ pub struct MapConfig {
     pub tile_attribution: Option<String>,
     /// The caller.
     pub you: Principal,
+    /// The cluster's servers as the map reaches them (`[cluster] servers`,
+    /// `https://HOST:PORT`): when its server stops answering, the map
+    /// carries on with the next that does. Empty for a single server.
+    pub servers: Vec<String>,
 }
 
 /// The rectangle dispatch operates in.
