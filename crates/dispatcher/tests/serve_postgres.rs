@@ -122,7 +122,9 @@ fn an_unreachable_database_or_a_file_for_a_url_is_an_error_at_start() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("event log postgres://disp@127.0.0.1:1/dispatch: cannot connect"),
+        err.contains(
+            "event log postgres://disp@127.0.0.1:1/dispatch: the database is unreachable (cannot connect)"
+        ),
         "{err}"
     );
     assert!(

@@ -17,16 +17,16 @@ use chrono::TimeDelta;
 use dispatch_core::{DroneId, Report, Scenario, Timestamp};
 use mavlink_link::link::{CommandError, LinkEvent, LinkHandle};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::actions::run_action;
 use crate::core::{
     Action, ActionId, ActionOutcome, Effect, FleetConfig, FleetCore, FleetInput, Reply, Request,
-    RequestId, StoreHealth, Summary, Telemetry,
+    RequestId, ServiceError, StoreHealth, Summary, Telemetry,
 };
 use crate::events::FleetEvent;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Batch, DatabaseHealth, DatabaseState, Store, StoreError};
 use crate::store_reader::ReaderOnly;
 
 /// The durable log's read side, shared with readers (reports, time lines).
@@ -54,6 +54,10 @@ pub(crate) type Call = (Request, oneshot::Sender<Reply>);
 
 /// Events waiting for a log that fails are kept up to this many (the oldest go first).
 const MAX_UNSAVED_EVENTS: usize = 100_000;
+
+/// How often the log is checked when nothing was written meanwhile, so
+/// that health (and the refusal of changes) follows the database.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a stopping loop waits for link actions in flight.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -129,20 +133,28 @@ impl std::fmt::Debug for FleetManager {
 }
 
 /// The writer's side of the log: commits each step's batch; while the log
-/// fails, keeps one merged batch of everything not yet written. A commit
-/// refused by the fence (another server leads) is final: nothing is
-/// written again, the alarm goes off, and the loop stops.
+/// fails, keeps one merged batch of everything not yet written, and says
+/// why a change must be refused. A commit refused by the fence (another
+/// server leads) is final: nothing is written again, the alarm goes off,
+/// and the loop stops.
 #[derive(Debug, Default)]
 struct Persister {
     store: Option<Box<dyn Store>>,
     pending: Option<Batch>,
+    /// The last commit or check failed.
     failing: bool,
-    /// Why the last commit failed.
+    /// Why the last commit or check failed, and whether the database was
+    /// unreachable (rather than refusing the write).
     last_error: Option<String>,
+    unreachable: bool,
     dropped: u64,
     /// Why the fence refused a commit, once it did.
     fenced: Option<String>,
     on_fenced: Option<Alarm>,
+    /// What health says of the log (None: no log).
+    health: Option<watch::Sender<DatabaseHealth>>,
+    /// When the log was last written or checked.
+    contact: Option<Instant>,
 }
 
 /// Called once when the fence refuses a commit.
@@ -155,6 +167,14 @@ impl std::fmt::Debug for Alarm {
 }
 
 impl Persister {
+    fn attach(&mut self, store: Box<dyn Store>) {
+        self.health = Some(watch::Sender::new(DatabaseHealth::new(
+            store.backend(),
+            chrono::Utc::now(),
+        )));
+        self.store = Some(store);
+    }
+
     /// Commits `batch` (after anything still pending). Gives the log's new
     /// health when it changed.
     fn commit(&mut self, batch: Batch) -> Option<StoreHealth> {
@@ -164,54 +184,129 @@ impl Persister {
         let store = self.store.as_mut()?;
         let mut all = self.pending.take().unwrap_or_default();
         all.merge(batch);
+        self.contact = Some(Instant::now());
         match store.commit(&all) {
-            Ok(()) => {
-                self.last_error = None;
-                std::mem::take(&mut self.failing).then_some(StoreHealth::Working)
-            }
-            Err(e @ StoreError::Fenced { .. }) => {
-                // Another server's decisions stand; ours are not written.
-                let why = e.to_string();
-                tracing::error!("{why}: this server no longer leads; nothing more is written");
-                self.last_error = Some(why.clone());
-                self.fenced = Some(why.clone());
-                if let Some(Alarm(f)) = &self.on_fenced {
-                    f(why);
-                }
-                None
-            }
-            Err(e) => {
-                self.last_error = Some(e.to_string());
-                let before = self.dropped;
-                if all.events.len() > MAX_UNSAVED_EVENTS {
-                    let n = all.events.len() - MAX_UNSAVED_EVENTS;
-                    all.events.drain(..n);
-                    self.dropped += n as u64;
-                }
-                self.pending = Some(all);
-                if self.failing {
-                    // Said at the first drop, then every further 10,000.
-                    let news = self.dropped > before
-                        && (before == 0 || self.dropped / 10_000 > before / 10_000);
-                    return news.then_some(StoreHealth::Dropped(self.dropped));
-                }
-                self.failing = true;
-                tracing::error!("{e}");
-                Some(StoreHealth::Failing(e.to_string()))
-            }
+            Ok(()) => self.worked(),
+            Err(e) => self.failed(e, Some(all)),
         }
     }
 
-    /// Something is not yet in the log.
-    fn behind(&self) -> Option<String> {
-        if let Some(why) = &self.fenced {
-            return Some(why.clone());
+    /// Before a change, and once a second when nothing else was written:
+    /// writes what is pending, else checks that the log can be reached.
+    /// Gives the log's new health when it changed.
+    fn refresh(&mut self) -> Option<StoreHealth> {
+        if self.fenced.is_some() {
+            return None;
         }
-        self.pending.as_ref().map(|_| {
-            self.last_error
-                .clone()
-                .unwrap_or_else(|| "the event log cannot be written".to_owned())
-        })
+        if self.pending.is_some() {
+            return self.commit(Batch::default());
+        }
+        let store = self.store.as_mut()?;
+        self.contact = Some(Instant::now());
+        match store.check() {
+            Ok(()) => self.worked(),
+            Err(e) => self.failed(e, None),
+        }
+    }
+
+    /// Nothing was written or checked for `d` (and there is a log to write).
+    fn quiet_for(&self, d: Duration) -> bool {
+        self.store.is_some()
+            && self.fenced.is_none()
+            && self.contact.is_none_or(|t| t.elapsed() >= d)
+    }
+
+    fn worked(&mut self) -> Option<StoreHealth> {
+        self.last_error = None;
+        self.unreachable = false;
+        self.publish(DatabaseState::Ok, None);
+        std::mem::take(&mut self.failing).then_some(StoreHealth::Working)
+    }
+
+    /// A commit or check failed with `e`; `unwritten` is what the commit
+    /// had to write (kept for the next one).
+    fn failed(&mut self, e: StoreError, unwritten: Option<Batch>) -> Option<StoreHealth> {
+        let why = e.to_string();
+        self.last_error = Some(why.clone());
+        if matches!(e, StoreError::Fenced { .. }) {
+            // Another server's decisions stand; ours are not written.
+            tracing::error!("{why}: this server no longer leads; nothing more is written");
+            self.fenced = Some(why.clone());
+            self.publish(DatabaseState::Fenced, Some(&why));
+            if let Some(Alarm(f)) = &self.on_fenced {
+                f(why);
+            }
+            return None;
+        }
+        self.unreachable = e.is_unavailable();
+        let before = self.dropped;
+        if let Some(mut all) = unwritten {
+            if all.events.len() > MAX_UNSAVED_EVENTS {
+                let n = all.events.len() - MAX_UNSAVED_EVENTS;
+                all.events.drain(..n);
+                self.dropped += n as u64;
+            }
+            self.pending = Some(all);
+        }
+        self.publish(DatabaseHealth::state_of(&e), Some(&why));
+        if self.failing {
+            // Said at the first drop, then every further 10,000.
+            let news =
+                self.dropped > before && (before == 0 || self.dropped / 10_000 > before / 10_000);
+            return news.then_some(StoreHealth::Dropped(self.dropped));
+        }
+        self.failing = true;
+        tracing::error!("{why}");
+        Some(StoreHealth::Failing(why))
+    }
+
+    /// Health as of now: `state`, and the error if there was one.
+    fn publish(&self, state: DatabaseState, error: Option<&str>) {
+        let Some(tx) = &self.health else {
+            return;
+        };
+        let unsaved = self.pending.as_ref().map_or(0, |b| b.events.len());
+        tx.send_modify(|h| {
+            if h.state != state {
+                h.state = state;
+                h.since = chrono::Utc::now();
+            }
+            if let Some(e) = error {
+                h.last_error = Some(e.to_owned());
+                h.last_error_at = Some(chrono::Utc::now());
+            }
+            h.unsaved_events = unsaved;
+            h.dropped_events = self.dropped;
+        });
+    }
+
+    /// Why a change must be refused before it is made: the log failed at
+    /// the last commit or check (or this server was fenced).
+    fn refusal(&self) -> Option<ServiceError> {
+        if let Some(why) = &self.fenced {
+            return Some(ServiceError::Storage(why.clone()));
+        }
+        self.failing.then(|| self.error(false))
+    }
+
+    /// Something is not yet in the log: the answer to a change made in it.
+    fn behind(&self) -> Option<ServiceError> {
+        if let Some(why) = &self.fenced {
+            return Some(ServiceError::Storage(why.clone()));
+        }
+        self.pending.as_ref().map(|_| self.error(true))
+    }
+
+    fn error(&self, kept: bool) -> ServiceError {
+        let message = self
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "the event log cannot be written".to_owned());
+        if self.unreachable {
+            ServiceError::DatabaseUnavailable { message, kept }
+        } else {
+            ServiceError::Storage(message)
+        }
     }
 }
 
@@ -337,7 +432,7 @@ impl FleetManager {
         self.reader = store
             .reader()?
             .map(|r| -> SharedStore { std::sync::Arc::new(std::sync::Mutex::new(ReaderOnly(r))) });
-        self.log.store = Some(store);
+        self.log.attach(store);
         let effects = self.core.recover(self.clock.now(), r);
         self.execute(effects, &mut |_| {});
         Ok(())
@@ -353,6 +448,11 @@ impl FleetManager {
     /// The log's read side, if any (for reports and time lines).
     pub fn store(&self) -> Option<SharedStore> {
         self.reader.clone()
+    }
+
+    /// The log's health as the loop finds it, if there is a log.
+    pub fn database(&self) -> Option<watch::Receiver<DatabaseHealth>> {
+        self.log.health.as_ref().map(watch::Sender::subscribe)
     }
 
     pub fn core(&self) -> &FleetCore {
@@ -467,6 +567,14 @@ impl FleetManager {
             emit,
         )
         .await
+    }
+
+    /// Writes what is pending or checks the log (see [`Persister::refresh`]);
+    /// a change in its health is an input to the core.
+    fn refresh_log(&mut self, emit: &mut (dyn FnMut(&FleetEvent) + Send)) {
+        if let Some(h) = self.log.refresh() {
+            self.step(FleetInput::Store(h), emit);
+        }
     }
 
     fn step(&mut self, input: FleetInput, emit: &mut (dyn FnMut(&FleetEvent) + Send)) {
@@ -671,6 +779,9 @@ impl FleetManager {
                     }
                     let telemetry = self.telemetry();
                     self.step(FleetInput::Tick(telemetry), emit);
+                    if self.log.quiet_for(CHECK_EVERY) {
+                        self.refresh_log(emit);
+                    }
                     if let Until::AllDone(end) = until {
                         if scheduled.is_empty() && self.core.done() {
                             break;
@@ -684,6 +795,15 @@ impl FleetManager {
                 }
                 call = calls.recv(), if calls_open => match call {
                     Some((request, reply)) => {
+                        // A change the log cannot take now is refused
+                        // before it is made: nothing of it happens.
+                        if request.needs_the_log() {
+                            self.refresh_log(emit);
+                            if let Some(e) = self.log.refusal() {
+                                let _ = reply.send(request.refused(e));
+                                continue;
+                            }
+                        }
                         let id = RequestId(self.next_request);
                         self.next_request += 1;
                         self.waiting.insert(id, (reply, request.is_change()));

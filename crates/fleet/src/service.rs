@@ -31,6 +31,7 @@ pub struct FleetHandle {
     events: broadcast::Sender<FleetEvent>,
     links: Vec<FleetLink>,
     store: Option<SharedStore>,
+    database: Option<tokio::sync::watch::Receiver<crate::store::DatabaseHealth>>,
     sbs: Option<std::sync::Arc<crate::sbs_client::SbsStats>>,
 }
 
@@ -44,6 +45,7 @@ pub fn spawn(mut manager: FleetManager, wait: Duration) -> (FleetHandle, JoinHan
         events: manager.events_tx.clone(),
         links: manager.links(),
         store: manager.store(),
+        database: manager.database(),
         sbs: manager.sbs_stats(),
     };
     let task = tokio::spawn(async move {
@@ -62,9 +64,11 @@ fn mismatch(r: Reply) -> ServiceError {
 
 impl FleetHandle {
     /// Sends a request and waits for its reply. Changes are answered once
-    /// they are in the durable log (fsynced); if they cannot be written the
-    /// answer is `Storage` and the caller may retry (reports are idempotent
-    /// by source and external id).
+    /// they are in the durable log (fsynced); while it cannot be written
+    /// they are refused before they are made (`DatabaseUnavailable` with
+    /// `kept: false`, or `Storage`); one that was made and then could not be
+    /// written is `kept: true` (or `Storage`) and the caller may retry
+    /// (reports are idempotent by source and external id).
     pub async fn call(&self, request: Request) -> Result<Reply, ServiceError> {
         let (tx, rx) = oneshot::channel();
         self.calls
@@ -87,6 +91,12 @@ impl FleetHandle {
     /// The durable event log's read side, if the service keeps one.
     pub fn store(&self) -> Option<SharedStore> {
         self.store.clone()
+    }
+
+    /// The durable log's health as the service found it at its last commit
+    /// or check (at least once a second), if it keeps one.
+    pub fn database(&self) -> Option<crate::store::DatabaseHealth> {
+        self.database.as_ref().map(|d| d.borrow().clone())
     }
 
     /// What the SBS feed delivered so far, if the fleet reads one.
@@ -357,6 +367,9 @@ mod tests {
     struct BrokenDisk;
 
     impl crate::store::Store for BrokenDisk {
+        fn backend(&self) -> crate::store::Backend {
+            crate::store::Backend::Sqlite
+        }
         fn commit(&mut self, _: &crate::store::Batch) -> Result<(), crate::store::StoreError> {
             Err(crate::store::StoreError::Open {
                 path: "events.sqlite".into(),
@@ -406,6 +419,9 @@ mod tests {
     }
 
     impl crate::store::Store for Fenceable {
+        fn backend(&self) -> crate::store::Backend {
+            crate::store::Backend::Postgres
+        }
         fn commit(&mut self, _: &crate::store::Batch) -> Result<(), crate::store::StoreError> {
             use std::sync::atomic::Ordering;
             if !self.fenced.load(Ordering::SeqCst) {
@@ -595,10 +611,164 @@ mod tests {
             matches!(&r, Err(ServiceError::Storage(m)) if m.contains("disk I/O error")),
             "{r:?}"
         );
-        // The retry (same source and id) finds the one incident, still not durable.
+        // The log failed already at start-up: the report was refused before
+        // it was made, and so is its retry; there is no incident.
         let r = fleet.report(report("x")).await;
         assert!(matches!(r, Err(ServiceError::Storage(_))));
+        assert_eq!(fleet.incidents().await.map(|v| v.len()).ok(), Some(0));
+        fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
+        let _ = task.await;
+    }
+
+    /// A PostgreSQL log whose database goes away and comes back: while
+    /// `down` is set, checks and commits fail as unreachable; with
+    /// `lose_next_commit`, the check before a change works but the commit
+    /// after it fails (the database went away in between). Keeps the ids
+    /// of the incidents written.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        lose_next_commit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        written: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<u64>>>,
+    }
+
+    impl Flaky {
+        fn unreachable() -> crate::store::StoreError {
+            crate::store::StoreError::Unavailable {
+                url: "postgres://disp@db:5432/dispatch".into(),
+                what: "cannot connect".into(),
+                message: "Connection refused (os error 111)".into(),
+            }
+        }
+    }
+
+    impl crate::store::Store for Flaky {
+        fn backend(&self) -> crate::store::Backend {
+            crate::store::Backend::Postgres
+        }
+        fn check(&mut self) -> Result<(), crate::store::StoreError> {
+            use std::sync::atomic::Ordering;
+            match self.down.load(Ordering::SeqCst) {
+                true => Err(Self::unreachable()),
+                false => Ok(()),
+            }
+        }
+        fn commit(&mut self, b: &crate::store::Batch) -> Result<(), crate::store::StoreError> {
+            use std::sync::atomic::Ordering;
+            if self.down.load(Ordering::SeqCst)
+                || self.lose_next_commit.swap(false, Ordering::SeqCst)
+            {
+                return Err(Self::unreachable());
+            }
+            let mut w = self.written.lock().unwrap_or_else(|e| panic!("{e}"));
+            w.extend(b.incidents.iter().map(|(r, _)| r.incident.id.0));
+            Ok(())
+        }
+        fn recover(&mut self) -> Result<crate::store::Recovered, crate::store::StoreError> {
+            BrokenDisk.recover()
+        }
+        fn incident_events(
+            &self,
+            i: IncidentId,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            BrokenDisk.incident_events(i)
+        }
+        fn track(
+            &self,
+            d: &DroneId,
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::TrackPoint>, crate::store::StoreError> {
+            BrokenDisk.track(d, a, b)
+        }
+        fn incidents_reported(
+            &self,
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::IncidentRow>, crate::store::StoreError> {
+            BrokenDisk.incidents_reported(a, b)
+        }
+        fn events_between(
+            &self,
+            k: &[&str],
+            a: Timestamp,
+            b: Timestamp,
+        ) -> Result<Vec<crate::store::StoredEvent>, crate::store::StoreError> {
+            BrokenDisk.events_between(k, a, b)
+        }
+    }
+
+    #[tokio::test]
+    async fn while_the_database_is_unreachable_changes_are_refused_unmade_and_taken_again_once_it_is_back()
+     {
+        use crate::store::DatabaseState;
+        use std::sync::atomic::Ordering;
+        let store = Flaky::default();
+        let (down, lose, written) = (
+            std::sync::Arc::clone(&store.down),
+            std::sync::Arc::clone(&store.lose_next_commit),
+            std::sync::Arc::clone(&store.written),
+        );
+        let (fleet, task) = service(Some(Box::new(store)));
+        let state = |f: &FleetHandle| f.database().map(|d| d.state);
+        let a = fleet
+            .report(report("a"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.created);
+        assert_eq!(state(&fleet), Some(DatabaseState::Ok));
+
+        // The database goes away: a report and a zone change are refused
+        // before they are made.
+        down.store(true, Ordering::SeqCst);
+        let refused = fleet.report(report("b")).await;
+        assert!(
+            matches!(&refused, Err(ServiceError::DatabaseUnavailable { kept: false, message })
+                if message.contains("unreachable") && message.contains("refused")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            fleet.remove_zone(ZoneId("drill".into())).await,
+            Err(ServiceError::DatabaseUnavailable { kept: false, .. })
+        ));
         assert_eq!(fleet.incidents().await.map(|v| v.len()).ok(), Some(1));
+        let h = fleet.database().unwrap_or_else(|| panic!("no health"));
+        assert_eq!(h.state, DatabaseState::Unreachable);
+        assert!(h.last_error.is_some_and(|e| e.contains("refused")));
+        // Reads go on.
+        assert_eq!(
+            fleet.snapshot().await.map(|s| s.drones.len()).ok(),
+            Some(15)
+        );
+
+        // Back: the same report is taken, as a new incident.
+        down.store(false, Ordering::SeqCst);
+        let b = fleet
+            .report(report("b"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(b.created && b.incident.incident.id == IncidentId(2));
+        assert_eq!(state(&fleet), Some(DatabaseState::Ok));
+
+        // Gone between the check and the commit: the change stands in
+        // memory, is said not durable, and is written with the next commit;
+        // its retry finds it.
+        lose.store(true, Ordering::SeqCst);
+        let c = fleet.report(report("c")).await;
+        assert!(
+            matches!(
+                &c,
+                Err(ServiceError::DatabaseUnavailable { kept: true, .. })
+            ),
+            "{c:?}"
+        );
+        let again = fleet
+            .report(report("c"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!again.created && again.incident.incident.id == IncidentId(3));
+        let w = written.lock().map(|w| w.clone()).unwrap_or_default();
+        assert_eq!(w.into_iter().collect::<Vec<_>>(), vec![1, 2, 3]);
         fleet.stop().await.unwrap_or_else(|e| panic!("{e}"));
         let _ = task.await;
     }

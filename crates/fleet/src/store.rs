@@ -48,6 +48,15 @@ pub enum StoreError {
         what: String,
         message: String,
     },
+    /// The database cannot be reached (refused, timed out, the connection
+    /// lost, the server shutting down or starting up): nothing of the call
+    /// was done, and the same call may work once the database is back.
+    #[error("event log {url}: the database is unreachable ({what}): {message}")]
+    Unavailable {
+        url: String,
+        what: String,
+        message: String,
+    },
     /// A commit under a dispatch lease ([`crate::store_pg_lease`]) that this
     /// server no longer holds: another took it over, or it expired. The
     /// transaction was rolled back; nothing of the batch was written.
@@ -62,6 +71,14 @@ pub enum StoreError {
         /// The lease still carries `held` but ran out.
         expired: bool,
     },
+}
+
+impl StoreError {
+    /// The database is unreachable (as opposed to refusing a write, a
+    /// full disk or a record that does not decode).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 fn fenced_message(
@@ -244,9 +261,87 @@ pub struct IncidentRow {
     pub meta: IncidentMeta,
 }
 
+/// Which database keeps the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// The embedded default, one file ([`SqliteStore`]).
+    Sqlite,
+    /// A server database shared by several dispatch servers
+    /// ([`crate::store_pg::PostgresStore`]).
+    Postgres,
+}
+
+/// Whether the log takes writes now, for health and for deciding whether a
+/// change may be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseState {
+    /// The last commit or check worked, and nothing waits to be written.
+    Ok,
+    /// The database cannot be reached ([`StoreError::Unavailable`]).
+    Unreachable,
+    /// It answers but refuses the writes (a full disk, an I/O error, a
+    /// broken schema).
+    Failing,
+    /// A commit was refused by the dispatch lease's fence: another server
+    /// leads; nothing more is written by this one.
+    Fenced,
+}
+
+/// The log as the fleet service found it: what `/api/health` says of the
+/// database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseHealth {
+    pub backend: Backend,
+    pub state: DatabaseState,
+    /// Since when (wall clock) the log is in this state.
+    pub since: Timestamp,
+    /// The last error of a commit or check (kept once it works again).
+    pub last_error: Option<String>,
+    /// When that error was (wall clock).
+    pub last_error_at: Option<Timestamp>,
+    /// Events changed in memory and not yet written (the rescue goes on
+    /// while the log fails; they are written when it works again).
+    pub unsaved_events: usize,
+    /// Of those, how many of the oldest were let go to bound memory.
+    pub dropped_events: u64,
+}
+
+impl DatabaseHealth {
+    pub fn new(backend: Backend, now: Timestamp) -> DatabaseHealth {
+        DatabaseHealth {
+            backend,
+            state: DatabaseState::Ok,
+            since: now,
+            last_error: None,
+            last_error_at: None,
+            unsaved_events: 0,
+            dropped_events: 0,
+        }
+    }
+
+    /// The state an error puts the log in.
+    pub fn state_of(e: &StoreError) -> DatabaseState {
+        match e {
+            StoreError::Unavailable { .. } => DatabaseState::Unreachable,
+            StoreError::Fenced { .. } => DatabaseState::Fenced,
+            _ => DatabaseState::Failing,
+        }
+    }
+}
+
 /// The durable log. Writes are atomic per batch and on disk when `commit` returns.
 pub trait Store: Send + std::fmt::Debug {
+    fn backend(&self) -> Backend;
     fn commit(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Whether the log can be written now, as cheaply as it can tell
+    /// (PostgreSQL: one round trip; an embedded file: always yes, its
+    /// errors come with the commit). Asked before a change is made, so
+    /// that a change is refused rather than made and left unwritten.
+    fn check(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// A second, read-only connection to the same log, for reports and time
     /// lines, so that a long read never holds up the writer (None: this
     /// store has no such thing, readers share the writer).
@@ -467,6 +562,10 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
     fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
         match &self.path {
             Some(p) => Ok(Some(Box::new(SqliteStore::open_reader(p)?))),

@@ -350,6 +350,19 @@ fn incident_rows(rows: Vec<postgres::Row>) -> Result<Vec<IncidentRow>, Failed> {
 }
 
 impl Store for PostgresStore {
+    fn backend(&self) -> crate::store::Backend {
+        crate::store::Backend::Postgres
+    }
+
+    /// One round trip; while the connection is down, an answer at once
+    /// (see [`crate::store_pg_conn`]).
+    fn check(&mut self) -> Result<(), StoreError> {
+        self.query("checking the connection", |c| {
+            c.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+    }
+
     fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
         Ok(Some(Box::new(PostgresStore::open_reader(&self.url)?)))
     }

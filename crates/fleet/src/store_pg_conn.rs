@@ -4,8 +4,16 @@
 //! a tokio worker thread; the synchronous `postgres` client runs a runtime
 //! of its own and panics inside another one. So each connection lives on a
 //! plain thread that owns the client, and a call sends it a closure over a
-//! channel and waits for the answer. A lost connection (the server
-//! restarted) is opened again at the next call.
+//! channel and waits for the answer.
+//!
+//! A lost connection (the server restarted, crashed, or is cut off) is
+//! opened again at the next call, once, with a short timeout: a server that
+//! restarted answers again at once. If that fails too, the connection is
+//! *down*: a thread of its own tries to connect once a second, and every
+//! call meanwhile fails at once with [`StoreError::Unavailable`], so that
+//! the fleet loop calling it is never held up by a database that does not
+//! answer. The first call after the reconnecting thread got through uses
+//! its connection.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -33,11 +41,34 @@ struct Conn {
     url: String,
     setup: Setup,
     client: Option<Client>,
+    /// While the connection is down: the thread connecting again.
+    reconnect: Option<Reconnect>,
+}
+
+/// A thread that tries to connect once a second until it gets through:
+/// it sends each failure's message, then the connection.
+struct Reconnect {
+    attempts: mpsc::Receiver<Result<Client, String>>,
+    /// Why the last attempt failed.
+    last: String,
 }
 
 /// How long a connect may take when the URL says nothing
 /// (`connect_timeout`): an unreachable host is an error, not a hang.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the one attempt at once after a lost connection may take
+/// (the caller waits for it), at most.
+const QUICK_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a down connection is tried again.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long sent data may stay unacknowledged before the connection
+/// counts as lost, when the URL says nothing (`tcp_user_timeout`): a
+/// database cut off in the middle of a commit fails the commit instead of
+/// holding it for the kernel's retransmission time (about 15 minutes).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl PgThread {
     /// Connects to `url` (a `postgres://` URL or `key=value` settings) on a
@@ -52,18 +83,22 @@ impl PgThread {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
         let mut conn = Conn {
             config,
             url: shown.clone(),
             setup,
             client: None,
+            reconnect: None,
         };
         let (jobs, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let first = conn.client().map(|_| ());
+                let first = conn.open(None).map(|c| conn.client = Some(c));
                 let ok = first.is_ok();
                 let _ = ready_tx.send(first);
                 if ok {
@@ -95,6 +130,13 @@ impl PgThread {
         let job: Job = Box::new(move |conn: &mut Conn| {
             let url = conn.url.clone();
             let r = conn.client().and_then(|c| f(c, &url));
+            // Lost during the call (or the server said it is going away,
+            // before the client noticed the socket close): the next call
+            // connects again.
+            let lost = matches!(&r, Err(e) if e.is_unavailable());
+            if lost || conn.client.as_ref().is_some_and(Client::is_closed) {
+                conn.client = None;
+            }
             let _ = tx.send(r);
         });
         self.jobs.send(job).map_err(|_| self.stopped())?;
@@ -122,26 +164,113 @@ impl std::fmt::Debug for PgThread {
 }
 
 impl Conn {
+    /// The connection, opened again if it was lost (see the module docs).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
-            let mut c = self
-                .config
-                .connect(NoTls)
-                .map_err(|e| error(&self.url, "cannot connect", &e))?;
-            (self.setup)(&mut c).map_err(|e| error(&self.url, "cannot set up the session", &e))?;
+        }
+        if self.client.is_none() {
+            let c = match &mut self.reconnect {
+                None => match self.open(Some(QUICK_CONNECT_TIMEOUT)) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.start_reconnecting(e.to_string());
+                        return Err(e);
+                    }
+                },
+                Some(r) => {
+                    let mut got = None;
+                    let gone = loop {
+                        match r.attempts.try_recv() {
+                            Ok(Ok(c)) => got = Some(c),
+                            Ok(Err(why)) => r.last = why,
+                            Err(mpsc::TryRecvError::Empty) => break false,
+                            Err(mpsc::TryRecvError::Disconnected) => break true,
+                        }
+                    };
+                    match got {
+                        Some(c) => c,
+                        None => {
+                            let e = StoreError::Unavailable {
+                                url: self.url.clone(),
+                                what: "connecting again once a second".into(),
+                                message: r.last.clone(),
+                            };
+                            if gone {
+                                // Its thread is gone: the next call tries at once.
+                                self.reconnect = None;
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            self.reconnect = None;
             self.client = Some(c);
         }
-        self.client.as_mut().ok_or_else(|| StoreError::Postgres {
+        self.client.as_mut().ok_or_else(|| StoreError::Unavailable {
             url: self.url.clone(),
             what: "cannot connect".into(),
             message: "no connection".into(),
         })
     }
+
+    /// Connects and sets the session up, within `timeout` if given (else
+    /// the configuration's).
+    fn open(&self, timeout: Option<Duration>) -> Result<Client, StoreError> {
+        let mut config = self.config.clone();
+        if let Some(t) = timeout
+            && config.get_connect_timeout().is_none_or(|c| *c > t)
+        {
+            config.connect_timeout(t);
+        }
+        connect(&config, &self.url, self.setup)
+    }
+
+    /// A thread that connects once a second until it gets through; it
+    /// ends when this side is gone.
+    fn start_reconnecting(&mut self, why: String) {
+        let (tx, attempts) = mpsc::channel();
+        let (config, url, setup) = (self.config.clone(), self.url.clone(), self.setup);
+        let spawned = std::thread::Builder::new()
+            .name("pg-reconnect".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(RECONNECT_EVERY);
+                    let attempt = connect(&config, &url, setup).map_err(|e| e.to_string());
+                    let done = attempt.is_ok();
+                    if tx.send(attempt).is_err() || done {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // No thread: the next call tries at once again, as before.
+            tracing::error!(
+                "{url}: cannot start a thread to reconnect: {e}",
+                url = self.url
+            );
+            return;
+        }
+        self.reconnect = Some(Reconnect {
+            attempts,
+            last: why,
+        });
+    }
+}
+
+fn connect(config: &postgres::Config, url: &str, setup: Setup) -> Result<Client, StoreError> {
+    let mut c = config
+        .connect(NoTls)
+        .map_err(|e| error(url, "cannot connect", &e))?;
+    setup(&mut c).map_err(|e| error(url, "cannot set up the session", &e))?;
+    Ok(c)
 }
 
 /// A PostgreSQL error as a store error: what was being done, and the
 /// server's message with its detail and hint where it gave them.
+/// An error that says the database cannot be reached ([`unreachable`])
+/// is [`StoreError::Unavailable`].
 pub(crate) fn error(url: &str, what: &str, e: &postgres::Error) -> StoreError {
     let message = match e.as_db_error() {
         Some(db) => {
@@ -156,11 +285,34 @@ pub(crate) fn error(url: &str, what: &str, e: &postgres::Error) -> StoreError {
         }
         None => with_causes(e),
     };
-    StoreError::Postgres {
-        url: url.to_owned(),
-        what: what.to_owned(),
-        message,
+    let (url, what) = (url.to_owned(), what.to_owned());
+    if unreachable(e) {
+        StoreError::Unavailable { url, what, message }
+    } else {
+        StoreError::Postgres { url, what, message }
     }
+}
+
+/// The database cannot be reached or is not taking connections: the
+/// connection is closed or failed at the socket (refused, reset, timed
+/// out), or the server says so (SQLSTATE class 08, connection exception;
+/// 57P01 to 57P03: shutting down, crashed, starting up).
+fn unreachable(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03");
+    }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The client's error and what caused it ("error connecting to server:

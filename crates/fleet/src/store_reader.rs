@@ -11,6 +11,9 @@ use crate::store::{Batch, Store, StoreError};
 pub(crate) struct ReaderOnly(pub(crate) Box<dyn Store>);
 
 impl Store for ReaderOnly {
+    fn backend(&self) -> crate::store::Backend {
+        self.0.backend()
+    }
     fn commit(&mut self, _: &Batch) -> Result<(), StoreError> {
         Err(read_only())
     }

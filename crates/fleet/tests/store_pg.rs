@@ -149,13 +149,15 @@ fn a_database_of_a_newer_schema_is_refused() {
 #[test]
 fn an_unreachable_server_or_a_bad_url_is_an_error_without_the_password() {
     // Port 1: nothing listens there.
-    let err = PostgresStore::open("postgres://disp:hunter2@127.0.0.1:1/dispatch")
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let refused = PostgresStore::open("postgres://disp:hunter2@127.0.0.1:1/dispatch").err();
+    assert!(
+        refused.as_ref().is_some_and(StoreError::is_unavailable),
+        "{refused:?}"
+    );
+    let err = refused.map(|e| e.to_string()).unwrap_or_default();
     assert!(
         err.starts_with(
-            "event log postgres://disp@127.0.0.1:1/dispatch: cannot connect: error connecting to server: "
+            "event log postgres://disp@127.0.0.1:1/dispatch: the database is unreachable (cannot connect): error connecting to server: "
         ) && err.contains("refused"),
         "{err}"
     );
@@ -171,10 +173,13 @@ fn an_unreachable_server_or_a_bad_url_is_an_error_without_the_password() {
     // A database that is not there.
     let db = common::TestDb::new();
     let missing = db.url.replace(&db.name, "dispatch_test_no_such_db");
-    let err = PostgresStore::open(&missing)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let missing = PostgresStore::open(&missing).err();
+    // The server answers: not unreachable, a mistake in the URL.
+    assert!(
+        matches!(missing, Some(StoreError::Postgres { .. })),
+        "{missing:?}"
+    );
+    let err = missing.map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("does not exist"), "{err}");
 }
 
@@ -193,12 +198,12 @@ fn a_lost_connection_is_opened_again_and_the_failed_batch_commits_on_retry() {
             &[],
         )
         .unwrap_or_else(|e| panic!("{e}"));
-    // The call that finds the connection gone fails (the fleet keeps the
-    // batch and retries); the retry runs on a new connection.
+    // The call that finds the connection gone fails, as unreachable (the
+    // fleet keeps the batch and retries); the retry connects again at once.
     let retried = batch("after");
     let first = store.commit(&retried);
     if let Err(e) = &first {
-        assert!(matches!(e, StoreError::Postgres { .. }), "{e:?}");
+        assert!(e.is_unavailable(), "{e:?}");
         store.commit(&retried).unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(notes(&store), vec!["before", "after"]);

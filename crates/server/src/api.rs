@@ -145,8 +145,18 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
             }
         })
         .collect();
+    let database = s
+        .fleet
+        .database()
+        .map(|d| wire::service::DatabaseHealth::from(&d));
+    let status = match &database {
+        Some(d) if d.state != wire::service::DatabaseState::Ok => {
+            wire::service::HealthStatus::Degraded
+        }
+        _ => wire::service::HealthStatus::Ok,
+    };
     Ok(Json(wire::Health {
-        status: wire::service::HealthStatus::Ok,
+        status,
         scenario: snap.scenario,
         time: snap.time,
         uptime_s: s.started.elapsed().as_secs_f64().round(),
@@ -158,6 +168,7 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
             rate_limited: s.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
         },
         event_log: s.fleet.store().is_some(),
+        database,
         link: (&all).into(),
         links,
         traffic: wire::traffic::TrafficHealth::new(&traffic, sbs.as_ref()),

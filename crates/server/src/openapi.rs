@@ -236,7 +236,8 @@ impl Modify for Bearer {
 /// on the handler: 401 on every operation that needs a token, 403 and 429
 /// on every write (they need more than the viewer role and are rate
 /// limited), 503 on every operation but health (the fleet service is
-/// stopping or its log failing, or this server is a standby).
+/// stopping, its log's database unreachable or failing, or this server is
+/// a standby).
 struct CommonErrors;
 
 impl Modify for CommonErrors {
@@ -291,8 +292,11 @@ impl Modify for CommonErrors {
                 }
                 if may_503 {
                     r.entry("503".into()).or_insert_with(|| {
-                        error("The service is shutting down, a change could not be made durable (retry), \
-                               or this server is a standby (code `standby`: the message names the leader, send it there)")
+                        error("The service is shutting down; the event log's database is unreachable (code \
+                               `database_unavailable`: nothing was changed, retry after `Retry-After`) or a change could \
+                               not be made durable (`not_durable`, retry); or this server is a standby (code `standby`: \
+                               the message names the leader, send it there)")
+                            .header("Retry-After", header("Seconds to wait before retrying, where known"))
                             .build()
                             .into()
                     });

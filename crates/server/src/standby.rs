@@ -88,10 +88,18 @@ pub async fn serve(
 
 async fn health(State(s): State<Standby>) -> Json<StandbyHealth> {
     let cluster = ClusterHealth::of(&s.cluster);
+    let database = s
+        .cluster
+        .status
+        .borrow()
+        .database
+        .as_ref()
+        .map(crate::wire::service::DatabaseHealth::from);
     Json(StandbyHealth {
         status: StandbyStatus::Standby,
         scenario: s.scenario.clone(),
         uptime_s: s.started.elapsed().as_secs_f64().round(),
+        database,
         cluster,
     })
 }
@@ -134,6 +142,7 @@ mod tests {
             role,
             leader: leader.map(str::to_owned),
             lease_age: Some((Duration::from_millis(400), Instant::now())),
+            database: None,
         }
     }
 

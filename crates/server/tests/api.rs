@@ -20,6 +20,11 @@ async fn health_and_openapi_need_no_token() {
     assert_eq!(v["status"], "ok");
     assert_eq!(v["vehicles"]["configured"], 15);
     assert_eq!(v["vehicles"]["link_up"], 15);
+    // No event log here: no database to report on.
+    assert_eq!(
+        (&v["event_log"], &v["database"]),
+        (&json!(false), &Value::Null)
+    );
     let (st, v) = call(&h.state, "GET", "/api/openapi.json", None, None).await;
     assert_eq!(st, StatusCode::OK);
     let paths = v["paths"]
@@ -38,6 +43,11 @@ async fn health_and_openapi_need_no_token() {
         );
     }
     assert!(v["components"]["schemas"]["IncidentRequest"].is_object());
+    // Health's database, typed: its states are the document's.
+    assert_eq!(
+        v["components"]["schemas"]["DatabaseState"]["enum"],
+        json!(["ok", "unreachable", "failing", "fenced"])
+    );
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
 }
 

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::keeper::{Decision, LeaseKeeper, Observation, Role, StepDown, Timing};
+use crate::store::{Backend, DatabaseHealth, DatabaseState};
 use crate::store_pg_lease::{Fence, Lease, LeaseState};
 use mavlink_link::link::SendGate;
 
@@ -26,6 +27,9 @@ pub struct ClusterStatus {
     /// The lease's age when it was read (since its last take or renewal)
     /// and when that was, on the local clock.
     pub lease_age: Option<(Duration, Instant)>,
+    /// The database as the lease's calls found it (None: not answered yet):
+    /// what a standby, which writes no log, knows of it.
+    pub database: Option<DatabaseHealth>,
 }
 
 impl ClusterStatus {
@@ -70,6 +74,7 @@ pub fn start(
         role: Role::Standby,
         leader: None,
         lease_age: None,
+        database: None,
     });
     let (commands, rx) = mpsc::unbounded_channel();
     let (news_tx, news) = mpsc::unbounded_channel();
@@ -132,7 +137,8 @@ struct Runner {
 enum Answer {
     Acquired(Option<u64>, Option<LeaseState>),
     Renewed(bool),
-    Failed(String),
+    /// The error, and the state it puts the database in.
+    Failed(String, DatabaseState),
 }
 
 impl Runner {
@@ -150,6 +156,11 @@ impl Runner {
                     }
                 } => {
                     call = None;
+                    self.database(match &answer {
+                        Ok(Answer::Failed(e, state)) => Err((e.as_str(), *state)),
+                        Ok(_) => Ok(()),
+                        Err(_) => Err(("the lease call failed", DatabaseState::Failing)),
+                    });
                     match answer {
                         Ok(Answer::Acquired(got, state)) => {
                             if let Some(s) = state {
@@ -158,7 +169,7 @@ impl Runner {
                             Observation::Acquired(got)
                         }
                         Ok(Answer::Renewed(ok)) => Observation::Renewed(ok),
-                        Ok(Answer::Failed(e)) => {
+                        Ok(Answer::Failed(e, _)) => {
                             tracing::warn!("dispatch lease: {e}");
                             Observation::Failed(e)
                         }
@@ -211,6 +222,29 @@ impl Runner {
         }
     }
 
+    /// What the last lease call says of the database.
+    fn database(&self, answer: Result<(), (&str, DatabaseState)>) {
+        let now = chrono::Utc::now();
+        let state = answer.map_or_else(|(_, s)| s, |()| DatabaseState::Ok);
+        self.status.send_if_modified(|st| {
+            let h = st
+                .database
+                .get_or_insert_with(|| DatabaseHealth::new(Backend::Postgres, now));
+            let mut changed = false;
+            if h.state != state {
+                h.state = state;
+                h.since = now;
+                changed = true;
+            }
+            if let Err((e, _)) = answer {
+                h.last_error = Some(e.to_owned());
+                h.last_error_at = Some(now);
+                changed = true;
+            }
+            changed
+        });
+    }
+
     /// The lease as read by a standby: who leads, since when.
     fn seen(&self, s: &LeaseState) {
         let leader = s.live.then(|| s.holder.clone()).flatten();
@@ -227,7 +261,7 @@ impl Runner {
             Ok(Some(token)) => Answer::Acquired(Some(token), None),
             // Who holds it, for health; a failed read is no answer.
             Ok(None) => Answer::Acquired(None, lease.current().ok().flatten()),
-            Err(e) => Answer::Failed(e.to_string()),
+            Err(e) => failed(&e),
         })
     }
 
@@ -235,7 +269,7 @@ impl Runner {
         let (lease, node, ttl) = (Arc::clone(&self.lease), self.node.clone(), self.timing.ttl);
         tokio::task::spawn_blocking(move || match lease.renew(&node, token, ttl) {
             Ok(ok) => Answer::Renewed(ok),
-            Err(e) => Answer::Failed(e.to_string()),
+            Err(e) => failed(&e),
         })
     }
 
@@ -251,4 +285,8 @@ impl Runner {
             .map_err(|e| format!("releasing the lease failed: {e}"))?
             .map_err(|e| e.to_string())
     }
+}
+
+fn failed(e: &crate::store::StoreError) -> Answer {
+    Answer::Failed(e.to_string(), DatabaseHealth::state_of(e))
 }

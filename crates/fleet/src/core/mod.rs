@@ -401,7 +401,7 @@ impl FleetCore {
                 None,
                 Severity::Critical,
                 format!(
-                    "cannot write the event log ({e}): changes are kept in memory and written when it works again; new incidents are refused meanwhile"
+                    "cannot write the event log ({e}): new reports and other changes are refused (503) until it works again; what the fleet does meanwhile is kept in memory and written then"
                 ),
             ),
             StoreHealth::Dropped(n) => self.alert(

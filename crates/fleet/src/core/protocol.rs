@@ -152,6 +152,37 @@ impl Request {
                 | Request::Stop
         )
     }
+
+    /// Whether the request must be refused while the log cannot be written
+    /// (see [`Request::refused`]): every change but a vehicle's. An
+    /// operator's command and a binding go to a vehicle in the air or on
+    /// the ground whatever the database does; their outcome is an event,
+    /// kept in memory until the log takes it.
+    pub fn needs_the_log(&self) -> bool {
+        self.is_change() && !matches!(self, Request::Command { .. } | Request::Bind { .. })
+    }
+
+    /// The answer to this request refused with `e`, without being handled.
+    pub fn refused(&self, e: ServiceError) -> Reply {
+        match self {
+            Request::Report(_) => Reply::Report(Err(e)),
+            Request::Launch(_)
+            | Request::LaunchAnyway(_)
+            | Request::Incident(_)
+            | Request::Cancel { .. }
+            | Request::Resolve { .. }
+            | Request::Reassign { .. } => Reply::Incident(Err(e)),
+            Request::UpsertZone(_) | Request::RemoveZone(_) => Reply::Zone(Err(e)),
+            Request::Command { .. } | Request::Bind { .. } => Reply::Command(Err(e)),
+            Request::Feed(_) | Request::Weather(_) => Reply::Fed(Err(e)),
+            // Reads and the stop are never refused this way.
+            Request::Snapshot
+            | Request::Incidents
+            | Request::Traffic
+            | Request::Wind
+            | Request::Stop => Reply::Stopping,
+        }
+    }
 }
 
 /// The answer to a [`Request`], variant for variant.
@@ -196,8 +227,8 @@ pub struct WindView {
 impl Reply {
     /// The answer when the change could not be made durable: a success
     /// becomes a storage error (the caller must not take it as accepted).
-    pub fn not_durable(self, why: &str) -> Reply {
-        let e = || ServiceError::Storage(why.to_owned());
+    pub fn not_durable(self, why: &ServiceError) -> Reply {
+        let e = || why.clone();
         match self {
             Reply::Report(r) => Reply::Report(r.and_then(|_| Err(e()))),
             Reply::Incident(r) => Reply::Incident(r.and_then(|_| Err(e()))),
@@ -316,6 +347,25 @@ pub enum ServiceError {
     /// The change could not be made durable: the caller must not take it as accepted.
     #[error("not recorded durably, try again: {0}")]
     Storage(String),
+    /// The log's database cannot be reached. `kept: false`: the change was
+    /// refused before it was made, nothing changed. `kept: true`: the
+    /// database went away while this change was being written; the change
+    /// stands in memory and is written when the database is back, but is not
+    /// durable now (a retried report, same source and external id, finds it).
+    #[error("{}", unavailable_message(.message, *.kept))]
+    DatabaseUnavailable { message: String, kept: bool },
+}
+
+fn unavailable_message(message: &str, kept: bool) -> String {
+    if kept {
+        format!(
+            "the database became unreachable while this change was being written: it is kept in memory and written when the database is back, but it is not durable yet; retry later (a report with the same source and external_id finds it): {message}"
+        )
+    } else {
+        format!(
+            "the database is unreachable: nothing was changed; try again in a few seconds: {message}"
+        )
+    }
 }
 
 impl From<DispatchError> for ServiceError {

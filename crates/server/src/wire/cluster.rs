@@ -84,6 +84,10 @@ pub struct StandbyHealth {
     pub scenario: String,
     /// Seconds since the server started.
     pub uptime_s: f64,
+    /// The database as this standby's calls on the dispatch lease found it
+    /// (twice a second; null before the first answer). A standby writes no
+    /// log: `unsaved_events` is 0.
+    pub database: Option<super::service::DatabaseHealth>,
     pub cluster: ClusterHealth,
 }
 

@@ -21,7 +21,8 @@ pub struct ErrorDetail {
     /// Stable and machine-readable: bad_request, unauthorized, forbidden,
     /// not_found, conflict, payload_too_large, invalid_field, rate_limited,
     /// vehicle_rejected, vehicle_error, vehicle_busy, vehicle_timeout,
-    /// not_durable, unavailable, event_log_unavailable, standby.
+    /// not_durable, database_unavailable, unavailable, event_log_unavailable,
+    /// standby.
     pub code: String,
     /// For people: names the field or id at fault.
     pub message: String,
@@ -40,6 +41,8 @@ pub struct Health {
     pub http: HttpCounters,
     /// Whether a durable event log is kept.
     pub event_log: bool,
+    /// The event log's database (null: no log is kept).
+    pub database: Option<DatabaseHealth>,
     /// Every link together.
     pub link: LinkCounters,
     /// Each MAVLink link of the server.
@@ -61,10 +64,79 @@ pub struct LinkHealth {
     pub counters: LinkCounters,
 }
 
+/// `ok`; `degraded`: the service runs (vehicles are followed and
+/// commanded, reads answer) but its event log's database is not `ok`, so
+/// changes are refused with `503`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     Ok,
+    Degraded,
+}
+
+/// The event log's database, as this server found it at its last write or
+/// check (a leader or single server checks at least once a second; a
+/// standby at each call on the dispatch lease, twice a second).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DatabaseHealth {
+    pub backend: DatabaseBackend,
+    pub state: DatabaseState,
+    /// Since when it is in this state (wall clock).
+    pub since: DateTime<Utc>,
+    /// The last error of a write or check, with the database's URL (no
+    /// password); kept once it works again.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Events of the rescue kept in memory and not yet written: they are
+    /// written when the database works again.
+    pub unsaved_events: usize,
+    /// Of those, the oldest let go to bound memory (incidents, sorties and
+    /// zones are never let go).
+    pub dropped_events: u64,
+}
+
+/// `sqlite`: the embedded log file; `postgres`: a server database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// `ok`: written or checked successfully; `unreachable`: the database
+/// does not answer (writes answer `503 database_unavailable`); `failing`:
+/// it answers but refuses writes (`503 not_durable`); `fenced`: another
+/// server took the dispatch lease, this one writes nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseState {
+    Ok,
+    Unreachable,
+    Failing,
+    Fenced,
+}
+
+impl From<&fleet::store::DatabaseHealth> for DatabaseHealth {
+    fn from(h: &fleet::store::DatabaseHealth) -> Self {
+        use fleet::store::{Backend, DatabaseState as S};
+        DatabaseHealth {
+            backend: match h.backend {
+                Backend::Sqlite => DatabaseBackend::Sqlite,
+                Backend::Postgres => DatabaseBackend::Postgres,
+            },
+            state: match h.state {
+                S::Ok => DatabaseState::Ok,
+                S::Unreachable => DatabaseState::Unreachable,
+                S::Failing => DatabaseState::Failing,
+                S::Fenced => DatabaseState::Fenced,
+            },
+            since: h.since,
+            last_error: h.last_error.clone(),
+            last_error_at: h.last_error_at,
+            unsaved_events: h.unsaved_events,
+            dropped_events: h.dropped_events,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
