@@ -7,7 +7,8 @@
 #     independent clients: pymavlink, MAVProxy, urllib and `websockets`, two
 #     tests at a time (pytest-xdist; tests/sitl;
 #     installed into .venv from PyPI);
-#  3. the web map in headless Chromium driven by playwright-core (web/tests;
+#  3. the web map in headless Chromium driven by playwright-core, on one
+#     server and on a cluster of two that loses its leader (web/tests;
 #     npm packages from web/package-lock.json, Chromium from Debian's
 #     package, installed here when missing and when apt-get is usable).
 # Run from anywhere; needs cargo, python3, node and npm, and PostgreSQL
@@ -45,6 +46,7 @@ DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher
 
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/failover.test.mjs 2>&1 | tee -a "$log"
 
 # One closing line for the whole run.
 awk '
