@@ -124,7 +124,10 @@ mod tests {
             .uri("/api/zones")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .body(Body::empty())
             .unwrap_or_else(|e| panic!("{e}"))
     }

@@ -690,13 +690,10 @@ async fn config_lists_the_clusters_servers_and_their_origins_may_call() {
     let (st, v) = call(&h.state, "GET", "/api/config", Some(VIEWER), None).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["servers"], json!([]), "{v}");
-    let s = h
-        .state
-        .clone()
-        .with_servers(vec![
-            "http://127.0.0.1:8081".into(),
-            "http://127.0.0.1:8082".into(),
-        ]);
+    let s = h.state.clone().with_servers(vec![
+        "http://127.0.0.1:8081".into(),
+        "http://127.0.0.1:8082".into(),
+    ]);
     let (_, v) = call(&s, "GET", "/api/config", Some(VIEWER), None).await;
     assert_eq!(
         v["servers"],

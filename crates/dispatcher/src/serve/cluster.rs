@@ -90,7 +90,9 @@ pub(super) async fn run(
     } else {
         "without --bus a standby serves /api/health only until it leads"
     };
-    crate::emit(&format!("dispatcher: map and API at {api_url} ({serving})\n"))?;
+    crate::emit(&format!(
+        "dispatcher: map and API at {api_url} ({serving})\n"
+    ))?;
     // A standby until the lease is ours (the keeper sends nothing else first).
     let (token, fence) = tokio::select! {
         n = news.recv() => match n {
