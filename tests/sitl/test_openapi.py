@@ -28,7 +28,7 @@ SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 TOKENS = {"viewer": "demo-viewer", "dispatcher": "demo-dispatcher", "admin": "demo-admin"}
 # Per role: examples per operation, and a bound on the run's wall time.
 MAX_EXAMPLES = 7
-RUN_TIMEOUT_S = 150
+RUN_TIMEOUT_S = 480
 
 
 def scenario_copy(tmp_path):

@@ -60,7 +60,7 @@ def routes_cross(a, b):
 
 def test_five_crossing_rescues_keep_their_separation_in_the_simulator():
     port = free_port()
-    s = Server(speedup=40, args=["--sim-control", f"127.0.0.1:{port}"])
+    s = Server(speedup=25, args=["--sim-control", f"127.0.0.1:{port}"])
     ctl = socket.create_connection(("127.0.0.1", port), timeout=10)
     ctl_file = ctl.makefile("r")
 
@@ -93,7 +93,7 @@ def test_five_crossing_rescues_keep_their_separation_in_the_simulator():
         ids = {d["id"]: d["system_id"] for d in s.api("GET", "/api/drones", "demo-viewer")[1]}
         ours = {ids[d] for d in drones}
         closest, samples, flying_seen = None, 0, 0
-        end = time.time() + 100
+        end = time.time() + 200
         while time.time() < end:
             vs = [v for v in status()["vehicles"] if v["system_id"] in ours]
             samples += 1
