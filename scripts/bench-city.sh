@@ -6,6 +6,8 @@
 #
 #   bash scripts/bench-city.sh [RUNS] [-- options for the example]
 #   e.g. bash scripts/bench-city.sh 3 -- --clients 200 --warmup 20 --duration 30
+#   on a cluster of three on PostgreSQL and NATS (the simulator standalone):
+#   bash scripts/bench-city.sh 3 -- --servers 3 --clients 600 --sim-speedup 1
 #
 # CARGO_TARGET_DIR and CARGO_BUILD_JOBS are honoured (the build machine has 2
 # cores: CARGO_BUILD_JOBS=1 leaves one to others). Each run's JSON line is kept
@@ -22,12 +24,14 @@ mkdir -p "$out"
 
 # `--example` alone would select only the example: name the binary too.
 if [ "${BUILD:-1}" != 0 ]; then
-  cargo build --release -p dispatcher -p dispatch-server --bin dispatcher --example city
+  cargo build --release -p dispatcher -p dispatch-server -p drone-sim \
+    --bin dispatcher --bin drone-sim --example city
 fi
 
 for i in $(seq 1 "$runs"); do
   echo "== run $i of $runs" >&2
-  "$target/release/examples/city" --dispatcher "$target/release/dispatcher" "$@" | tee "$out/run-$i.json"
+  "$target/release/examples/city" --dispatcher "$target/release/dispatcher" \
+    --drone-sim "$target/release/drone-sim" "$@" | tee "$out/run-$i.json"
 done
 
 python3 - "$out" "$runs" <<'PY'
@@ -40,7 +44,10 @@ def rng(path, unit="", fmt="{:g}"):
     for r in rs:
         v = r
         for k in path.split("."):
-            v = v.get(k) if isinstance(v, dict) else None
+            if isinstance(v, list) and k.isdigit() and int(k) < len(v):
+                v = v[int(k)]
+            else:
+                v = v.get(k) if isinstance(v, dict) else None
         if v is not None:
             vals.append(v)
     if not vals:
@@ -48,6 +55,31 @@ def rng(path, unit="", fmt="{:g}"):
     lo, hi = min(vals), max(vals)
     s = fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
     return s + unit
+
+if "commands" in rs[0]:
+    # A cluster: each server's figures, and the bus's and database's.
+    print(f"\n{runs} runs on {rs[0]['servers']} servers; commands:")
+    for c in rs[0]["commands"]:
+        print(f"  {c}")
+    print(f"drones' links up on the leader when measuring began: {rng('links_up_at_start')} of {rs[0]['drones']}, "
+          f"{rng('links_up_s', ' s')} after the simulator started; at the end: {rng('link_up_at_end')}")
+    for name, key in (("measured", "measured"), ("baseline", "baseline_1_client_per_server")):
+        p = key + "."
+        print(f"{name} ({rs[0][key]['clients']} clients): client p50 {rng(p + 'latency_ms.p50', ' ms')}, "
+              f"p99 {rng(p + 'latency_ms.p99', ' ms')}; clients with all drones {rng(p + 'drones_seen.clients_with_all')}, "
+              f"ended early {rng(p + 'clients_ended_early')}; harness {rng(p + 'harness_cpu_pct', ' %')}")
+        for i, s in enumerate(rs[0][key]["servers"]):
+            q = f"{p}servers.{i}."
+            print(f"  {s['name']} ({s['role']}, {s['clients']} clients): client p50 {rng(q + 'latency_ms.p50', ' ms')}, "
+                  f"p99 {rng(q + 'latency_ms.p99', ' ms')}; server histogram p50 {rng(q + 'server_latency_ms.p50', ' ms')}, "
+                  f"p99 {rng(q + 'server_latency_ms.p99', ' ms')}; CPU {rng(q + 'serve_cpu_pct', ' %')}, "
+                  f"RSS {rng(q + 'serve_rss_mb', ' MB')}; UDP drops {rng(q + 'udp_drops')}; "
+                  f"drones seen min {rng(q + 'drones_seen.min')}; resyncs {rng(q + 'resyncs_total')}, "
+                  f"closed slow {rng(q + 'closed_slow_total')}")
+        print(f"  drone-sim {rng(p + 'others.drone_sim_cpu_pct', ' %')}, nats-server {rng(p + 'others.nats_server_cpu_pct', ' %')}, "
+              f"postgres {rng(p + 'others.postgres_cpu_pct', ' %')} ({rng(p + 'others.postgres_commits_per_s')} commits/s)")
+    print(f"ratio to baseline: p50 {rng('p50_ratio_to_baseline', 'x')}, p99 {rng('p99_ratio_to_baseline', 'x')}")
+    sys.exit(0)
 
 print(f"\n{runs} runs; command: {rs[0]['command']}")
 print(f"drones' links up when measuring began: {rng('links_up_at_start')} of {rs[0]['drones']}, "

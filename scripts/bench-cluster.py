@@ -6,11 +6,16 @@ tests/sitl/test_failover.py runs them. Measures, for docs/performance.md:
 1. an incident report's latency (POST /api/incidents until the answer) and
    a read's (GET /api/incidents), on the leader and on a follower, the
    reports alternating between the two;
-2. fail-over time over KILLS kills: the leader is killed with SIGKILL, and
-   the time is taken until another server holds the lease (health: role
-   leader) and until it serves as the leader (health: status ok, its fleet
-   running, commanding on MAVLink); the killed server is started again as
-   a follower, as its supervisor would, before the next kill.
+2. fail-over time over KILLS kills: the leader is killed with SIGKILL while
+   a drone flies a rescue, and the time is taken until another server holds
+   the lease (health: role leader), until it serves as the leader (health:
+   status ok, its fleet running), and until its first MAVLink command
+   reaches the vehicles: each server's MAVLink passes through a UDP relay
+   of this script (the simulator sends to the relay, the relay to the
+   server, and back), which notes the time and message id of every frame a
+   server sends; a command is any frame but HEARTBEAT. The killed server is
+   started again as a follower, as its supervisor would, before the next
+   kill.
 
     .venv/bin/python scripts/bench-cluster.py [--kills 10] [--reports 40]
 
@@ -22,9 +27,11 @@ Needs the debug or release binaries (DISPATCHER, DRONE_SIM), PostgreSQL
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -36,6 +43,57 @@ from test_fly import free_port  # noqa: E402
 from test_serve import CONFIG, Server  # noqa: E402
 
 SIM = os.environ.get("DRONE_SIM", os.path.join(ROOT, "target", "debug", "drone-sim"))
+
+
+class Relay:
+    """A UDP relay between the simulator and one server that notes when the
+    server sent which message (the frame's id: MAVLink 2 or 1)."""
+
+    def __init__(self, server_port):
+        self.server = ("127.0.0.1", server_port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.sim = None
+        self.sent = []  # (monotonic time, message id) of the server's frames
+        self.lock = threading.Lock()
+        self.stopped = False
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while not self.stopped:
+            try:
+                data, src = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                if src == self.server:
+                    if self.sim is not None:
+                        self.sock.sendto(data, self.sim)
+                    msgid = None
+                    if len(data) >= 10 and data[0] == 0xFD:
+                        msgid = data[7] | data[8] << 8 | data[9] << 16
+                    elif len(data) >= 6 and data[0] == 0xFE:
+                        msgid = data[5]
+                    with self.lock:
+                        self.sent.append((time.monotonic(), msgid))
+                else:
+                    self.sim = src
+                    self.sock.sendto(data, self.server)
+            except OSError:
+                pass  # the server is down (being killed): the frame is lost, as on a radio
+
+    def first_command_after(self, t):
+        """When this server first sent a frame other than HEARTBEAT after t."""
+        with self.lock:
+            return next((at for at, m in self.sent if at > t and m not in (None, 0)), None)
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
 
 
 def node(name, port, db, prefix):
@@ -74,7 +132,8 @@ def main():
     prefix = f"bench{os.getpid()}"
     names = ["a", "b", "c"]
     ports = {n: free_port() for n in names}
-    gcs = [x for n in names for x in ("--gcs", f"127.0.0.1:{ports[n]}")]
+    relays = {n: Relay(ports[n]) for n in names}
+    gcs = [x for n in names for x in ("--gcs", f"127.0.0.1:{relays[n].port}")]
     sim = subprocess.Popen([SIM, "--config", CONFIG, *gcs, "--speedup", "1"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     servers = {}
@@ -104,9 +163,17 @@ def main():
         latency = {w: {k: summary(v) for k, v in d.items()} for w, d in lat.items()}
 
         # 2. Fail-over over KILLS kills.
-        lease_s, serve_s = [], []
+        lease_s, serve_s, command_s = [], [], []
         for k in range(a.kills):
             leader = next(n for n in names if role(servers[n]) == "leader")
+            # A rescue in flight: the new leader must take the drone back.
+            body = {"kind": "person_in_water", "lat": 30.347, "lon": 120.457,
+                    "source": "bench", "external_id": f"kill-{k}"}
+            st, r = api(servers[leader], "POST", "/api/incidents", "demo-dispatcher", body)
+            assert st == 201 and r.get("drone"), (st, r)
+            flying = r["drone"]
+            wait(lambda: ((api(servers[leader], "GET", f"/api/drones/{flying}", "demo-viewer")[1] or {})
+                          .get("alt_m") or 0) > 10, 60, f"{flying} in the air")
             servers[leader].p.kill()
             killed = time.monotonic()
             servers[leader].p.wait()
@@ -115,8 +182,13 @@ def main():
             lease_s.append(time.monotonic() - killed)
             wait(lambda: (health(servers[new]) or {}).get("status") == "ok", 15, "the new leader serving")
             serve_s.append(time.monotonic() - killed)
-            print(f"kill {k + 1}: {leader} killed; {new} leads after {lease_s[-1]:.2f} s, "
-                  f"serves after {serve_s[-1]:.2f} s", file=sys.stderr)
+            first = wait(lambda: relays[new].first_command_after(killed), 15, "a command from the new leader")
+            command_s.append(first - killed)
+            print(f"kill {k + 1}: {leader} killed with {flying} in the air; {new} leads after {lease_s[-1]:.2f} s, "
+                  f"serves after {serve_s[-1]:.2f} s, first command after {command_s[-1]:.2f} s", file=sys.stderr)
+            # The rescue ends before the next kill (the fleet back to docked).
+            st, _ = api(servers[new], "POST", f"/api/incidents/{r['id']}/cancel", "demo-dispatcher", {})
+            assert st in (200, 409), st
             servers[leader] = node(leader, ports[leader], db, prefix)
             wait(lambda: (health(servers[leader]) or {}).get("cluster", {}).get("leader") == new, 20,
                  f"{leader} following again")
@@ -126,6 +198,8 @@ def main():
             "failover": {"kills": a.kills,
                          "lease_taken_s": [round(x, 2) for x in lease_s],
                          "serving_s": [round(x, 2) for x in serve_s],
+                         "first_command_s": [round(x, 2) for x in command_s],
+                         "first_command_range_s": [round(min(command_s), 2), round(max(command_s), 2)],
                          "lease_taken_range_s": [round(min(lease_s), 2), round(max(lease_s), 2)],
                          "serving_range_s": [round(min(serve_s), 2), round(max(serve_s), 2)]},
         }))
@@ -136,6 +210,8 @@ def main():
                 s.p.wait()
         sim.terminate()
         sim.communicate(timeout=10)
+        for r in relays.values():
+            r.close()
         psql(PG, f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
 
 

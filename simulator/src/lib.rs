@@ -46,10 +46,12 @@ pub struct Cli {
     /// vehicle streams to each, and takes commands from any.
     #[arg(long, default_value = "127.0.0.1:14550")]
     pub gcs: Vec<SocketAddr>,
-    /// The ground station of each link, in the scenario's `[[link]]` order
-    /// (repeat it; links without one send to every `--gcs`).
-    #[arg(long = "link-gcs")]
-    pub link_gcs: Vec<SocketAddr>,
+    /// The ground station(s) of each link, in the scenario's `[[link]]`
+    /// order: repeat it, one per link, each an address or a comma-separated
+    /// list of them (several servers of a cluster, as a MAVLink router fans
+    /// a radio out); links without one send to every `--gcs`.
+    #[arg(long = "link-gcs", value_parser = parse_addr_list)]
+    pub link_gcs: Vec<AddrList>,
     /// Local address of the fleet socket (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: SocketAddr,
@@ -110,6 +112,23 @@ pub struct Cli {
     /// Random seed for wind gusts and packet loss.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// The ground stations of one link (`--link-gcs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddrList(pub Vec<SocketAddr>);
+
+/// `HOST:PORT[,HOST:PORT...]`: at least one address, each a socket address.
+pub fn parse_addr_list(s: &str) -> Result<AddrList, String> {
+    let addrs = s
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .parse::<SocketAddr>()
+                .map_err(|e| format!("{a:?} is not HOST:PORT ({e})"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AddrList(addrs))
 }
 
 /// `SPEED@FROM_DEG`: steady wind speed (m/s, 0..=40) and the direction it
@@ -299,4 +318,33 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             v
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_may_have_several_ground_stations() {
+        let one = parse_addr_list("127.0.0.1:14561").unwrap();
+        assert_eq!(one.0, vec!["127.0.0.1:14561".parse().unwrap()]);
+        let three = parse_addr_list("127.0.0.1:1, 127.0.0.1:2,127.0.0.1:3").unwrap();
+        assert_eq!(three.0.len(), 3);
+        assert_eq!(three.0[1], "127.0.0.1:2".parse().unwrap());
+        let e = parse_addr_list("127.0.0.1:1,nowhere").unwrap_err();
+        assert!(e.contains("\"nowhere\" is not HOST:PORT"), "{e}");
+        assert!(parse_addr_list("").is_err());
+        let cli = Cli::try_parse_from([
+            "drone-sim",
+            "--synthetic",
+            "2",
+            "--link-gcs",
+            "127.0.0.1:5,127.0.0.1:6",
+            "--link-gcs",
+            "127.0.0.1:7",
+        ])
+        .unwrap();
+        assert_eq!(cli.link_gcs.len(), 2);
+        assert_eq!(cli.link_gcs[0].0.len(), 2);
+    }
 }

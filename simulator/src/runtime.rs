@@ -213,7 +213,7 @@ pub async fn run(
             anyhow::bail!("system id {} is used twice on link {link}", c.system_id);
         }
         let to: Vec<SocketAddr> = match cli.link_gcs.get(link) {
-            Some(a) => vec![*a],
+            Some(list) => list.0.clone(),
             None => cli.gcs.clone(),
         };
         let gcs: Vec<PeerId> = to.into_iter().map(|a| sim.peer(link, a, true)).collect();

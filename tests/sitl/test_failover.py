@@ -180,6 +180,11 @@ def test_a_follower_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(da
                          for d in api(c, "GET", "/api/drones", "demo-viewer")[1]), 30, "a docked fleet, read on c")
         watcher = Watcher(c)
         assert watcher.snapshot["type"] == "snapshot" and len(watcher.snapshot["drones"]) == 15
+        # Metrics are each server's own: c's hub has the one client, a's none.
+        for srv, clients in ((c, 1), (a, 0)):
+            st, m = api(srv, "GET", "/api/metrics", "demo-viewer")
+            assert st == 200 and m["websocket"]["clients"] == clients, (st, m)
+        assert api(c, "GET", "/api/metrics", None)[0] == 401
         st, inc = api(c, "POST", "/api/incidents", "demo-dispatcher", PIW)
         assert st == 201 and inc["id"] == 1 and inc["drone"] == "yg-1", (st, inc)
         assert "accepted incident #1" in a.output() or incident(a, 1), a.output()

@@ -9,6 +9,8 @@
 //!   (every server hears every vehicle; a follower's links send nothing),
 //!   fleet events from the bus, the opening snapshot from the leader.
 //! - The map's files are its own.
+//! - `GET /api/metrics` is its own too: the latency and websocket counters
+//!   of this server's hub (each server is measured, and scraped, by itself).
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ pub struct Follower {
 pub(crate) fn routes(router: Router<Standby>, f: &Follower) -> Router<Standby> {
     let mut router = router
         .route("/ws", get(ws))
+        .route("/api/metrics", get(metrics))
         .route("/api/{*rest}", any(forward))
         .route("/api", any(forward));
     if let Some(dir) = &f.web_dir {
@@ -60,6 +63,20 @@ async fn ws(
         status: s.cluster.status.clone(),
     };
     crate::ws::upgrade(&f.tokens, f.hub.clone(), snapshots, q, &headers, ws)
+}
+
+/// This server's own hub's figures, for a viewer's token.
+async fn metrics(State(s): State<Standby>, headers: HeaderMap) -> Response {
+    let Some(f) = &s.follower else {
+        return crate::standby::refuse_now(&s);
+    };
+    match f
+        .tokens
+        .authorize(crate::auth::bearer(&headers), crate::auth::Role::Viewer)
+    {
+        Ok(_) => axum::Json(f.hub.metrics()).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Sends the call to the leader and answers what it answered.

@@ -8,6 +8,10 @@
 //! #   --duration 30 --links-timeout 90 --sim-speedup 10
 //! #   --links-required N (default: every configured drone)
 //! #   --time 2026-09-28T13:00:00+08:00 (the binary: --dispatcher, else $DISPATCHER)
+//! # on a cluster (cluster.rs): --servers 3 [--postgres URL] [--nats URL]
+//! #   [--drone-sim PATH] (defaults: $DISPATCH_TEST_POSTGRES, else
+//! #   postgres://postgres@127.0.0.1:5432/postgres; $DISPATCH_TEST_NATS, else
+//! #   nats://127.0.0.1:4222; $DRONE_SIM, else drone-sim beside the dispatcher)
 //! ```
 //!
 //! Unlike `load fanout`, nothing here is in-process: the dispatcher binary
@@ -30,9 +34,13 @@
 //! on stdout; progress on stderr; the child's output goes to a log file
 //! named on stderr.
 
+mod cluster;
+mod measure;
+mod procs;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -44,13 +52,12 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
+use measure::{Target, phase, round};
+
 /// Phases of a measurement, as the client tasks see them.
 const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;
 const DONE: u8 = 2;
-
-/// Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux).
-const TICKS_PER_S: f64 = 100.0;
 
 /// The name of the thread `serve --sim` runs its simulator on.
 const SIM_THREAD: &str = "drone-sim";
@@ -70,6 +77,11 @@ struct Opts {
     links_required: Option<u64>,
     speedup: f64,
     time: String,
+    /// Servers: 1 (`serve --sim`), or a cluster of this many (cluster.rs).
+    servers: usize,
+    postgres: String,
+    nats: String,
+    drone_sim: PathBuf,
 }
 
 /// What one websocket client saw in the measured period.
@@ -117,7 +129,7 @@ fn opts(args: &[String]) -> Opts {
     let default_bin =
         std::env::var("DISPATCHER").unwrap_or_else(|_| "target/release/dispatcher".into());
     Opts {
-        dispatcher: PathBuf::from(arg(args, "--dispatcher", default_bin)),
+        dispatcher: PathBuf::from(arg(args, "--dispatcher", default_bin.clone())),
         config: arg(args, "--config", "config/jiaxing-1000.toml".to_owned()),
         clients: arg(args, "--clients", 200),
         warmup: arg(args, "--warmup", 20.0),
@@ -129,7 +141,57 @@ fn opts(args: &[String]) -> Opts {
             .and_then(|i| args.get(i + 1)?.parse().ok()),
         speedup: arg(args, "--sim-speedup", 10.0),
         time: arg(args, "--time", "2026-09-28T13:00:00+08:00".to_owned()),
+        servers: arg(args, "--servers", 1),
+        postgres: arg(
+            args,
+            "--postgres",
+            std::env::var("DISPATCH_TEST_POSTGRES")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        ),
+        nats: arg(
+            args,
+            "--nats",
+            std::env::var("DISPATCH_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
+        ),
+        drone_sim: PathBuf::from(arg(
+            args,
+            "--drone-sim",
+            std::env::var("DRONE_SIM").unwrap_or_else(|_| {
+                Path::new(&arg(args, "--dispatcher", default_bin.clone()))
+                    .with_file_name("drone-sim")
+                    .display()
+                    .to_string()
+            }),
+        )),
     }
+}
+
+/// Starts a child with its output into a log file (named on stderr); it is
+/// killed when dropped.
+fn spawn_logged(
+    bin: &Path,
+    args: &[String],
+    name: &str,
+) -> Result<(tokio::process::Child, PathBuf), String> {
+    let log_path = std::env::temp_dir().join(format!("city-{name}-{}.log", std::process::id()));
+    let log =
+        std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    eprintln!(
+        "city: {} {}  (output in {})",
+        bin.display(),
+        args.join(" "),
+        log_path.display()
+    );
+    let child = tokio::process::Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log2))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    Ok((child, log_path))
 }
 
 async fn run(args: &[String]) -> Result<(), String> {
@@ -139,6 +201,15 @@ async fn run(args: &[String]) -> Result<(), String> {
             "no dispatcher binary at {} (build it: cargo build --release -p dispatcher; or pass --dispatcher PATH or set DISPATCHER)",
             o.dispatcher.display()
         ));
+    }
+    if o.servers >= 2 {
+        if !o.drone_sim.is_file() {
+            return Err(format!(
+                "no drone-sim binary at {:?} (build it: cargo build --release -p drone-sim; pass --drone-sim PATH or set DRONE_SIM)",
+                o.drone_sim
+            ));
+        }
+        return cluster::run(&o).await;
     }
     // A free port: bind port 0, note it, let it go for the child.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -161,29 +232,22 @@ async fn run(args: &[String]) -> Result<(), String> {
         o.time.clone(),
     ];
     let command = format!("{} {}", o.dispatcher.display(), serve_args.join(" "));
-    let log_path = std::env::temp_dir().join(format!("city-serve-{}.log", std::process::id()));
-    let log =
-        std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    eprintln!("city: {command}  (output in {})", log_path.display());
     let spawned = Instant::now();
-    let mut child = tokio::process::Command::new(&o.dispatcher)
-        .args(&serve_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(log2))
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", o.dispatcher.display()))?;
+    let (mut child, log_path) = spawn_logged(&o.dispatcher, &serve_args, "serve")?;
     let pid = child.id().ok_or("the dispatcher exited at once")?;
     let up = wait_links_up(http, &mut child, &o, &log_path, spawned).await?;
     eprintln!(
         "city: HTTP answered after {:.1} s; {} of {} drones' links up after {:.1} s (on {} links)",
         up.http_s, up.up, up.drones, up.links_up_s, up.links
     );
-    let base = phase(http, pid, 1, &o).await?;
+    let targets = [Target {
+        name: "serve".into(),
+        http,
+        pid,
+    }];
+    let base = phase(&targets, 1, &o, None).await?;
     say(&base);
-    let full = phase(http, pid, o.clients, &o).await?;
+    let full = phase(&targets, o.clients, &o, None).await?;
     say(&full);
     let end = http_get(http, "/api/health", "demo-admin").await.ok();
     let _ = child.kill().await;
@@ -209,7 +273,7 @@ async fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// One line on stderr about a measurement.
+/// One line on stderr about a measurement (and one per server of a cluster).
 fn say(m: &Value) {
     eprintln!(
         "city: {} client(s): p50 {} ms, p99 {} ms; drones seen {}-{}; links up {}-{}; serve CPU {} %",
@@ -222,6 +286,19 @@ fn say(m: &Value) {
         m["link_up"]["at_end"],
         m["serve_cpu_pct"]
     );
+    for s in m["servers"].as_array().into_iter().flatten() {
+        eprintln!(
+            "city:   {} ({}): {} client(s), p50 {} ms, p99 {} ms; server p99 {} ms; CPU {} %, RSS {} MB",
+            s["name"],
+            s["role"],
+            s["clients"],
+            s["latency_ms"]["p50"],
+            s["latency_ms"]["p99"],
+            s["server_latency_ms"]["p99"],
+            s["serve_cpu_pct"],
+            s["serve_rss_mb"]
+        );
+    }
 }
 
 struct LinksUp {
@@ -288,7 +365,7 @@ async fn wait_links_up(
                     )
                 })
                 .collect();
-            let (queued, drops) = udp_queues(&link_ports(&last));
+            let (queued, drops) = procs::udp_queues(&procs::link_ports(&last));
             return Err(format!(
                 "only {} of {} drones' links up after {timeout_s} s (HTTP {}); per link: {}; \
                  the links' UDP sockets: {drops} datagrams dropped, {queued} bytes queued",
@@ -304,145 +381,6 @@ async fn wait_links_up(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// One measurement: `clients` websocket clients, a warm-up, a measured period.
-async fn phase(http: SocketAddr, pid: u32, clients: usize, o: &Opts) -> Result<Value, String> {
-    let state = Arc::new(AtomicU8::new(WARMUP));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let t0 = Instant::now();
-    let mut tasks = Vec::with_capacity(clients);
-    for k in 0..clients {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws?token=demo-viewer"))
-            .await
-            .map_err(|e| format!("websocket client {k}: {e}"))?;
-        tasks.push(tokio::spawn(read_client(
-            ws,
-            Arc::clone(&state),
-            stop_rx.clone(),
-        )));
-    }
-    let connect_s = t0.elapsed().as_secs_f64();
-    eprintln!(
-        "city: {clients} client(s) connected in {connect_s:.1} s; warm-up {} s, then {} s measured",
-        o.warmup, o.duration
-    );
-    tokio::time::sleep(Duration::from_secs_f64(o.warmup)).await;
-    let h0 = http_get(http, "/api/health", "demo-admin").await?;
-    let ports = link_ports(&h0);
-    let (_, drops0) = udp_queues(&ports);
-    let load0 = loadavg();
-    let ticks0 = process_ticks(pid).ok_or("cannot read the dispatcher's /proc stat")?;
-    let sim0 = thread_ticks(pid, SIM_THREAD);
-    let own0 = process_ticks(std::process::id());
-    state.store(MEASURE, Ordering::Relaxed);
-    let started = Instant::now();
-    let period = Duration::from_secs_f64(o.duration);
-    let mut rss_max: f64 = 0.0;
-    let mut rx_queue_max = 0u64;
-    let mut link_up_min = h0["vehicles"]["link_up"].as_u64();
-    let mut last_health = Instant::now();
-    while started.elapsed() < period {
-        let left = period.saturating_sub(started.elapsed());
-        tokio::time::sleep(left.min(Duration::from_secs(1))).await;
-        rss_max = rss_max.max(status_mb(pid, "VmRSS:").unwrap_or(0.0));
-        rx_queue_max = rx_queue_max.max(udp_queues(&ports).0);
-        if last_health.elapsed() >= Duration::from_secs(5) {
-            last_health = Instant::now();
-            let up = http_get(http, "/api/health", "demo-admin")
-                .await
-                .ok()
-                .and_then(|h| h["vehicles"]["link_up"].as_u64());
-            link_up_min = link_up_min.zip(up).map(|(a, b)| a.min(b)).or(up);
-        }
-    }
-    state.store(DONE, Ordering::Relaxed);
-    let secs = started.elapsed().as_secs_f64();
-    let ticks1 = process_ticks(pid).ok_or("the dispatcher is gone")?;
-    let sim1 = thread_ticks(pid, SIM_THREAD);
-    let own1 = process_ticks(std::process::id());
-    let (_, drops1) = udp_queues(&ports);
-    let rss = status_mb(pid, "VmRSS:");
-    let hwm = status_mb(pid, "VmHWM:");
-    let metrics = http_get(http, "/api/metrics", "demo-admin")
-        .await
-        .unwrap_or(Value::Null);
-    let h1 = http_get(http, "/api/health", "demo-admin").await?;
-    let load1 = loadavg();
-    let _ = stop_tx.send(true);
-    let mut stats = Vec::with_capacity(clients);
-    for t in tasks {
-        stats.push(t.await.map_err(|e| format!("client task: {e}"))?);
-    }
-
-    let mut all = new_histogram();
-    let (mut messages, mut telemetry, mut bytes) = (0u64, 0u64, 0u64);
-    let (mut entries, mut unstamped, mut checked, mut mismatched) = (0u64, 0u64, 0u64, 0u64);
-    let mut ended = Vec::new();
-    for s in &stats {
-        let _ = all.add(&s.latency_us);
-        messages += s.messages;
-        telemetry += s.telemetry;
-        bytes += s.bytes;
-        entries += s.entries;
-        unstamped += s.unstamped;
-        checked += s.checked;
-        mismatched += s.mismatched;
-        ended.extend(s.ended.clone());
-    }
-    let seen: Vec<usize> = stats.iter().map(|s| s.drones.len()).collect();
-    let configured = h1["vehicles"]["configured"].as_u64();
-    let frames = |h: &Value| h["link"]["frames"].as_u64().unwrap_or(0);
-    let ms = |q: f64| round(all.value_at_quantile(q) as f64 / 1000.0, 2);
-    let cpu = |a: u64, b: u64| round((b.saturating_sub(a)) as f64 / TICKS_PER_S / secs * 100.0, 1);
-    let sim_cpu = sim0.zip(sim1).map(|(a, b)| cpu(a, b));
-    let serve_cpu = cpu(ticks0, ticks1);
-    let server_latency = &metrics["telemetry_latency_ms"];
-    Ok(json!({
-        "clients": clients,
-        "connect_s": round(connect_s, 1),
-        "warmup_s": o.warmup,
-        "measured_s": round(secs, 1),
-        "latency_ms": {
-            "what": "client receive wall time - entry `time` (server's stamp when it built the batch, after the batch window)",
-            "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0), "samples": all.len(),
-        },
-        "server_latency_ms": {
-            "what": "GET /api/metrics: frame arrival on the link -> websocket frame sent, every client and entry since the server started (warm-up and earlier phases included)",
-            "p50": server_latency["p50"], "p90": server_latency["p90"], "p99": server_latency["p99"],
-            "max": server_latency["max"], "samples": server_latency["samples"],
-        },
-        "closed_slow_total": metrics["websocket"]["closed_slow"],
-        "resyncs_total": metrics["websocket"]["resyncs"],
-        "drones_seen": {
-            "min": seen.iter().min(), "max": seen.iter().max(),
-            "clients_with_all": configured.map(|n| seen.iter().filter(|&&s| s as u64 == n).count()),
-            "configured": configured,
-        },
-        "link_up": {
-            "at_start": h0["vehicles"]["link_up"], "min": link_up_min, "at_end": h1["vehicles"]["link_up"],
-        },
-        "frames_ingested_per_s": (frames(&h1).saturating_sub(frames(&h0)) as f64 / secs).round(),
-        "udp_drops": drops1.saturating_sub(drops0),
-        "udp_rx_queue_max_kb": round(rx_queue_max as f64 / 1024.0, 1),
-        "loadavg_1min": {"before": load0, "after": load1},
-        "clients_ended_early": ended.len(),
-        "first_end_reason": ended.first(),
-        "unstamped_entries": unstamped,
-        "scan_check": {"messages": checked, "mismatched": mismatched},
-        "messages_per_s": (messages as f64 / secs).round(),
-        "telemetry_messages_per_s": (telemetry as f64 / secs).round(),
-        "entries_per_s": (entries as f64 / secs).round(),
-        "entries_per_s_per_client": (entries as f64 / secs / clients.max(1) as f64).round(),
-        "mbytes_per_s": round(bytes as f64 / secs / 1e6, 1),
-        "serve_cpu_pct": serve_cpu,
-        "sim_thread_cpu_pct": sim_cpu,
-        "serve_cpu_pct_without_sim": sim_cpu.map(|s| round(serve_cpu - s, 1)),
-        "serve_rss_mb": rss.map(|v| round(v, 1)),
-        "serve_rss_max_mb": round(rss_max, 1),
-        "serve_peak_rss_mb": hwm.map(|v| round(v, 1)),
-        "harness_cpu_pct": own0.zip(own1).map(|(a, b)| cpu(a, b)),
-    }))
 }
 
 /// Reads every message until told to stop; records only in the measured period.
@@ -566,102 +504,14 @@ fn wall_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
 fn new_histogram() -> Histogram<u64> {
     // 1 µs .. 1 h, 3 significant digits; these bounds are valid constants.
     Histogram::new_with_bounds(1, 3_600_000_000, 3)
         .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
 }
 
-/// utime + stime, in ticks, of a /proc `stat` file.
-fn stat_ticks(path: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(path).ok()?;
-    let after = s.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 (utime, stime) are 12th and 13th after the name.
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn process_ticks(pid: u32) -> Option<u64> {
-    stat_ticks(&format!("/proc/{pid}/stat"))
-}
-
-/// CPU ticks of the process's thread called `name`.
-fn thread_ticks(pid: u32, name: &str) -> Option<u64> {
-    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    dir.flatten().find_map(|t| {
-        let p = t.path();
-        let comm = std::fs::read_to_string(p.join("comm")).ok()?;
-        if comm.trim() != name {
-            return None;
-        }
-        stat_ticks(&p.join("stat").to_string_lossy())
-    })
-}
-
-/// The local UDP ports of the server's MAVLink links (from `GET /api/health`).
-fn link_ports(health: &Value) -> Vec<u16> {
-    health["links"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l["local_addr"].as_str()?.parse::<SocketAddr>().ok())
-        .map(|a| a.port())
-        .collect()
-}
-
-/// Bytes waiting in, and datagrams dropped by, the receive queues of these
-/// local UDP ports (/proc/net/udp): frames the link has not read yet are not
-/// in the server's own latency histogram, and drops explain lost links.
-fn udp_queues(ports: &[u16]) -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
-    let mut queued = 0;
-    let mut drops = 0;
-    for line in s.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let port = f
-            .get(1)
-            .and_then(|a| a.rsplit_once(':'))
-            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-        if !port.is_some_and(|p| ports.contains(&p)) {
-            continue;
-        }
-        queued += f
-            .get(4)
-            .and_then(|q| q.split_once(':'))
-            .and_then(|(_, rx)| u64::from_str_radix(rx, 16).ok())
-            .unwrap_or(0);
-        drops += f.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
-    }
-    (queued, drops)
-}
-
-/// The 1-minute load average (the machine is shared: a busy one shows here).
-fn loadavg() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// A memory line of /proc/PID/status, in MB.
-fn status_mb(pid: u32, key: &str) -> Option<f64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-}
-
 /// The last lines of a file (the child's output, for error messages).
-fn tail(path: &std::path::Path) -> String {
+fn tail(path: &Path) -> String {
     let s = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
