@@ -38,7 +38,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sitl"))
 
 from test_durability import wait  # noqa: E402
-from test_failover import NATS, PG, api, health, psql, role  # noqa: E402
+from test_failover import NATS, PG, api, health, psql, report_until_answered, role  # noqa: E402
 from test_fly import free_port  # noqa: E402
 from test_serve import CONFIG, Server  # noqa: E402
 
@@ -59,14 +59,15 @@ class Relay:
         self.sent = []  # (monotonic time, message id) of the server's frames
         self.lock = threading.Lock()
         self.stopped = False
-        threading.Thread(target=self.run, daemon=True).start()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
 
     def run(self):
         while not self.stopped:
             try:
                 data, src = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
+            except (socket.timeout, ConnectionRefusedError):
+                continue  # refused: an ICMP for a frame sent to a server not (or no longer) up
             except OSError:
                 return
             try:
@@ -148,22 +149,8 @@ def main():
         wait(lambda: all(d["link"]["status"] == "up" for d in api(servers["b"], "GET", "/api/drones", "demo-viewer")[1]),
              30, "the fleet heard")
 
-        # 1. Latency on the leader and on a follower.
-        lat = {"leader": {"report": [], "read": []}, "follower": {"report": [], "read": []}}
-        for i in range(a.reports):
-            for where, s in (("leader", servers["a"]), ("follower", servers["b"])):
-                body = {"kind": "spectator_in_danger_zone", "lat": 30.39 + (i % 10) * 0.001, "lon": 120.52,
-                        "source": "bench", "external_id": f"{where}-{i}"}
-                dt, (st, r) = timed(lambda: api(s, "POST", "/api/incidents", "demo-dispatcher", body))
-                assert st in (201, 202), (st, r)
-                lat[where]["report"].append(dt)
-                dt, (st, r) = timed(lambda: api(s, "GET", "/api/incidents", "demo-viewer"))
-                assert st == 200, (st, r)
-                lat[where]["read"].append(dt)
-        latency = {w: {k: summary(v) for k, v in d.items()} for w, d in lat.items()}
-
-        # 2. Fail-over over KILLS kills.
-        lease_s, serve_s, command_s = [], [], []
+        # 2. Fail-over over KILLS kills (first: each needs a free drone).
+        lease_s, serve_s, frame_s, command_s, answer_s = [], [], [], [], []
         for k in range(a.kills):
             leader = next(n for n in names if role(servers[n]) == "leader")
             # A rescue in flight: the new leader must take the drone back.
@@ -176,29 +163,67 @@ def main():
                           .get("alt_m") or 0) > 10, 60, f"{flying} in the air")
             servers[leader].p.kill()
             killed = time.monotonic()
-            servers[leader].p.wait()
+            # A report sent at the kill, to the survivors until one answers:
+            # the new leader's first command is that launch's.
             rest = [n for n in names if n != leader]
+            second, log = [], []
+            fire = {"kind": "highrise_fire", "lat": 30.51, "lon": 120.68,
+                    "source": "bench", "external_id": f"kill-{k}-fire"}
+            reporter = threading.Thread(target=lambda: second.append(
+                (report_until_answered([servers[n] for n in rest], fire, log), time.monotonic())), daemon=True)
+            reporter.start()
+            servers[leader].p.wait()
             new = wait(lambda: next((n for n in rest if role(servers[n]) == "leader"), None), 15, "a new leader")
             lease_s.append(time.monotonic() - killed)
             wait(lambda: (health(servers[new]) or {}).get("status") == "ok", 15, "the new leader serving")
             serve_s.append(time.monotonic() - killed)
-            first = wait(lambda: relays[new].first_command_after(killed), 15, "a command from the new leader")
+            reporter.join(timeout=40)
+            assert second, f"the report sent at the kill was never answered: {log}"
+            answer_s.append(second[0][1] - killed)
+            first = wait(lambda: relays[new].first_command_after(killed), 15,
+                         f"a command from the new leader (it sent {sorted({m for t, m in relays[new].sent if t > killed})})")
             command_s.append(first - killed)
+            with relays[new].lock:
+                frame_s.append(next(t for t, _ in relays[new].sent if t > killed) - killed)
             print(f"kill {k + 1}: {leader} killed with {flying} in the air; {new} leads after {lease_s[-1]:.2f} s, "
-                  f"serves after {serve_s[-1]:.2f} s, first command after {command_s[-1]:.2f} s", file=sys.stderr)
-            # The rescue ends before the next kill (the fleet back to docked).
-            st, _ = api(servers[new], "POST", f"/api/incidents/{r['id']}/cancel", "demo-dispatcher", {})
-            assert st in (200, 409), st
+                  f"serves after {serve_s[-1]:.2f} s, first frame after {frame_s[-1]:.2f} s; the report sent at the "
+                  f"kill answered after {answer_s[-1]:.2f} s, first command after {command_s[-1]:.2f} s",
+                  file=sys.stderr)
+            # Both rescues end before the next kill (their drones fly home).
+            for inc in (r, second[0][0]):
+                st, _ = api(servers[new], "POST", f"/api/incidents/{inc['id']}/cancel", "demo-dispatcher", {})
+                assert st in (200, 409), st
             servers[leader] = node(leader, ports[leader], db, prefix)
             wait(lambda: (health(servers[leader]) or {}).get("cluster", {}).get("leader") == new, 20,
                  f"{leader} following again")
+        # 1. Latency on the leader and on a follower (after the kills: the
+        # reports take every drone).
+        lead = next(n for n in names if role(servers[n]) == "leader")
+        follow = next(n for n in names if n != lead)
+        lat = {"leader": {"report": [], "read": []}, "follower": {"report": [], "read": []}}
+        for i in range(a.reports):
+            for where, s in (("leader", servers[lead]), ("follower", servers[follow])):
+                body = {"kind": "spectator_in_danger_zone", "lat": 30.39 + (i % 10) * 0.001, "lon": 120.52,
+                        "source": "bench", "external_id": f"{where}-{i}"}
+                dt, (st, r) = timed(lambda: api(s, "POST", "/api/incidents", "demo-dispatcher", body))
+                assert st in (201, 202), (st, r)
+                lat[where]["report"].append(dt)
+                dt, (st, r) = timed(lambda: api(s, "GET", "/api/incidents", "demo-viewer"))
+                assert st == 200, (st, r)
+                lat[where]["read"].append(dt)
+        latency = {w: {k: summary(v) for k, v in d.items()} for w, d in lat.items()}
+
         print(json.dumps({
             "servers": 3, "drones": 15, "reports_per_server": a.reports,
             "latency": latency,
             "failover": {"kills": a.kills,
                          "lease_taken_s": [round(x, 2) for x in lease_s],
                          "serving_s": [round(x, 2) for x in serve_s],
+                         "first_frame_s": [round(x, 2) for x in frame_s],
+                         "report_answered_s": [round(x, 2) for x in answer_s],
                          "first_command_s": [round(x, 2) for x in command_s],
+                         "first_frame_range_s": [round(min(frame_s), 2), round(max(frame_s), 2)],
+                         "report_answered_range_s": [round(min(answer_s), 2), round(max(answer_s), 2)],
                          "first_command_range_s": [round(min(command_s), 2), round(max(command_s), 2)],
                          "lease_taken_range_s": [round(min(lease_s), 2), round(max(lease_s), 2)],
                          "serving_range_s": [round(min(serve_s), 2), round(max(serve_s), 2)]},

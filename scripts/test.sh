@@ -4,7 +4,7 @@
 #     websocket tests, plus a smoke run of the benchmarks (no timing), and
 #     15 s of fuzzing per target (fuzz/);
 #  2. the simulator and `dispatcher fly` / `dispatcher serve` driven by
-#     independent clients: pymavlink, MAVProxy, urllib and `websockets`, two
+#     independent clients: pymavlink, MAVProxy, urllib and `websockets`, three
 #     tests at a time (pytest-xdist; tests/sitl;
 #     installed into .venv from PyPI);
 #  3. the web map in headless Chromium driven by playwright-core, on one
@@ -42,7 +42,7 @@ fi
 # (wxPython, OpenCV, VTK, matplotlib: over a gigabyte that the console needs not).
 .venv/bin/pip install --quiet --disable-pip-version-check --no-deps MAVProxy==1.8.75
 DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher" \
-  .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/sitl 2>&1 | tee -a "$log"
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n 3 tests/sitl 2>&1 | tee -a "$log"
 
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"

@@ -27,7 +27,7 @@ CONFIG = os.path.join(ROOT, "config", "haining.toml")
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 TOKENS = {"viewer": "demo-viewer", "dispatcher": "demo-dispatcher", "admin": "demo-admin"}
 # Per role: examples per operation, and a bound on the run's wall time.
-MAX_EXAMPLES = 7
+MAX_EXAMPLES = 5
 RUN_TIMEOUT_S = 480
 
 
