@@ -29,14 +29,15 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const patterns = fragments.map(({ key, f }) => ({ key, f, re: new RegExp(`(^|[^A-Za-z])${escapeRe(f)}($|[^A-Za-z])`) }));
 
 // The texts a user sees: visible text nodes (not the server's `.srv`
-// text, not the map data's attribution) and visible inputs' placeholders.
+// text, not <code> such as the tokens to type, not the map data's
+// attribution) and visible inputs' placeholders.
 function visibleTexts() {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const text = n.textContent.trim();
     const el = n.parentElement;
-    if (!text || !el || el.closest(".srv, script, style, .leaflet-control-attribution")) continue;
+    if (!text || !el || el.closest(".srv, code, script, style, .leaflet-control-attribution")) continue;
     if (!el.checkVisibility({ checkVisibilityCSS: true })) continue;
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;
