@@ -79,7 +79,10 @@ function keepInSight() {
 
 function swipeDownCloses(bar) {
   let startY = null;
-  bar.addEventListener("pointerdown", (ev) => { startY = ev.clientY; });
+  bar.addEventListener("pointerdown", (ev) => {
+    startY = ev.clientY;
+    bar.setPointerCapture(ev.pointerId); // its pointerup comes here, wherever the finger ends
+  });
   bar.addEventListener("pointerup", (ev) => {
     if (startY != null && ev.clientY - startY > SWIPE_PX) setSheet(false);
     startY = null;

@@ -18,6 +18,9 @@ export function addHangarsLayer(map) {
       const m = L.marker([h.position.lat, h.position.lon], {
         icon: L.divIcon({ className: "hangar-icon", html: "H", iconSize: [18, 18] }),
         keyboard: false,
+        // A click on the "H" is also the map's: it selects a drone docked
+        // there (the drones' canvas takes no clicks), as anywhere else.
+        bubblingMouseEvents: true,
       });
       m.bindTooltip(() => hangarLabel(h));
       L.tooltip({ permanent: true, direction: "right", offset: [10, 0], className: "place-label", interactive: false })
