@@ -96,12 +96,12 @@ try {
   // The incident's panel, then a drone's.
   await page.evaluate(() => window.dispatchMap.selectIncident(1));
   await until("the incident panel", () => page.isVisible("#selected [data-replay]"), 5000);
+  await page.mouse.move(5, 300);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: join(shots, "map-zh.png") });
   await page.click("#selected [data-replay]");
   await until("the time line", async () => /来自事件日志/.test(await page.textContent("#selected .replay")), 10000);
   await noEnglish(page, "an incident's panel and time line");
-  await page.mouse.move(5, 300);
-  await page.waitForTimeout(500);
-  await page.screenshot({ path: join(shots, "map-zh.png") });
   await page.evaluate(() => window.dispatchMap.selectDrone("hn-1"));
   await until("the drone panel", () => page.isVisible("#selected dl"), 5000);
   await noEnglish(page, "a drone's panel");

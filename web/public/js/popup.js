@@ -13,7 +13,9 @@ export function attachReportPopup(map, droneLayer) {
 }
 
 function onMapClick(map, droneLayer, ev) {
-  const d = droneLayer.hit(ev.containerPoint);
+  // Where the pointer was: a click on a hangar's H comes with the hangar's
+  // position, and the drone meant is the one under the pointer.
+  const d = droneLayer.hit(ev.originalEvent ? map.mouseEventToContainerPoint(ev.originalEvent) : ev.containerPoint);
   if (d) { selectDrone(d.id); return; }
   if (!canDispatch()) return;
   const kinds = state.config.kinds.filter((k) => k.kind !== "patrol");

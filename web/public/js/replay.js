@@ -61,7 +61,9 @@ export async function replay(id, box) {
     }, STEP_MS);
   });
   show(0);
-  map?.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3));
+  // Not closer than a town's streets: a track of one point is no reason for
+  // the map's last zoom level.
+  map?.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3), { maxZoom: 14 });
 }
 
 // What an event of the time line is: an incident's status, a drone's

@@ -32,7 +32,9 @@ function addDistrictLabels(map, districts) {
   const labels = L.layerGroup();
   for (const f of districts) {
     const [lon, lat] = f.properties.label_at;
-    L.tooltip({ permanent: true, direction: "center", className: "district-label", interactive: false, pane: "districtLabels" })
+    // A little south of the district's centre, which is often its seat, where
+    // a hangar stands with its own label.
+    L.tooltip({ permanent: true, direction: "center", offset: [0, 24], className: "district-label", interactive: false, pane: "districtLabels" })
       .setLatLng([lat, lon]).setContent(esc(f.properties.name_zh)).addTo(labels);
   }
   const show = () => {
