@@ -369,6 +369,7 @@ def build():
             "properties": {
                 "id": "jiaxing-airbase",
                 "name": "Jiaxing air base (Jiaxing Nanhu airport), Honghe",
+                "name_zh": "嘉兴机场（嘉兴南湖机场），洪合",
                 "kind": "military",
                 "floor_m": 0,
                 "ceiling_m": 10000,
@@ -382,6 +383,7 @@ def build():
             "properties": {
                 "id": "jianqiao-airbase",
                 "name": "Hangzhou Jianqiao air base control zone",
+                "name_zh": "杭州笕桥机场管制区",
                 "kind": "military",
                 "floor_m": 0,
                 "ceiling_m": 10000,
@@ -457,6 +459,10 @@ def build():
     L.append("")
     L.append("[scenario]")
     L.append(f"name = {q(f'Jiaxing city-wide fleet: {n_hangars} hangars, {total} drones (bore day 2026-09-28)')}")
+    L.append(f"name_zh = {q(f'嘉兴全市机队：{n_hangars} 个机库，{total} 架无人机（2026-09-28 大潮日）')}")
+    if "time_zone" in base["scenario"]:
+        L.append("# The zone the map writes times in, as in haining.toml.")
+        L.append(f"time_zone = {q(base['scenario']['time_zone'])}")
     L.append(f"zones = {q(OUT_ZONES.name)}")
     L.append("# Operating region: everything (hangars, zones, incidents) must lie inside.")
     L.append(f"region = {value(REGION)}")

@@ -8,9 +8,10 @@
 #     tests at a time (pytest-xdist; tests/sitl;
 #     installed into .venv from PyPI);
 #  3. the web map in headless Chromium driven by playwright-core, on one
-#     server and on a cluster of two that loses its leader (web/tests;
-#     npm packages from web/package-lock.json, Chromium from Debian's
-#     package, installed here when missing and when apt-get is usable).
+#     server and on a cluster of two that loses its leader, on a phone and
+#     in Chinese (web/tests; npm packages from web/package-lock.json,
+#     Chromium and a CJK font from Debian's packages, installed here when
+#     missing and when apt-get is usable).
 # Run from anywhere; needs cargo, python3, node and npm, and PostgreSQL
 # and NATS servers: the ones on ports 5432 and 4222 where they answer, else
 # private ones on free ports, installed from Debian's packages when missing
@@ -22,8 +23,12 @@ source scripts/services.sh
 trap 'stop_services; rm -f "$log"' EXIT
 start_services
 
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+# Chromium, and a font with Chinese characters for the page in Chinese.
+browser_pkgs=()
+[ -x /usr/bin/chromium ] || browser_pkgs+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || browser_pkgs+=(fonts-wqy-microhei)
+if [ ${#browser_pkgs[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${browser_pkgs[@]}" >/dev/null
 fi
 
 # One build of everything with the test features unified (the binaries the
@@ -47,6 +52,8 @@ DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/failover.test.mjs 2>&1 | tee -a "$log"
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/phone.test.mjs 2>&1 | tee -a "$log"
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/zh.test.mjs 2>&1 | tee -a "$log"
 
 # One closing line for the whole run.
 awk '

@@ -2,12 +2,14 @@
 // coastline data (@geo-maps/earth-seas-10m, ODbL, "© OpenStreetMap
 // contributors"), clipped to the scenario's region, plus the Qiantang river
 // channel upstream of Daquekou, which that data set does not hold, drawn
-// from the scenario's landmarks.
+// from the scenario's landmarks; and the boundaries and Chinese names of
+// the districts and counties of Jiaxing and Hangzhou (districts.mjs).
 //
 // usage: node scripts/basemap.mjs [path/to/scenario.toml] [out.geojson]
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DISTRICTS_ATTRIBUTION, districtFeatures } from "./districts.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const config = resolve(process.argv[2] ?? `${here}/../../config/haining.toml`);
@@ -109,16 +111,20 @@ for (let i = 0; i < centre.length; i++) {
 const river = [...left, ...right.reverse(), left[0]];
 
 const attribution = "© OpenStreetMap contributors (ODbL), via @geo-maps/earth-seas-10m";
+const districts = districtFeatures(`${here}/../node_modules`, box);
 const fc = {
   type: "FeatureCollection",
-  attribution,
+  attribution: `${attribution}; ${DISTRICTS_ATTRIBUTION}`,
   bbox: [box.minX, box.minY, box.maxX, box.maxY],
   features: [
     { type: "Feature", properties: { layer: "sea", attribution }, geometry: { type: "MultiPolygon", coordinates: polygons } },
     { type: "Feature", properties: { layer: "river", note: "drawn from the scenario's landmarks" }, geometry: { type: "Polygon", coordinates: [river] } },
+    ...districts,
   ],
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(fc));
 const vertices = polygons.reduce((n, p) => n + p.reduce((m, r) => m + r.length, 0), 0);
-console.log(`basemap: ${polygons.length} sea polygons (${vertices} vertices) and the river channel -> ${out}`);
+const districtVertices = districts.reduce((n, f) => n + f.geometry.coordinates.reduce((m, r) => m + r.length, 0), 0);
+console.log(`basemap: ${polygons.length} sea polygons (${vertices} vertices), the river channel and ` +
+  `${districts.length} districts (${districtVertices} vertices) -> ${out}`);

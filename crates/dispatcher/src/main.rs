@@ -172,7 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let permanent = s.zones.iter().filter(|z| z.window.is_permanent()).count();
             emit(&format!(
-                "{}: ok: \"{}\": {} hangars, {} drones on {} MAVLink link(s), {} zones ({} permanent, {} timed) from {}, {} patrols\n",
+                "{}: ok: \"{}\": {} hangars, {} drones on {} MAVLink link(s), {} zones ({} permanent, {} timed) from {}, {} patrols; the map's times in {}\n",
                 config.display(),
                 s.name,
                 s.hangars.len(),
@@ -182,7 +182,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 permanent,
                 s.zones.len() - permanent,
                 s.zones_file.display(),
-                s.patrols.len()
+                s.patrols.len(),
+                s.time_zone.name()
             ))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -37,7 +37,10 @@ fn check_config_accepts_the_demo() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(
-        s.contains("ok") && s.contains("8 hangars") && s.contains("15 drones"),
+        s.contains("ok")
+            && s.contains("8 hangars")
+            && s.contains("15 drones")
+            && s.contains("the map's times in Asia/Shanghai"),
         "{s}"
     );
 }

@@ -177,8 +177,8 @@ pub async fn health(State(s): State<AppState>) -> Result<Json<wire::Health>, Api
 }
 
 #[utoipa::path(get, path = "/api/config", tag = "service", security(("bearer" = [])),
-    responses((status = 200, description = "What the map needs: region, kinds, tile layer, caller's role \
-        and the cluster's servers", body = wire::MapConfig)))]
+    responses((status = 200, description = "What the map needs: region, time zone, names in Chinese, kinds, \
+        tile layer, caller's role and the cluster's servers", body = wire::MapConfig)))]
 pub async fn config(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<crate::auth::Principal>,
@@ -200,6 +200,8 @@ pub async fn config(
         .collect();
     Json(wire::MapConfig {
         scenario: s.scenario.name.clone(),
+        time_zone: s.scenario.time_zone.name().to_owned(),
+        names_zh: (&s.scenario.names_zh).into(),
         region: s.scenario.region.into(),
         kinds,
         tile_url: s.scenario.server.tile_url.clone(),

@@ -741,3 +741,24 @@ async fn config_lists_the_clusters_servers_and_their_origins_may_call() {
         "a single server allows no other origin"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_gives_the_time_zone_and_the_names_in_chinese() {
+    let h = harness().await;
+    let (st, v) = call(&h.state, "GET", "/api/config", Some(VIEWER), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["time_zone"], "Asia/Shanghai", "{v}");
+    let zh = &v["names_zh"];
+    assert_eq!(zh["hangars"]["laoyancang"], "老盐仓（回头潮）", "{zh}");
+    assert_eq!(zh["zones"]["qinshan-npp"], "秦山核电站", "{zh}");
+    assert!(zh["scenario"].is_string(), "{zh}");
+    // The document says so too.
+    let (_, doc) = call(&h.state, "GET", "/api/openapi.json", None, None).await;
+    let props = &doc["components"]["schemas"]["MapConfig"]["properties"];
+    assert_eq!(props["time_zone"]["type"], "string", "{props}");
+    assert!(
+        doc["components"]["schemas"]["NamesZh"]["properties"]["zones"].is_object(),
+        "{}",
+        doc["components"]["schemas"]["NamesZh"]
+    );
+}

@@ -4,6 +4,9 @@
 // load, a banner says so with the command that builds them, and the console
 // logs it; the rest of the page goes on without it.
 
+import { esc } from "./format.js";
+import { t } from "./i18n.js";
+
 const BUILD = "cd web && npm ci && npm run build";
 const DEMO = "bash scripts/demo.sh";
 const missing = [];
@@ -26,18 +29,18 @@ export function loadBasemap() {
 
 // Checks both at start, before anyone logs in, so the banner is there at once.
 export function checkAssets() {
-  if (!leafletLoaded()) reportMissing("Leaflet (/vendor/leaflet/leaflet.js)");
-  loadBasemap().catch((e) => reportMissing("the basemap (/basemap.geojson)", e.message));
+  if (!leafletLoaded()) reportMissing("Leaflet (/vendor/leaflet/leaflet.js)", t("banner.leaflet"));
+  loadBasemap().catch((e) => reportMissing("the basemap (/basemap.geojson)", t("banner.basemap"), e.message));
 }
 
-function reportMissing(what, why) {
-  missing.push(what);
+// `what` for the console (English, as the logs), `shown` for the banner.
+function reportMissing(what, shown, why) {
+  missing.push(shown);
   console.error(`map: ${what} did not load${why ? ` (${why})` : ""}; build the map's files with \`${BUILD}\` (or run \`${DEMO}\`)`);
   const banner = document.getElementById("assets-banner");
-  const effect = leafletLoaded()
-    ? "The map works without its sea and coastline."
-    : "There is no map until then; the lists, panels and reports work without it.";
-  banner.innerHTML = `<b>The map's files are missing:</b> ${missing.join(" and ")} did not load. ` +
-    `Build them with <code>${BUILD}</code> (or start the demo with <code>${DEMO}</code>), then reload this page. ${effect}`;
+  const effect = t(leafletLoaded() ? "banner.no_sea" : "banner.no_map");
+  banner.innerHTML = t("banner.missing_html", {
+    what: missing.map(esc).join(esc(t("banner.and"))), build: BUILD, demo: DEMO, effect: esc(effect),
+  });
   banner.hidden = false;
 }

@@ -5,11 +5,14 @@ import { isDirty, markDirty, renderLists } from "./lists.js";
 import { getMap, layers } from "./map.js";
 import { replay } from "./replay.js";
 import { lastReports, loadReports } from "./reports.js";
-import { selectDrone, selectIncident, state } from "./state.js";
+import { fmtTime, timeZone } from "./format.js";
+import { lang } from "./i18n.js";
+import { selectDrone, selectIncident, setSheet, state } from "./state.js";
 
 export function expose() {
   const handle = {
-    selectDrone, selectIncident, renderLists, replay, loadReports,
+    selectDrone, selectIncident, renderLists, replay, loadReports, setSheet, fmtTime, lang,
+    get timeZone() { return timeZone(); },
     get listsDirty() { return isDirty(); },
     set listsDirty(v) { if (v) markDirty(); },
     get map() { return getMap(); },
@@ -24,7 +27,7 @@ export function expose() {
     get daily() { return lastReports.daily; },
   };
   for (const k of ["config", "role", "drones", "hangars", "incidents", "zones", "hangarWind", "alerts",
-    "selectedDrone", "selectedIncident", "view", "lastTime", "telemetryMessages", "traffic", "server", "live"]) {
+    "selectedDrone", "selectedIncident", "view", "sheetOpen", "lastTime", "telemetryMessages", "traffic", "server", "live"]) {
     Object.defineProperty(handle, k, { get: () => state[k], enumerable: true });
   }
   window.dispatchMap = handle;

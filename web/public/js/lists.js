@@ -3,10 +3,11 @@
 // when something changed, and the table's rows are made once per drone with
 // only their changed cells written.
 import { esc, fmtTime, kindLabel } from "./format.js";
+import { t } from "./i18n.js";
 import { panTo } from "./map.js";
 import { updateSelectedDrone } from "./selected.js";
 import { selectDrone, selectIncident, state, subscribe } from "./state.js";
-import { droneStateColour, isTerminal, statusLabel } from "./status.js";
+import { droneStateColour, droneStateLabel, isTerminal, linkLabel, statusLabel } from "./status.js";
 import { reasonNamesWind } from "./wind.js";
 
 const REFRESH_MS = 500;
@@ -43,7 +44,7 @@ export function renderLists(force) {
 function renderIncidents() {
   const ul = document.getElementById("incidents");
   const list = [...state.incidents.values()].sort((a, b) => b.id - a.id);
-  ul.innerHTML = list.length ? "" : "<li>No incidents yet.</li>";
+  ul.innerHTML = list.length ? "" : `<li>${esc(t("incidents.none"))}</li>`;
   for (const i of list) {
     const li = document.createElement("li");
     const ended = isTerminal(i.status);
@@ -51,7 +52,7 @@ function renderIncidents() {
     li.dataset.incident = i.id;
     li.innerHTML = `<span class="status st-${i.status}">${esc(statusLabel(i.status))}</span>
         <b>#${i.id}</b> ${esc(kindLabel(i.kind))}<br>
-        <small${!i.drone && reasonNamesWind(i.reason) ? ' class="wind-hold"' : ""}>${i.drone ? `drone ${esc(i.drone)}` : esc(i.reason ?? "")}${i.eta && !ended ? ` · ETA ${fmtTime(i.eta)}` : ""} · ${fmtTime(i.reported_at)}</small>`;
+        <small${!i.drone && reasonNamesWind(i.reason) ? ' class="wind-hold"' : ""}>${i.drone ? esc(t("incidents.drone", { drone: i.drone })) : `<span class="srv">${esc(i.reason ?? "")}</span>`}${i.eta && !ended ? ` · ${esc(t("incidents.eta", { time: fmtTime(i.eta) }))}` : ""} · <span data-f="reported">${fmtTime(i.reported_at)}</span></small>`;
     li.addEventListener("click", () => { selectIncident(i.id); panTo(i.position.lat, i.position.lon); });
     ul.appendChild(li);
   }
@@ -61,7 +62,7 @@ function renderCrew() {
   const tbody = document.querySelector("#drones tbody");
   const drones = [...state.drones.values()];
   document.getElementById("drone-count").textContent =
-    `${drones.filter((d) => d.armed).length} flying of ${drones.length}`;
+    t("drones.count", { flying: drones.filter((d) => d.armed).length, total: drones.length });
   for (const d of drones) {
     let tr = rows.get(d.id);
     if (!tr) {
@@ -77,8 +78,8 @@ function renderCrew() {
       tbody.appendChild(tr);
     }
     const cells = tr.children;
-    const vals = [d.id, d.state, d.mode, (d.alt ?? 0).toFixed(0), (d.speed ?? 0).toFixed(1),
-      `${Math.round(d.battery ?? 0)}%`, d.link, d.incident ? `#${d.incident}` : ""];
+    const vals = [d.id, droneStateLabel(d.state), d.mode, (d.alt ?? 0).toFixed(0), (d.speed ?? 0).toFixed(1),
+      `${Math.round(d.battery ?? 0)}%`, linkLabel(d.link), d.incident ? `#${d.incident}` : ""];
     for (let i = 0; i < 8; i++) if (cells[i].textContent !== vals[i]) cells[i].textContent = vals[i];
     cells[1].style.color = droneStateColour(d.state, "#000");
     tr.classList.toggle("sel", d.id === state.selectedDrone);
@@ -88,5 +89,10 @@ function renderCrew() {
   }
   const ul = document.getElementById("alerts");
   ul.innerHTML = state.alerts.slice(0, 60).map((a) =>
-    `<li class="${esc(a.severity ?? "info")}">${a.t ? fmtTime(a.t) : ""} ${a.drone ? `<b>${esc(a.drone)}</b> ` : ""}${esc(a.message ?? "")}</li>`).join("");
+    `<li class="${esc(a.severity ?? "info")}">${a.t ? fmtTime(a.t) : ""} ${a.drone ? `<b>${esc(a.drone)}</b> ` : ""}${alertText(a)}</li>`).join("");
+}
+
+// The page's own alerts are in its language; the server's as it sent them.
+function alertText(a) {
+  return a.local ? esc(a.message ?? "") : `<span class="srv">${esc(a.message ?? "")}</span>`;
 }

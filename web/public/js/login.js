@@ -1,6 +1,8 @@
 // Logging in with an access token (typed, from ?token= or remembered in
 // localStorage) and out again.
 import { api, setToken } from "./api.js";
+import { setTimeZone } from "./format.js";
+import { t } from "./i18n.js";
 import { setSession } from "./state.js";
 
 const KEY = "dispatch-token";
@@ -30,11 +32,12 @@ async function login(token, onReady) {
     localStorage.removeItem(KEY);
     document.getElementById("login").hidden = false;
     document.getElementById("login-error").textContent =
-      e.status === 401 ? "Unknown token." : `Cannot log in: ${e.message}`;
+      e.status === 401 ? t("login.unknown") : t("login.cannot", { message: e.message });
     return;
   }
   localStorage.setItem(KEY, token);
   document.getElementById("login").hidden = true;
+  setTimeZone(config.time_zone);
   setSession(config);
   onReady();
 }

@@ -1,12 +1,15 @@
-// The page's entry point (loaded with <script type="module">): checks the
-// map's files, wires the views to the state, logs in and then starts the
-// map, the websocket, the lists' refresh and the wind's polling.
+// The page's entry point (loaded with <script type="module">): writes its
+// fixed texts in the page's language, checks the map's files, wires the
+// views to the state, logs in and then starts the map, the websocket, the
+// lists' refresh and the wind's polling.
 import { checkAssets } from "./assets.js";
 import { expose } from "./expose.js";
 import { initHeader } from "./header.js";
+import { applyStatic } from "./i18n.js";
 import { initLists, startLists } from "./lists.js";
 import { initLogin } from "./login.js";
 import { startMap } from "./map.js";
+import { initPhone } from "./phone.js";
 import { initReports } from "./reports.js";
 import { initSelected } from "./selected.js";
 import { initServers } from "./servers.js";
@@ -14,9 +17,11 @@ import { connect } from "./socket.js";
 import { state } from "./state.js";
 import { startWindPolling } from "./wind.js";
 
+applyStatic();
 checkAssets();
 expose();
 initHeader();
+initPhone();
 initSelected();
 initLists();
 initReports();

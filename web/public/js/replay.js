@@ -3,6 +3,7 @@
 // by "play". Without a map only the time line is shown.
 import { api } from "./api.js";
 import { esc, fmtTime } from "./format.js";
+import { label, t } from "./i18n.js";
 import { getMap } from "./map.js";
 
 const STEP_MS = 120;
@@ -10,7 +11,7 @@ let layer = null;
 let timer = null;
 
 export async function replay(id, box) {
-  box.textContent = "loading…";
+  box.textContent = t("replay.loading");
   let tl;
   try {
     tl = (await api("GET", `/api/incidents/${id}/timeline`)).data;
@@ -21,23 +22,23 @@ export async function replay(id, box) {
     layer.clearLayers();
   }
   clearInterval(timer);
-  const points = tl.tracks.flatMap((t) => t.points.map((p) => ({ drone: t.drone, t: p[0], lat: p[1], lon: p[2], alt: p[3] })))
+  const points = tl.tracks.flatMap((tr) => tr.points.map((p) => ({ drone: tr.drone, t: p[0], lat: p[1], lon: p[2], alt: p[3] })))
     .sort((a, b) => a.t.localeCompare(b.t));
   if (map) {
-    for (const t of tl.tracks) {
-      if (t.points.length > 1) {
-        L.polyline(t.points.map((p) => [p[1], p[2]]), { color: "#6a1b9a", weight: 3, opacity: 0.8, dashArray: "6 4" })
-          .bindTooltip(`track of ${esc(t.drone)}`).addTo(layer);
+    for (const tr of tl.tracks) {
+      if (tr.points.length > 1) {
+        L.polyline(tr.points.map((p) => [p[1], p[2]]), { color: "#6a1b9a", weight: 3, opacity: 0.8, dashArray: "6 4" })
+          .bindTooltip(esc(t("replay.track", { drone: tr.drone }))).addTo(layer);
       }
     }
   }
   const events = tl.events.filter((e) => e.event === "incident" || e.event === "alert" || e.event === "drone");
-  const src = tl.source === "event_log" ? "from the event log" : "in memory (the server keeps no event log)";
-  box.innerHTML = `<div class="msg">${tl.events.length} events ${src}, ${points.length} track points</div>` +
-    (points.length ? `<div class="row"><button data-play>▶ play</button>
+  const src = t(tl.source === "event_log" ? "replay.from_log" : "replay.in_memory");
+  box.innerHTML = `<div class="msg">${esc(t("replay.summary", { events: tl.events.length, source: src, points: points.length }))}</div>` +
+    (points.length ? `<div class="row"><button data-play>${esc(t("replay.play"))}</button>
       <input type="range" min="0" max="${points.length - 1}" value="0" data-slider>
       <span data-at></span></div>` : "") +
-    `<ol class="events">${events.map((e) => `<li>${fmtTime(e.t ?? e.at)} <b>${esc(e.status ?? e.state ?? e.severity ?? e.event)}</b> ${esc(e.note ?? e.message ?? "")}</li>`).join("")}</ol>`;
+    `<ol class="events">${events.map((e) => `<li>${fmtTime(e.t ?? e.at)} <b>${esc(eventLabel(e))}</b> <span class="srv">${esc(e.note ?? e.message ?? "")}</span></li>`).join("")}</ol>`;
   if (!points.length) return;
   const marker = map && L.circleMarker([points[0].lat, points[0].lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 1 })
     .addTo(layer);
@@ -60,5 +61,16 @@ export async function replay(id, box) {
     }, STEP_MS);
   });
   show(0);
-  map?.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3));
+  // Not closer than a town's streets: a track of one point is no reason for
+  // the map's last zoom level.
+  map?.fitBounds(L.latLngBounds(points.map((p) => [p.lat, p.lon])).pad(0.3), { maxZoom: 14 });
+}
+
+// What an event of the time line is: an incident's status, a drone's
+// state, an alert's severity, else the event's name.
+function eventLabel(e) {
+  if (e.status) return label("status", e.status);
+  if (e.state) return label("dstate", e.state);
+  if (e.severity) return label("severity", e.severity);
+  return e.event;
 }

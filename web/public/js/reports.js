@@ -1,7 +1,9 @@
 // The Reports view: response times per incident kind and hangar (table,
 // SVG bar chart, CSV download) and the daily summary, read from the event log.
+// Days are the scenario's (its time zone, /api/config), not the browser's.
 import { api, getRaw } from "./api.js";
-import { esc, kindLabel } from "./format.js";
+import { esc, fmtDate, kindLabel, zoneOffset } from "./format.js";
+import { label, t } from "./i18n.js";
 import { state, subscribe } from "./state.js";
 
 const STAGES = ["assign", "launch", "on_scene", "resolved"];
@@ -28,13 +30,13 @@ export async function loadReports() {
   let rt;
   try {
     rt = (await api("GET", `/api/reports/response-times?${rangeQuery()}`)).data;
-  } catch (e) { tbody.innerHTML = `<tr><td colspan="7" class="error">${esc(e.message)}</td></tr>`; return; }
+  } catch (e) { tbody.innerHTML = `<tr><td colspan="7" class="error srv">${esc(e.message)}</td></tr>`; return; }
   lastReports.responseTimes = rt;
   const num = (v) => (v == null ? "–" : Math.round(v));
   tbody.innerHTML = rt.groups.length ? rt.groups.map((g) => `<tr class="${g.kind === "all" || g.hangar === "all" ? "total" : ""}">
-    <td>${esc(g.kind === "all" ? "all kinds" : kindLabel(g.kind))}</td><td>${esc(g.hangar)}</td><td>${g.incidents}</td>
+    <td>${esc(g.kind === "all" ? t("kind.all") : kindLabel(g.kind))}</td><td>${esc(g.hangar === "all" ? t("rt.all_hangars") : g.hangar)}</td><td>${g.incidents}</td>
     ${STAGES.map((s) => `<td>${num(g.stages[s].median_s)} / ${num(g.stages[s].p90_s)}</td>`).join("")}</tr>`).join("")
-    : `<tr><td colspan="7">No incidents in this period.</td></tr>`;
+    : `<tr><td colspan="7">${esc(t("rt.none"))}</td></tr>`;
   drawChart(rt.groups.filter((g) => g.hangar === "all" && g.kind !== "all"));
   loadDaily();
 }
@@ -42,55 +44,50 @@ export async function loadReports() {
 function rangeQuery() {
   const f = document.getElementById("rt-form");
   const q = new URLSearchParams();
-  const tz = localOffset();
-  if (f.from.value) q.set("from", `${f.from.value}T00:00:00${tz}`);
-  if (f.to.value) q.set("to", `${f.to.value}T23:59:59${tz}`);
+  if (f.from.value) q.set("from", `${f.from.value}T00:00:00${zoneOffset(f.from.value)}`);
+  if (f.to.value) q.set("to", `${f.to.value}T23:59:59${zoneOffset(f.to.value)}`);
   return q;
-}
-
-function localOffset() {
-  const m = -new Date().getTimezoneOffset();
-  const a = Math.abs(m);
-  return `${m >= 0 ? "+" : "-"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
 }
 
 // A bar chart (SVG): median and p90 time to on scene per incident kind.
 function drawChart(groups) {
   const box = document.getElementById("rt-chart");
   const rows = groups.filter((g) => g.stages.on_scene.n > 0);
-  if (!rows.length) { box.innerHTML = '<p class="hint">No incident reached its scene in this period.</p>'; return; }
+  if (!rows.length) { box.innerHTML = `<p class="hint">${esc(t("chart.none"))}</p>`; return; }
   const max = Math.max(...rows.map((g) => g.stages.on_scene.p90_s));
   const W = 390, bar = 14, gap = 12, left = 140;
   const h = rows.length * (2 * bar + gap) + 24;
   const x = (v) => left + (v / max) * (W - left - 80);
-  let svg = `<svg width="${W}" height="${h}" role="img" aria-label="time to on scene by kind">`;
+  // Its own width at most, narrower on a phone (the viewBox scales it).
+  let svg = `<svg width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" role="img" aria-label="${esc(t("chart.label"))}">`;
   rows.forEach((g, i) => {
     const y = 4 + i * (2 * bar + gap);
     const m = g.stages.on_scene.median_s, p = g.stages.on_scene.p90_s;
     svg += `<text x="0" y="${y + bar + 4}" font-size="11">${esc(kindLabel(g.kind))}</text>
-      <rect x="${left}" y="${y}" width="${x(m) - left}" height="${bar}" fill="#1a5fb4"><title>median ${Math.round(m)} s</title></rect>
+      <rect x="${left}" y="${y}" width="${x(m) - left}" height="${bar}" fill="#1a5fb4"><title>${esc(t("chart.median", { s: Math.round(m) }))}</title></rect>
       <text x="${x(m) + 3}" y="${y + bar - 3}" font-size="10">${Math.round(m)} s</text>
-      <rect x="${left}" y="${y + bar}" width="${x(p) - left}" height="${bar}" fill="#9bb7e0"><title>p90 ${Math.round(p)} s</title></rect>
-      <text x="${x(p) + 3}" y="${y + 2 * bar - 3}" font-size="10">p90 ${Math.round(p)} s</text>`;
+      <rect x="${left}" y="${y + bar}" width="${x(p) - left}" height="${bar}" fill="#9bb7e0"><title>${esc(t("chart.p90", { s: Math.round(p) }))}</title></rect>
+      <text x="${x(p) + 3}" y="${y + 2 * bar - 3}" font-size="10">${esc(t("chart.p90", { s: Math.round(p) }))}</text>`;
   });
-  svg += `<text x="${left}" y="${h - 4}" font-size="10" fill="#667">time from report to on scene (s)</text></svg>`;
+  svg += `<text x="${left}" y="${h - 4}" font-size="10" fill="#667">${esc(t("chart.axis"))}</text></svg>`;
   box.innerHTML = svg;
 }
 
 async function loadDaily() {
   const f = document.getElementById("day-form");
   const box = document.getElementById("day");
-  if (!f.date.value && state.lastTime) f.date.value = new Date(state.lastTime).toISOString().slice(0, 10);
-  const q = new URLSearchParams({ offset: localOffset() });
+  if (!f.date.value && state.lastTime) f.date.value = fmtDate(state.lastTime);
+  const q = new URLSearchParams({ offset: zoneOffset(f.date.value || fmtDate(state.lastTime ?? Date.now())) });
   if (f.date.value) q.set("date", f.date.value);
   try {
     const d = (await api("GET", `/api/reports/daily?${q}`)).data;
     lastReports.daily = d;
-    const list = (o, fmt = (v) => v) => Object.entries(o).map(([k, v]) => `<li>${esc(kindLabel(k))}: <b>${fmt(v)}</b></li>`).join("") || "<li>none</li>";
-    box.innerHTML = `<p><b>${d.date}</b>: ${d.incidents_reported} incidents reported, ${d.total_flight_hours} flight hours</p>
-      <h3>Missions flown</h3><ul class="plain">${list(d.missions_by_kind)}</ul>
-      <h3>Incidents by status</h3><ul class="plain">${list(d.incidents_by_status)}</ul>
-      <h3>Flight hours</h3><ul class="plain">${list(Object.fromEntries(Object.entries(d.flight_hours).filter(([, h]) => h > 0)), (h) => h.toFixed(2))}</ul>
-      <h3>Alerts</h3><ul class="plain">${list(d.alerts_by_severity)}</ul>`;
-  } catch (e) { box.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+    const list = (o, name, fmt = (v) => v) => Object.entries(o).map(([k, v]) => `<li>${esc(name(k))}: <b>${fmt(v)}</b></li>`).join("")
+      || `<li>${esc(t("day.none"))}</li>`;
+    box.innerHTML = `<p><b>${esc(d.date)}</b>: ${esc(t("day.summary", { n: d.incidents_reported, hours: d.total_flight_hours }))}</p>
+      <h3>${esc(t("day.missions"))}</h3><ul class="plain">${list(d.missions_by_kind, kindLabel)}</ul>
+      <h3>${esc(t("day.by_status"))}</h3><ul class="plain">${list(d.incidents_by_status, (s) => label("status", s))}</ul>
+      <h3>${esc(t("day.hours"))}</h3><ul class="plain">${list(Object.fromEntries(Object.entries(d.flight_hours).filter(([, h]) => h > 0)), (drone) => drone, (h) => h.toFixed(2))}</ul>
+      <h3>${esc(t("day.alerts"))}</h3><ul class="plain">${list(d.alerts_by_severity, (s) => label("severity", s))}</ul>`;
+  } catch (e) { box.innerHTML = `<span class="error srv">${esc(e.message)}</span>`; }
 }

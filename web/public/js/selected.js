@@ -3,9 +3,10 @@
 // actions, the replay of its track).
 import { api } from "./api.js";
 import { esc, fmtTime, kindLabel } from "./format.js";
+import { label, t } from "./i18n.js";
 import { replay } from "./replay.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
-import { canResolve, isTerminal, statusLabel } from "./status.js";
+import { canResolve, droneStateLabel, isTerminal, linkLabel, statusLabel } from "./status.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
 const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
@@ -49,39 +50,40 @@ export function updateSelectedDrone() {
   if (!d) return;
   const box = document.getElementById("selected");
   const set = (f, v) => { const e = box.querySelector(`[data-f=${f}]`); if (e) e.textContent = v; };
-  set("state", d.state);
+  set("state", droneStateLabel(d.state));
   set("battery", `${Math.round(d.battery ?? 0)}%`);
   set("alt", `${(d.alt ?? 0).toFixed(1)} m`);
-  set("speed", `${(d.speed ?? 0).toFixed(1)} m/s, heading ${Math.round(d.heading ?? 0)}°`);
-  set("mode", `${d.mode}${d.armed ? ", armed" : ""}`);
-  set("link", d.link);
-  set("task", d.incident ? `incident #${d.incident}` : "none");
-  set("wind", d.wind ? `${windText(d.wind)}, ${fmtAge(d.wind.age_s)}` : "no estimate yet");
+  set("speed", t("drone.speed_value", { speed: (d.speed ?? 0).toFixed(1), heading: Math.round(d.heading ?? 0) }));
+  set("mode", `${d.mode}${d.armed ? t("drone.armed") : ""}`);
+  set("link", linkLabel(d.link));
+  set("task", d.incident ? t("drone.task_incident", { id: d.incident }) : t("drone.task_none"));
+  set("wind", d.wind ? `${windText(d.wind)}, ${fmtAge(d.wind.age_s)}` : t("drone.wind_none"));
   const ul = box.querySelector("[data-f=events]");
   if (ul) {
     const list = state.droneEvents.get(d.id) ?? [];
-    ul.innerHTML = list.slice(0, 8).map((e) => `<li><small>${esc(fmtTime(e.t))}</small> ${esc(e.text)}</li>`).join("");
+    ul.innerHTML = list.slice(0, 8).map((e) => `<li><small>${esc(fmtTime(e.t))}</small> <span class="${e.local ? "" : "srv"}">${esc(e.text)}</span></li>`).join("");
   }
 }
 
 function renderDrone(box, d) {
   delete box.dataset.incident;
-  box.innerHTML = `<b>Drone ${esc(d.id)}</b> <small>${esc(d.capabilities.join(", "))}</small>
+  const dt = (k) => `<dt>${esc(t(`drone.${k}`))}</dt>`;
+  box.innerHTML = `<b>${esc(t("drone.title", { id: d.id }))}</b> <small>${esc(d.capabilities.map((c) => label("cap", c)).join(", "))}</small>
       <dl>
-        <dt>state</dt><dd data-f="state"></dd><dt>battery</dt><dd data-f="battery"></dd>
-        <dt>altitude</dt><dd data-f="alt"></dd><dt>speed</dt><dd data-f="speed"></dd>
-        <dt>mode</dt><dd data-f="mode"></dd><dt>link</dt><dd data-f="link"></dd><dt>task</dt><dd data-f="task"></dd>
-        <dt>wind</dt><dd data-f="wind"></dd>
+        ${dt("state")}<dd data-f="state"></dd>${dt("battery")}<dd data-f="battery"></dd>
+        ${dt("altitude")}<dd data-f="alt"></dd>${dt("speed")}<dd data-f="speed"></dd>
+        ${dt("mode")}<dd data-f="mode"></dd>${dt("link")}<dd data-f="link"></dd>${dt("task")}<dd data-f="task"></dd>
+        ${dt("wind")}<dd data-f="wind"></dd>
       </dl><ul class="plain drone-events" data-f="events"></ul>` + (canDispatch() ? `<div class="buttons">
-        ${COMMANDS.map((a) => `<button data-a="${a}">${a.replace("_", " ")}</button>`).join("")}
+        ${COMMANDS.map((a) => `<button data-a="${a}">${esc(t(`cmd.${a}`))}</button>`).join("")}
       </div><div class="msg"></div>` : "");
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {
       const msg = box.querySelector(".msg");
-      msg.textContent = `${b.dataset.a}…`;
+      msg.textContent = t("cmd.sending", { action: t(`cmd.${b.dataset.a}`) });
       try {
         const { data } = await api("POST", `/api/drones/${encodeURIComponent(d.id)}/command`, { action: b.dataset.a });
-        msg.textContent = data.message;
+        msg.innerHTML = `<span class="srv">${esc(data.message)}</span>`;
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
@@ -97,17 +99,17 @@ function renderIncident(box, i) {
   // A reason naming the wind (drones grounded by it) gets a box of its own.
   const windHold = !i.drone && reasonNamesWind(i.reason);
   box.innerHTML = `<b>#${i.id} ${esc(kindLabel(i.kind))}</b> <span class="st-${i.status}">${esc(statusLabel(i.status))}</span>
-      ${windHold ? `<p class="wind-hold">${esc(i.reason)}</p>` : ""}
-      <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : windHold ? "" : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
+      ${windHold ? `<p class="wind-hold srv">${esc(i.reason)}</p>` : ""}
+      <div class="msg">${i.drone ? esc(t("incident.drone", { drone: i.drone })) : windHold ? "" : `<span class="srv">${esc(i.reason ?? "")}</span>`}${i.eta ? esc(t("incident.eta", { time: fmtTime(i.eta) })) : ""}${i.note ? `<br><span class="srv">${esc(i.note)}</span>` : ""}${i.source ? `<br>${t("incident.from", { source: `<span class="srv">${esc(i.source)}</span>` })}` : ""}</div>
       ${windLines(i.assignment)}
       ${flightLine(i.assignment)}
-      <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("")}</ol>
-      <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
+      <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> <span class="srv">${esc(e.note)}</span></li>`).join("")}</ol>
+      <div class="buttons"><button data-replay="1">${esc(t("incident.replay"))}</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
-        ${i.status === "proposed" ? '<button class="primary" data-a="dispatch">launch</button>' : ""}
-        ${launchHeld(i.id) ? '<button class="primary" data-a="launch-anyway" title="the launch waits for manned traffic">launch anyway</button>' : ""}
-        <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
-        ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
+        ${i.status === "proposed" ? `<button class="primary" data-a="dispatch">${esc(t("incident.launch"))}</button>` : ""}
+        ${launchHeld(i.id) ? `<button class="primary" data-a="launch-anyway" title="${esc(t("incident.launch_anyway_title"))}">${esc(t("incident.launch_anyway"))}</button>` : ""}
+        <button data-a="reassign">${esc(t("incident.reassign"))}</button><button data-a="cancel">${esc(t("incident.cancel"))}</button>
+        ${canResolve(i.status) ? `<button data-a="resolve">${esc(t("incident.resolve"))}</button>` : ""}
       </div><div class="msg act"></div>` : "");
   if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
@@ -127,9 +129,9 @@ function renderIncident(box, i) {
 function flightLine(a) {
   const f = a?.flight;
   if (!f) return "";
-  const delay = f.start_delay_s > 0 ? `, starts ${Math.round(f.start_delay_s)} s later` : "";
-  const why = f.note ? `: ${f.note}` : "";
-  return `<div class="flight" data-f="flight">cruises at ${Math.round(f.altitude_m)} m${delay}${esc(why)}</div>`;
+  const delay = f.start_delay_s > 0 ? t("flight.delay", { s: Math.round(f.start_delay_s) }) : "";
+  const why = f.note ? `: <span class="srv">${esc(f.note)}</span>` : "";
+  return `<div class="flight" data-f="flight">${esc(t("flight.cruise", { alt: Math.round(f.altitude_m) }) + delay)}${why}</div>`;
 }
 
 // The wind the assignment was planned with and the drones it grounded.
@@ -137,5 +139,5 @@ function windLines(a) {
   if (!a) return "";
   const grounded = a.rejected.map(windRejectionText).filter(Boolean);
   return (a.wind ? `<div class="wind">${esc(sortieWindText(a.wind))}</div>` : "") +
-    (grounded.length ? `<div class="wind wind-hold">passed over for the wind: ${grounded.map(esc).join("; ")}</div>` : "");
+    (grounded.length ? `<div class="wind wind-hold">${esc(t("wind.passed_over", { list: grounded.join("; ") }))}</div>` : "");
 }

@@ -4,6 +4,7 @@
 // servers allow each other's origin, CORS). The header shows the server
 // in use and its place in the cluster, from its own /api/health.
 import { getBase, onUnreachable, setBase } from "./api.js";
+import { t } from "./i18n.js";
 import { addAlert, setServer } from "./state.js";
 
 const PROBE_MS = 2500;
@@ -72,8 +73,8 @@ async function search() {
       const h = await health(next);
       setBase(next === location.origin ? "" : next);
       setServer(describe(next, h));
-      const name = h?.cluster?.node ? `server ${h.cluster.node}` : next;
-      addAlert({ severity: "warning", message: `${from} does not answer: now connected to ${name} (${next})` });
+      const name = h?.cluster?.node ? t("server.named", { node: h.cluster.node }) : next;
+      addAlert({ severity: "warning", local: true, message: t("alert.failover", { from, name, next }) });
       return true;
     } catch { /* that one neither */ }
   }

@@ -3,7 +3,8 @@
 // subscribe to topics and re-render. Topics: session, view, clock,
 // connection, snapshot, drones, incidents (detail: the incident's id, or
 // null for all), zones, hangars, wind (the hangars' wind), alerts, selection, traffic,
-// server (which server of a cluster the page talks to).
+// server (which server of a cluster the page talks to), sheet (on a phone,
+// whether the side panel's bottom sheet is open).
 import { isTerminal } from "./status.js";
 
 const TRAIL = 120; // positions kept per drone for its track on the map
@@ -16,6 +17,7 @@ const data = {
   hangarWind: [], // GET /api/wind's `hangars`: { hangar, position, wind: null | estimate }
   droneEvents: new Map(), // drone id -> its story (vehicle texts, command outcomes), newest first
   selectedDrone: null, selectedIncident: null, view: "dispatch",
+  sheetOpen: false, // on a phone: the side panel's bottom sheet is up
   lastTime: null, telemetryMessages: 0, live: false,
   server: null, // the server in use: { origin, node, role, leader, up }
   // Manned aircraft and what the fleet holds for them (the `traffic` message).
@@ -64,6 +66,13 @@ export function setSession(config) {
 export function setView(view) {
   data.view = view;
   emit("view");
+}
+
+// On a phone, the side panel's bottom sheet up or down.
+export function setSheet(open) {
+  if (data.sheetOpen === open) return;
+  data.sheetOpen = open;
+  emit("sheet");
 }
 
 export function setClock(t) {

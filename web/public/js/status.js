@@ -3,6 +3,7 @@
 // is written and the colours of incidents and drones on the map. The only
 // copy of these rules in the web map. (The list and the panel colour a
 // status with the `.st-<status>` classes of style.css.)
+import { label } from "./i18n.js";
 
 // dispatch-core's `IncidentStatus::is_terminal`: nothing happens to the
 // incident any more and it holds no drone.
@@ -17,9 +18,19 @@ export function canResolve(status) {
   return status === "on_scene" || status === "returning";
 }
 
-// As the API names it (`on_scene`, …).
+// In the page's language (the API's `on_scene` is "on scene").
 export function statusLabel(status) {
-  return status;
+  return label("status", status);
+}
+
+// A drone state in the page's language.
+export function droneStateLabel(droneState) {
+  return label("dstate", droneState);
+}
+
+// A link status (up, degraded, lost, unknown) in the page's language.
+export function linkLabel(status) {
+  return label("link", status);
 }
 
 // The fill of an incident's marker on the map.

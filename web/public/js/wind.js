@@ -3,6 +3,7 @@
 // Directions are as the API gives them: degrees clockwise from north the
 // wind blows FROM.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { setHangarWind } from "./state.js";
 
 const POLL_MS = 10000;
@@ -38,22 +39,20 @@ export function downwindDeg(fromDeg) {
 }
 
 export function fmtAge(s) {
-  if (s < 90) return `${Math.round(s)} s ago`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
-  return `${(s / 3600).toFixed(1)} h ago`;
+  if (s < 90) return t("age.s", { n: Math.round(s) });
+  if (s < 90 * 60) return t("age.min", { n: Math.round(s / 60) });
+  return t("age.h", { n: (s / 3600).toFixed(1) });
 }
-
-const mps = (v) => `${v.toFixed(1)} m/s`;
 
 // "8.1 m/s from 248°" (with ", gusts 9.6" when the report has gusts).
 export function windText(w) {
-  const gust = w.gust_mps != null ? `, gusts ${w.gust_mps.toFixed(1)}` : "";
-  return `${mps(w.speed_mps)} from ${Math.round(w.from_deg)}°${gust}`;
+  const gust = w.gust_mps != null ? t("wind.gusts", { gust: w.gust_mps.toFixed(1) }) : "";
+  return t("wind.text", { speed: w.speed_mps.toFixed(1), deg: Math.round(w.from_deg) }) + gust;
 }
 
 // "8.1 m/s from 248°, gusts 9.6, 3 s ago, drone yg-1": the whole report.
 export function windReportText(w) {
-  const where = w.distance_m > 500 ? `, ${(w.distance_m / 1000).toFixed(1)} km away` : "";
+  const where = w.distance_m > 500 ? t("wind.away", { km: (w.distance_m / 1000).toFixed(1) }) : "";
   return `${windText(w)}, ${fmtAge(w.age_s)}${w.source ? `, ${w.source}` : ""}${where}`;
 }
 
@@ -61,19 +60,25 @@ export function windReportText(w) {
 // ground, back at 15.0".
 export function sortieWindText(sw) {
   const s = sw.strongest;
-  return `wind ${mps(s.speed_mps)} from ${Math.round(s.from_deg)}° (gusts ${s.gust_mps.toFixed(1)}, ${s.source}, ` +
-    `${fmtAge(s.age_s)}): out at ${mps(sw.out_ground_speed_mps)} over the ground, back at ${sw.back_ground_speed_mps.toFixed(1)}`;
+  return t("wind.sortie", {
+    speed: s.speed_mps.toFixed(1), deg: Math.round(s.from_deg), gust: s.gust_mps.toFixed(1), source: s.source,
+    age: fmtAge(s.age_s), out: sw.out_ground_speed_mps.toFixed(1), back: sw.back_ground_speed_mps.toFixed(1),
+  });
 }
 
 // A drone passed over for the wind (`assignment.rejected`), or null for
 // another reason.
 export function windRejectionText(r) {
   if (r.reason === "wind_limit") {
-    return `${r.drone}: wind ${mps(r.wind_mps)} gusting ${r.gust_mps.toFixed(1)} from ${Math.round(r.from_deg)}° ` +
-      `over its limits of ${mps(r.max_wind_mps)}, gusts ${r.max_gust_mps.toFixed(1)} (${r.source}, ${fmtAge(r.age_s)})`;
+    return t("wind.limit", {
+      drone: r.drone, speed: r.wind_mps.toFixed(1), gust: r.gust_mps.toFixed(1), deg: Math.round(r.from_deg),
+      max: r.max_wind_mps.toFixed(1), maxGust: r.max_gust_mps.toFixed(1), source: r.source, age: fmtAge(r.age_s),
+    });
   }
   if (r.reason === "no_headway") {
-    return `${r.drone}: wind ${mps(r.wind_mps)} from ${Math.round(r.from_deg)}° is more than its airspeed of ${mps(r.max_airspeed_mps)}`;
+    return t("wind.no_headway", {
+      drone: r.drone, speed: r.wind_mps.toFixed(1), deg: Math.round(r.from_deg), air: r.max_airspeed_mps.toFixed(1),
+    });
   }
   return null;
 }

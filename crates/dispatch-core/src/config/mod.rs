@@ -6,11 +6,13 @@
 //! item, so that one run of `dispatcher check-config` shows them all.
 //!
 //! - `error`: `ConfigProblem` and `ConfigError`;
+//! - `display`: the time zone and the names in Chinese, for the map;
 //! - `settings`: links, server and signing settings (and key look-up);
 //! - `raw`: the TOML file as serde reads it;
 //! - `validate`, `validate_fleet`: the `Validator`, section by section;
 //! - `zones`: the GeoJSON no-go zones.
 
+mod display;
 mod error;
 mod raw;
 mod settings;
@@ -20,6 +22,7 @@ mod validate;
 mod validate_fleet;
 mod zones;
 
+pub use display::{DEFAULT_TIME_ZONE, LocalNames};
 pub use error::{ConfigError, ConfigProblem};
 pub use settings::{
     ClusterSettings, DEFAULT_LINK, KeySource, LinkSpec, ROLES, ServerSettings, SigningKeys,
@@ -39,6 +42,12 @@ use validate::Validator;
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
+    /// The zone the map writes times in (`[scenario] time_zone`, an IANA
+    /// name; default [`DEFAULT_TIME_ZONE`]). Nothing the core decides
+    /// depends on it: its times are UTC instants.
+    pub time_zone: chrono_tz::Tz,
+    /// Names in Simplified Chinese (`name_zh`), by id.
+    pub names_zh: LocalNames,
     pub region: Region,
     pub params: PlanningParams,
     /// How far apart our own sorties are kept (`[planning]`).
@@ -161,6 +170,8 @@ pub fn parse(
         warnings: Vec::new(),
     };
     let region = v.region(&raw.scenario.region);
+    let time_zone = v.time_zone(raw.scenario.time_zone.as_deref());
+    let mut names_zh = v.names_zh(&raw.scenario, &raw.hangar, &raw.drone);
     let params = v.params(&raw.planning);
     let separation = v.separation(&raw.planning, &params);
     let (policies, messages) = v.kinds(&raw.kinds);
@@ -194,7 +205,8 @@ pub fn parse(
                 problems: Vec::new(),
                 warnings: Vec::new(),
             };
-            let zones = zv.zones(&text, region);
+            let (zones, zone_names) = zv.zones_named(&text, region);
+            names_zh.zones = zone_names;
             problems.extend(zv.problems);
             warnings.extend(zv.warnings);
             (file, zones)
@@ -209,6 +221,8 @@ pub fn parse(
     }
     Ok(Scenario {
         name: raw.scenario.name,
+        time_zone,
+        names_zh,
         region,
         params,
         separation,

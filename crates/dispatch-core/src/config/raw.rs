@@ -87,6 +87,10 @@ pub(super) struct RawScenario {
     /// Path of the GeoJSON zones file, relative to the TOML file.
     pub(super) zones: String,
     pub(super) region: RawRegion,
+    /// IANA name of the zone the map writes times in (default UTC).
+    pub(super) time_zone: Option<String>,
+    /// The name in Simplified Chinese, for the map in Chinese.
+    pub(super) name_zh: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +132,7 @@ pub(super) struct RawKind {
 pub(super) struct RawHangar {
     pub(super) id: String,
     pub(super) name: String,
+    pub(super) name_zh: Option<String>,
     pub(super) lat: f64,
     pub(super) lon: f64,
     pub(super) slots: u32,
@@ -143,6 +148,7 @@ pub(super) struct RawHangar {
 pub(super) struct RawDrone {
     pub(super) id: String,
     pub(super) name: Option<String>,
+    pub(super) name_zh: Option<String>,
     pub(super) hangar: String,
     pub(super) system_id: u8,
     pub(super) capabilities: Vec<Capability>,

@@ -756,3 +756,86 @@ fn a_cluster_bus_prefix_and_servers_are_checked() {
         &["[cluster]", "servers: `a.example:8080`", "https://"],
     );
 }
+
+#[test]
+fn the_time_zone_is_an_iana_name_and_defaults_to_utc() {
+    let s = run(&good(), EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.time_zone, DEFAULT_TIME_ZONE);
+    assert_eq!(s.time_zone.name(), "UTC");
+    let with = |tz: &str| {
+        good().replace(
+            "[scenario]\n",
+            &format!("[scenario]\ntime_zone = \"{tz}\"\n"),
+        )
+    };
+    let s = run(&with("Asia/Shanghai"), EMPTY_ZONES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.time_zone.name(), "Asia/Shanghai");
+    check(
+        &with("Asia/Shangai"),
+        EMPTY_ZONES,
+        &[
+            "scenario.toml: [scenario]: time_zone `Asia/Shangai` is not an IANA time zone name",
+            "Asia/Shanghai",
+        ],
+    );
+    check(
+        &with("asia/shanghai"),
+        EMPTY_ZONES,
+        &["`asia/shanghai`", "case-sensitive"],
+    );
+    check(&with("+08:00"), EMPTY_ZONES, &["time_zone `+08:00`"]);
+}
+
+#[test]
+fn names_in_chinese_are_kept_by_id_and_a_blank_one_is_refused() {
+    let t = good()
+        .replace("name = \"test\"\n", "name = \"test\"\nname_zh = \"测试\"\n")
+        .replace("name = \"H1\"\n", "name = \"H1\"\nname_zh = \"一号机库\"\n")
+        .replace("id = \"d1\"\n", "id = \"d1\"\nname_zh = \" 一号 \"\n");
+    let zones = zone(&format!("{PROPS},\"name_zh\":\"机场\""), SQUARE);
+    let s = run(&t, &zones).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.names_zh.scenario.as_deref(), Some("测试"));
+    assert_eq!(
+        s.names_zh.hangars.get("h1").map(String::as_str),
+        Some("一号机库")
+    );
+    assert_eq!(
+        s.names_zh.drones.get("d1").map(String::as_str),
+        Some("一号")
+    );
+    assert_eq!(s.names_zh.zones.get("z1").map(String::as_str), Some("机场"));
+    // `name_zh` is a known zone property: no "ignored properties" warning.
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    check(
+        &t.replace("name_zh = \"一号机库\"", "name_zh = \"  \""),
+        &zones,
+        &["hangar \"h1\"", "name_zh is empty"],
+    );
+    check(
+        &t,
+        &zone(&format!("{PROPS},\"name_zh\":7"), SQUARE),
+        &["zone feature #0 (\"z1\")", "property `name_zh`"],
+    );
+}
+
+#[test]
+fn the_demo_scenario_is_on_china_standard_time_with_chinese_names() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/haining.toml");
+    let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.time_zone.name(), "Asia/Shanghai");
+    assert!(s.names_zh.scenario.is_some());
+    for h in &s.hangars {
+        assert!(
+            s.names_zh.hangars.contains_key(&h.id.0),
+            "hangar {} has no name_zh",
+            h.id.0
+        );
+    }
+    for z in &s.zones {
+        assert!(
+            s.names_zh.zones.contains_key(&z.id.0),
+            "zone {} has no name_zh",
+            z.id.0
+        );
+    }
+}

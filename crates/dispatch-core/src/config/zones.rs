@@ -12,15 +12,25 @@ use crate::world::Region;
 
 impl Validator {
     pub(super) fn zones(&mut self, text: &str, region: Region) -> Vec<Zone> {
+        self.zones_named(text, region).0
+    }
+
+    /// The zones and their `name_zh` properties by zone id.
+    pub(super) fn zones_named(
+        &mut self,
+        text: &str,
+        region: Region,
+    ) -> (Vec<Zone>, BTreeMap<String, String>) {
+        let mut names_zh = BTreeMap::new();
         let fc = match text.parse::<geojson::GeoJson>() {
             Ok(geojson::GeoJson::FeatureCollection(fc)) => fc,
             Ok(_) => {
                 self.err(None, "zones must be a GeoJSON FeatureCollection");
-                return Vec::new();
+                return (Vec::new(), names_zh);
             }
             Err(e) => {
                 self.err(None, format!("not valid GeoJSON: {e}"));
-                return Vec::new();
+                return (Vec::new(), names_zh);
             }
         };
         let mut seen = HashSet::new();
@@ -96,6 +106,9 @@ impl Validator {
                 raw.active_from.as_deref(),
                 raw.active_until.as_deref(),
             );
+            if let Some(n) = self.name_zh(item.clone(), raw.name_zh.as_deref()) {
+                names_zh.insert(raw_id.clone(), n);
+            }
             out.push(Zone {
                 id: ZoneId(raw_id.clone()),
                 name: raw.name.unwrap_or(raw_id),
@@ -118,7 +131,7 @@ impl Validator {
                 list.join(", ")
             ));
         }
-        out
+        (out, names_zh)
     }
 
     fn polygon(
@@ -240,6 +253,8 @@ impl Validator {
 struct RawZoneProps {
     id: Option<String>,
     name: Option<String>,
+    /// The name in Simplified Chinese, for the map in Chinese.
+    name_zh: Option<String>,
     kind: ZoneKind,
     floor_m: Option<f64>,
     ceiling_m: Option<f64>,
@@ -251,9 +266,10 @@ struct RawZoneProps {
 }
 
 impl RawZoneProps {
-    const KNOWN: [&'static str; 9] = [
+    const KNOWN: [&'static str; 10] = [
         "id",
         "name",
+        "name_zh",
         "kind",
         "floor_m",
         "ceiling_m",
@@ -280,6 +296,7 @@ impl RawZoneProps {
         }
         let id = get(m, "id", &mut problems);
         let name = get(m, "name", &mut problems);
+        let name_zh = get(m, "name_zh", &mut problems);
         let kind: Option<ZoneKind> = get(m, "kind", &mut problems);
         let floor_m = get(m, "floor_m", &mut problems);
         let ceiling_m = get(m, "ceiling_m", &mut problems);
@@ -301,6 +318,7 @@ impl RawZoneProps {
             Some(kind) if problems.is_empty() => Ok(RawZoneProps {
                 id,
                 name,
+                name_zh,
                 kind,
                 floor_m,
                 ceiling_m,

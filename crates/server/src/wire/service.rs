@@ -187,6 +187,13 @@ impl From<&mavlink_link::state::IngestCounters> for LinkCounters {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MapConfig {
     pub scenario: String,
+    /// The IANA time zone the map writes times in (`[scenario] time_zone`,
+    /// default `UTC`); the API's own times are UTC instants.
+    #[schema(example = "Asia/Shanghai")]
+    pub time_zone: String,
+    /// Names in Simplified Chinese where the configuration gives them
+    /// (`name_zh`), for the map in Chinese.
+    pub names_zh: NamesZh,
     pub region: Region,
     /// The configured incident kinds.
     pub kinds: Vec<KindSettings>,
@@ -198,6 +205,27 @@ pub struct MapConfig {
     /// `https://HOST:PORT`): when its server stops answering, the map
     /// carries on with the next that does. Empty for a single server.
     pub servers: Vec<String>,
+}
+
+/// Names in Simplified Chinese by id; an id left out has none (show `name`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NamesZh {
+    pub scenario: Option<String>,
+    pub hangars: BTreeMap<String, String>,
+    pub drones: BTreeMap<String, String>,
+    /// The zones of the scenario's file (zones added through the API have none).
+    pub zones: BTreeMap<String, String>,
+}
+
+impl From<&dispatch_core::config::LocalNames> for NamesZh {
+    fn from(n: &dispatch_core::config::LocalNames) -> Self {
+        NamesZh {
+            scenario: n.scenario.clone(),
+            hangars: n.hangars.clone(),
+            drones: n.drones.clone(),
+            zones: n.zones.clone(),
+        }
+    }
 }
 
 /// The rectangle dispatch operates in.

@@ -3,6 +3,7 @@
 // its callsign, altitude, speed and age beside it. Tracks past half their
 // maximum age are drawn faded; the server drops them at their maximum age.
 import { esc } from "../format.js";
+import { t } from "../i18n.js";
 import { state, subscribe } from "../state.js";
 
 // Emitter type -> symbol (text, so no image files are needed).
@@ -16,9 +17,9 @@ export function trafficSymbol(emitter) {
   return SYMBOL[emitter] ?? SYMBOL.unknown;
 }
 
-export function trafficLabel(t) {
-  const alt = t.alt_m != null ? `${Math.round(t.alt_m)} m` : "alt ?";
-  return `${esc(t.callsign ?? t.icao)} ${alt} ${Math.round(t.ground_speed_mps)} m/s ${Math.round(t.age_s)} s`;
+export function trafficLabel(tr) {
+  const alt = tr.alt_m != null ? `${Math.round(tr.alt_m)} m` : t("traffic.alt_unknown");
+  return `${esc(tr.callsign ?? tr.icao)} ${esc(alt)} ${Math.round(tr.ground_speed_mps)} m/s ${Math.round(tr.age_s)} s`;
 }
 
 export function addTrafficLayer(map) {

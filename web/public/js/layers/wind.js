@@ -10,6 +10,7 @@
 // it shows changes (speed to 0.1 m/s, direction to the degree, staleness),
 // and a drone's marker otherwise only moves.
 import { esc } from "../format.js";
+import { localName, t } from "../i18n.js";
 import { state, subscribe } from "../state.js";
 import { downwindDeg, fmtAge, isStale, windLevel, windReportText, windText } from "../wind.js";
 
@@ -37,9 +38,9 @@ export function addWindLayer(map) {
     for (const h of state.hangarWind) {
       if (!h.wind) continue;
       seen.add(`hangar:${h.hangar}`);
-      const name = state.hangars.find((x) => x.id === h.hangar)?.name ?? h.hangar;
+      const name = localName(state.config, "hangars", h.hangar, state.hangars.find((x) => x.id === h.hangar)?.name ?? h.hangar);
       place(layer, hangarMarkers, `hangar:${h.hangar}`, [h.position.lat, h.position.lon], h.wind, true,
-        () => `<b>Wind at ${esc(name)}</b><br>${esc(windReportText(h.wind))}`);
+        () => `<b>${esc(t("wind.at", { name }))}</b><br>${esc(windReportText(h.wind))}`);
     }
     drop(layer, hangarMarkers, seen);
   };
@@ -58,7 +59,7 @@ export function addWindLayer(map) {
       if (!d.wind || !(d.armed || d.id === state.selectedDrone) || byAHangar(d)) continue;
       seen.add(`drone:${d.id}`);
       place(layer, droneMarkers, `drone:${d.id}`, [d.lat, d.lon], d.wind, false,
-        () => `<b>${esc(d.id)}'s own wind estimate</b><br>${esc(windText(d.wind))}, ${esc(fmtAge(d.wind.age_s))}`);
+        () => `<b>${esc(t("wind.own", { drone: d.id }))}</b><br>${esc(windText(d.wind))}, ${esc(fmtAge(d.wind.age_s))}`);
     }
     drop(layer, droneMarkers, seen);
   };
@@ -109,7 +110,8 @@ function windIcon(id, w, withGust) {
   // 18 px for still air to the whole box from 16 m/s.
   const len = Math.round(18 + (Math.min(w.speed_mps, 16) / 16) * (BOX - 18));
   const arrow = "M0 10 L0 -6 M-5 -3 L0 -10 L5 -3";
-  const gust = withGust ? `, gust ${w.gust_mps.toFixed(1)}` : "";
+  const speed = w.speed_mps.toFixed(1);
+  const text = withGust ? t("wind.label_gust", { speed, gust: w.gust_mps.toFixed(1) }) : t("wind.label", { speed });
   return L.divIcon({
     className: `wind-icon wind-${level}${isStale(w) ? " wind-stale" : ""}`,
     iconSize: [BOX + GAP + LABEL_W, BOX],
@@ -118,6 +120,6 @@ function windIcon(id, w, withGust) {
     html: `<div class="wind-arrow" data-wind="${esc(id)}"><svg width="${len}" height="${len}" viewBox="-12 -12 24 24"
         style="transform: rotate(${downwindDeg(w.from_deg)}deg)" aria-hidden="true">
         <path class="halo" d="${arrow}"/><path d="${arrow}"/></svg></div>
-      <span class="wind-label" style="left: ${BOX + GAP + 12}px; top: ${BOX / 2 + 6}px">${w.speed_mps.toFixed(1)} m/s${gust}</span>`,
+      <span class="wind-label" style="left: ${BOX + GAP + 12}px; top: ${BOX / 2 + 6}px">${esc(text)}</span>`,
   });
 }

@@ -1,6 +1,7 @@
 // The no-fly and danger zones: solid while in force, dashed otherwise, with
 // a tooltip of their kind, heights and hours.
 import { esc, fmtTime } from "../format.js";
+import { label, localName, t } from "../i18n.js";
 import { state, subscribe } from "../state.js";
 
 export function addZonesLayer(map) {
@@ -26,8 +27,9 @@ function zoneStyle(f) {
 }
 
 function zoneLabel(p) {
-  const when = p.permanent ? "permanent" :
+  const when = p.permanent ? t("zone.permanent") :
     `${p.active_from ? fmtTime(p.active_from) : "…"} – ${p.active_until ? fmtTime(p.active_until) : "…"}`;
-  return `<b>${esc(p.name)}</b><br>${esc(p.kind)}, ${p.floor_m}–${p.ceiling_m} m, ${when}` +
-    `<br>${p.active_now ? "in force now" : "not in force now"}${p.rescue_exempt ? ", rescue flights may enter" : ""}`;
+  const name = localName(state.config, "zones", p.id, p.name);
+  return `<b>${esc(name)}</b><br>${esc(t("zone.band", { kind: label("zkind", p.kind), floor: p.floor_m, ceiling: p.ceiling_m, when }))}` +
+    `<br>${esc(t(p.active_now ? "zone.in_force" : "zone.not_in_force"))}${p.rescue_exempt ? esc(t("zone.rescue")) : ""}`;
 }
