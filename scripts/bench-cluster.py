@@ -87,14 +87,20 @@ class Relay:
             except OSError:
                 pass  # the server is down (being killed): the frame is lost, as on a radio
 
-    def first_command_after(self, t):
-        """When this server first sent a frame other than HEARTBEAT after t."""
+    def first_after(self, t, ids=None):
+        """(time, id) of this server's first frame after t other than
+        HEARTBEAT, or of one of `ids`."""
         with self.lock:
-            return next((at for at, m in self.sent if at > t and m not in (None, 0)), None)
+            return next(((at, m) for at, m in self.sent
+                         if at > t and m not in (None, 0) and (ids is None or m in ids)), None)
 
     def close(self):
         self.stopped = True
         self.sock.close()
+
+
+# MISSION_COUNT, COMMAND_INT, COMMAND_LONG: what a launch sends first.
+LAUNCH_IDS = (44, 75, 76)
 
 
 def node(name, port, db, prefix):
@@ -150,11 +156,11 @@ def main():
              30, "the fleet heard")
 
         # 2. Fail-over over KILLS kills (first: each needs a free drone).
-        lease_s, serve_s, frame_s, command_s, answer_s = [], [], [], [], []
+        lease_s, serve_s, frame_s, command_s, answer_s, command_ids, launch_s = [], [], [], [], [], [], []
         for k in range(a.kills):
             leader = next(n for n in names if role(servers[n]) == "leader")
             # A rescue in flight: the new leader must take the drone back.
-            body = {"kind": "person_in_water", "lat": 30.347, "lon": 120.457,
+            body = {"kind": "spectator_in_danger_zone", "lat": 30.40, "lon": 120.53,
                     "source": "bench", "external_id": f"kill-{k}"}
             st, r = api(servers[leader], "POST", "/api/incidents", "demo-dispatcher", body)
             assert st == 201 and r.get("drone"), (st, r)
@@ -180,19 +186,28 @@ def main():
             reporter.join(timeout=40)
             assert second, f"the report sent at the kill was never answered: {log}"
             answer_s.append(second[0][1] - killed)
-            first = wait(lambda: relays[new].first_command_after(killed), 15,
+            first = wait(lambda: relays[new].first_after(killed), 15,
                          f"a command from the new leader (it sent {sorted({m for t, m in relays[new].sent if t > killed})})")
-            command_s.append(first - killed)
+            command_s.append(first[0] - killed)
+            command_ids.append(first[1])
+            # The launch of the report sent at the kill: its mission upload
+            # (MISSION_COUNT) or a COMMAND_LONG/COMMAND_INT.
+            launch = wait(lambda: relays[new].first_after(killed, LAUNCH_IDS), 30, "the new leader's launch")
+            launch_s.append(launch[0] - killed)
             with relays[new].lock:
                 frame_s.append(next(t for t, _ in relays[new].sent if t > killed) - killed)
             print(f"kill {k + 1}: {leader} killed with {flying} in the air; {new} leads after {lease_s[-1]:.2f} s, "
                   f"serves after {serve_s[-1]:.2f} s, first frame after {frame_s[-1]:.2f} s; the report sent at the "
-                  f"kill answered after {answer_s[-1]:.2f} s, first command after {command_s[-1]:.2f} s",
+                  f"kill answered after {answer_s[-1]:.2f} s, first other frame after {command_s[-1]:.2f} s (message {command_ids[-1]}), "
+                  f"the launch's first command after {launch_s[-1]:.2f} s",
                   file=sys.stderr)
             # Both rescues end before the next kill (their drones fly home).
             for inc in (r, second[0][0]):
                 st, _ = api(servers[new], "POST", f"/api/incidents/{inc['id']}/cancel", "demo-dispatcher", {})
                 assert st in (200, 409), st
+            used = [d for d in (flying, second[0][0].get("drone")) if d]
+            wait(lambda: all(((api(servers[new], "GET", f"/api/drones/{d}", "demo-viewer")[1] or {})
+                              .get("state")) in ("docked", "charging") for d in used), 300, f"{used} back home")
             servers[leader] = node(leader, ports[leader], db, prefix)
             wait(lambda: (health(servers[leader]) or {}).get("cluster", {}).get("leader") == new, 20,
                  f"{leader} following again")
@@ -222,6 +237,9 @@ def main():
                          "first_frame_s": [round(x, 2) for x in frame_s],
                          "report_answered_s": [round(x, 2) for x in answer_s],
                          "first_command_s": [round(x, 2) for x in command_s],
+                         "first_command_message_ids": command_ids,
+                         "launch_command_s": [round(x, 2) for x in launch_s],
+                         "launch_command_range_s": [round(min(launch_s), 2), round(max(launch_s), 2)],
                          "first_frame_range_s": [round(min(frame_s), 2), round(max(frame_s), 2)],
                          "report_answered_range_s": [round(min(answer_s), 2), round(max(answer_s), 2)],
                          "first_command_range_s": [round(min(command_s), 2), round(max(command_s), 2)],
