@@ -420,7 +420,10 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
         What::Share(s) => {
             let what = match &s.change {
                 fleet::ShareChange::Created {
-                    incident, drone, expires_at, ..
+                    incident,
+                    drone,
+                    expires_at,
+                    ..
                 } => match (incident, drone) {
                     (Some(i), _) => format!("created for incident {i}, until {expires_at}"),
                     (_, Some(d)) => format!("created for drone {d}, until {expires_at}"),

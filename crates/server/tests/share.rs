@@ -111,15 +111,46 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
     let (mine, drone) = report(s, LAOYANCANG).await;
     assert!(!drone.is_empty());
     // Who may share, and what: named errors.
-    let (st, v) = call(s, "POST", "/api/shares", Some(VIEWER), Some(r#"{"incident": 1}"#)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/shares",
+        Some(VIEWER),
+        Some(r#"{"incident": 1}"#),
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (st, v) = call(s, "POST", "/api/shares", Some(DISPATCHER), Some(r#"{"incident": 99}"#)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/shares",
+        Some(DISPATCHER),
+        Some(r#"{"incident": 99}"#),
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
-    let (st, v) = call(s, "POST", "/api/shares", Some(DISPATCHER), Some(r#"{"drone": "zz-9"}"#)).await;
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/shares",
+        Some(DISPATCHER),
+        Some(r#"{"drone": "zz-9"}"#),
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(message(&v).contains("zz-9"), "{v}");
-    let (st, v) = call(s, "POST", "/api/shares", Some(DISPATCHER), Some(r#"{"incident": 1, "expires_in_s": 100000}"#)).await;
-    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"));
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/shares",
+        Some(DISPATCHER),
+        Some(r#"{"incident": 1, "expires_in_s": 100000}"#),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
+    );
     assert!(message(&v).contains("expires_in_s"), "{v}");
 
     let (id, token) = share(s, &format!(r#"{{"incident": {mine}}}"#)).await;
@@ -129,12 +160,15 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
     assert_eq!(view["shared"], "incident");
     assert_eq!(view["incident"]["id"], mine);
     for hidden in ["note", "source", "external_id", "assignment"] {
-        assert!(view["incident"].get(hidden).is_none(), "{hidden} shown: {view}");
+        assert!(
+            view["incident"].get(hidden).is_none(),
+            "{hidden} shown: {view}"
+        );
     }
     assert_eq!(view["incident"]["route"]["type"], "LineString");
-    let drones: Vec<&str> = view["drones"]
-        .as_array()
-        .map_or(Vec::new(), |d| d.iter().filter_map(|x| x["id"].as_str()).collect());
+    let drones: Vec<&str> = view["drones"].as_array().map_or(Vec::new(), |d| {
+        d.iter().filter_map(|x| x["id"].as_str()).collect()
+    });
     assert_eq!(drones, vec![drone.as_str()]);
     // The text of the whole answer names no other drone or incident.
     let text = view.to_string();
@@ -143,7 +177,9 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
     // The socket: first the view, then only the shared drone and incident,
     // while another incident flies another drone.
     let mut ws = connect(addr, &token, "").await;
-    let first = next(&mut ws, 5.0).await.unwrap_or_else(|c| panic!("closed {c:?}"));
+    let first = next(&mut ws, 5.0)
+        .await
+        .unwrap_or_else(|c| panic!("closed {c:?}"));
     assert_eq!(first["type"], "share");
     assert_eq!(first["view"]["incident"]["id"], mine);
     let (other, other_drone) = report(s, DAQUEKOU).await;
@@ -151,7 +187,10 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
     let end = Instant::now() + Duration::from_secs(8);
     let (mut telemetry, mut incident_msgs) = (0, 0);
     while Instant::now() < end {
-        let left = end.saturating_duration_since(Instant::now()).as_secs_f64().max(0.1);
+        let left = end
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            .max(0.1);
         let Ok(Some(Ok(Message::Text(t)))) =
             tokio::time::timeout(Duration::from_secs_f64(left), ws.next()).await
         else {
@@ -180,7 +219,11 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
     // The link is no API token, on the API or the main socket.
     for uri in ["/api/incidents", "/api/drones", "/api/shares"] {
         let (st, v) = call(s, "GET", uri, Some(&token), None).await;
-        assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"), "{uri}");
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{uri}"
+        );
     }
     match tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token={token}")).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
@@ -195,7 +238,10 @@ async fn a_share_sees_only_its_incident_and_drone_and_is_no_api_token() {
         .and_then(|l| l.iter().find(|x| x["id"] == id))
         .cloned()
         .unwrap_or_default();
-    assert_eq!((it["incident"].clone(), it["status"].clone()), (mine.into(), "active".into()));
+    assert_eq!(
+        (it["incident"].clone(), it["status"].clone()),
+        (mine.into(), "active".into())
+    );
     assert_eq!(it["opened"], 1, "{it}");
     let (st, _) = call(s, "GET", "/api/shares", Some(VIEWER), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
@@ -212,23 +258,44 @@ async fn revoked_and_expired_shares_are_refused_and_their_sockets_closed() {
     let (_, token_b) = share(s, r#"{"drone": "hn-1", "expires_in_s": 600}"#).await;
     let mut ws_a = connect(addr, &token_a, "").await;
     let mut ws_b = connect(addr, &token_b, "").await;
-    assert_eq!(next(&mut ws_a, 5.0).await.map(|v| v["type"].clone()), Ok("share".into()));
+    assert_eq!(
+        next(&mut ws_a, 5.0).await.map(|v| v["type"].clone()),
+        Ok("share".into())
+    );
     let b = next(&mut ws_b, 5.0).await.unwrap_or_default();
     assert_eq!(b["view"]["drones"][0]["id"], "hn-1", "{b}");
 
     // Revoked: the socket is closed within a second, the link refused.
-    let (st, _) = call(s, "DELETE", &format!("/api/shares/{a}"), Some(DISPATCHER), None).await;
+    let (st, _) = call(
+        s,
+        "DELETE",
+        &format!("/api/shares/{a}"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(closed_within(&mut ws_a, 1.0).await, Some(4403));
     let (st, v) = call(s, "GET", &format!("/api/share/{token_a}"), None, None).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "share_revoked"));
     let (st, _) = call(s, "GET", &format!("/share/{token_a}"), None, None).await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "no web dir in tests: the page is not served");
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "no web dir in tests: the page is not served"
+    );
     match tokio_tungstenite::connect_async(format!("ws://{addr}/ws/share/{token_a}")).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
         other => panic!("a revoked share's socket opened: {other:?}"),
     }
-    let (st, v) = call(s, "DELETE", &format!("/api/shares/{a}"), Some(DISPATCHER), None).await;
+    let (st, v) = call(
+        s,
+        "DELETE",
+        &format!("/api/shares/{a}"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "conflict"));
     let (st, _) = call(s, "DELETE", "/api/shares/999", Some(DISPATCHER), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
@@ -241,9 +308,9 @@ async fn revoked_and_expired_shares_are_refused_and_their_sockets_closed() {
     let (st, v) = call(s, "GET", &format!("/api/share/{token_b}"), None, None).await;
     assert_eq!((st, code(&v)), (StatusCode::GONE, "share_expired"));
     let (_, list) = call(s, "GET", "/api/shares", Some(DISPATCHER), None).await;
-    let statuses: Vec<&str> = list
-        .as_array()
-        .map_or(Vec::new(), |l| l.iter().filter_map(|x| x["status"].as_str()).collect());
+    let statuses: Vec<&str> = list.as_array().map_or(Vec::new(), |l| {
+        l.iter().filter_map(|x| x["status"].as_str()).collect()
+    });
     assert_eq!(statuses, vec!["expired", "revoked"], "{list}");
     // An unknown token, and one that is no token at all.
     for t in ["0".repeat(64), "nope".to_owned()] {
@@ -280,17 +347,27 @@ async fn a_wrong_pin_is_refused_then_the_link_is_locked_for_a_while() {
         assert!(message(&v).contains(&format!("{left} more")), "{v}");
     }
     let (st, v) = get("1111").await;
-    assert_eq!((st, code(&v)), (StatusCode::TOO_MANY_REQUESTS, "pin_locked"));
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "pin_locked")
+    );
     // Locked: the right PIN waits too.
     let (st, v) = get("2468").await;
-    assert_eq!((st, code(&v)), (StatusCode::TOO_MANY_REQUESTS, "pin_locked"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "pin_locked"),
+        "{v}"
+    );
     // Five minutes on, the right PIN opens the view and its socket.
     offset.store(301, Ordering::Relaxed);
     let (st, v) = get("2468").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["drones"][0]["id"], "yg-2");
     let mut ws = connect(addr, &token, "?pin=2468").await;
-    assert_eq!(next(&mut ws, 5.0).await.map(|v| v["type"].clone()), Ok("share".into()));
+    assert_eq!(
+        next(&mut ws, 5.0).await.map(|v| v["type"].clone()),
+        Ok("share".into())
+    );
     // A malformed query is named.
     let (st, v) = call(s, "GET", &format!("/api/share/{token}?pn=2468"), None, None).await;
     assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "bad_request"));
@@ -305,9 +382,23 @@ async fn shares_and_their_openings_come_back_from_the_event_log() {
     let s = &h.state;
     let (kept, token) = share(s, r#"{"drone": "yg-3", "pin": "1357"}"#).await;
     let (gone, _) = share(s, r#"{"drone": "lyc-2"}"#).await;
-    let (st, _) = call(s, "GET", &format!("/api/share/{token}?pin=1357"), None, None).await;
+    let (st, _) = call(
+        s,
+        "GET",
+        &format!("/api/share/{token}?pin=1357"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = call(s, "DELETE", &format!("/api/shares/{gone}"), Some(DISPATCHER), None).await;
+    let (st, _) = call(
+        s,
+        "DELETE",
+        &format!("/api/shares/{gone}"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (_, before) = call(s, "GET", "/api/shares", Some(DISPATCHER), None).await;
 
@@ -323,7 +414,14 @@ async fn shares_and_their_openings_come_back_from_the_event_log() {
     assert_eq!(after, before);
     let (st, v) = call(&again, "GET", &format!("/api/share/{token}"), None, None).await;
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "pin_required"));
-    let (st, _) = call(&again, "GET", &format!("/api/share/{token}?pin=1357"), None, None).await;
+    let (st, _) = call(
+        &again,
+        "GET",
+        &format!("/api/share/{token}?pin=1357"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     // New ids go on after the old ones.
     let (next_id, _) = share(&again, r#"{"drone": "dq-2"}"#).await;

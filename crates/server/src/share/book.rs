@@ -96,7 +96,10 @@ pub enum Input {
         pin: Option<PinDigest>,
         by: String,
     },
-    Revoke { id: u64, by: String },
+    Revoke {
+        id: u64,
+        by: String,
+    },
     /// A view presents its token (and PIN). With a visitor, the opening is
     /// to be logged; without, it is a view's socket re-checking.
     Open {
@@ -105,7 +108,9 @@ pub enum Input {
         visitor: Option<Visitor>,
     },
     /// Whether an open view may stay open.
-    Watch { id: u64 },
+    Watch {
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +125,9 @@ pub enum Output {
         record: Option<ShareEntry>,
     },
     /// The view may stay open.
-    Live { expires_at: Timestamp },
+    Live {
+        expires_at: Timestamp,
+    },
     Refused(Refusal),
     /// A logged entry taken in (or one naming an unknown share, ignored).
     Applied,
@@ -382,7 +389,11 @@ pub struct Scope {
 impl Scope {
     /// At opening: for an incident, the drone serving it now; for a drone,
     /// the incident it serves now.
-    pub fn new(target: &Target, now_serving: Option<DroneId>, now_serves: Option<IncidentId>) -> Scope {
+    pub fn new(
+        target: &Target,
+        now_serving: Option<DroneId>,
+        now_serves: Option<IncidentId>,
+    ) -> Scope {
         match target {
             Target::Incident(i) => Scope {
                 target: target.clone(),
@@ -569,17 +580,17 @@ mod tests {
             ),
             Output::Refused(Refusal::Unknown)
         );
-        assert_eq!(
-            b.get(id).map(|s| s.status(at(14))),
-            Some(Status::Revoked)
-        );
+        assert_eq!(b.get(id).map(|s| s.status(at(14))), Some(Status::Revoked));
     }
 
     #[test]
     fn wrong_pins_are_refused_then_lock_the_share_for_a_while() {
         let (mut b, _) = book_with(Some("2468"));
         check(open(&mut b, 1, None), Err(Refusal::PinRequired));
-        check(open(&mut b, 2, Some("1111")), Err(Refusal::WrongPin { left: 4 }));
+        check(
+            open(&mut b, 2, Some("1111")),
+            Err(Refusal::WrongPin { left: 4 }),
+        );
         // A right PIN resets the count.
         check(open(&mut b, 3, Some("2468")), Ok(()));
         for (i, left) in [4, 3, 2, 1].into_iter().enumerate() {
@@ -599,7 +610,10 @@ mod tests {
         );
         check(open(&mut b, 310, Some("2468")), Ok(()));
         // The count starts again after the lock.
-        check(open(&mut b, 311, Some("9")), Err(Refusal::WrongPin { left: 4 }));
+        check(
+            open(&mut b, 311, Some("9")),
+            Err(Refusal::WrongPin { left: 4 }),
+        );
     }
 
     #[test]
@@ -690,7 +704,10 @@ mod tests {
                 by: "desk".into(),
             },
         );
-        assert!(matches!(next, Output::Record(ShareEntry { share: 42, .. })), "{next:?}");
+        assert!(
+            matches!(next, Output::Record(ShareEntry { share: 42, .. })),
+            "{next:?}"
+        );
     }
 
     #[test]

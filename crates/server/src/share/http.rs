@@ -283,7 +283,8 @@ fn peek(s: &AppState, token: &str) -> Option<Status> {
         return None;
     }
     let h = secret::token_sha256(token);
-    s.shares.read(|book, now| book.by_token(&h).map(|sh| sh.status(now)))
+    s.shares
+        .read(|book, now| book.by_token(&h).map(|sh| sh.status(now)))
 }
 
 /// The view's state now, and what it may see from here on.
@@ -321,10 +322,7 @@ pub(crate) async fn view_of(
     };
     let scope = Scope::new(
         target,
-        incident
-            .as_ref()
-            .and_then(|i| i.drone.clone())
-            .map(DroneId),
+        incident.as_ref().and_then(|i| i.drone.clone()).map(DroneId),
         incident.as_ref().map(|i| IncidentId(i.id)),
     );
     let view = SharedView {
@@ -351,7 +349,9 @@ pub(crate) fn refusal(r: Refusal) -> ApiError {
             "share_revoked",
             "this share link was revoked by the dispatcher",
         ),
-        Refusal::Expired => ApiError::new(StatusCode::GONE, "share_expired", "this share link expired"),
+        Refusal::Expired => {
+            ApiError::new(StatusCode::GONE, "share_expired", "this share link expired")
+        }
         Refusal::PinRequired => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "pin_required",
@@ -412,7 +412,9 @@ impl ShareRequest {
             (None, Some(v)) => Target::Drone(DroneId(
                 v.as_str()
                     .ok_or_else(|| {
-                        ApiError::invalid(format!("field `drone`: {v} is not a drone id (a string)"))
+                        ApiError::invalid(format!(
+                            "field `drone`: {v} is not a drone id (a string)"
+                        ))
                     })?
                     .to_owned(),
             )),
@@ -430,7 +432,9 @@ impl ShareRequest {
         };
         let pin = match body.get("pin") {
             None => None,
-            Some(Value::String(p)) if (4..=12).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()) => {
+            Some(Value::String(p))
+                if (4..=12).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()) =>
+            {
                 Some(p.clone())
             }
             Some(_) => {
@@ -506,7 +510,10 @@ mod tests {
             pin: pin.map(str::to_owned),
         };
         check(r#"{"incident": 3}"#, Ok(inc(3, 7200, None)));
-        check(r#"{"incident": 3.0, "expires_in_s": 60, "pin": "0042"}"#, Ok(inc(3, 60, Some("0042"))));
+        check(
+            r#"{"incident": 3.0, "expires_in_s": 60, "pin": "0042"}"#,
+            Ok(inc(3, 60, Some("0042"))),
+        );
         check(
             r#"{"drone": "yg-1", "expires_in_s": 86400}"#,
             Ok(ShareRequest {
@@ -521,9 +528,15 @@ mod tests {
         check(r#"{"incident": -1}"#, Err("not an incident id"));
         check(r#"{"drone": 5}"#, Err("not a drone id"));
         check(r#"{"incident": 1, "expires_in_s": 59}"#, Err("60..=86400"));
-        check(r#"{"incident": 1, "expires_in_s": 86401}"#, Err("60..=86400"));
+        check(
+            r#"{"incident": 1, "expires_in_s": 86401}"#,
+            Err("60..=86400"),
+        );
         check(r#"{"incident": 1, "pin": "123"}"#, Err("4 to 12 digits"));
         check(r#"{"incident": 1, "pin": 1234}"#, Err("4 to 12 digits"));
-        check(r#"{"incident": 1, "token": "x"}"#, Err("unknown field `token`"));
+        check(
+            r#"{"incident": 1, "token": "x"}"#,
+            Err("unknown field `token`"),
+        );
     }
 }

@@ -79,7 +79,10 @@ impl Shares {
     /// Reads the book (a listing).
     pub fn read<T>(&self, f: impl FnOnce(&Book, DateTime<Utc>) -> T) -> T {
         let now = self.now();
-        f(&self.book.lock().unwrap_or_else(PoisonError::into_inner), now)
+        f(
+            &self.book.lock().unwrap_or_else(PoisonError::into_inner),
+            now,
+        )
     }
 
     /// Logs an entry (answered once it is durable), then takes it in.
@@ -99,7 +102,11 @@ impl Shares {
             store
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .events_between(&["share"], DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+                .events_between(
+                    &["share"],
+                    DateTime::<Utc>::MIN_UTC,
+                    DateTime::<Utc>::MAX_UTC,
+                )
         })
         .await
         .map_err(|e| format!("reading the shares from the event log failed: {e}"))?

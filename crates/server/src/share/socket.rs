@@ -213,7 +213,11 @@ mod tests {
             json!({"type": "dispatch", "output": {"incident": 4}}),
             json!({"type": "traffic", "tracks": []}),
         ] {
-            assert_eq!(filter_event(&mut scope, &other.to_string()), None, "{other}");
+            assert_eq!(
+                filter_event(&mut scope, &other.to_string()),
+                None,
+                "{other}"
+            );
         }
     }
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{DroneState, Incident, IncidentKind, IncidentStatus, LatLon, LineString, LinkStatus};
 use super::{Drone, TimelineEntry};
+use super::{DroneState, Incident, IncidentKind, IncidentStatus, LatLon, LineString, LinkStatus};
 
 /// A share made: its id (to list and revoke it) and its link.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

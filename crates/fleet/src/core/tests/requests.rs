@@ -284,9 +284,7 @@ fn a_share_entry_is_logged_first_then_published_and_answered() {
     let entry = crate::ShareEntry {
         share: 3,
         at: sim.now,
-        change: crate::ShareChange::Revoked {
-            by: "desk".into(),
-        },
+        change: crate::ShareChange::Revoked { by: "desk".into() },
     };
     let (id, out) = sim.request(Request::Share(entry.clone()));
     let Some(Effect::Persist(batch)) = out.first() else {
@@ -298,8 +296,14 @@ fn a_share_entry_is_logged_first_then_published_and_answered() {
             .iter()
             .any(|e| e.what == What::Share(entry.clone()))
     );
-    assert!(out.iter().any(|e| matches!(e, Effect::Publish(ev) if ev.what == What::Share(entry.clone()))));
-    assert!(out.iter().any(|e| matches!(e, Effect::Reply { to, reply: Reply::Fed(Ok(())) } if *to == id)));
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::Publish(ev) if ev.what == What::Share(entry.clone())))
+    );
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::Reply { to, reply: Reply::Fed(Ok(())) } if *to == id))
+    );
     // Made and revoked need the log; an opening does not (a crew's view goes on).
     assert!(Request::Share(entry.clone()).needs_the_log());
     let opened = crate::ShareEntry {
