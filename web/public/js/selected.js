@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { esc, fmtTime, kindLabel } from "./format.js";
 import { replay } from "./replay.js";
+import { shareControls } from "./sharing.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, isTerminal, statusLabel } from "./status.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
@@ -108,7 +109,10 @@ function renderIncident(box, i) {
         ${launchHeld(i.id) ? '<button class="primary" data-a="launch-anyway" title="the launch waits for manned traffic">launch anyway</button>' : ""}
         <button data-a="reassign">reassign</button><button data-a="cancel">cancel</button>
         ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
-      </div><div class="msg act"></div>` : "");
+      </div><div class="msg act"></div>` : "") +
+    (canDispatch() ? `<div class="share"></div>` : "");
+  const shareBox = box.querySelector(".share");
+  if (shareBox) shareControls(shareBox, i.id);
   if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
