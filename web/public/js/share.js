@@ -124,7 +124,7 @@ async function refresh() {
 
 function show(v) {
   document.getElementById("title").textContent = v.shared === "drone" ? "Shared drone" : "Shared incident";
-  document.getElementById("expires").textContent = `until ${fmtTime(v.expires_at)}`;
+  document.getElementById("expires").textContent = `link open until ${fmtTime(v.expires_at)} (your clock)`;
   view.incident = v.incident;
   const seen = new Set(v.drones.map((d) => d.id));
   for (const id of [...view.drones.keys()]) if (!seen.has(id)) dropDrone(id);
