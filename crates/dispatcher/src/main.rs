@@ -418,6 +418,26 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             if *ok { "" } else { "FAILED: " }
         ),
         What::Notice { message } => format!("{t} notice: {message}"),
+        What::Share(s) => {
+            let what = match &s.change {
+                fleet::ShareChange::Created {
+                    incident,
+                    drone,
+                    expires_at,
+                    ..
+                } => match (incident, drone) {
+                    (Some(i), _) => format!("created for incident {i}, until {expires_at}"),
+                    (_, Some(d)) => format!("created for drone {d}, until {expires_at}"),
+                    _ => "created".to_owned(),
+                },
+                fleet::ShareChange::Revoked { by } => format!("revoked by {by}"),
+                fleet::ShareChange::Opened { address, .. } => format!(
+                    "opened from {}",
+                    address.as_deref().unwrap_or("an unknown address")
+                ),
+            };
+            format!("{t} share {}: {what}", s.share)
+        }
         What::Eta {
             incident,
             eta,

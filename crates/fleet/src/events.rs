@@ -93,6 +93,62 @@ pub enum What {
         aircraft: String,
         note: String,
     },
+    /// A read-only share link (the server's `/api/shares`) created, revoked
+    /// or opened. The fleet only logs it; the server decides what a share
+    /// may see, and rebuilds its shares from these at start.
+    Share(ShareEntry),
+}
+
+/// One line of a share's story, in the log as it is here (its JSON is its
+/// row format: a change to these types changes the log).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ShareEntry {
+    /// The share's id (not its token).
+    pub share: u64,
+    /// Wall-clock time (share expiry runs on the wall clock, not on the
+    /// scenario's, which may run faster).
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub change: ShareChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareChange {
+    Created {
+        /// SHA-256 of the link's token, hex: the token itself is never kept.
+        token_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident: Option<IncidentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drone: Option<DroneId>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        /// The PIN's salted SHA-256, if the share asks for one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<PinDigest>,
+        /// The token name of the dispatcher who made it.
+        by: String,
+    },
+    Revoked {
+        by: String,
+    },
+    Opened {
+        /// The peer's address as the server saw it (None: not known, e.g.
+        /// a request forwarded by another server).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        /// `X-Forwarded-For` as sent (unverified).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        forwarded_for: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_agent: Option<String>,
+    },
+}
+
+/// A PIN as kept: SHA-256 of a random salt followed by the PIN, both hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PinDigest {
+    pub salt: String,
+    pub sha256: String,
 }
 
 /// What manned traffic made the fleet do.

@@ -252,6 +252,15 @@ impl FleetHandle {
         }
     }
 
+    /// Logs a share link's change; answered once it is durable (an
+    /// opening is kept in memory while the log cannot be written).
+    pub async fn record_share(&self, entry: crate::events::ShareEntry) -> Result<(), ServiceError> {
+        match self.call(Request::Share(entry)).await? {
+            Reply::Fed(r) => r,
+            r => Err(mismatch(r)),
+        }
+    }
+
     /// The wind field now.
     pub async fn wind(&self) -> Result<crate::core::protocol::WindView, ServiceError> {
         match self.call(Request::Wind).await? {

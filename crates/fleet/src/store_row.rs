@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::events::{FleetEvent, What};
+use crate::events::{FleetEvent, ShareEntry, What};
 
 /// The row format written now; a log with a higher one is refused.
 pub const LOG_FORMAT: u32 = 1;
@@ -83,6 +83,9 @@ pub enum RowWhat {
         aircraft: String,
         note: String,
     },
+    /// A share link's story: its JSON is the fleet's [`ShareEntry`] as it is
+    /// (added in format 1; older dispatchers never decode event bodies).
+    Share(ShareEntry),
 }
 
 /// The snake_case name serde gives a unit enum value (a status, a state).
@@ -176,6 +179,7 @@ impl From<&FleetEvent> for EventRow {
                 aircraft: aircraft.clone(),
                 note: note.clone(),
             },
+            What::Share(entry) => RowWhat::Share(entry.clone()),
         };
         EventRow { t: e.t, what }
     }
@@ -207,6 +211,9 @@ impl EventRow {
             RowWhat::Airspace {
                 drone, incident, ..
             } => ("airspace", *incident, drone.clone()),
+            // Not indexed by incident or drone: a share's openings (who
+            // looked, from where) stay out of the incident's time line.
+            RowWhat::Share(_) => ("share", None, None),
         }
     }
 }
@@ -272,6 +279,30 @@ mod tests {
                 aircraft: "CES5301".into(),
                 note: "launch held".into(),
             },
+            What::Share(crate::events::ShareEntry {
+                share: 2,
+                at: t(),
+                change: crate::events::ShareChange::Created {
+                    token_sha256: "ab".repeat(32),
+                    incident: Some(IncidentId(3)),
+                    drone: None,
+                    expires_at: t(),
+                    pin: Some(crate::events::PinDigest {
+                        salt: "00".into(),
+                        sha256: "11".into(),
+                    }),
+                    by: "desk".into(),
+                },
+            }),
+            What::Share(crate::events::ShareEntry {
+                share: 2,
+                at: t(),
+                change: crate::events::ShareChange::Opened {
+                    address: Some("192.0.2.1".into()),
+                    forwarded_for: None,
+                    user_agent: None,
+                },
+            }),
         ];
         for what in all {
             let e = FleetEvent { t: t(), what };

@@ -8,7 +8,11 @@
 //! - The websocket is this server's own: telemetry from its own links
 //!   (every server hears every vehicle; a follower's links send nothing),
 //!   fleet events from the bus, the opening snapshot from the leader.
-//! - The map's files are its own.
+//! - The map's files are its own, and a share link's page; the page's
+//!   state (`/api/share/{token}`) is the leader's, forwarded like any API
+//!   call. Its live socket (`/ws/share/{token}`) needs the leader's share
+//!   book: a follower answers it `503 share_on_leader`, and the page
+//!   follows the state by asking it again every few seconds.
 //! - `GET /api/metrics` is its own too: the latency and websocket counters
 //!   of this server's hub (each server is measured, and scraped, by itself).
 
@@ -41,6 +45,8 @@ pub(crate) fn routes(router: Router<Standby>, f: &Follower) -> Router<Standby> {
     let mut router = router
         .route("/ws", get(ws))
         .route("/api/metrics", get(metrics))
+        .route("/share/{token}", get(share_page))
+        .route("/ws/share/{token}", get(share_socket))
         .route("/api/{*rest}", any(forward))
         .route("/api", any(forward));
     if let Some(dir) = &f.web_dir {
@@ -77,6 +83,23 @@ async fn metrics(State(s): State<Standby>, headers: HeaderMap) -> Response {
         Ok(_) => axum::Json(f.hub.metrics()).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+async fn share_page(State(s): State<Standby>) -> Response {
+    let dir = s.follower.as_ref().and_then(|f| f.web_dir.clone());
+    crate::share::http::page_file(dir.as_deref(), StatusCode::OK).await
+}
+
+/// A shared view's socket needs the leader's share book.
+async fn share_socket(State(s): State<Standby>) -> Response {
+    let leader = s.cluster.status.borrow().leader.clone();
+    retry_later(
+        "share_on_leader",
+        format!(
+            "a shared view's live socket is served by the leader ({}); this server forwards its state only",
+            leader.as_deref().unwrap_or("none just now")
+        ),
+    )
 }
 
 /// Sends the call to the leader and answers what it answered.

@@ -12,6 +12,8 @@
 //! - `ws`: the websocket, live telemetry fan-out and fleet events.
 //! - `wire`: every body the server sends, typed, converted from the core's
 //!   and the fleet's types (routes and zones as GeoJSON among them).
+//! - `share`: one-click share links, a read-only live view of one incident
+//!   or drone with no login (the decisions sans IO in `share::book`).
 //! - `openapi`: the OpenAPI document, generated from the handlers and types.
 //! - `standby`: the surface of a server that does not hold the dispatch
 //!   lease, and the switch to [`app`] when it becomes the leader;
@@ -30,6 +32,7 @@ pub mod limits;
 pub mod listener;
 pub mod openapi;
 pub mod reports;
+pub mod share;
 pub mod standby;
 pub mod tls;
 pub mod traffic;
@@ -83,6 +86,9 @@ pub struct AppState {
     /// empty for a single server): the map moves to another when this one
     /// dies, and their origins may call this server's API (CORS).
     pub servers: Arc<Vec<String>>,
+    /// Share links (kept in the fleet's event log; [`share::Shares::recover`]
+    /// at start).
+    pub shares: share::Shares,
 }
 
 /// Where a server of several stands: the lease as it last read it, and
@@ -123,7 +129,14 @@ impl AppState {
             limiter: limits::Limiter::new(limits::WriteLimit::default()),
             rate_limited: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             cluster: None,
+            shares: share::Shares::default(),
         }
+    }
+
+    /// With another share book (tests: one on a clock of their own).
+    pub fn with_shares(mut self, shares: share::Shares) -> AppState {
+        self.shares = shares;
+        self
     }
 
     /// A server of several on one database: its health says where it stands.
@@ -179,7 +192,13 @@ pub fn app(state: AppState) -> Router {
             "/api/incidents/{id}/launch-anyway",
             post(traffic::launch_anyway),
         )
+        .route("/api/shares", post(share::http::create))
+        .route("/api/shares/{id}", delete(share::http::revoke))
         .route_layer(from_fn_with_state(state.clone(), limits::writes))
+        .route_layer(from_fn_with_state(state.clone(), auth::dispatcher));
+    // What a dispatcher reads: who opened which link, from where.
+    let dispatcher_reads = Router::new()
+        .route("/api/shares", get(share::http::list))
         .route_layer(from_fn_with_state(state.clone(), auth::dispatcher));
     let admin = Router::new()
         .route("/api/zones", post(api::add_zone))
@@ -191,10 +210,15 @@ pub fn app(state: AppState) -> Router {
     let open = Router::new()
         .route("/api/health", get(api::health))
         .route("/api/openapi.json", get(openapi::document))
-        .route("/ws", get(ws::handler));
+        .route("/ws", get(ws::handler))
+        // A share's token is its key: no bearer token (and none taken).
+        .route("/api/share/{token}", get(share::http::view))
+        .route("/share/{token}", get(share::http::page))
+        .route("/ws/share/{token}", get(share::socket::handler));
     let mut router = Router::new()
         .merge(viewer)
         .merge(dispatcher)
+        .merge(dispatcher_reads)
         .merge(admin)
         .merge(open)
         .fallback(api_not_found);

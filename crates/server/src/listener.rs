@@ -90,16 +90,35 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match listener {
+        // The peer's address (`ConnectInfo`) for the log of a share's openings.
         Listener::Plain(l) => {
-            axum::serve(l, router)
+            axum::serve(l, router.into_make_service_with_connect_info::<Peer>())
                 .with_graceful_shutdown(shutdown)
                 .await
         }
         Listener::Tls(l) => {
-            axum::serve(l, router)
+            axum::serve(l, router.into_make_service_with_connect_info::<Peer>())
                 .with_graceful_shutdown(shutdown)
                 .await
         }
+    }
+}
+
+/// The peer's address of a connection, plain or TLS (`ConnectInfo<Peer>`
+/// in a handler; absent when a request did not come over a socket, e.g.
+/// forwarded by another server or in a test's `oneshot`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(s: axum::serve::IncomingStream<'_, TcpListener>) -> Peer {
+        Peer(*s.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(s: axum::serve::IncomingStream<'_, TlsListener>) -> Peer {
+        Peer(*s.remote_addr())
     }
 }
 

@@ -36,6 +36,8 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
         api::reassign, api::metrics,
         crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
         crate::traffic::traffic, crate::traffic::launch_anyway,
+        crate::share::http::create, crate::share::http::list, crate::share::http::revoke,
+        crate::share::http::view,
     ),
     components(schemas(api::IncidentRequest, api::BindRequest, crate::weather::WeatherRequest, api::ReasonRequest, api::IncidentsFilter,
         crate::reports::ReportFormat, wire::ErrorBody, wire::WsMessage)),
@@ -47,6 +49,7 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
         (name = "service", description = "Health, map settings, metrics"),
         (name = "reports", description = "Response times and daily summaries from the event log"),
         (name = "traffic", description = "Manned aircraft (ADS-B, SBS-1 feed) and launches held for them (dispatcher role to launch anyway)"),
+        (name = "shares", description = "Read-only share links to one incident or drone (dispatcher role to make, list and revoke; the link's token opens its view, no login)"),
     )
 )]
 #[derive(Debug)]
@@ -105,6 +108,7 @@ pub fn for_server(s: &AppState) -> Value {
     ], "description": "When it was measured (RFC 3339); absent or null: now. Not in the future."});
     schemas["CommandRequest"] = command_schema(&kinds);
     schemas["ZoneRequest"] = zone_schema(s.scenario.region);
+    schemas["ShareRequest"] = share_schema();
     // Incident ids are u64: say where they end.
     if let Some(paths) = doc["paths"].as_object_mut() {
         for op in paths
@@ -125,7 +129,31 @@ pub fn for_server(s: &AppState) -> Value {
         ["schema"] = body("CommandRequest");
     doc["paths"]["/api/zones"]["post"]["requestBody"]["content"]["application/json"]["schema"] =
         body("ZoneRequest");
+    doc["paths"]["/api/shares"]["post"]["requestBody"]["content"]["application/json"]["schema"] =
+        body("ShareRequest");
     doc
+}
+
+/// One of an incident or a drone, with the optional life and PIN; no
+/// nulls (the handler refuses them: leave a field out instead).
+fn share_schema() -> Value {
+    use crate::share::http as h;
+    let expires = json!({"type": "integer", "minimum": h::MIN_EXPIRES_S, "maximum": h::MAX_EXPIRES_S,
+        "description": "Seconds the link works (default 7,200: 2 h)"});
+    let pin = json!({"type": "string", "pattern": h::PIN_PATTERN,
+        "description": "A PIN the view asks for (4 to 12 digits); 5 wrong ones lock the link for 5 minutes"});
+    let one = |name: &str, what: Value, doc: &str| {
+        json!({"type": "object", "title": name, "description": doc,
+            "properties": {name: what, "expires_in_s": expires, "pin": pin},
+            "required": [name], "additionalProperties": false})
+    };
+    json!({
+        "description": "What to share: one incident (with the drone serving it) or one drone (with the incident it serves)",
+        "oneOf": [
+            one("incident", json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}), "An incident, by id"),
+            one("drone", json!({"type": "string"}), "A drone, by id"),
+        ]
+    })
 }
 
 /// One object per action, each with only its own fields (others may be

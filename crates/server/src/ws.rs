@@ -87,6 +87,13 @@ struct HubInner {
     messages_sent: AtomicU64,
 }
 
+impl Batch {
+    /// Each entry: the drone's index in the scenario and its JSON.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (usize, &Bytes)> {
+        self.entries.iter().map(|(i, e, _)| (*i, e))
+    }
+}
+
 /// One coalesced telemetry message.
 #[derive(Debug)]
 pub struct Batch {
@@ -238,6 +245,26 @@ impl Hub {
         let _ = self.inner.events.send(text);
     }
 
+    /// Every telemetry batch from now on (a shared view filters them).
+    pub(crate) fn batches(&self) -> broadcast::Receiver<Arc<Batch>> {
+        self.inner.batches.subscribe()
+    }
+
+    /// How long a client's socket may take a message before it is closed.
+    pub(crate) fn send_timeout(&self) -> Duration {
+        self.inner.cfg.send_timeout
+    }
+
+    /// Counts a client in and out of `/api/metrics`' websocket clients.
+    pub(crate) fn client_started(&self) {
+        self.inner.clients.fetch_add(1, Ordering::Relaxed);
+        self.inner.clients_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn client_ended(&self) {
+        self.inner.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Forgets the latency samples so far (the load harness measures after warm-up).
     pub fn reset_metrics(&self) {
         self.inner
@@ -332,7 +359,7 @@ async fn build_batches(hub: Arc<HubInner>, l: LinkDrones) {
     }
 }
 
-fn telemetry_message<'a>(entries: impl Iterator<Item = &'a Bytes>) -> Utf8Bytes {
+pub(crate) fn telemetry_message<'a>(entries: impl Iterator<Item = &'a Bytes>) -> Utf8Bytes {
     let mut s = String::from(r#"{"type":"telemetry","drones":["#);
     for (i, e) in entries.enumerate() {
         if i > 0 {
@@ -358,16 +385,21 @@ async fn enrich_events(hub: Arc<HubInner>, fleet: FleetHandle) {
             }
             Err(RecvError::Closed) => return,
         };
-        let msg = event_message(&e, &fleet).await;
+        let Some(msg) = event_message(&e, &fleet).await else {
+            continue;
+        };
         let _ = hub.events.send(Utf8Bytes::from(to_json(&msg)));
     }
 }
 
 /// A fleet event as the message clients get: an incident event carries
 /// the whole incident, a zone event the zone, a link change is an alert.
-async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
+/// A share's story (who opened a link, from where) is for dispatchers
+/// (`GET /api/shares`), not for every viewer: None.
+async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> Option<WsMessage> {
     let t = e.t;
-    match &e.what {
+    Some(match &e.what {
+        What::Share(_) => return None,
         What::Incident {
             incident,
             status,
@@ -498,7 +530,7 @@ async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> WsMessage {
             aircraft: aircraft.clone(),
             note: note.clone(),
         },
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]

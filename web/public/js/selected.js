@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { esc, fmtTime, kindLabel } from "./format.js";
 import { label, t } from "./i18n.js";
 import { replay } from "./replay.js";
+import { shareControls } from "./sharing.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, droneStateLabel, isTerminal, linkLabel, statusLabel } from "./status.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
@@ -110,7 +111,10 @@ function renderIncident(box, i) {
         ${launchHeld(i.id) ? `<button class="primary" data-a="launch-anyway" title="${esc(t("incident.launch_anyway_title"))}">${esc(t("incident.launch_anyway"))}</button>` : ""}
         <button data-a="reassign">${esc(t("incident.reassign"))}</button><button data-a="cancel">${esc(t("incident.cancel"))}</button>
         ${canResolve(i.status) ? `<button data-a="resolve">${esc(t("incident.resolve"))}</button>` : ""}
-      </div><div class="msg act"></div>` : "");
+      </div><div class="msg act"></div>` : "") +
+    (canDispatch() ? `<div class="share"></div>` : "");
+  const shareBox = box.querySelector(".share");
+  if (shareBox) shareControls(shareBox, i.id);
   if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {

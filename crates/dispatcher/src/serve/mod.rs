@@ -522,6 +522,16 @@ async fn start_fleet(
     if let Some(l) = &leading {
         state = state.with_cluster(l.view.clone());
     }
+    // Share links are events of the log: their book is rebuilt from it.
+    match state.shares.recover(&fleet).await {
+        Ok(0) => {}
+        Ok(n) => crate::emit(&format!(
+            "dispatcher: {n} share link entries read from the event log\n"
+        ))?,
+        Err(e) => crate::emit(&format!(
+            "dispatcher: warning: {e}; share links made before are not known\n"
+        ))?,
+    }
     Ok(Running {
         fleet,
         service,

@@ -134,6 +134,9 @@ pub enum Request {
     Weather(Vec<WeatherReport>),
     /// The wind field: at every hangar, and every recent source.
     Wind,
+    /// A share link's change to log (the server decides; the fleet keeps
+    /// it in the log beside everything else, answered once durable).
+    Share(crate::events::ShareEntry),
     /// Ends the service loop after this step.
     Stop,
 }
@@ -158,8 +161,19 @@ impl Request {
     /// operator's command and a binding go to a vehicle in the air or on
     /// the ground whatever the database does; their outcome is an event,
     /// kept in memory until the log takes it.
+    /// An opening of a share is logged like a command's outcome: a safety
+    /// crew's view is not refused because the database is away.
     pub fn needs_the_log(&self) -> bool {
-        self.is_change() && !matches!(self, Request::Command { .. } | Request::Bind { .. })
+        self.is_change()
+            && !matches!(
+                self,
+                Request::Command { .. }
+                    | Request::Bind { .. }
+                    | Request::Share(crate::events::ShareEntry {
+                        change: crate::events::ShareChange::Opened { .. },
+                        ..
+                    })
+            )
     }
 
     /// The answer to this request refused with `e`, without being handled.
@@ -174,7 +188,7 @@ impl Request {
             | Request::Reassign { .. } => Reply::Incident(Err(e)),
             Request::UpsertZone(_) | Request::RemoveZone(_) => Reply::Zone(Err(e)),
             Request::Command { .. } | Request::Bind { .. } => Reply::Command(Err(e)),
-            Request::Feed(_) | Request::Weather(_) => Reply::Fed(Err(e)),
+            Request::Feed(_) | Request::Weather(_) | Request::Share(_) => Reply::Fed(Err(e)),
             // Reads and the stop are never refused this way.
             Request::Snapshot
             | Request::Incidents

@@ -95,6 +95,10 @@ impl FleetCore {
             }),
             Request::Weather(reports) => Reply::Fed(self.weather(reports)),
             Request::Wind => Reply::Wind(Box::new(self.wind_view())),
+            Request::Share(entry) => {
+                self.event(crate::events::What::Share(entry));
+                Reply::Fed(Ok(()))
+            }
             Request::Stop => {
                 self.stopping = true;
                 Reply::Stopping

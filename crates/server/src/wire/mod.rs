@@ -16,6 +16,7 @@
 //! - [`report`]: time lines, response times, daily summaries.
 //! - [`traffic`]: manned aircraft, held launches and drones, the feed's health.
 //! - [`event`]: websocket messages.
+//! - [`share`]: share links, and what a shared view sees.
 //! - [`wind`]: the wind field and how it shaped a plan.
 
 pub mod cluster;
@@ -24,6 +25,7 @@ pub mod fleet;
 pub mod incident;
 pub mod report;
 pub mod service;
+pub mod share;
 pub mod traffic;
 pub mod wind;
 pub mod zone;

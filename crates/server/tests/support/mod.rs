@@ -61,6 +61,16 @@ pub struct Harness {
 
 /// The demo scenario at 13:00 on bore day, flown by the simulator at `speedup`.
 pub async fn harness_with(scenario: Scenario, speedup: f64, hub: HubConfig) -> Harness {
+    harness_logged(scenario, speedup, hub, None).await
+}
+
+/// The same, with the fleet writing the event log `store`.
+pub async fn harness_logged(
+    scenario: Scenario,
+    speedup: f64,
+    hub: HubConfig,
+    store: Option<Box<dyn fleet::store::Store>>,
+) -> Harness {
     let ids: Vec<u8> = scenario.drones.iter().map(|d| d.system_id).collect();
     let link = mavlink_link::link::connect(
         &Address::UdpIn(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -82,7 +92,12 @@ pub async fn harness_with(scenario: Scenario, speedup: f64, hub: HubConfig) -> H
         speedup,
         ..FleetConfig::default()
     };
-    let manager = FleetManager::new(scenario.clone(), link, cfg);
+    let mut manager = FleetManager::new(scenario.clone(), link, cfg);
+    if let Some(st) = store {
+        manager
+            .with_store(st)
+            .unwrap_or_else(|e| panic!("event log: {e}"));
+    }
     let (fleet, _task) = fleet::service::spawn(manager, Duration::from_secs(5));
     let tokens = Tokens::new(&scenario.server.tokens, None).unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(fleet.clone(), scenario, tokens, hub, None);

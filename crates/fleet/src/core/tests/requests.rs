@@ -276,3 +276,43 @@ fn stop_is_answered_and_ends_the_step_with_stop() {
     assert!(matches!(out.last(), Some(Effect::Stop)));
     assert!(sim.core.stopping());
 }
+
+#[test]
+fn a_share_entry_is_logged_first_then_published_and_answered() {
+    let mut sim = Sim::new();
+    sim.start();
+    let entry = crate::ShareEntry {
+        share: 3,
+        at: sim.now,
+        change: crate::ShareChange::Revoked { by: "desk".into() },
+    };
+    let (id, out) = sim.request(Request::Share(entry.clone()));
+    let Some(Effect::Persist(batch)) = out.first() else {
+        panic!("not persisted first: {out:?}");
+    };
+    assert!(
+        batch
+            .events
+            .iter()
+            .any(|e| e.what == What::Share(entry.clone()))
+    );
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::Publish(ev) if ev.what == What::Share(entry.clone())))
+    );
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::Reply { to, reply: Reply::Fed(Ok(())) } if *to == id))
+    );
+    // Made and revoked need the log; an opening does not (a crew's view goes on).
+    assert!(Request::Share(entry.clone()).needs_the_log());
+    let opened = crate::ShareEntry {
+        change: crate::ShareChange::Opened {
+            address: None,
+            forwarded_for: None,
+            user_agent: None,
+        },
+        ..entry
+    };
+    assert!(!Request::Share(opened).needs_the_log());
+}
