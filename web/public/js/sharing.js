@@ -5,6 +5,7 @@
 // only: the server keeps no token, so a link cannot be shown again later.
 import { api, getBase } from "./api.js";
 import { esc, fmtTime } from "./format.js";
+import { t } from "./i18n.js";
 
 const links = new Map(); // share id -> its full link, made in this page
 let shares = []; // GET /api/shares, as last read
@@ -26,10 +27,10 @@ async function refresh() {
 
 function render(box, id) {
   const mine = shares.filter((s) => s.incident === id && s.status === "active");
-  box.innerHTML = `<div class="buttons"><button data-share="1" title="a read-only live view of this incident, no login">Share</button></div>` +
-    mine.map((s) => `<div class="share-link" data-share-id="${s.id}">link #${s.id}, until ${esc(fmtTime(s.expires_at))}, opened ${s.opened}×
+  box.innerHTML = `<div class="buttons"><button data-share="1" title="${esc(t("share.button_title"))}">${esc(t("share.button"))}</button></div>` +
+    mine.map((s) => `<div class="share-link" data-share-id="${s.id}">${esc(t("share.link", { id: s.id, until: fmtTime(s.expires_at), opened: s.opened }))}
       ${links.has(s.id) ? `<input readonly class="share-url" value="${esc(links.get(s.id))}">` : ""}
-      <button data-revoke="${s.id}">Revoke</button></div>`).join("") +
+      <button data-revoke="${s.id}">${esc(t("share.revoke"))}</button></div>`).join("") +
     `<div class="msg share-msg"></div>`;
   const msg = box.querySelector(".share-msg");
   box.querySelector("[data-share]").addEventListener("click", async () => {
@@ -40,7 +41,7 @@ function render(box, id) {
       await refresh();
       render(box, id);
       const copied = await navigator.clipboard?.writeText(url).then(() => true, () => false);
-      box.querySelector(".share-msg").textContent = copied ? "link copied to the clipboard" : "copy the link above";
+      box.querySelector(".share-msg").textContent = t(copied ? "share.copied" : "share.copy");
       box.querySelector(`[data-share-id="${data.id}"] .share-url`)?.select();
     } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
   });
@@ -51,7 +52,7 @@ function render(box, id) {
         links.delete(Number(b.dataset.revoke));
         await refresh();
         render(box, id);
-        box.querySelector(".share-msg").textContent = `link #${b.dataset.revoke} revoked: its views are closed`;
+        box.querySelector(".share-msg").textContent = t("share.revoked", { id: b.dataset.revoke });
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
