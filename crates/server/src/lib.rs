@@ -10,6 +10,8 @@
 //!   cluster (`[cluster] servers`), and from no other origin.
 //! - `auth`: bearer tokens and roles (viewer < dispatcher < admin).
 //! - `ws`: the websocket, live telemetry fan-out and fleet events.
+//! - `video`: a drone's live camera relayed as MJPEG, one upstream
+//!   connection per stream shared by its viewers.
 //! - `wire`: every body the server sends, typed, converted from the core's
 //!   and the fleet's types (routes and zones as GeoJSON among them).
 //! - `openapi`: the OpenAPI document, generated from the handlers and types.
@@ -33,6 +35,7 @@ pub mod reports;
 pub mod standby;
 pub mod tls;
 pub mod traffic;
+pub mod video;
 pub mod weather;
 pub mod wire;
 pub mod ws;
@@ -83,6 +86,8 @@ pub struct AppState {
     /// empty for a single server): the map moves to another when this one
     /// dies, and their origins may call this server's API (CORS).
     pub servers: Arc<Vec<String>>,
+    /// The camera streams being relayed (`video`).
+    pub video: video::Relays,
 }
 
 /// Where a server of several stands: the lease as it last read it, and
@@ -123,6 +128,7 @@ impl AppState {
             limiter: limits::Limiter::new(limits::WriteLimit::default()),
             rate_limited: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             cluster: None,
+            video: video::Relays::default(),
         }
     }
 
@@ -191,7 +197,9 @@ pub fn app(state: AppState) -> Router {
     let open = Router::new()
         .route("/api/health", get(api::health))
         .route("/api/openapi.json", get(openapi::document))
-        .route("/ws", get(ws::handler));
+        .route("/ws", get(ws::handler))
+        // Authorised inside: the token may be in the query, for <img>.
+        .route("/api/drones/{id}/video", get(video::video));
     let mut router = Router::new()
         .merge(viewer)
         .merge(dispatcher)
