@@ -6,6 +6,7 @@ import { esc, fmtTime, kindLabel } from "./format.js";
 import { replay } from "./replay.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, isTerminal, statusLabel } from "./status.js";
+import { attachCamera, cameraButtons, showVideo } from "./video.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
 const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
@@ -66,7 +67,12 @@ export function updateSelectedDrone() {
 
 function renderDrone(box, d) {
   delete box.dataset.incident;
+  // The same drone drawn again (a new selection event) keeps its video playing.
+  const sameDrone = box.dataset.drone === d.id;
+  const playing = sameDrone ? box.querySelector(".video-holder") : null;
+  box.dataset.drone = d.id;
   box.innerHTML = `<b>Drone ${esc(d.id)}</b> <small>${esc(d.capabilities.join(", "))}</small>
+      ${cameraButtons(d)}<div class="video-holder"></div>
       <dl>
         <dt>state</dt><dd data-f="state"></dd><dt>battery</dt><dd data-f="battery"></dd>
         <dt>altitude</dt><dd data-f="alt"></dd><dt>speed</dt><dd data-f="speed"></dd>
@@ -85,6 +91,9 @@ function renderDrone(box, d) {
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
+  if (playing?.dataset.video) box.querySelector(".video-holder").replaceWith(playing);
+  else if (d.camera) showVideo(box.querySelector(".video-holder"), d);
+  attachCamera(box, d);
   updateSelectedDrone();
 }
 
@@ -92,7 +101,11 @@ function renderIncident(box, i) {
   // An update of the incident already shown (a new ETA, a status) keeps its
   // open replay: the slider, its place and the marker on the map.
   const openReplay = box.dataset.incident === String(i.id) ? box.querySelector(".replay") : null;
+  // Its drone's live video, kept playing across updates of the incident.
+  const serving = i.drone && !isTerminal(i.status) ? state.drones.get(i.drone) : null;
+  const playing = box.dataset.incident === String(i.id) ? box.querySelector(".video-holder") : null;
   box.dataset.incident = i.id;
+  delete box.dataset.drone;
   const ended = isTerminal(i.status);
   // A reason naming the wind (drones grounded by it) gets a box of its own.
   const windHold = !i.drone && reasonNamesWind(i.reason);
@@ -101,6 +114,7 @@ function renderIncident(box, i) {
       <div class="msg">${i.drone ? `drone ${esc(i.drone)}` : windHold ? "" : esc(i.reason ?? "")}${i.eta ? `, ETA ${fmtTime(i.eta)}` : ""}${i.note ? `<br>${esc(i.note)}` : ""}${i.source ? `<br>from ${esc(i.source)}` : ""}</div>
       ${windLines(i.assignment)}
       ${flightLine(i.assignment)}
+      ${serving?.camera ? `<div class="video-holder"></div>` : ""}
       <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("")}</ol>
       <div class="buttons"><button data-replay="1">time line &amp; replay</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
@@ -110,6 +124,9 @@ function renderIncident(box, i) {
         ${canResolve(i.status) ? '<button data-a="resolve">resolve</button>' : ""}
       </div><div class="msg act"></div>` : "");
   if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
+  const holder = box.querySelector(".video-holder");
+  if (holder && playing?.dataset.video?.startsWith(`${serving.id}/`)) holder.replaceWith(playing);
+  else if (holder) showVideo(holder, serving);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {
