@@ -47,6 +47,7 @@ DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/failover.test.mjs 2>&1 | tee -a "$log"
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/video.test.mjs 2>&1 | tee -a "$log"
 
 # One closing line for the whole run.
 awk '

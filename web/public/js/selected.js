@@ -6,7 +6,7 @@ import { esc, fmtTime, kindLabel } from "./format.js";
 import { replay } from "./replay.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, isTerminal, statusLabel } from "./status.js";
-import { attachCamera, cameraButtons, showVideo } from "./video.js";
+import { attachCamera, cameraButtons, refreshCamera, showVideo } from "./video.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
 const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
@@ -93,6 +93,7 @@ function renderDrone(box, d) {
   }
   if (playing?.dataset.video) box.querySelector(".video-holder").replaceWith(playing);
   else if (d.camera) showVideo(box.querySelector(".video-holder"), d);
+  else refreshCamera(d, () => { if (state.selectedDrone === d.id) renderSelected(); });
   attachCamera(box, d);
   updateSelectedDrone();
 }
@@ -127,6 +128,7 @@ function renderIncident(box, i) {
   const holder = box.querySelector(".video-holder");
   if (holder && playing?.dataset.video?.startsWith(`${serving.id}/`)) holder.replaceWith(playing);
   else if (holder) showVideo(holder, serving);
+  else if (serving) refreshCamera(serving, () => { if (state.selectedIncident === i.id) renderSelected(); });
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {

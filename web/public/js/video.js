@@ -3,7 +3,7 @@
 // server's MJPEG relay (/api/drones/ID/video). An <img> cannot send the
 // Authorization header, so the token goes in the query, as for the
 // websocket. Closing the panel (the <img> removed) ends the stream.
-import { getBase, getToken } from "./api.js";
+import { api, getBase, getToken } from "./api.js";
 import { esc } from "./format.js";
 
 // The relay's URL for one of a drone's streams.
@@ -18,7 +18,7 @@ export function cameraButtons(d) {
   const streams = d?.camera?.streams ?? [];
   if (!streams.length) return "";
   return `<div class="buttons camera">${streams.map((s) =>
-    `<button data-video="${s.id}" title="${esc(`${s.name} ${s.width}x${s.height}, ${s.framerate} fps${s.thermal ? ", thermal" : ""}`)}">&#128247; ${esc(s.thermal ? "thermal" : "camera")}</button>`).join("")}</div>`;
+    `<button data-video="${s.id}" title="${esc(`${s.name} ${s.width}x${s.height}, ${s.framerate} fps${s.thermal ? ", thermal" : ""}`)}">${esc(s.thermal ? "thermal" : "camera")}</button>`).join("")}</div>`;
 }
 
 // Shows drone `d`'s stream `streamId` in `holder` (an element of the
@@ -48,6 +48,19 @@ export function attachCamera(box, d) {
       showVideo(holder, d, id);
     });
   }
+}
+
+// The drone's camera as the server knows it now: the websocket's snapshot
+// may predate the camera's discovery. Calls `then` when one was found.
+const asked = new Set();
+export async function refreshCamera(d, then) {
+  if (d.camera || asked.has(d.id)) return;
+  asked.add(d.id);
+  try {
+    const { data } = await api("GET", `/api/drones/${encodeURIComponent(d.id)}`);
+    if (data?.camera) { d.camera = data.camera; then(); }
+    else setTimeout(() => asked.delete(d.id), 10000);
+  } catch { asked.delete(d.id); }
 }
 
 export function stopVideo(holder) {
