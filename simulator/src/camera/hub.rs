@@ -160,6 +160,7 @@ impl Cameras {
             alt_amsl_m: p.amsl_m,
             rel_alt_m: p.rel_alt_m,
             heading_deg: p.heading_deg,
+            tilt_deg: f64::from(unit.camera.spec.streams[0].tilt_deg),
             time_boot_ms: p.time_boot_ms,
             time_utc_us: chrono::Utc::now().timestamp_micros().max(0) as u64,
         };
@@ -272,6 +273,7 @@ fn view_of(v: &Vehicle, s: &StreamSpec, t_s: f64) -> View {
         alt_m: p.rel_alt_m,
         heading_deg: p.heading_deg,
         hfov_deg: f64::from(s.hfov_deg),
+        tilt_deg: f64::from(s.tilt_deg),
         width: u32::from(s.width),
         height: u32::from(s.height),
         thermal: s.thermal,

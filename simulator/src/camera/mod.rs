@@ -46,6 +46,10 @@ pub struct StreamSpec {
     pub height: u16,
     pub fps: f32,
     pub hfov_deg: f32,
+    /// The gimbal's look forward from straight down, degrees: the thermal
+    /// sensor looks ahead at what the vehicle orbits, the daylight one down
+    /// at what it hovers over.
+    pub tilt_deg: f32,
 }
 
 /// What a vehicle's camera is.
@@ -63,6 +67,8 @@ pub struct Pose {
     pub alt_amsl_m: f64,
     pub rel_alt_m: f64,
     pub heading_deg: f64,
+    /// The first stream's gimbal tilt from straight down, degrees.
+    pub tilt_deg: f64,
     pub time_boot_ms: u32,
     /// Wall clock, microseconds since the Unix epoch.
     pub time_utc_us: u64,
@@ -99,6 +105,7 @@ impl CameraSpec {
             height: 360,
             fps: 5.0,
             hfov_deg: 62.0,
+            tilt_deg: 0.0,
         };
         let ir = StreamSpec {
             id: 1,
@@ -109,6 +116,7 @@ impl CameraSpec {
             height: 360,
             fps: 5.0,
             hfov_deg: 50.0,
+            tilt_deg: 50.0,
         };
         let (model, streams) = match (thermal, zoom) {
             (false, false) => return None,
@@ -323,10 +331,10 @@ impl Camera {
     }
 
     fn captured(&self, index: u32, pose: &Pose) -> MavMessage {
-        // The gimbal looks straight down with the nose: yaw by the heading,
-        // then pitch -90 degrees.
+        // The gimbal looks along the nose, pitched down: yaw by the
+        // heading, then pitch -(90 - tilt) degrees.
         let (sy, cy) = (pose.heading_deg.to_radians() / 2.0).sin_cos();
-        let (sp, cp) = ((-90f64).to_radians() / 2.0).sin_cos();
+        let (sp, cp) = ((pose.tilt_deg - 90.0).to_radians() / 2.0).sin_cos();
         let q = [cy * cp, -sy * sp, cy * sp, sy * cp].map(|v| v as f32);
         MavMessage::CAMERA_IMAGE_CAPTURED(CAMERA_IMAGE_CAPTURED_DATA {
             time_boot_ms: pose.time_boot_ms,

@@ -33,6 +33,11 @@ pub struct View {
     /// The way the top of the picture points, degrees from north.
     pub heading_deg: f64,
     pub hfov_deg: f64,
+    /// How far the gimbal looks forward from straight down, degrees (0:
+    /// nadir). The picture is centred where the optical axis meets the
+    /// ground, at the slant range's scale (an affine approximation of the
+    /// oblique view: no perspective foreshortening).
+    pub tilt_deg: f64,
     pub width: u32,
     pub height: u32,
     pub thermal: bool,
@@ -149,11 +154,16 @@ pub fn render(view: &View, scene: &Scene) -> RgbImage {
     img
 }
 
-/// `img` as a baseline JPEG of `quality` (1..=100).
-pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, image::ImageError> {
+/// `img` as a baseline JPEG of `quality` (1..=100), chroma 4:2:0.
+pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
     let mut out = Vec::with_capacity(64 * 1024);
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
-    img.write_with_encoder(enc)?;
+    let (w, h) = (
+        u16::try_from(img.width()).unwrap_or(u16::MAX),
+        u16::try_from(img.height()).unwrap_or(u16::MAX),
+    );
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
     Ok(out)
 }
 
@@ -204,8 +214,11 @@ fn zone_color(s: ZoneStyle) -> Rgb {
 
 /// Ground metres to pixels for one view.
 struct Projection {
+    /// The picture's centre.
     lat: f64,
     lon: f64,
+    /// The camera itself.
+    own: (f64, f64),
     cos_lat: f64,
     sin_h: f64,
     cos_h: f64,
@@ -226,13 +239,30 @@ impl Projection {
         };
         let hfov = v.hfov_deg.clamp(1.0, 170.0).to_radians();
         let (w, ht) = (f64::from(v.width.max(16)), f64::from(v.height.max(16)));
-        let m_per_px = 2.0 * alt * (hfov / 2.0).tan() / w;
+        let tilt = if v.tilt_deg.is_finite() {
+            v.tilt_deg.clamp(0.0, 70.0).to_radians()
+        } else {
+            0.0
+        };
+        let slant = alt / tilt.cos();
+        let m_per_px = 2.0 * slant * (hfov / 2.0).tan() / w;
+        let cos_lat = v.lat.to_radians().cos().max(0.01);
+        // The ground point the optical axis meets, ahead along the heading.
+        let ahead = alt * tilt.tan();
+        let (sin_h, cos_h) = if h.is_finite() {
+            h.sin_cos()
+        } else {
+            (0.0, 1.0)
+        };
+        let lat = v.lat + ahead * cos_h / M_PER_DEG;
+        let lon = v.lon + ahead * sin_h / (M_PER_DEG * cos_lat);
         Projection {
-            lat: v.lat,
-            lon: v.lon,
-            cos_lat: v.lat.to_radians().cos().max(0.01),
-            sin_h: h.sin(),
-            cos_h: h.cos(),
+            lat,
+            lon,
+            own: (v.lat, v.lon),
+            cos_lat,
+            sin_h,
+            cos_h,
             m_per_px,
             cx: w / 2.0,
             cy: ht / 2.0,
@@ -328,7 +358,9 @@ impl Projection {
         let (x, y) = self.px(v.lat, v.lon);
         // A vehicle on the same pad (the hangar's bays share its position)
         // is under the lens, not in the picture.
-        if (x - self.cx).hypot(y - self.cy) * self.m_per_px < 1.5 {
+        let dn = (v.lat - self.own.0) * M_PER_DEG;
+        let de = (v.lon - self.own.1) * M_PER_DEG * self.cos_lat;
+        if dn.hypot(de) < 1.5 {
             return;
         }
         let s = (0.8 / self.m_per_px).clamp(5.0, 24.0);
@@ -369,7 +401,10 @@ fn osd(img: &mut RgbImage, v: &View) {
         img,
         8,
         h - 24,
-        &format!("ALT {alt:.0}M  HDG {hdg:03.0}°  FOV {:.0}°", v.hfov_deg),
+        &format!(
+            "ALT {alt:.0}M  HDG {hdg:03.0}°  TILT {:.0}°  FOV {:.0}°",
+            v.tilt_deg, v.hfov_deg
+        ),
         2,
         white,
     );

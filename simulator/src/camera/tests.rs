@@ -21,6 +21,7 @@ fn view(thermal: bool) -> View {
         alt_m: 60.0,
         heading_deg: 30.0,
         hfov_deg: 62.0,
+        tilt_deg: 0.0,
         width: 640,
         height: 360,
         thermal,
@@ -77,6 +78,7 @@ fn pose() -> Pose {
         alt_amsl_m: 65.0,
         rel_alt_m: 60.0,
         heading_deg: 90.0,
+        tilt_deg: 0.0,
         time_boot_ms: 5000,
         time_utc_us: 1_700_000_000_000_000,
     }
@@ -407,4 +409,40 @@ async fn a_capture_is_served_and_bad_requests_get_a_clear_status() {
             "{req:?}: {out}"
         );
     }
+}
+
+#[test]
+fn a_tilted_thermal_camera_on_an_orbit_sees_the_fire_it_circles() {
+    // 80 m south of a fire, nose north, 60 m up, the sensor 50° from
+    // straight down: the axis meets the ground 72 m ahead, 8 m short of it.
+    let fire = (30.4320, 120.8840);
+    let v = View {
+        lat: fire.0 - 80.0 / 111_320.0,
+        lon: fire.1,
+        heading_deg: 0.0,
+        tilt_deg: 50.0,
+        hfov_deg: 50.0,
+        ..view(true)
+    };
+    let s = Scene {
+        ground: Arc::new(Ground::default()),
+        hotspots: vec![HotSpot {
+            lat: fire.0,
+            lon: fire.1,
+            kind: HotKind::Fire,
+        }],
+        vehicles: vec![],
+    };
+    // Hot pixels away from the display's text (the crosshair is a few
+    // hundred at most).
+    let hot = |img: &image::RgbImage| {
+        (40..320)
+            .flat_map(|y| (0..640).map(move |x| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0[0] > 200)
+            .count()
+    };
+    let tilted = hot(&render(&v, &s));
+    assert!(tilted > 3_000, "{tilted} hot pixels");
+    let nadir = hot(&render(&View { tilt_deg: 0.0, ..v }, &s));
+    assert!(nadir < 500, "nadir {nadir}");
 }
