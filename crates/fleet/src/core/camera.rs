@@ -108,10 +108,6 @@ impl FleetCore {
 
 #[cfg(test)]
 impl CameraAsk {
-    pub(super) fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
     pub(super) fn settled(&self) -> bool {
         self.settled
     }
