@@ -55,6 +55,7 @@ DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/failover.test.mjs 2>&1 
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/phone.test.mjs 2>&1 | tee -a "$log"
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/zh.test.mjs 2>&1 | tee -a "$log"
 DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/share.test.mjs 2>&1 | tee -a "$log"
+DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/video.test.mjs 2>&1 | tee -a "$log"
 
 # One closing line for the whole run.
 awk '

@@ -12,6 +12,7 @@
 //! plays back manned aircraft, heard by the vehicles as ADS-B In and served
 //! as an SBS-1 feed with `--sbs-listen` (see docs/simulator.md).
 
+pub mod camera;
 pub mod control;
 pub mod mission;
 pub mod physics;
@@ -28,6 +29,7 @@ use clap::Parser;
 use dispatch_core::{Capability, IncidentKind, config};
 use mavlink_link::signing::SecretKey;
 
+use crate::camera::CameraSpec;
 use crate::physics::{Airframe, Wind};
 use crate::vehicle::VehicleConfig;
 
@@ -109,6 +111,10 @@ pub struct Cli {
     /// u32 length and the bytes), e.g. for the telemetry-ingest benchmark.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Address the vehicles' cameras serve their video on (one HTTP port
+    /// each, chosen by the system; see docs/simulator.md).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub camera_host: std::net::IpAddr,
     /// Random seed for wind gusts and packet loss.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -210,6 +216,10 @@ pub fn fleet(cli: &Cli) -> Result<Vec<VehicleConfig>> {
             adsb_range_m: cli.adsb_range_km * 1000.0,
             has_gripper: caps.contains(&Capability::Lifebuoy),
             has_loudspeaker: caps.contains(&Capability::Loudspeaker),
+            camera: CameraSpec::for_payloads(
+                caps.contains(&Capability::ThermalCamera),
+                caps.contains(&Capability::ZoomCamera),
+            ),
             clips,
             gcs_timeout_s: cli.gcs_timeout,
             battery_low_pct: 25.0,

@@ -24,6 +24,8 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::Cli;
+use crate::camera::hub::Cameras;
+use crate::camera::{COMPONENT_CAMERA, scene};
 use crate::control::{self, Command, Fault, Request, Target};
 use crate::physics::Wind;
 use crate::traffic::{self, Traffic, sbs};
@@ -129,6 +131,8 @@ struct Sim {
     sbs: Option<broadcast::Sender<Arc<str>>>,
     next_sbs_s: f64,
     next_ident_s: f64,
+    /// The vehicles' camera components and their HTTP servers.
+    cameras: Cameras,
 }
 
 pub async fn run(
@@ -185,7 +189,21 @@ pub async fn run(
         )),
         None => None,
     };
+    // The scenario again for what the cameras see (its zones); `fleet`
+    // has already refused a bad one.
+    let scenario = cli
+        .config
+        .as_ref()
+        .and_then(|p| dispatch_core::config::load(p).ok());
+    let camera_specs = configs.iter().map(|c| c.camera.clone()).collect();
+    let cameras = Cameras::start(
+        camera_specs,
+        cli.camera_host,
+        scene::ground(scenario.as_ref()),
+    )
+    .await?;
     let mut sim = Sim {
+        cameras,
         record,
         slots: Vec::new(),
         sockets,
@@ -307,6 +325,7 @@ pub async fn run(
         "listen": listen_ports,
         "sbs": control::describe(sbs_addr),
         "traffic": sim.traffic.aircraft.len(),
+        "cameras": sim.cameras.listing(&sim.slots.iter().map(|s| &s.vehicle).collect::<Vec<_>>()),
         "vehicles": sim.slots.len(),
         "speedup": cli.speedup,
     });
@@ -336,6 +355,7 @@ pub async fn run(
                 // simulator falls behind (the achieved speedup drops) instead
                 // of spiralling into ever longer ticks.
                 sim.advance((wall * cli.speedup).min(TICK.as_secs_f64() * cli.speedup * 3.0));
+                sim.camera_tick();
                 if deadline.is_some_and(|d| now >= d) {
                     break;
                 }
@@ -364,6 +384,7 @@ pub async fn run(
         "position_hz_per_vehicle": sim.stats.position_frames_out as f64 / elapsed / sim.slots.len().max(1) as f64 / cli.speedup,
         "cpu_percent_of_one_core": cpu.map(|c| 100.0 * c / elapsed),
         "counters": sim.stats,
+        "cameras": &*sim.cameras.stats,
     });
     println!("{stats}");
     Ok(())
@@ -516,12 +537,23 @@ impl Sim {
                     }
                 }
                 let link_t = self.link_t();
-                let outs = self.slots[i].vehicle.handle(
-                    link_t,
-                    peer,
-                    (frame.system_id, frame.component_id),
-                    &frame.message,
-                );
+                let src = (frame.system_id, frame.component_id);
+                if self.cameras.claims(i, &frame.message) {
+                    let vehicles: Vec<&Vehicle> = self.slots.iter().map(|s| &s.vehicle).collect();
+                    let msgs = self.cameras.handle(i, &frame.message, src, &vehicles);
+                    let outs = msgs
+                        .into_iter()
+                        .map(|msg| Out {
+                            dest: Dest::Peer(peer),
+                            msg,
+                        })
+                        .collect();
+                    self.send_from(i, COMPONENT_CAMERA, outs);
+                    continue;
+                }
+                let outs = self.slots[i]
+                    .vehicle
+                    .handle(link_t, peer, src, &frame.message);
                 self.send(i, outs);
             }
             // A broadcast frame signed for some vehicles is not refused by
@@ -569,7 +601,19 @@ impl Sim {
         s.loss_pct > 0.0 && self.rng.random_range(0.0..100.0) < s.loss_pct
     }
 
+    /// Queues a frame of every watched camera stream that is due.
+    fn camera_tick(&mut self) {
+        let wall_t = self.link_t();
+        let vehicles: Vec<&Vehicle> = self.slots.iter().map(|s| &s.vehicle).collect();
+        self.cameras.tick(wall_t, self.sim_t, &vehicles);
+    }
+
     fn send(&mut self, i: usize, outs: Vec<Out>) {
+        self.send_from(i, COMPONENT_AUTOPILOT, outs);
+    }
+
+    /// Sends `outs` from component `component` of vehicle `i`.
+    fn send_from(&mut self, i: usize, component: u8, outs: Vec<Out>) {
         if outs.is_empty() {
             return;
         }
@@ -585,12 +629,7 @@ impl Sim {
                 continue;
             }
             let slot = &mut self.slots[i];
-            let mut bytes = encode_v2(
-                slot.vehicle.system_id(),
-                COMPONENT_AUTOPILOT,
-                slot.seq,
-                &out.msg,
-            );
+            let mut bytes = encode_v2(slot.vehicle.system_id(), component, slot.seq, &out.msg);
             if let Some(sg) = slot.signing.as_mut() {
                 bytes =
                     sg.signer
@@ -693,6 +732,7 @@ impl Sim {
                         "gust_mps": self.wind.gust_mps,
                     },
                     "traffic": self.traffic.status_at(self.sim_t),
+                    "cameras": &*self.cameras.stats,
                 })
                 .to_string()
             }

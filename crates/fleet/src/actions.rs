@@ -41,6 +41,7 @@ pub(crate) async fn run_action(link: &LinkHandle, system_id: u8, action: Action)
                 Ok(false)
             })
         }
+        Action::AskCamera { .. } => ActionOutcome::CameraAsked(ask_camera(link, system_id).await),
         Action::Bind { address, .. } => ActionOutcome::Bound(if link.bind(system_id, address) {
             Ok(())
         } else {
@@ -146,4 +147,24 @@ async fn send_home(
             Err(e2) => Err(format!("{auto_error}; RTL: {e2}")),
         },
     }
+}
+
+/// MAV_CMD_REQUEST_MESSAGE to the camera component for CAMERA_INFORMATION
+/// (259), then for every VIDEO_STREAM_INFORMATION (269, stream 0: all).
+/// The messages themselves arrive as telemetry.
+async fn ask_camera(
+    link: &LinkHandle,
+    system_id: u8,
+) -> Result<(), mavlink_link::link::CommandError> {
+    for (id, p2) in [(259.0, 0.0), (269.0, 0.0)] {
+        link.command(
+            system_id,
+            Command::Camera {
+                command: MavCmd::MAV_CMD_REQUEST_MESSAGE,
+                params: [id, p2, 0.0, 0.0, 0.0, 0.0, 0.0],
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

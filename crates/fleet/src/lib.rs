@@ -40,7 +40,9 @@ pub use core::{
 pub use events::{FleetEvent, IncidentMeta, PinDigest, Severity, ShareChange, ShareEntry, What};
 pub use runtime::{FleetManager, Scheduled, SharedStore};
 pub use service::FleetHandle;
-pub use views::{DroneView, HangarView, IncidentView, ReportOutcome, Snapshot};
+pub use views::{
+    CameraView, DroneView, HangarView, IncidentView, ReportOutcome, Snapshot, StreamView,
+};
 
 /// Link settings for a scenario's signing keys: each drone's key (or the
 /// default) by system id. Keys were checked when the configuration was read.

@@ -645,7 +645,8 @@ impl FleetManager {
             | Action::SendHome { drone, .. }
             | Action::Disarm { drone }
             | Action::Operator { drone, .. }
-            | Action::Bind { drone, .. } => drone,
+            | Action::Bind { drone, .. }
+            | Action::AskCamera { drone } => drone,
         };
         let target = self
             .route
@@ -657,6 +658,7 @@ impl FleetManager {
             Action::Disarm { .. } => "disarm",
             Action::Operator { .. } => "operator",
             Action::Bind { .. } => "bind",
+            Action::AskCamera { .. } => "camera",
         };
         let handle = self.tasks.spawn(async move {
             let outcome = match target {
@@ -676,6 +678,7 @@ impl FleetManager {
             "home" => ActionOutcome::SentHome(Err(why)),
             "disarm" => ActionOutcome::Disarmed(Err(why)),
             "bind" => ActionOutcome::Bound(Err(why)),
+            "camera" => ActionOutcome::CameraAsked(Err(CommandError::Closed)),
             _ => ActionOutcome::Commanded(Err(CommandError::Closed)),
         }
     }

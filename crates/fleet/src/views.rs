@@ -64,6 +64,59 @@ pub struct DroneView {
     pub mode: String,
     pub armed: bool,
     pub link: LinkQuality,
+    /// Its camera, as the vehicle's camera component described it (None:
+    /// no camera has answered).
+    pub camera: Option<CameraView>,
+}
+
+/// A drone's camera and its video streams.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraView {
+    pub vendor: String,
+    pub model: String,
+    pub streams: Vec<StreamView>,
+}
+
+/// One video stream of a drone's camera.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamView {
+    pub id: u8,
+    pub name: String,
+    /// Where the vehicle serves it (the server relays `mjpeg` streams).
+    pub uri: String,
+    /// `mjpeg`, `rtsp`, `rtp_udp`, `tcp_mpeg`, `mpeg_ts`, `whep` or `other`.
+    pub kind: &'static str,
+    pub width: u16,
+    pub height: u16,
+    pub framerate: f32,
+    pub thermal: bool,
+}
+
+impl CameraView {
+    /// A camera that described at least one stream.
+    pub fn of(c: &mavlink_link::camera::CameraInfo) -> Option<CameraView> {
+        if c.streams.is_empty() {
+            return None;
+        }
+        Some(CameraView {
+            vendor: c.vendor.clone(),
+            model: c.model.clone(),
+            streams: c
+                .streams
+                .iter()
+                .map(|s| StreamView {
+                    id: s.id,
+                    name: s.name.clone(),
+                    uri: s.uri.clone(),
+                    kind: s.kind,
+                    width: s.width,
+                    height: s.height,
+                    framerate: s.framerate,
+                    thermal: s.thermal,
+                })
+                .collect(),
+        })
+    }
 }
 
 /// How well the dispatcher hears a vehicle.
@@ -135,5 +188,6 @@ pub fn drone_view_at(
                 .map(|h| ((now_link - h).max(0.0) * 10.0).round() / 10.0),
             frames: v.map_or(0, |v| v.frames),
         },
+        camera: v.and_then(|v| v.camera.as_ref()).and_then(CameraView::of),
     }
 }

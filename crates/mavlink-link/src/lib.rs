@@ -3,6 +3,7 @@
 //! codec so that both ends account for bad frames the same way.
 //!
 //! - [`adsb`]: ADSB_VEHICLE (manned traffic a vehicle forwards) in plain units;
+//! - [`camera`]: a vehicle's camera component (CAMERA_INFORMATION, VIDEO_STREAM_INFORMATION);
 //! - [`codec`]: datagrams to frames and back, every rejected byte accounted for;
 //! - [`modes`]: ArduCopter and PX4 custom modes behind one vocabulary;
 //! - [`signing`]: MAVLink 2 message signing: keys, signer, verifier with replay state;
@@ -11,6 +12,7 @@
 //!   mission protocols with retries, over UDP, TCP or memory.
 
 pub mod adsb;
+pub mod camera;
 pub mod codec;
 pub mod link;
 pub mod modes;

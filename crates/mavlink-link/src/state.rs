@@ -109,6 +109,8 @@ pub struct VehicleState {
     pub wind: Option<WindReport>,
     /// `WIND` messages refused as impossible (not finite, over 100 m/s).
     pub bad_wind_reports: u64,
+    /// What its camera component said (None: no camera heard).
+    pub camera: Option<crate::camera::CameraInfo>,
 }
 
 /// A vehicle's wind estimate as it sent it.
@@ -158,6 +160,7 @@ impl VehicleState {
             changed_at: 0.0,
             wind: None,
             bad_wind_reports: 0,
+            camera: None,
         }
     }
 
@@ -550,6 +553,28 @@ impl Fleet {
                     return;
                 }
             }
+        }
+        if crate::camera::is_camera_component(frame.component_id) {
+            // A camera speaks for itself, never for the autopilot: its
+            // heartbeat is not the vehicle's, its answers are its own.
+            let about_itself = matches!(
+                frame.message,
+                MavMessage::CAMERA_INFORMATION(_) | MavMessage::VIDEO_STREAM_INFORMATION(_)
+            );
+            if about_itself
+                && v.camera
+                    .get_or_insert_with(Default::default)
+                    .apply(&frame.message)
+            {
+                self.seq += 1;
+                v.changed_seq = self.seq;
+                v.changed_at = now;
+                out.telemetry_changed = true;
+            }
+            if matches!(frame.message, MavMessage::COMMAND_ACK(_)) {
+                out.protocol.push(frame);
+            }
+            return;
         }
         if v.apply(&frame.message, now) {
             out.heartbeats.push(frame.system_id);

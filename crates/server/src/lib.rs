@@ -10,6 +10,8 @@
 //!   cluster (`[cluster] servers`), and from no other origin.
 //! - `auth`: bearer tokens and roles (viewer < dispatcher < admin).
 //! - `ws`: the websocket, live telemetry fan-out and fleet events.
+//! - `video`: a drone's live camera relayed as MJPEG, one upstream
+//!   connection per stream shared by its viewers.
 //! - `wire`: every body the server sends, typed, converted from the core's
 //!   and the fleet's types (routes and zones as GeoJSON among them).
 //! - `share`: one-click share links, a read-only live view of one incident
@@ -36,6 +38,7 @@ pub mod share;
 pub mod standby;
 pub mod tls;
 pub mod traffic;
+pub mod video;
 pub mod weather;
 pub mod wire;
 pub mod ws;
@@ -89,6 +92,8 @@ pub struct AppState {
     /// Share links (kept in the fleet's event log; [`share::Shares::recover`]
     /// at start).
     pub shares: share::Shares,
+    /// The camera streams being relayed (`video`).
+    pub video: video::Relays,
 }
 
 /// Where a server of several stands: the lease as it last read it, and
@@ -130,6 +135,7 @@ impl AppState {
             rate_limited: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             cluster: None,
             shares: share::Shares::default(),
+            video: video::Relays::default(),
         }
     }
 
@@ -214,7 +220,9 @@ pub fn app(state: AppState) -> Router {
         // A share's token is its key: no bearer token (and none taken).
         .route("/api/share/{token}", get(share::http::view))
         .route("/share/{token}", get(share::http::page))
-        .route("/ws/share/{token}", get(share::socket::handler));
+        .route("/ws/share/{token}", get(share::socket::handler))
+        // Authorised inside: the token may be in the query, for <img>.
+        .route("/api/drones/{id}/video", get(video::video));
     let mut router = Router::new()
         .merge(viewer)
         .merge(dispatcher)

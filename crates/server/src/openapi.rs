@@ -29,7 +29,7 @@ Errors are `{\"error\": {\"code\", \"message\"}}`. Tokens: `Authorization: Beare
 Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMessage`)."
     ),
     paths(
-        api::health, api::config, api::hangars, api::drones, api::drone, api::command,
+        api::health, api::config, api::hangars, api::drones, api::drone, crate::video::video, api::command,
         api::zones, api::add_zone, api::delete_zone, api::bind,
         crate::weather::post_weather, crate::weather::get_wind,
         api::report, api::incidents, api::incident, api::dispatch, api::cancel, api::resolve,

@@ -20,6 +20,7 @@
 #![allow(deprecated)]
 
 mod auto;
+mod camera_view;
 mod commands;
 mod failsafe;
 mod flight;
@@ -30,7 +31,7 @@ mod modes;
 mod params;
 mod telemetry;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::collections::HashMap;
 
@@ -42,6 +43,7 @@ use crate::mission::{Fence, Item, Upload};
 use crate::physics::{Airframe, Body, Wind};
 use crate::smartrtl;
 
+pub use self::camera_view::{CameraPose, MissionScene};
 use self::params::default_params;
 use self::telemetry::default_rates;
 
@@ -124,6 +126,8 @@ pub struct VehicleConfig {
     pub adsb_range_m: f64,
     pub has_gripper: bool,
     pub has_loudspeaker: bool,
+    /// The camera payload (a MAVLink camera component of its own), if any.
+    pub camera: Option<crate::camera::CameraSpec>,
     /// Loudspeaker clips by number (MAV_CMD_USER_1 param1).
     pub clips: Vec<String>,
     /// Seconds without a ground-station heartbeat before the RTL failsafe.

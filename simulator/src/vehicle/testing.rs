@@ -5,9 +5,9 @@ use crate::physics::{Airframe, Wind};
 
 use super::VehicleConfig;
 
-pub(super) const HOME: (f64, f64) = (30.40, 120.54);
+pub(crate) const HOME: (f64, f64) = (30.40, 120.54);
 
-pub(super) fn config() -> VehicleConfig {
+pub(crate) fn config() -> VehicleConfig {
     VehicleConfig {
         system_id: 11,
         link: 0,
@@ -34,6 +34,7 @@ pub(super) fn config() -> VehicleConfig {
         },
         has_gripper: true,
         has_loudspeaker: false,
+        camera: None,
         clips: Vec::new(),
         gcs_timeout_s: 5.0,
         battery_low_pct: 25.0,

@@ -8,6 +8,7 @@ import { replay } from "./replay.js";
 import { shareControls } from "./sharing.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, droneStateLabel, isTerminal, linkLabel, statusLabel } from "./status.js";
+import { attachCamera, cameraButtons, refreshCamera, showVideo } from "./video.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
 const COMMANDS = ["rtl", "land", "hold", "resume", "loudspeaker", "drop_payload"];
@@ -68,8 +69,13 @@ export function updateSelectedDrone() {
 
 function renderDrone(box, d) {
   delete box.dataset.incident;
+  // The same drone drawn again (a new selection event) keeps its video playing.
+  const sameDrone = box.dataset.drone === d.id;
+  const playing = sameDrone ? box.querySelector(".video-holder") : null;
+  box.dataset.drone = d.id;
   const dt = (k) => `<dt>${esc(t(`drone.${k}`))}</dt>`;
   box.innerHTML = `<b>${esc(t("drone.title", { id: d.id }))}</b> <small>${esc(d.capabilities.map((c) => label("cap", c)).join(", "))}</small>
+      ${cameraButtons(d)}<div class="video-holder"></div>
       <dl>
         ${dt("state")}<dd data-f="state"></dd>${dt("battery")}<dd data-f="battery"></dd>
         ${dt("altitude")}<dd data-f="alt"></dd>${dt("speed")}<dd data-f="speed"></dd>
@@ -88,6 +94,10 @@ function renderDrone(box, d) {
       } catch (e) { msg.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
     });
   }
+  if (playing?.dataset.video) box.querySelector(".video-holder").replaceWith(playing);
+  else if (d.camera) showVideo(box.querySelector(".video-holder"), d);
+  else refreshCamera(d, () => { if (state.selectedDrone === d.id) renderSelected(); });
+  attachCamera(box, d);
   updateSelectedDrone();
 }
 
@@ -95,7 +105,11 @@ function renderIncident(box, i) {
   // An update of the incident already shown (a new ETA, a status) keeps its
   // open replay: the slider, its place and the marker on the map.
   const openReplay = box.dataset.incident === String(i.id) ? box.querySelector(".replay") : null;
+  // Its drone's live video, kept playing across updates of the incident.
+  const serving = i.drone && !isTerminal(i.status) ? state.drones.get(i.drone) : null;
+  const playing = box.dataset.incident === String(i.id) ? box.querySelector(".video-holder") : null;
   box.dataset.incident = i.id;
+  delete box.dataset.drone;
   const ended = isTerminal(i.status);
   // A reason naming the wind (drones grounded by it) gets a box of its own.
   const windHold = !i.drone && reasonNamesWind(i.reason);
@@ -104,6 +118,7 @@ function renderIncident(box, i) {
       <div class="msg">${i.drone ? esc(t("incident.drone", { drone: i.drone })) : windHold ? "" : `<span class="srv">${esc(i.reason ?? "")}</span>`}${i.eta ? esc(t("incident.eta", { time: fmtTime(i.eta) })) : ""}${i.note ? `<br><span class="srv">${esc(i.note)}</span>` : ""}${i.source ? `<br>${t("incident.from", { source: `<span class="srv">${esc(i.source)}</span>` })}` : ""}</div>
       ${windLines(i.assignment)}
       ${flightLine(i.assignment)}
+      ${serving?.camera ? `<div class="video-holder"></div>` : ""}
       <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> <span class="srv">${esc(e.note)}</span></li>`).join("")}</ol>
       <div class="buttons"><button data-replay="1">${esc(t("incident.replay"))}</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
@@ -116,6 +131,10 @@ function renderIncident(box, i) {
   const shareBox = box.querySelector(".share");
   if (shareBox) shareControls(shareBox, i.id);
   if (openReplay?.childElementCount) box.querySelector(".replay").replaceWith(openReplay);
+  const holder = box.querySelector(".video-holder");
+  if (holder && playing?.dataset.video?.startsWith(`${serving.id}/`)) holder.replaceWith(playing);
+  else if (holder) showVideo(holder, serving);
+  else if (serving) refreshCamera(serving, () => { if (state.selectedIncident === i.id) renderSelected(); });
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {

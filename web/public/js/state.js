@@ -105,7 +105,7 @@ export function applySnapshot(m) {
       incident: d.incident, lat: d.lat, lon: d.lon, alt: d.alt_m, heading: d.heading_deg,
       speed: d.ground_speed_mps, battery: d.battery_pct, mode: d.mode, armed: d.armed,
       link: d.link.status, trail: prev ? prev.trail : [], trailPushed: prev ? prev.trailPushed : 0,
-      wind: prev ? prev.wind : null,
+      wind: prev ? prev.wind : null, camera: d.camera ?? prev?.camera ?? null,
     });
   }
   data.incidents = new Map(m.incidents.map((i) => [i.id, i]));

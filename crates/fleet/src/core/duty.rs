@@ -136,6 +136,8 @@ pub(super) enum PendingKind {
     },
     /// A hold before the way home, for separation (`homeward.rs`).
     HomeHold,
+    /// The question for the vehicle's camera (`camera.rs`).
+    Camera,
     Operator {
         request: RequestId,
         name: &'static str,

@@ -189,6 +189,7 @@ impl FleetCore {
                 ActionOutcome::Commanded(r),
             ) => self.on_operator_done(&drone, request, name, mode, r),
             (PendingKind::HomeHold, ActionOutcome::Commanded(r)) => self.on_home_hold(&drone, r),
+            (PendingKind::Camera, ActionOutcome::CameraAsked(r)) => self.on_camera_asked(&drone, r),
             (PendingKind::Traffic { step, mode }, ActionOutcome::Commanded(r)) => {
                 self.on_traffic_done(&drone, step, mode, r)
             }

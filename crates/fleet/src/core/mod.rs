@@ -14,6 +14,7 @@
 //! disarmed in the air, flies a mode nobody commanded, stalls, or runs low
 //! on battery before reaching the scene.
 
+mod camera;
 mod contest;
 mod duty;
 mod eta;
@@ -114,6 +115,8 @@ pub struct FleetCore {
     contested: BTreeMap<DroneId, bool>,
     /// Link actions in flight, and what their outcome is for.
     actions: BTreeMap<ActionId, duty::Pending>,
+    /// Camera discovery per drone (`camera.rs`).
+    camera_asks: HashMap<DroneId, camera::CameraAsk>,
     next_action: u64,
     arrivals: Vec<Arrival>,
     /// What the dispatcher core does not keep: free text and intake origin.
@@ -163,6 +166,7 @@ impl FleetCore {
             link_seen: HashMap::new(),
             contested: BTreeMap::new(),
             actions: BTreeMap::new(),
+            camera_asks: HashMap::new(),
             next_action: 0,
             arrivals: Vec::new(),
             meta: BTreeMap::new(),

@@ -306,6 +306,9 @@ pub enum Action {
         drone: DroneId,
         address: std::net::SocketAddr,
     },
+    /// Ask the vehicle's camera component (100) for CAMERA_INFORMATION and
+    /// every VIDEO_STREAM_INFORMATION (MAV_CMD_REQUEST_MESSAGE).
+    AskCamera { drone: DroneId },
 }
 
 /// One thing to send to a vehicle for an operator command.
@@ -325,6 +328,8 @@ pub enum ActionOutcome {
     Disarmed(Result<bool, String>),
     Commanded(Result<(), CommandError>),
     Bound(Result<(), String>),
+    /// The camera question: the first refusal or failure, if any.
+    CameraAsked(Result<(), CommandError>),
 }
 
 /// How a drone was sent home.

@@ -28,6 +28,7 @@ impl FleetCore {
         self.follow_charging();
         self.traffic_tick();
         self.home_hold_tick();
+        self.camera_tick();
         self.apply(Input::Tick);
     }
 

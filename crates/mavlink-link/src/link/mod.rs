@@ -205,12 +205,21 @@ pub enum Command {
         y: i32,
         z: f32,
     },
+    /// A COMMAND_LONG to the vehicle's camera component (100) instead of
+    /// its autopilot. Its COMMAND_ACK settles it like any other: one
+    /// command of a kind at a time per vehicle, whichever component.
+    Camera {
+        command: MavCmd,
+        params: [f32; 7],
+    },
 }
 
 impl Command {
     fn id(&self) -> MavCmd {
         match self {
-            Command::Long { command, .. } | Command::Int { command, .. } => *command,
+            Command::Long { command, .. }
+            | Command::Int { command, .. }
+            | Command::Camera { command, .. } => *command,
         }
     }
 }

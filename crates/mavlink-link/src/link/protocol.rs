@@ -12,7 +12,7 @@ use super::driver::Driver;
 use super::{Command, CommandError, LinkEvent, ParamError, Request, UploadError};
 use crate::mav::{
     COMMAND_INT_DATA, COMMAND_LONG_DATA, MISSION_COUNT_DATA, MISSION_ITEM_INT_DATA,
-    MISSION_REQUEST_LIST_DATA, MavMessage, MavMissionResult, MavMissionType, MavParamType,
+    MISSION_REQUEST_LIST_DATA, MavCmd, MavMessage, MavMissionResult, MavMissionType, MavParamType,
     MavResult, PARAM_REQUEST_READ_DATA, PARAM_SET_DATA,
 };
 use crate::state::LinkStatus;
@@ -408,19 +408,13 @@ impl Driver {
 
 fn command_msg(system_id: u8, c: &Command, confirmation: u8) -> MavMessage {
     match c {
-        Command::Long { command, params } => MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
-            param1: params[0],
-            param2: params[1],
-            param3: params[2],
-            param4: params[3],
-            param5: params[4],
-            param6: params[5],
-            param7: params[6],
-            command: *command,
-            target_system: system_id,
-            target_component: 1,
-            confirmation,
-        }),
+        Command::Long { command, params } | Command::Camera { command, params } => {
+            let target_component = match c {
+                Command::Camera { .. } => crate::camera::COMPONENT_CAMERA,
+                _ => 1,
+            };
+            long_msg(system_id, target_component, *command, params, confirmation)
+        }
         Command::Int {
             command,
             frame,
@@ -444,4 +438,26 @@ fn command_msg(system_id: u8, c: &Command, confirmation: u8) -> MavMessage {
             autocontinue: 0,
         }),
     }
+}
+
+fn long_msg(
+    system_id: u8,
+    target_component: u8,
+    command: MavCmd,
+    params: &[f32; 7],
+    confirmation: u8,
+) -> MavMessage {
+    MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+        param1: params[0],
+        param2: params[1],
+        param3: params[2],
+        param4: params[3],
+        param5: params[4],
+        param6: params[5],
+        param7: params[6],
+        command,
+        target_system: system_id,
+        target_component,
+        confirmation,
+    })
 }

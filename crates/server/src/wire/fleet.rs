@@ -33,6 +33,37 @@ pub struct Drone {
     pub mode: String,
     pub armed: bool,
     pub link: DroneLink,
+    /// Its camera as the vehicle's camera component described it; null:
+    /// none answered. Watch it at `/api/drones/{id}/video`.
+    pub camera: Option<DroneCamera>,
+}
+
+/// A drone's camera (MAVLink CAMERA_INFORMATION and VIDEO_STREAM_INFORMATION).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DroneCamera {
+    pub vendor: String,
+    pub model: String,
+    /// Its video streams, by id; the first is what `/video` relays by default.
+    pub streams: Vec<VideoStream>,
+}
+
+/// One of a camera's video streams.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VideoStream {
+    /// Stream id (1-based), as `/video?stream=` takes it.
+    pub id: u8,
+    pub name: String,
+    /// Where the vehicle serves it.
+    pub uri: String,
+    /// `mjpeg` (relayed by the server), `rtsp`, `rtp_udp`, `tcp_mpeg`,
+    /// `mpeg_ts`, `whep` or `other`.
+    pub kind: String,
+    pub width: u16,
+    pub height: u16,
+    /// Frames per second.
+    pub framerate: f32,
+    /// A thermal (infrared) picture.
+    pub thermal: bool,
 }
 
 /// How well the dispatcher hears a vehicle.
@@ -137,6 +168,24 @@ impl From<&fleet::DroneView> for Drone {
                 last_heard_s: d.link.last_heard_s,
                 frames: d.link.frames,
             },
+            camera: d.camera.as_ref().map(|c| DroneCamera {
+                vendor: c.vendor.clone(),
+                model: c.model.clone(),
+                streams: c
+                    .streams
+                    .iter()
+                    .map(|s| VideoStream {
+                        id: s.id,
+                        name: s.name.clone(),
+                        uri: s.uri.clone(),
+                        kind: s.kind.to_owned(),
+                        width: s.width,
+                        height: s.height,
+                        framerate: s.framerate,
+                        thermal: s.thermal,
+                    })
+                    .collect(),
+            }),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the core, a clock and one [`VehicleState`] per configured drone, which
 //! the tests move as a vehicle would report it; every effect is recorded.
 
+mod camera;
 mod contest;
 mod flight;
 mod homeward;
@@ -359,7 +360,8 @@ fn drone_of(a: &Action) -> &DroneId {
         | Action::SendHome { drone, .. }
         | Action::Disarm { drone }
         | Action::Operator { drone, .. }
-        | Action::Bind { drone, .. } => drone,
+        | Action::Bind { drone, .. }
+        | Action::AskCamera { drone } => drone,
     }
 }
 
@@ -370,6 +372,7 @@ fn kind_of(a: &Action) -> &'static str {
         Action::Disarm { .. } => "disarm",
         Action::Operator { .. } => "operator",
         Action::Bind { .. } => "bind",
+        Action::AskCamera { .. } => "camera",
     }
 }
 

@@ -1,0 +1,191 @@
+//! `GET /api/drones/{id}/video`: a drone's live camera, relayed as MJPEG.
+//!
+//! The drone's camera is what its camera component announced
+//! (VIDEO_STREAM_INFORMATION, kept on the drone by the fleet). The server
+//! relays `mjpeg` streams from the vehicle's URI (`relay`, one upstream
+//! connection per stream whatever the number of viewers) and answers
+//! `multipart/x-mixed-replace` to each viewer, who reads at its own pace.
+//! The token may come as `?token=`, since an `<img>` cannot set headers.
+
+pub mod multipart;
+pub mod relay;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+pub use relay::Relays;
+use relay::{Upstream, Viewer};
+
+use crate::auth::{Role, bearer};
+use crate::{ApiError, AppState};
+
+/// The boundary of the server's own multipart answer.
+pub const BOUNDARY: &str = "dispatch-frame";
+/// How long a viewer waits for the camera's first frame.
+const FIRST_FRAME: Duration = Duration::from_secs(8);
+
+/// Query of `/video`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct VideoQuery {
+    /// The access token (an `<img>` cannot send `Authorization`).
+    pub token: Option<String>,
+    /// Stream id (default: the camera's first stream).
+    pub stream: Option<u8>,
+}
+
+#[utoipa::path(get, path = "/api/drones/{id}/video", tag = "fleet", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Drone id"), VideoQuery),
+    responses(
+        (status = 200, description = "The drone's live video: `multipart/x-mixed-replace; boundary=dispatch-frame`, one `image/jpeg` part per frame", content_type = "multipart/x-mixed-replace"),
+        (status = 404, description = "Unknown drone (`not_found`), a drone without a camera (`no_camera`) or without that stream (`no_such_stream`)", body = crate::wire::ErrorBody),
+        (status = 501, description = "The stream is not MJPEG (`stream_not_relayed`: RTSP and others, see docs/video.md)", body = crate::wire::ErrorBody),
+        (status = 502, description = "The camera answered, but not with MJPEG (`camera_bad_answer`)", body = crate::wire::ErrorBody),
+        (status = 503, description = "The camera does not answer (`camera_unavailable`)", body = crate::wire::ErrorBody),
+    ))]
+pub async fn video(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<VideoQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.tokens.authorize(
+        q.token.as_deref().or_else(|| bearer(&headers)),
+        Role::Viewer,
+    )?;
+    let snap = s.fleet.snapshot().await?;
+    let drone = snap
+        .drones
+        .iter()
+        .find(|d| d.id.0 == id)
+        .ok_or_else(|| ApiError::not_found(format!("unknown drone `{id}`")))?;
+    let camera = drone.camera.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_camera",
+            format!("drone `{id}` has no camera (none answered the camera protocol)"),
+        )
+    })?;
+    let stream = match q.stream {
+        Some(n) => camera.streams.iter().find(|st| st.id == n),
+        None => camera.streams.first(),
+    }
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_stream",
+            format!(
+                "drone `{id}`'s camera has no stream {}",
+                q.stream.map_or_else(String::new, |n| n.to_string())
+            ),
+        )
+    })?;
+    if stream.kind != "mjpeg" {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "stream_not_relayed",
+            format!(
+                "drone `{id}`'s stream {} is {} at {}: only MJPEG is relayed (see docs/video.md)",
+                stream.id, stream.kind, stream.uri
+            ),
+        ));
+    }
+    let mut viewer = s.video.subscribe(&stream.uri);
+    first_frame(&mut viewer, &id).await?;
+    let body = Body::from_stream(futures_util::stream::unfold(viewer, next_part));
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("multipart/x-mixed-replace; boundary=dispatch-frame"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// Waits until the relay streams, or says why it does not.
+async fn first_frame(viewer: &mut Viewer, id: &str) -> Result<(), ApiError> {
+    let wait = async {
+        loop {
+            let state = viewer.state.borrow_and_update().clone();
+            match state {
+                Upstream::Streaming => return Ok(()),
+                Upstream::Connecting => {}
+                Upstream::BadAnswer(why) => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "camera_bad_answer",
+                        format!("drone `{id}`'s camera: {why}"),
+                    ));
+                }
+                Upstream::Unreachable(why) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "camera_unavailable",
+                        format!("drone `{id}`'s camera: {why}"),
+                    )
+                    .retry_after(2));
+                }
+                Upstream::Idle => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "camera_unavailable",
+                        format!("drone `{id}`'s camera stream closed; try again"),
+                    )
+                    .retry_after(1));
+                }
+            }
+            if viewer.state.changed().await.is_err() {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "camera_unavailable",
+                    format!("drone `{id}`'s camera relay stopped"),
+                ));
+            }
+        }
+    };
+    match tokio::time::timeout(FIRST_FRAME, wait).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "camera_unavailable",
+            format!(
+                "drone `{id}`'s camera sent no frame within {} s",
+                FIRST_FRAME.as_secs()
+            ),
+        )
+        .retry_after(2)),
+    }
+}
+
+/// The viewer's next part; a viewer that fell behind skips to the newest
+/// frames; the stream ends with the relay.
+async fn next_part(mut viewer: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)> {
+    loop {
+        match viewer.frames.recv().await {
+            Ok(jpeg) => {
+                let head = format!(
+                    "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    jpeg.len()
+                );
+                let mut part = Vec::with_capacity(head.len() + jpeg.len() + 2);
+                part.extend_from_slice(head.as_bytes());
+                part.extend_from_slice(&jpeg);
+                part.extend_from_slice(b"\r\n");
+                return Some((Ok(Bytes::from(part)), viewer));
+            }
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
