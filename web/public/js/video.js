@@ -5,6 +5,7 @@
 // websocket. Closing the panel (the <img> removed) ends the stream.
 import { api, getBase, getToken } from "./api.js";
 import { esc } from "./format.js";
+import { t } from "./i18n.js";
 
 // The relay's URL for one of a drone's streams.
 export function videoUrl(droneId, streamId) {
@@ -18,7 +19,7 @@ export function cameraButtons(d) {
   const streams = d?.camera?.streams ?? [];
   if (!streams.length) return "";
   return `<div class="buttons camera">${streams.map((s) =>
-    `<button data-video="${s.id}" title="${esc(`${s.name} ${s.width}x${s.height}, ${s.framerate} fps${s.thermal ? ", thermal" : ""}`)}">${esc(s.thermal ? "thermal" : "camera")}</button>`).join("")}</div>`;
+    `<button data-video="${s.id}" title="${esc(`${s.name} ${s.width}x${s.height}, ${s.framerate} fps${s.thermal ? `, ${t("video.thermal")}` : ""}`)}">${esc(t(s.thermal ? "video.thermal" : "video.camera"))}</button>`).join("")}</div>`;
 }
 
 // Shows drone `d`'s stream `streamId` in `holder` (an element of the
@@ -29,8 +30,8 @@ export function showVideo(holder, d, streamId) {
   const key = `${d.id}/${stream.id}`;
   if (holder.dataset.video === key && holder.querySelector("img")) return;
   holder.dataset.video = key;
-  holder.innerHTML = `<img class="video" alt="live camera of ${esc(d.id)}" width="${stream.width}" height="${stream.height}">
-    <div class="video-caption">${esc(d.id)} &middot; ${esc(stream.name)}${stream.thermal ? " (thermal)" : ""} &middot; live</div>`;
+  holder.innerHTML = `<img class="video" alt="${esc(t("video.alt", { id: d.id }))}" width="${stream.width}" height="${stream.height}">
+    <div class="video-caption">${esc(d.id)} &middot; ${esc(stream.name)}${stream.thermal ? ` (${esc(t("video.thermal"))})` : ""} &middot; ${esc(t("video.live"))}</div>`;
   const img = holder.querySelector("img");
   img.addEventListener("error", () => {
     holder.querySelector(".video-caption").textContent = `${d.id}: the camera does not answer`;
