@@ -49,6 +49,11 @@ def test_dispatcher_speaks_the_command_and_mission_protocols():
             if m is None or m.get_type() == "BAD_DATA":
                 continue
             seen.append(m)
+            # The dispatcher also asks the vehicle's camera component (100)
+            # what it has (MAV_CMD_REQUEST_MESSAGE); this vehicle has none:
+            # those requests go unanswered and are not the protocol under test.
+            if m.get_type() == "COMMAND_LONG" and m.target_component == 100:
+                continue
             if m.get_type() in types:
                 return m
         raise AssertionError(f"no {types}; saw {[x.get_type() for x in seen][-20:]}")
