@@ -5,66 +5,20 @@
 // video-panel.png for docs/video.md.
 //
 // env: DISPATCHER (default ../target/debug/dispatcher), CHROMIUM, SHOTS.
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { checker, launchBrowser, root, startServer, until } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../..");
-const bin = process.env.DISPATCHER ?? join(root, "target/debug/dispatcher");
 const shots = resolve(process.env.SHOTS ?? join(root, "web/test-output"));
 mkdirSync(shots, { recursive: true });
+const { check, summary } = checker();
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? "ok" : "FAILED"} - ${name}${detail ? `: ${detail}` : ""}`);
-}
-async function until(what, fn, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const eventLog = join(mkdtempSync(join(tmpdir(), "dispatch-log-")), "events.sqlite");
-const server = spawn(bin, [
-  "serve", "--config", join(root, "config/haining.toml"), "--listen", "127.0.0.1:0",
-  "--sim", "--sim-speedup", "10", "--time", "2026-09-28T13:00:00+08:00",
-  "--event-log", eventLog, "--web-dir", join(root, "web"),
-], { stdio: ["ignore", "pipe", "inherit"] });
-let log = "";
-const url = await new Promise((ok, fail) => {
-  const t = setTimeout(() => fail(new Error(`no URL from the server; output:\n${log}`)), 60000);
-  server.stdout.on("data", (b) => {
-    log += b;
-    const m = log.match(/map and API at (http:\/\/[0-9.:]+)\//);
-    if (m) { clearTimeout(t); ok(m[1]); }
-  });
-  server.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
-});
-
-const profile = mkdtempSync(join(tmpdir(), "chromium-"));
-let context = null;
+const server = await startServer(["--sim-speedup", "10", "--time", "2026-09-28T13:00:00+08:00"]);
+const url = server.url;
+let browser = null;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1400, height: 860 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  browser = await launchBrowser({ viewport: { width: 1400, height: 860 } });
+  const { page, errors } = browser;
   await page.goto(`${url}/?token=demo-viewer`);
   await until("the snapshot", () => page.evaluate(() => window.dispatchMap?.drones?.size === 15), 30000);
   // The camera is discovered once the link is up: the API shows it.
@@ -97,8 +51,7 @@ try {
 } catch (e) {
   check("video test ran", false, e.stack ?? String(e));
 } finally {
-  if (context) await context.close();
-  server.kill("SIGTERM");
+  if (browser) await browser.close();
+  await server.stop();
 }
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(summary("the live camera"));
