@@ -418,6 +418,15 @@ fn describe(e: &fleet::FleetEvent, offset: &FixedOffset) -> String {
             if *ok { "" } else { "FAILED: " }
         ),
         What::Notice { message } => format!("{t} notice: {message}"),
+        What::Still(s) => format!(
+            "{t} still {} from {}{} ({:?}, {} bytes)",
+            s.still,
+            s.drone,
+            s.incident
+                .map_or_else(String::new, |i| format!(" for incident {i}")),
+            s.trigger,
+            s.bytes
+        ),
         What::Share(s) => {
             let what = match &s.change {
                 fleet::ShareChange::Created {

@@ -97,6 +97,10 @@ pub enum What {
     /// or opened. The fleet only logs it; the server decides what a share
     /// may see, and rebuilds its shares from these at start.
     Share(ShareEntry),
+    /// A still from a drone's camera kept as evidence: its picture is
+    /// written to the log's `stills` beside this event, which names the
+    /// incident and drone (so it is in the incident's time line).
+    Still(StillEntry),
 }
 
 /// One line of a share's story, in the log as it is here (its JSON is its
@@ -142,6 +146,44 @@ pub enum ShareChange {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_agent: Option<String>,
     },
+}
+
+/// A still as the log keeps it: where and how it was taken. The picture
+/// itself travels with the event to the log (`jpeg`), never into its JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct StillEntry {
+    /// Its id: the first 16 hex digits of the picture's SHA-256.
+    pub still: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentId>,
+    pub drone: DroneId,
+    pub trigger: StillTrigger,
+    /// Scenario time the frame came.
+    pub taken_at: Timestamp,
+    /// Where the drone was when the frame came (WGS84, metres above home).
+    pub lat: f64,
+    pub lon: f64,
+    pub alt_m: f64,
+    pub heading_deg: f64,
+    /// The camera's stream it came from (VIDEO_STREAM_INFORMATION's id).
+    pub stream: u8,
+    /// The token name of who took it (`auto` on arrival).
+    pub by: String,
+    /// The picture's size in bytes.
+    pub bytes: usize,
+    /// The JPEG (empty when read back from a row: see `Store::still`).
+    #[serde(skip)]
+    pub jpeg: std::sync::Arc<Vec<u8>>,
+}
+
+/// Why a still was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StillTrigger {
+    /// A person pressed "snapshot".
+    Manual,
+    /// The serving drone arrived on scene.
+    Arrival,
 }
 
 /// A PIN as kept: SHA-256 of a random salt followed by the PIN, both hex.

@@ -37,7 +37,10 @@ pub use core::{
     Arrival, DroneCommand, DroneOutcome, FleetConfig, FleetCore, NewIncident, OpenSortie,
     ServiceError, Summary,
 };
-pub use events::{FleetEvent, IncidentMeta, PinDigest, Severity, ShareChange, ShareEntry, What};
+pub use events::{
+    FleetEvent, IncidentMeta, PinDigest, Severity, ShareChange, ShareEntry, StillEntry,
+    StillTrigger, What,
+};
 pub use runtime::{FleetManager, Scheduled, SharedStore};
 pub use service::FleetHandle;
 pub use views::{

@@ -371,6 +371,18 @@ pub trait Store: Send + std::fmt::Debug {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// A still's JPEG by its id (None: no such still).
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// The stills of a batch: (id, JPEG) of each still event that carries one.
+pub(crate) fn stills(batch: &Batch) -> impl Iterator<Item = (&str, &[u8])> {
+    batch.events.iter().filter_map(|e| match &e.what {
+        crate::events::What::Still(s) if !s.jpeg.is_empty() => {
+            Some((s.still.as_str(), s.jpeg.as_slice()))
+        }
+        _ => None,
+    })
 }
 
 /// The embedded default: one SQLite file.
@@ -417,6 +429,10 @@ CREATE TABLE IF NOT EXISTS tracks (
     incident INTEGER
 );
 CREATE INDEX IF NOT EXISTS tracks_drone_t ON tracks(drone, t);
+CREATE TABLE IF NOT EXISTS stills (
+    id TEXT PRIMARY KEY,
+    jpeg BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -632,6 +648,12 @@ impl Store for SqliteStore {
                     p.incident.map(|i| i.0 as i64)
                 ])?;
             }
+            let mut st = tx.prepare_cached(
+                "INSERT INTO stills (id, jpeg) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+            )?;
+            for (id, jpeg) in stills(batch) {
+                st.execute(params![id, jpeg])?;
+            }
             tx.execute(
                 "INSERT INTO kv (key, value) VALUES ('next_incident_id', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
@@ -750,6 +772,15 @@ impl Store for SqliteStore {
         }
         out.sort_by_key(|e| e.seq);
         Ok(out)
+    }
+
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT jpeg FROM stills WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 }
 

@@ -160,6 +160,8 @@ struct Rows {
     sorties: Vec<(String, Option<Value>)>,
     zones: Vec<Value>,
     track: TrackColumns,
+    /// id, JPEG.
+    stills: Vec<(String, std::sync::Arc<Vec<u8>>)>,
     next_incident_id: String,
 }
 
@@ -227,12 +229,23 @@ impl Rows {
             track.alt_m.push(p.alt_m);
             track.incident.push(p.incident.map(|i| i.0 as i64));
         }
+        let stills = batch
+            .events
+            .iter()
+            .filter_map(|e| match &e.what {
+                crate::events::What::Still(s) if !s.jpeg.is_empty() => {
+                    Some((s.still.clone(), std::sync::Arc::clone(&s.jpeg)))
+                }
+                _ => None,
+            })
+            .collect();
         Ok(Rows {
             events,
             incidents,
             sorties,
             zones,
             track,
+            stills,
             next_incident_id: batch.next_incident_id.to_string(),
         })
     }
@@ -282,6 +295,12 @@ impl Rows {
                 "INSERT INTO tracks (drone, t, lat, lon, alt_m, incident)
                  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[])",
                 &[&p.drone, &p.t, &p.lat, &p.lon, &p.alt_m, &p.incident],
+            )?;
+        }
+        for (id, jpeg) in &self.stills {
+            tx.execute(
+                "INSERT INTO stills (id, jpeg) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                &[id, &**jpeg],
             )?;
         }
         tx.execute(
@@ -477,6 +496,17 @@ impl Store for PostgresStore {
                  WHERE event = ANY($1) AND t >= $2 AND t < $3 ORDER BY seq",
                 &[&kinds, &at(&from), &at(&to)],
             )?)
+        })
+    }
+
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.to_owned();
+        self.query("reading a still", move |c| {
+            Ok(
+                c.query_opt("SELECT jpeg FROM stills WHERE id = $1", &[&id])?
+                    .map(|r| r.try_get(0))
+                    .transpose()?,
+            )
         })
     }
 }

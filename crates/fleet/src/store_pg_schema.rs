@@ -20,10 +20,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_dispatch_lease.sql"),
     ),
+    (3, include_str!("../migrations/postgres/0003_stills.sql")),
 ];
 
 /// The schema version this dispatcher writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock held while migrating ("dispatch" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6469_7370_6174_6368;

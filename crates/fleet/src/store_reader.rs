@@ -49,6 +49,9 @@ impl Store for ReaderOnly {
     ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
         self.0.events_between(kinds, from, to)
     }
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.still(id)
+    }
 }
 
 fn read_only() -> StoreError {

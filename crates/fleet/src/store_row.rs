@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::events::{FleetEvent, ShareEntry, What};
+use crate::events::{FleetEvent, ShareEntry, StillEntry, What};
 
 /// The row format written now; a log with a higher one is refused.
 pub const LOG_FORMAT: u32 = 1;
@@ -86,6 +86,9 @@ pub enum RowWhat {
     /// A share link's story: its JSON is the fleet's [`ShareEntry`] as it is
     /// (added in format 1; older dispatchers never decode event bodies).
     Share(ShareEntry),
+    /// A still kept as evidence (added in format 1 as well: a new kind of
+    /// row, which older dispatchers pass over); its JPEG is in `stills`.
+    Still(StillEntry),
 }
 
 /// The snake_case name serde gives a unit enum value (a status, a state).
@@ -180,6 +183,7 @@ impl From<&FleetEvent> for EventRow {
                 note: note.clone(),
             },
             What::Share(entry) => RowWhat::Share(entry.clone()),
+            What::Still(entry) => RowWhat::Still(entry.clone()),
         };
         EventRow { t: e.t, what }
     }
@@ -214,6 +218,7 @@ impl EventRow {
             // Not indexed by incident or drone: a share's openings (who
             // looked, from where) stay out of the incident's time line.
             RowWhat::Share(_) => ("share", None, None),
+            RowWhat::Still(s) => ("still", s.incident.map(|i| i.0), Some(s.drone.0.clone())),
         }
     }
 }

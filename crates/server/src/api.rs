@@ -61,7 +61,7 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
 }
 
 /// A body that may be absent or `{}`.
-fn parse_optional_body<T: DeserializeOwned + Default>(
+pub(crate) fn parse_optional_body<T: DeserializeOwned + Default>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     match &body {

@@ -36,6 +36,7 @@ pub mod openapi;
 pub mod reports;
 pub mod share;
 pub mod standby;
+pub mod stills;
 pub mod tls;
 pub mod traffic;
 pub mod video;
@@ -121,7 +122,7 @@ impl AppState {
         );
         let mut kinds: Vec<IncidentKind> = scenario.policies.keys().copied().collect();
         kinds.sort_by_key(|k| IncidentKind::ALL.iter().position(|x| x == k));
-        AppState {
+        let state = AppState {
             servers: Arc::new(scenario.cluster.servers.clone()),
             config_zone_ids: Arc::new(scenario.zones.iter().map(|z| z.id.0.clone()).collect()),
             fleet,
@@ -136,7 +137,9 @@ impl AppState {
             cluster: None,
             shares: share::Shares::default(),
             video: video::Relays::default(),
-        }
+        };
+        tokio::spawn(stills::arrival::watch(state.clone()));
+        state
     }
 
     /// With another share book (tests: one on a clock of their own).
@@ -183,6 +186,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/metrics", get(api::metrics))
         .route("/api/wind", get(weather::get_wind))
         .route("/api/incidents/{id}/timeline", get(reports::timeline))
+        .route("/api/incidents/{id}/stills", get(stills::list))
         .route("/api/reports/response-times", get(reports::response_times))
         .route("/api/reports/daily", get(reports::daily))
         .route("/api/traffic", get(traffic::traffic))
@@ -193,6 +197,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}/cancel", post(api::cancel))
         .route("/api/incidents/{id}/resolve", post(api::resolve))
         .route("/api/incidents/{id}/reassign", post(api::reassign))
+        .route("/api/incidents/{id}/stills", post(stills::take))
         .route("/api/drones/{id}/command", post(api::command))
         .route(
             "/api/incidents/{id}/launch-anyway",
@@ -222,7 +227,13 @@ pub fn app(state: AppState) -> Router {
         .route("/share/{token}", get(share::http::page))
         .route("/ws/share/{token}", get(share::socket::handler))
         // Authorised inside: the token may be in the query, for <img>.
-        .route("/api/drones/{id}/video", get(video::video));
+        .route("/api/drones/{id}/video", get(video::video))
+        .route("/api/stills/{id}", get(stills::image))
+        // The share's token is the key: only a drone the share shows.
+        .route(
+            "/api/share/{token}/drones/{id}/video",
+            get(share::http::video),
+        );
     let mut router = Router::new()
         .merge(viewer)
         .merge(dispatcher)

@@ -37,10 +37,11 @@ Live telemetry and events: websocket `/ws?token=...` (its messages: schema `WsMe
         crate::reports::timeline, crate::reports::response_times, crate::reports::daily,
         crate::traffic::traffic, crate::traffic::launch_anyway,
         crate::share::http::create, crate::share::http::list, crate::share::http::revoke,
-        crate::share::http::view,
+        crate::share::http::view, crate::share::http::video,
+        crate::stills::take, crate::stills::list, crate::stills::image,
     ),
     components(schemas(api::IncidentRequest, api::BindRequest, crate::weather::WeatherRequest, api::ReasonRequest, api::IncidentsFilter,
-        crate::reports::ReportFormat, wire::ErrorBody, wire::WsMessage)),
+        crate::reports::ReportFormat, crate::stills::StillRequest, wire::ErrorBody, wire::WsMessage)),
     modifiers(&Bearer, &CommonErrors),
     tags(
         (name = "incidents", description = "Report, follow and close incidents (dispatcher role to change)"),

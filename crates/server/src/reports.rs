@@ -33,7 +33,7 @@ fn store_error(e: StoreError) -> ApiError {
 }
 
 /// Runs a read of the event log on a blocking thread.
-async fn read_log<T: Send + 'static>(
+pub(crate) async fn read_log<T: Send + 'static>(
     store: fleet::SharedStore,
     f: impl FnOnce(&dyn fleet::store::Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {

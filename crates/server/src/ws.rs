@@ -400,6 +400,9 @@ async fn event_message(e: &FleetEvent, fleet: &FleetHandle) -> Option<WsMessage>
     let t = e.t;
     Some(match &e.what {
         What::Share(_) => return None,
+        What::Still(entry) => WsMessage::Still {
+            still: wire::still::Still::new(entry),
+        },
         What::Incident {
             incident,
             status,

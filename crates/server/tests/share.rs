@@ -436,3 +436,103 @@ async fn shares_and_their_openings_come_back_from_the_event_log() {
         );
     }
 }
+
+/// Reads `resp`'s body until `parts` frames came; None if it ended first.
+async fn frames(
+    body: &mut axum::body::Body,
+    parts: usize,
+    secs: f64,
+) -> Result<usize, &'static str> {
+    use http_body_util::BodyExt as _;
+    let mut buf = Vec::new();
+    let count = |b: &[u8]| b.windows(16).filter(|w| *w == b"--dispatch-frame").count();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
+    while count(&buf) < parts {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err("timed out"),
+            Ok(None) => return Err("ended"),
+            Ok(Some(Err(_))) => return Err("failed"),
+            Ok(Some(Ok(f))) => {
+                if let Ok(d) = f.into_data() {
+                    buf.extend_from_slice(&d);
+                }
+            }
+        }
+    }
+    Ok(count(&buf))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_shows_its_drones_video_in_its_time_zone_until_it_is_revoked() {
+    use tower::ServiceExt as _;
+    let h = harness().await;
+    let s = &h.state;
+    let (id, token) = share(s, r#"{"drone": "hn-1", "pin": "2468"}"#).await;
+    let (st, view) = call(
+        s,
+        "GET",
+        &format!("/api/share/{token}?pin=2468"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    assert_eq!(view["time_zone"], "Asia/Shanghai");
+    // Once discovered, the shared drone says it has a camera.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = call(
+            s,
+            "GET",
+            &format!("/api/share/{token}?pin=2468"),
+            None,
+            None,
+        )
+        .await;
+        if v["drones"][0]["camera"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no camera in the view: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let get = |uri: String| async move {
+        let req = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        dispatch_server::app(s.clone())
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Without its PIN, for a drone not shared: refused, and no opening logged.
+    let r = get(format!("/api/share/{token}/drones/hn-1/video")).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = get(format!("/api/share/{token}/drones/yg-1/video?pin=2468")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get(format!("/api/share/{token}/drones/hn-1/video?pin=2468")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"],
+        "multipart/x-mixed-replace; boundary=dispatch-frame"
+    );
+    let mut body = r.into_body();
+    assert_eq!(frames(&mut body, 2, 15.0).await, Ok(2));
+    let (_, list) = call(s, "GET", "/api/shares", Some(DISPATCHER), None).await;
+    assert_eq!(
+        list[0]["opened"], 1,
+        "the view's reads (one visitor), not the video: {list}"
+    );
+    // Revoked: the video ends within a second.
+    let (st, _) = call(
+        s,
+        "DELETE",
+        &format!("/api/shares/{id}"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(frames(&mut body, usize::MAX, 1.5).await, Err("ended"));
+    let r = get(format!("/api/share/{token}/drones/hn-1/video?pin=2468")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -137,6 +137,10 @@ pub enum Request {
     /// A share link's change to log (the server decides; the fleet keeps
     /// it in the log beside everything else, answered once durable).
     Share(crate::events::ShareEntry),
+    /// A still from a drone's camera to keep as evidence (the server took
+    /// it from the drone's video): logged with its picture, answered once
+    /// durable; refused for an unknown drone or incident.
+    Still(crate::events::StillEntry),
     /// Ends the service loop after this step.
     Stop,
 }
@@ -188,7 +192,9 @@ impl Request {
             | Request::Reassign { .. } => Reply::Incident(Err(e)),
             Request::UpsertZone(_) | Request::RemoveZone(_) => Reply::Zone(Err(e)),
             Request::Command { .. } | Request::Bind { .. } => Reply::Command(Err(e)),
-            Request::Feed(_) | Request::Weather(_) | Request::Share(_) => Reply::Fed(Err(e)),
+            Request::Feed(_) | Request::Weather(_) | Request::Share(_) | Request::Still(_) => {
+                Reply::Fed(Err(e))
+            }
             // Reads and the stop are never refused this way.
             Request::Snapshot
             | Request::Incidents

@@ -99,12 +99,27 @@ impl FleetCore {
                 self.event(crate::events::What::Share(entry));
                 Reply::Fed(Ok(()))
             }
+            Request::Still(entry) => Reply::Fed(self.still(entry)),
             Request::Stop => {
                 self.stopping = true;
                 Reply::Stopping
             }
         };
         self.out.push(Effect::Reply { to: id, reply });
+    }
+
+    /// Logs a still, if its drone and incident are known.
+    fn still(&mut self, entry: crate::events::StillEntry) -> Result<(), ServiceError> {
+        if self.dispatcher.world().drone(&entry.drone).is_none() {
+            return Err(ServiceError::UnknownDrone(entry.drone));
+        }
+        if let Some(i) = entry.incident
+            && self.dispatcher.incident(i).is_none()
+        {
+            return Err(ServiceError::UnknownIncident(i));
+        }
+        self.event(crate::events::What::Still(entry));
+        Ok(())
     }
 
     /// Checks an operator command and starts it; the answer (and the event)

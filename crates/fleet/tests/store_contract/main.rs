@@ -39,6 +39,7 @@ contract!(
     a_newer_row_format_is_refused,
     a_bad_row_is_an_error_not_a_panic,
     it_is_used_from_inside_the_tokio_runtime,
+    a_still_keeps_its_picture_beside_its_event,
 );
 
 fn a_restart_gets_back_incidents_sorties_zones_and_the_numbering(b: &dyn Backend) {
@@ -481,4 +482,68 @@ fn it_is_used_from_inside_the_tokio_runtime(b: &dyn Backend) {
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got, (2, 1));
+}
+
+fn a_still_keeps_its_picture_beside_its_event(b: &dyn Backend) {
+    let jpeg: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let entry = |id: &str, jpeg: &Vec<u8>| fleet::events::StillEntry {
+        still: id.into(),
+        incident: Some(IncidentId(1)),
+        drone: DroneId("hn-1".into()),
+        trigger: fleet::events::StillTrigger::Arrival,
+        taken_at: t(3),
+        lat: 30.4,
+        lon: 120.5,
+        alt_m: 60.0,
+        heading_deg: 90.0,
+        stream: 2,
+        by: "auto".into(),
+        bytes: jpeg.len(),
+        jpeg: std::sync::Arc::new(jpeg.clone()),
+    };
+    let first = event(t(3), What::Still(entry("00aa11bb22cc33dd", &jpeg)));
+    // The same picture stored twice (a retried commit) is one picture.
+    let again = event(t(4), What::Still(entry("00aa11bb22cc33dd", &jpeg)));
+    for events in [vec![first], vec![again]] {
+        commit(
+            &mut *open(b),
+            &Batch {
+                events,
+                next_incident_id: 2,
+                ..Batch::default()
+            },
+        );
+    }
+    let store = open(b);
+    let got = store
+        .still("00aa11bb22cc33dd")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the still was committed"));
+    assert_eq!(got, jpeg);
+    assert_eq!(
+        store
+            .still("ffffffffffffffff")
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
+    let events = store
+        .incident_events(IncidentId(1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.event == "still"), "{events:?}");
+    // The row carries where and when, not the picture.
+    assert_eq!(events[0].body["still"], "00aa11bb22cc33dd");
+    assert_eq!(events[0].body["heading_deg"], 90.0);
+    assert_eq!(events[0].body["bytes"], 5000);
+    assert!(events[0].body.to_string().len() < 1000);
+    let reader = store
+        .reader()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("a file or server log has a reader"));
+    assert_eq!(
+        reader
+            .still("00aa11bb22cc33dd")
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(jpeg)
+    );
 }

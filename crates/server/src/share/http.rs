@@ -200,6 +200,52 @@ pub async fn view(
     Ok(Json(view))
 }
 
+#[utoipa::path(get, path = "/api/share/{token}/drones/{id}/video", tag = "shares",
+    params(("token" = String, Path, description = "The link's token (64 hex digits)", pattern = "^[0-9a-f]{64}$"),
+        ("id" = String, Path, description = "A drone the share shows"),
+        ("pin" = Option<String>, Query, description = "The share's PIN, if it has one", pattern = "^[0-9]{4,12}$")),
+    responses((status = 200, description = "The shared drone's live video (as `/api/drones/{id}/video`), until the share is revoked or expires", content_type = "multipart/x-mixed-replace"),
+        (status = 400, description = "An unknown query parameter", body = wire::ErrorBody),
+        (status = 401, description = "The share has a PIN: none given or a wrong one", body = wire::ErrorBody),
+        (status = 403, description = "The share was revoked (`share_revoked`)", body = wire::ErrorBody),
+        (status = 404, description = "No such share link, a drone the share does not show (`not_shared`), or one without a camera (`no_camera`)", body = wire::ErrorBody),
+        (status = 410, description = "The share expired (`share_expired`)", body = wire::ErrorBody),
+        (status = 429, description = "Too many wrong PINs (`pin_locked`)", body = wire::ErrorBody),
+        (status = 501, description = "The stream is not MJPEG (`stream_not_relayed`)", body = wire::ErrorBody),
+        (status = 503, description = "The camera does not answer (`camera_unavailable`)", body = wire::ErrorBody)))]
+pub async fn video(
+    State(s): State<AppState>,
+    Path((token, id)): Path<(String, String)>,
+    query: Result<Query<PinQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(crate::api::query_error)?;
+    // Not an opening of the view (the page's `GET /api/share/{token}` is).
+    let grant = open(&s, &token, q.pin, None)?;
+    let (_, scope) = view_of(&s, &grant.target, grant.expires_at).await?;
+    if !scope.sees_drone(&id) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_shared",
+            format!("this share does not show drone `{id}`"),
+        ));
+    }
+    // Ends within a watch period of a revocation or the expiry.
+    let shares = s.shares.clone();
+    let stop = async move {
+        let mut watch = tokio::time::interval(super::socket::WATCH_EVERY);
+        loop {
+            watch.tick().await;
+            if !matches!(
+                shares.handle(Input::Watch { id: grant.id }),
+                Output::Live { .. }
+            ) {
+                return;
+            }
+        }
+    };
+    crate::video::respond(&s, &id, None, stop).await
+}
+
 /// `GET /share/{token}`: the page, with the share's status as its own
 /// (200, 403 revoked, 404 unknown, 410 expired: the page says which).
 pub async fn page(State(s): State<AppState>, Path(token): Path<String>) -> Response {
@@ -328,6 +374,7 @@ pub(crate) async fn view_of(
     let view = SharedView {
         shared,
         expires_at,
+        time_zone: s.scenario.time_zone.name().to_owned(),
         incident: incident.as_ref().map(wire::share::SharedIncident::from),
         drones: drone
             .iter()

@@ -60,6 +60,48 @@ pub async fn video(
         q.token.as_deref().or_else(|| bearer(&headers)),
         Role::Viewer,
     )?;
+    respond(&s, &id, q.stream, std::future::pending()).await
+}
+
+/// The drone's live video as a multipart answer, until the relay ends or
+/// `stop` completes (a share revoked or expired).
+pub(crate) async fn respond(
+    s: &AppState,
+    id: &str,
+    stream: Option<u8>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let found = mjpeg_stream(s, id, stream).await?;
+    let mut viewer = s.video.subscribe(&found.uri);
+    first_frame(&mut viewer, id).await?;
+    let parts = futures_util::stream::unfold(viewer, next_part);
+    let body = Body::from_stream(futures_util::StreamExt::take_until(parts, stop));
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("multipart/x-mixed-replace; boundary=dispatch-frame"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// A drone's MJPEG stream as the fleet knows it now.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    /// The drone now (position, heading).
+    pub drone: crate::wire::Drone,
+    pub stream: u8,
+    pub uri: String,
+}
+
+/// The drone's stream `stream` (default: its camera's first), if it is one
+/// the server relays; else the error a viewer gets.
+pub(crate) async fn mjpeg_stream(
+    s: &AppState,
+    id: &str,
+    stream: Option<u8>,
+) -> Result<Found, ApiError> {
     let snap = s.fleet.snapshot().await?;
     let drone = snap
         .drones
@@ -73,7 +115,7 @@ pub async fn video(
             format!("drone `{id}` has no camera (none answered the camera protocol)"),
         )
     })?;
-    let stream = match q.stream {
+    let found = match stream {
         Some(n) => camera.streams.iter().find(|st| st.id == n),
         None => camera.streams.first(),
     }
@@ -83,31 +125,60 @@ pub async fn video(
             "no_such_stream",
             format!(
                 "drone `{id}`'s camera has no stream {}",
-                q.stream.map_or_else(String::new, |n| n.to_string())
+                stream.map_or_else(String::new, |n| n.to_string())
             ),
         )
     })?;
-    if stream.kind != "mjpeg" {
+    if found.kind != "mjpeg" {
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "stream_not_relayed",
             format!(
                 "drone `{id}`'s stream {} is {} at {}: only MJPEG is relayed (see docs/video.md)",
-                stream.id, stream.kind, stream.uri
+                found.id, found.kind, found.uri
             ),
         ));
     }
-    let mut viewer = s.video.subscribe(&stream.uri);
-    first_frame(&mut viewer, &id).await?;
-    let body = Body::from_stream(futures_util::stream::unfold(viewer, next_part));
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("multipart/x-mixed-replace; boundary=dispatch-frame"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(Found {
+        drone: crate::wire::Drone::from(drone),
+        stream: found.id,
+        uri: found.uri.clone(),
+    })
+}
+
+/// The next whole frame of `uri`'s relay (joining it for that frame).
+pub(crate) async fn grab(s: &AppState, uri: &str, id: &str) -> Result<Bytes, ApiError> {
+    let mut viewer = s.video.subscribe(uri);
+    first_frame(&mut viewer, id).await?;
+    let next = async {
+        loop {
+            match viewer.frames.recv().await {
+                Ok(jpeg) => return Ok(jpeg),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "camera_unavailable",
+                        format!("drone `{id}`'s camera stream closed; try again"),
+                    )
+                    .retry_after(1));
+                }
+            }
+        }
+    };
+    tokio::time::timeout(FIRST_FRAME, next)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "camera_unavailable",
+                format!(
+                    "drone `{id}`'s camera sent no frame within {} s",
+                    FIRST_FRAME.as_secs()
+                ),
+            )
+            .retry_after(2))
+        })
 }
 
 /// Waits until the relay streams, or says why it does not.

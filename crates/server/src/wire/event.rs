@@ -105,6 +105,8 @@ pub enum WsMessage {
         aircraft: String,
         note: String,
     },
+    /// A still from a drone's camera was kept as evidence.
+    Still { still: super::still::Still },
     /// The manned traffic picture, once a second while there is any.
     Traffic {
         time: DateTime<Utc>,

@@ -18,6 +18,7 @@
 //! - [`event`]: websocket messages.
 //! - [`share`]: share links, and what a shared view sees.
 //! - [`wind`]: the wind field and how it shaped a plan.
+//! - [`still`]: stills from the drones' cameras kept as evidence.
 
 pub mod cluster;
 pub mod event;
@@ -26,6 +27,7 @@ pub mod incident;
 pub mod report;
 pub mod service;
 pub mod share;
+pub mod still;
 pub mod traffic;
 pub mod wind;
 pub mod zone;

@@ -72,6 +72,8 @@ pub struct SharedView {
     /// `incident` or `drone`: what was shared.
     pub shared: SharedWhat,
     pub expires_at: DateTime<Utc>,
+    /// The IANA time zone the view writes times in (the scenario's region's).
+    pub time_zone: String,
     /// The shared incident, or the one the shared drone serves (null: none).
     pub incident: Option<SharedIncident>,
     /// The shared drone, or the one serving the shared incident (none, or one).
@@ -165,6 +167,9 @@ pub struct SharedDrone {
     pub mode: String,
     pub armed: bool,
     pub link: LinkStatus,
+    /// Whether it has a camera: its video is at
+    /// `/api/share/{token}/drones/{id}/video`.
+    pub camera: bool,
 }
 
 impl From<&Drone> for SharedDrone {
@@ -182,6 +187,7 @@ impl From<&Drone> for SharedDrone {
             mode: d.mode.clone(),
             armed: d.armed,
             link: d.link.status,
+            camera: d.camera.is_some(),
         }
     }
 }
