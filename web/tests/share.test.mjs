@@ -4,7 +4,11 @@
 // "Share" in the incident's panel, opens the link in a fresh browser (no
 // token, no login), checks that only the shared drone is on its map and
 // moves there, saves docs/img/share-view.png, then presses "Revoke" and
-// checks that the shared page says so within a couple of seconds.
+// checks that the shared page says so within a couple of seconds. The
+// viewers' browsers run on UTC: times must be the scenario's (Asia/Shanghai).
+// Then a drone shared on its own (hn-1, which has a camera), opened on a
+// phone in Chinese: its live video through the share's relay, ended by the
+// revocation; saves docs/img/share-drone-phone.png.
 //
 // env: DISPATCHER (the binary, default ../target/debug/dispatcher),
 //      CHROMIUM (default /usr/bin/chromium), SHOTS (default ../docs/img).
@@ -58,14 +62,15 @@ const url = await new Promise((ok, fail) => {
 
 // Each browser with a fresh, empty profile of its own.
 const profiles = [];
-async function browser() {
+async function browser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), "chromium-"));
   profiles.push(profile);
   return chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     viewport: { width: 1200, height: 760 },
-    timezoneId: "Asia/Shanghai",
+    timezoneId: "UTC",
+    ...options,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
@@ -73,6 +78,7 @@ async function browser() {
 
 let desk = null;
 let crew = null;
+let warden = null;
 try {
   desk = await browser();
   const page = desk.pages()[0] ?? (await desk.newPage());
@@ -109,6 +115,7 @@ try {
   const view = crew.pages()[0] ?? (await crew.newPage());
   const viewErrors = [];
   view.on("pageerror", (e) => viewErrors.push(String(e)));
+  globalThis.viewErrors = viewErrors;
   await view.goto(link);
   await until("the live view", () => view.evaluate(() => window.sharedView?.live && window.sharedView.markers.length > 0), 20000);
   const seen = await view.evaluate(() => ({ drones: window.sharedView.drones, markers: window.sharedView.markers,
@@ -130,8 +137,9 @@ try {
   const html = await view.content();
   check("the page holds no API token, no other incident and no caller details",
     !html.includes("demo-") && !html.includes("caller Li") && !html.includes(`Incident #${other.id}`));
-  const tl = await view.evaluate(() => document.querySelectorAll("#timeline li").length);
-  check("the incident's time line is shown", tl >= 2, `${tl} lines`);
+  const tl = await view.evaluate(() => [...document.querySelectorAll("#timeline li small")].map((e) => e.textContent));
+  check("the incident's time line is shown", tl.length >= 2, `${tl.length} lines`);
+  check("a browser on UTC shows the time line in the scenario's zone (13:00, not 05:00)", tl.every((x) => /^13:0\d:\d\d$/.test(x)), tl.join(", "));
   await view.waitForTimeout(1500);
   await view.screenshot({ path: join(shots, "share-view.png") });
 
@@ -156,10 +164,47 @@ try {
   check("the link stays revoked when opened again", /revoked/.test(await view.textContent("#share-banner")));
   check("no script errors", errors.length === 0 && viewErrors.length === 0, [...errors, ...viewErrors].join("; "));
   void closed;
+
+  // A drone shared on its own, opened on a phone in Chinese.
+  const made = await page.evaluate(async () => {
+    const r = await fetch("/api/shares", { method: "POST",
+      headers: { Authorization: "Bearer demo-dispatcher", "Content-Type": "application/json" },
+      body: JSON.stringify({ drone: "hn-1", expires_in_s: 600 }) });
+    return r.json();
+  });
+  warden = await browser({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: "zh-CN" });
+  const phone = warden.pages()[0] ?? (await warden.newPage());
+  const phoneErrors = [];
+  phone.on("pageerror", (e) => phoneErrors.push(String(e)));
+  await phone.goto(`${url}${made.url}`);
+  const video = await until("the shared drone's video", () => phone.evaluate(() => {
+    const img = document.querySelector("#share-video img");
+    return img?.naturalWidth === 640 ? img.src : null;
+  }), 30000);
+  check("a shared drone with a camera plays its video through the share's relay",
+    video.includes(`/api/share/`) && video.includes("/drones/hn-1/video") && !video.includes("token="), video.replace(/[0-9a-f]{60}/, "…"));
+  const head = await phone.evaluate(() => ({ title: document.getElementById("title").textContent,
+    expires: document.getElementById("expires").textContent, lang: document.documentElement.lang }));
+  const until8 = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
+    .format(new Date(made.expires_at));
+  check("the shared view speaks Chinese, its expiry in the scenario's zone", head.lang === "zh-CN" && head.title === "共享的无人机" &&
+    head.expires.includes(until8), JSON.stringify(head));
+  const fits = await phone.evaluate(() => document.querySelector("#share-video img").getBoundingClientRect().right <= window.innerWidth + 1);
+  check("the video fits the phone's width", fits);
+  await phone.evaluate(() => document.getElementById("share-video").scrollIntoView());
+  await phone.waitForTimeout(800);
+  await phone.screenshot({ path: join(shots, "share-drone-phone.png") });
+  const del = await page.evaluate(async (id) => (await fetch(`/api/shares/${id}`, { method: "DELETE",
+    headers: { Authorization: "Bearer demo-dispatcher" } })).status, made.id);
+  const ended = await until("the phone's view to close", () => phone.evaluate(() => window.sharedView.closed &&
+    !document.querySelector("#share-video img") ? document.getElementById("share-banner").textContent : null), 5000);
+  check("revoking the drone's share closes the view and its video", del === 204 && /撤销/.test(ended), `${del}: ${ended}`);
+  check("no script errors on the phone", phoneErrors.length === 0, phoneErrors.join("; "));
 } catch (e) {
-  check("browser test", false, e.message);
+  check("browser test", false, `${e.message} ${(globalThis.viewErrors ?? []).join("; ")}`);
 } finally {
   await crew?.close();
+  await warden?.close();
   await desk?.close();
   const exited = new Promise((ok) => server.on("exit", ok));
   server.kill("SIGINT");

@@ -13,6 +13,7 @@ import { initPhone } from "./phone.js";
 import { initReports } from "./reports.js";
 import { initSelected } from "./selected.js";
 import { initServers } from "./servers.js";
+import { initStills } from "./stills.js";
 import { connect } from "./socket.js";
 import { state } from "./state.js";
 import { startWindPolling } from "./wind.js";
@@ -23,6 +24,7 @@ expose();
 initHeader();
 initPhone();
 initSelected();
+initStills();
 initLists();
 initReports();
 

@@ -8,6 +8,7 @@ import { replay } from "./replay.js";
 import { shareControls } from "./sharing.js";
 import { canDispatch, launchHeld, putIncident, state, subscribe } from "./state.js";
 import { canResolve, droneStateLabel, isTerminal, linkLabel, statusLabel } from "./status.js";
+import { attachSnapshot, snapshotButton, stillsBox } from "./stills.js";
 import { attachCamera, cameraButtons, refreshCamera, showVideo } from "./video.js";
 import { fmtAge, reasonNamesWind, sortieWindText, windRejectionText, windText } from "./wind.js";
 
@@ -74,8 +75,11 @@ function renderDrone(box, d) {
   const playing = sameDrone ? box.querySelector(".video-holder") : null;
   box.dataset.drone = d.id;
   const dt = (k) => `<dt>${esc(t(`drone.${k}`))}</dt>`;
+  // A still for the incident it serves, from the stream it shows.
+  const snapshot = canDispatch() && d.camera && d.incident != null;
   box.innerHTML = `<b>${esc(t("drone.title", { id: d.id }))}</b> <small>${esc(d.capabilities.map((c) => label("cap", c)).join(", "))}</small>
       ${cameraButtons(d)}<div class="video-holder"></div>
+      ${snapshot ? `<div class="buttons">${snapshotButton()}</div><div class="still-msg msg"></div>` : ""}
       <dl>
         ${dt("state")}<dd data-f="state"></dd>${dt("battery")}<dd data-f="battery"></dd>
         ${dt("altitude")}<dd data-f="alt"></dd>${dt("speed")}<dd data-f="speed"></dd>
@@ -98,6 +102,7 @@ function renderDrone(box, d) {
   else if (d.camera) showVideo(box.querySelector(".video-holder"), d);
   else refreshCamera(d, () => { if (state.selectedDrone === d.id) renderSelected(); });
   attachCamera(box, d);
+  if (snapshot) attachSnapshot(box, d.incident, d.id);
   updateSelectedDrone();
 }
 
@@ -119,6 +124,8 @@ function renderIncident(box, i) {
       ${windLines(i.assignment)}
       ${flightLine(i.assignment)}
       ${serving?.camera ? `<div class="video-holder"></div>` : ""}
+      ${serving?.camera && canDispatch() ? `<div class="buttons">${snapshotButton()}</div><div class="still-msg msg"></div>` : ""}
+      ${stillsBox(i.id)}
       <ol>${i.timeline.map((e) => `<li>${fmtTime(e.at)} <b>${esc(statusLabel(e.status))}</b> <span class="srv">${esc(e.note)}</span></li>`).join("")}</ol>
       <div class="buttons"><button data-replay="1">${esc(t("incident.replay"))}</button></div><div class="replay"></div>` +
     (canDispatch() && !ended ? `<div class="buttons">
@@ -135,6 +142,7 @@ function renderIncident(box, i) {
   if (holder && playing?.dataset.video?.startsWith(`${serving.id}/`)) holder.replaceWith(playing);
   else if (holder) showVideo(holder, serving);
   else if (serving) refreshCamera(serving, () => { if (state.selectedIncident === i.id) renderSelected(); });
+  if (serving?.camera) attachSnapshot(box, i.id, serving.id);
   box.querySelector("[data-replay]").addEventListener("click", () => replay(i.id, box.querySelector(".replay")));
   for (const b of box.querySelectorAll("button[data-a]")) {
     b.addEventListener("click", async () => {

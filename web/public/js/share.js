@@ -5,17 +5,19 @@
 // server closes with 4403 when the share is revoked and 4410 when it
 // expires; the page then says so and stops. Where the socket is not
 // served (a follower of a cluster) the state is asked for again every 5 s.
+// Times are in the scenario's time zone (the view's `time_zone`); the page
+// speaks the viewer's language (i18n.js, switchable like the map's); a
+// shared drone with a camera plays its live video through the server's
+// relay for this share (/api/share/<token>/drones/<id>/video), which the
+// server ends when the share is revoked or expires.
 import { leafletLoaded } from "./assets.js";
-import { esc, fmtTime, kindLabel } from "./format.js";
+import { esc, fmtTime, kindLabel, setTimeZone } from "./format.js";
+import { applyStatic, switchLang, t } from "./i18n.js";
 import { addBasemap } from "./layers/basemap.js";
-import { droneStateColour, incidentColour, isTerminal, statusLabel } from "./status.js";
+import { droneStateColour, droneStateLabel, incidentColour, isTerminal, linkLabel, statusLabel } from "./status.js";
 
 const token = location.pathname.split("/").filter(Boolean).pop() ?? "";
-const CLOSED = {
-  4403: "This shared view was revoked by the dispatcher.",
-  4410: "This shared view has expired.",
-  4404: "This shared view no longer exists.",
-};
+const CLOSED = { 4403: "sv.revoked", 4410: "sv.expired", 4404: "sv.gone" };
 const POLL_MS = 5000;
 
 const view = { pin: null, incident: null, drones: new Map(), closed: null, socket: null, poll: null };
@@ -29,11 +31,15 @@ window.sharedView = {
   get closed() { return view.closed; },
   get live() { return view.socket?.readyState === WebSocket.OPEN; },
   get markers() { return [...layer.drones.keys()]; },
+  get video() { return document.querySelector("#share-video img")?.src ?? null; },
 };
 
 start();
 
 async function start() {
+  applyStatic();
+  document.title = t("sv.page_title");
+  document.getElementById("lang").addEventListener("click", switchLang);
   document.getElementById("pin").querySelector("form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     view.pin = document.getElementById("pin-input").value.trim();
@@ -48,7 +54,7 @@ async function load() {
   try {
     r = await fetch(`/api/share/${encodeURIComponent(token)}${view.pin ? `?pin=${encodeURIComponent(view.pin)}` : ""}`);
   } catch (e) {
-    banner(`The server does not answer (${e.message}); retrying.`, "info");
+    banner(t("sv.no_answer", { reason: e.message }), "info");
     setTimeout(load, POLL_MS);
     return;
   }
@@ -71,8 +77,8 @@ function refused(status, code, message) {
     return;
   }
   pinBox.hidden = true;
-  const text = status === 403 ? CLOSED[4403] : status === 410 ? CLOSED[4410] : status === 404
-    ? "There is no such shared view (the link may be mistyped)." : `The view cannot be opened: ${message ?? `HTTP ${status}`}`;
+  const text = status === 403 ? t(CLOSED[4403]) : status === 410 ? t(CLOSED[4410]) : status === 404
+    ? t("sv.unknown") : t("sv.cannot_open", { reason: message ?? `HTTP ${status}` });
   close(text);
 }
 
@@ -80,7 +86,8 @@ function refused(status, code, message) {
 function close(text) {
   view.closed = text;
   banner(text);
-  setConn("closed", false);
+  setConn("sv.conn_closed", false);
+  stopVideo();
   clearInterval(view.poll);
   view.poll = null;
   if (view.socket && view.socket.readyState <= WebSocket.OPEN) view.socket.close();
@@ -94,7 +101,7 @@ function connect() {
   view.socket = ws;
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data);
-    if (msg.type === "share") { opened = true; setConn("live", true); show(msg.view); }
+    if (msg.type === "share") { opened = true; setConn("sv.conn_live", true); show(msg.view); }
     else if (msg.type === "telemetry") msg.drones.forEach(telemetry);
     else if (msg.type === "incident" && msg.incident?.id != null) { view.incident = msg.incident; showIncident(); }
     else if (msg.type === "drone") { const d = view.drones.get(msg.drone); if (d) { d.state = msg.state; showDrone(d); } }
@@ -102,14 +109,14 @@ function connect() {
   ws.onclose = (ev) => {
     view.socket = null;
     if (view.closed) return;
-    if (CLOSED[ev.code]) { close(CLOSED[ev.code]); return; }
+    if (CLOSED[ev.code]) { close(t(CLOSED[ev.code])); return; }
     if (!opened) {
       // No live socket here: follow the state by asking for it.
-      setConn("every 5 s", true);
+      setConn("sv.conn_polling", true);
       view.poll ??= setInterval(refresh, POLL_MS);
       return;
     }
-    setConn("reconnecting", false);
+    setConn("sv.conn_reconnecting", false);
     setTimeout(() => { if (!view.closed) load(); }, 1000);
   };
 }
@@ -123,8 +130,9 @@ async function refresh() {
 }
 
 function show(v) {
-  document.getElementById("title").textContent = v.shared === "drone" ? "Shared drone" : "Shared incident";
-  document.getElementById("expires").textContent = `link open until ${fmtTime(v.expires_at)} (your clock)`;
+  if (v.time_zone) setTimeZone(v.time_zone);
+  document.getElementById("title").textContent = t(v.shared === "drone" ? "sv.title_drone" : "sv.title_incident");
+  document.getElementById("expires").textContent = t("sv.until", { time: fmtTime(v.expires_at) });
   view.incident = v.incident;
   const seen = new Set(v.drones.map((d) => d.id));
   for (const id of [...view.drones.keys()]) if (!seen.has(id)) dropDrone(id);
@@ -135,6 +143,35 @@ function show(v) {
   ensureMap(v);
   showIncident();
   for (const d of view.drones.values()) showDrone(d);
+  showVideo();
+}
+
+// The live video of the first shared drone with a camera (the incident's
+// serving drone, or the shared drone), kept playing across updates.
+function showVideo() {
+  const box = document.getElementById("share-video");
+  if (view.closed) return;
+  const d = [...view.drones.values()].find((x) => x.camera);
+  if (!d) { stopVideo(); return; }
+  if (box.dataset.drone === d.id) return;
+  stopVideo();
+  box.dataset.drone = d.id;
+  const q = view.pin ? `?pin=${encodeURIComponent(view.pin)}` : "";
+  box.innerHTML = `<img class="video" alt="${esc(t("video.alt", { id: d.id }))}" width="640" height="360">
+    <div class="video-caption">${esc(d.id)} &middot; ${esc(t("video.live"))}</div>`;
+  const img = box.querySelector("img");
+  img.addEventListener("error", () => {
+    if (!view.closed) box.querySelector(".video-caption").textContent = t("video.no_answer", { id: d.id });
+  });
+  img.src = `/api/share/${encodeURIComponent(token)}/drones/${encodeURIComponent(d.id)}/video${q}`;
+}
+
+function stopVideo() {
+  const box = document.getElementById("share-video");
+  const img = box.querySelector("img");
+  if (img) img.src = "";
+  box.innerHTML = "";
+  delete box.dataset.drone;
 }
 
 function telemetry(e) {
@@ -167,12 +204,13 @@ function showIncident() {
   const box = document.getElementById("share-incident");
   if (!i) { box.hidden = true; return; }
   box.hidden = false;
-  document.getElementById("incident-title").textContent = `Incident #${i.id}: ${kindLabel(i.kind)}`;
+  document.getElementById("incident-title").textContent = t("sv.incident_title", { id: i.id, kind: kindLabel(i.kind) });
+  const dt = (k) => `<dt>${esc(t(`sv.${k}`))}</dt>`;
   document.getElementById("incident-facts").innerHTML =
-    `<dt>status</dt><dd class="st-${esc(i.status)}">${esc(statusLabel(i.status))}</dd>` +
-    `<dt>reported</dt><dd>${esc(fmtTime(i.reported_at))}</dd>` +
-    `<dt>drone</dt><dd>${esc(i.drone ?? "none")}</dd>` +
-    (i.eta && !isTerminal(i.status) ? `<dt>ETA</dt><dd>${esc(fmtTime(i.eta))}</dd>` : "");
+    `${dt("status")}<dd class="st-${esc(i.status)}">${esc(statusLabel(i.status))}</dd>` +
+    `${dt("reported")}<dd>${esc(fmtTime(i.reported_at))}</dd>` +
+    `${dt("drone")}<dd>${esc(i.drone ?? t("sv.none"))}</dd>` +
+    (i.eta && !isTerminal(i.status) ? `${dt("eta")}<dd>${esc(fmtTime(i.eta))}</dd>` : "");
   document.getElementById("timeline").innerHTML = i.timeline
     .map((e) => `<li><small>${esc(fmtTime(e.at))}</small> <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("");
   if (!map) return;
@@ -189,8 +227,8 @@ function showIncident() {
 function showDrone(d) {
   const list = document.getElementById("drone-facts");
   list.innerHTML = [...view.drones.values()].map((x) =>
-    `<li><b>${esc(x.id)}</b> ${esc(x.state ?? "")}, ${esc(x.mode ?? "")}${x.armed ? ", armed" : ""}<br>` +
-    `<small>${Math.round(x.alt_m ?? 0)} m, ${(x.ground_speed_mps ?? 0).toFixed(1)} m/s, battery ${Math.round(x.battery_pct ?? 0)}%, link ${esc(x.link ?? "")}</small></li>`).join("");
+    `<li><b>${esc(x.id)}</b> ${esc(x.state ? droneStateLabel(x.state) : "")}, ${esc(x.mode ?? "")}${x.armed ? esc(t("sv.armed")) : ""}<br>` +
+    `<small>${esc(t("sv.drone_line", { alt: Math.round(x.alt_m ?? 0), speed: (x.ground_speed_mps ?? 0).toFixed(1), battery: Math.round(x.battery_pct ?? 0), link: x.link ? linkLabel(x.link) : "" }))}</small></li>`).join("");
   if (!map || d.lat == null) return;
   const at = [d.lat, d.lon];
   const last = d.trail[d.trail.length - 1];
@@ -206,9 +244,9 @@ function showDrone(d) {
   }
   m.setLatLng(at);
   m.setIcon(L.divIcon({ className: "share-drone", html, iconSize: [24, 24], iconAnchor: [12, 12] }));
-  let t = layer.trails.get(d.id);
-  if (!t) { t = L.polyline([], { color: "rgba(26,95,180,.6)", weight: 2 }).addTo(map); layer.trails.set(d.id, t); }
-  t.setLatLngs(d.trail);
+  let trail = layer.trails.get(d.id);
+  if (!trail) { trail = L.polyline([], { color: "rgba(26,95,180,.6)", weight: 2 }).addTo(map); layer.trails.set(d.id, trail); }
+  trail.setLatLngs(d.trail);
 }
 
 function dropDrone(id) {
@@ -226,8 +264,8 @@ function banner(text, kind = "error") {
   b.textContent = text ?? "";
 }
 
-function setConn(text, ok) {
+function setConn(key, ok) {
   const c = document.getElementById("conn");
-  c.textContent = text;
+  c.textContent = t(key);
   c.classList.toggle("live", ok);
 }

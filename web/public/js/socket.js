@@ -5,7 +5,7 @@ import { api, getToken, wsUrl } from "./api.js";
 import { failover } from "./servers.js";
 import {
   addAlert, addDroneEvent, applyDroneState, applyIncidentEvent, applySnapshot, applyTelemetry,
-  applyTraffic, setClock, setConnection, setZones,
+  addStill, applyTraffic, setClock, setConnection, setZones,
 } from "./state.js";
 import { label, t } from "./i18n.js";
 
@@ -48,6 +48,7 @@ export function connect() {
       case "notice": console.info(`dispatcher: ${m.message}`); break;
       case "link": addDroneEvent(m.drone, { t: m.t, local: true, text: t("story.link", { status: label("link", m.status) }) }); break;
       case "traffic": applyTraffic(m); break;
+      case "still": addStill(m.still); break;
       // What manned traffic made a drone do: its story, and a line in the alerts.
       case "airspace":
         if (m.drone) addDroneEvent(m.drone, { t: m.t, local: true, text: t("story.traffic", { step: m.step.replaceAll("_", " "), note: m.note }) });

@@ -3,7 +3,8 @@
 // subscribe to topics and re-render. Topics: session, view, clock,
 // connection, snapshot, drones, incidents (detail: the incident's id, or
 // null for all), zones, hangars, wind (the hangars' wind), alerts, selection, traffic,
-// server (which server of a cluster the page talks to), sheet (on a phone,
+// server (which server of a cluster the page talks to), stills (detail:
+// the incident's id), sheet (on a phone,
 // whether the side panel's bottom sheet is open).
 import { isTerminal } from "./status.js";
 
@@ -22,6 +23,9 @@ const data = {
   server: null, // the server in use: { origin, node, role, leader, up }
   // Manned aircraft and what the fleet holds for them (the `traffic` message).
   traffic: { tracks: [], heldLaunches: [], heldDrones: [] },
+  // Incident id -> its stills (GET /api/incidents/ID/stills, then the
+  // `still` messages), oldest first.
+  stills: new Map(),
 };
 
 // Read it anywhere; assigning to it outside this module throws.
@@ -181,6 +185,24 @@ export function addDroneEvent(drone, entry) {
   if (list.length > 30) list.pop();
   data.droneEvents.set(drone, list);
   emit("droneEvents", drone);
+}
+
+// A still kept for an incident (from the socket, or the snapshot button's
+// answer: the same still twice is kept once).
+export function addStill(s) {
+  if (s.incident == null) return;
+  const list = data.stills.get(s.incident);
+  if (!list) return; // not loaded yet: the list's GET will bring it
+  if (list.some((x) => x.id === s.id)) return;
+  list.push(s);
+  list.sort((a, b) => a.t.localeCompare(b.t));
+  emit("stills", s.incident);
+}
+
+// An incident's stills as GET /api/incidents/ID/stills answered.
+export function setStills(incident, list) {
+  data.stills.set(incident, [...list].sort((a, b) => a.t.localeCompare(b.t)));
+  emit("stills", incident);
 }
 
 export function addAlert(a) {

@@ -34,7 +34,7 @@ export function showVideo(holder, d, streamId) {
     <div class="video-caption">${esc(d.id)} &middot; ${esc(stream.name)}${stream.thermal ? ` (${esc(t("video.thermal"))})` : ""} &middot; ${esc(t("video.live"))}</div>`;
   const img = holder.querySelector("img");
   img.addEventListener("error", () => {
-    holder.querySelector(".video-caption").textContent = `${d.id}: the camera does not answer`;
+    holder.querySelector(".video-caption").textContent = t("video.no_answer", { id: d.id });
   });
   img.src = videoUrl(d.id, stream.id);
 }
