@@ -31,6 +31,21 @@ if [ ${#browser_pkgs[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)
   apt-get update -qq && apt-get install -y -qq "${browser_pkgs[@]}" >/dev/null
 fi
 
+# The Python and npm packages download while the Rust tests build and run
+# (their output in files, shown if they fail).
+prep="$(mktemp -d)"
+(
+  { [ -x .venv/bin/python ] || python3 -m venv .venv; } &&
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sitl/requirements.txt &&
+  # MAVProxy for the docs' recipe test, without its GUI and map dependencies
+  # (wxPython, OpenCV, VTK, matplotlib: over a gigabyte that the console needs not).
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps MAVProxy==1.8.75
+) >"$prep/pip.log" 2>&1 &
+pip_job=$!
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) >"$prep/npm.log" 2>&1 &
+npm_job=$!
+trap 'stop_services; rm -rf "$log" "$prep"' EXIT
+
 # One build of everything with the test features unified (the binaries the
 # SITL and browser tests run come from it too: no second build of the
 # dependencies with other features), then the tests.
@@ -39,23 +54,35 @@ cargo test --workspace --all-targets 2>&1 | tee "$log"
 
 # Bounded fuzzing of every input surface (docs/reliability.md, "Fuzzing").
 target/debug/fuzz all --seconds "${FUZZ_SECONDS:-15}" 2>&1 | tee -a "$log"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+if ! wait "$pip_job"; then
+  cat "$prep/pip.log"
+  echo "error: installing the SITL tests' Python packages failed (above)" >&2
+  exit 1
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/sitl/requirements.txt
-# MAVProxy for the docs' recipe test, without its GUI and map dependencies
-# (wxPython, OpenCV, VTK, matplotlib: over a gigabyte that the console needs not).
-.venv/bin/pip install --quiet --disable-pip-version-check --no-deps MAVProxy==1.8.75
 DRONE_SIM="$PWD/target/debug/drone-sim" DISPATCHER="$PWD/target/debug/dispatcher" \
   .venv/bin/python -m pytest -q -p no:cacheprovider -n 3 tests/sitl 2>&1 | tee -a "$log"
 
-(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/map.test.mjs 2>&1 | tee -a "$log"
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/failover.test.mjs 2>&1 | tee -a "$log"
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/phone.test.mjs 2>&1 | tee -a "$log"
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/zh.test.mjs 2>&1 | tee -a "$log"
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/share.test.mjs 2>&1 | tee -a "$log"
-DISPATCHER="$PWD/target/debug/dispatcher" node web/tests/video.test.mjs 2>&1 | tee -a "$log"
+if ! wait "$npm_job"; then
+  cat "$prep/npm.log"
+  echo "error: installing or building the web map's packages failed (above)" >&2
+  exit 1
+fi
+# The browser tests in two lanes at once, each lane's one after the other;
+# each test's output in a file of its own, shown in a fixed order after.
+lane() {
+  for t in "$@"; do
+    DISPATCHER="$PWD/target/debug/dispatcher" node "web/tests/$t.test.mjs" >"$prep/$t.log" 2>&1 \
+      || echo "$t" >>"$prep/failed"
+  done
+}
+lane map zh share &
+lane_a=$!
+lane failover phone video &
+lane_b=$!
+wait "$lane_a" "$lane_b"
+for t in map failover phone zh share video; do
+  tee -a "$log" <"$prep/$t.log"
+done
 
 # One closing line for the whole run.
 awk '
@@ -65,3 +92,7 @@ awk '
   /^[0-9]+ passed/ || / passed in / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   END { printf "total: %d passed, %d failed\n", p, f }
 ' "$log"
+if [ -s "$prep/failed" ]; then
+  echo "error: browser tests failed: $(tr '\n' ' ' <"$prep/failed")" >&2
+  exit 1
+fi

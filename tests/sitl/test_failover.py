@@ -23,6 +23,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.request
 
 import pytest
 
@@ -87,6 +88,25 @@ def api(srv, *a):
         return srv.api(*a)
     except (OSError, urllib.error.URLError) as e:
         return None, str(e)
+
+
+def first_frame(srv, path):
+    """The first JPEG of an MJPEG answer, or None while it is refused."""
+    try:
+        with urllib.request.urlopen(srv.url + path, timeout=15) as r:
+            if r.status != 200 or not r.headers["Content-Type"].startswith("multipart/x-mixed-replace"):
+                return None
+            length = None
+            while True:
+                line = r.readline()
+                if not line:
+                    return None
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                elif line == b"\r\n" and length:
+                    return r.read(length)
+    except (OSError, urllib.error.URLError):
+        return None
 
 
 def incident(srv, iid):
@@ -185,6 +205,13 @@ def test_a_follower_takes_over_a_rescue_within_5_s_of_the_leader_being_killed(da
             st, m = api(srv, "GET", "/api/metrics", "demo-viewer")
             assert st == 200 and m["websocket"]["clients"] == clients, (st, m)
         assert api(c, "GET", "/api/metrics", None)[0] == 401
+        # Video is relayed by the follower itself (a stream is no answer to
+        # forward over the bus); the drone's camera is the leader's.
+        jpeg = wait(lambda: first_frame(c, "/api/drones/hn-1/video?token=demo-viewer"), 30, "hn-1's video on c")
+        assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9" and len(jpeg) > 5000, len(jpeg)
+        st, err = api(c, "GET", "/api/drones/yg-1/video", "demo-viewer")
+        assert st == 404 and err["error"]["code"] == "no_camera", (st, err)
+        assert api(c, "GET", "/api/drones/hn-1/video", None)[0] == 401
         st, inc = api(c, "POST", "/api/incidents", "demo-dispatcher", PIW)
         assert st == 201 and inc["id"] == 1 and inc["drone"] == "yg-1", (st, inc)
         assert "accepted incident #1" in a.output() or incident(a, 1), a.output()

@@ -12,7 +12,9 @@
 //!   state (`/api/share/{token}`) is the leader's, forwarded like any API
 //!   call. Its live socket (`/ws/share/{token}`) needs the leader's share
 //!   book: a follower answers it `503 share_on_leader`, and the page
-//!   follows the state by asking it again every few seconds.
+//!   follows the state by asking it again every few seconds. So does a
+//!   share's video; a viewer's (`/api/drones/{id}/video`) is relayed by
+//!   this server itself (`video::on_follower`).
 //! - `GET /api/metrics` is its own too: the latency and websocket counters
 //!   of this server's hub (each server is measured, and scraped, by itself).
 
@@ -38,6 +40,8 @@ pub struct Follower {
     /// Fed by this server's links and the bus's events.
     pub hub: Hub,
     pub web_dir: Option<std::path::PathBuf>,
+    /// This server's own video relays (`video::on_follower`).
+    pub video: crate::video::Relays,
 }
 
 /// The follower's routes beside the standby's health.
@@ -47,6 +51,11 @@ pub(crate) fn routes(router: Router<Standby>, f: &Follower) -> Router<Standby> {
         .route("/api/metrics", get(metrics))
         .route("/share/{token}", get(share_page))
         .route("/ws/share/{token}", get(share_socket))
+        .route("/api/share/{token}/drones/{id}/video", get(share_socket))
+        .route(
+            "/api/drones/{id}/video",
+            get(crate::video::on_follower::video),
+        )
         .route("/api/{*rest}", any(forward))
         .route("/api", any(forward));
     if let Some(dir) = &f.web_dir {
@@ -90,13 +99,13 @@ async fn share_page(State(s): State<Standby>) -> Response {
     crate::share::http::page_file(dir.as_deref(), StatusCode::OK).await
 }
 
-/// A shared view's socket needs the leader's share book.
+/// A shared view's socket and video need the leader's share book.
 async fn share_socket(State(s): State<Standby>) -> Response {
     let leader = s.cluster.status.borrow().leader.clone();
     retry_later(
         "share_on_leader",
         format!(
-            "a shared view's live socket is served by the leader ({}); this server forwards its state only",
+            "a shared view's live socket and video are served by the leader ({}); this server forwards its state only",
             leader.as_deref().unwrap_or("none just now")
         ),
     )

@@ -89,8 +89,10 @@ impl Cameras {
         std::thread::Builder::new()
             .name("camera-render".into())
             .spawn(move || {
+                let mut seq = 0u64;
                 while let Ok(job) = rx.recv() {
-                    match render_jpeg(&job.view, &job.scene) {
+                    seq += 1;
+                    match render_jpeg(&job.view, &job.scene, seq) {
                         Some(jpeg) => {
                             worker_stats.frames_rendered.fetch_add(1, Ordering::Relaxed);
                             if let Some((_, tx)) = job.feeds.streams.get(job.stream) {
@@ -169,7 +171,9 @@ impl Cameras {
             let s = &unit.camera.spec.streams[0];
             let view = view_of(v, s, p.time_boot_ms as f64 / 1000.0);
             let scene = scene_near(&self.ground, i, vehicles);
-            match render_jpeg(&view, &scene) {
+            // A capture's number is its image index.
+            let seq = u64::from(index);
+            match render_jpeg(&view, &scene, seq) {
                 Some(jpeg) => {
                     unit.feeds.store_capture(index, jpeg);
                     self.stats.captures.fetch_add(1, Ordering::Relaxed);
@@ -260,9 +264,35 @@ impl Cameras {
     }
 }
 
-fn render_jpeg(view: &View, scene: &Scene) -> Option<Jpeg> {
+fn render_jpeg(view: &View, scene: &Scene, seq: u64) -> Option<Jpeg> {
     let img = render::render(view, scene);
-    render::encode_jpeg(&img, QUALITY).ok().map(Jpeg::from)
+    let jpeg = render::encode_jpeg(&img, QUALITY).ok()?;
+    Some(Jpeg::from(stamped(
+        jpeg,
+        seq,
+        chrono::Utc::now().timestamp_micros(),
+    )))
+}
+
+/// The frame with a JPEG comment (COM, `FF FE`) after its start of image:
+/// `frame <seq> t=<Unix microseconds>`, the frame's number and when it was
+/// made. Two frames of a view that did not change differ by it, and a
+/// viewer can tell how old a frame is (scripts/bench-video.py); decoders
+/// skip comments.
+pub(crate) fn stamped(jpeg: Vec<u8>, seq: u64, unix_us: i64) -> Vec<u8> {
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return jpeg;
+    }
+    let text = format!("frame {seq} t={unix_us}");
+    // The segment's length counts its two length bytes, not the marker.
+    let len = u16::try_from(text.len() + 2).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(jpeg.len() + text.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
 fn view_of(v: &Vehicle, s: &StreamSpec, t_s: f64) -> View {

@@ -149,6 +149,28 @@ fn frames_encode_as_jpeg_of_a_plausible_size() {
 }
 
 #[test]
+fn a_frame_carries_its_number_and_time_in_a_comment_before_the_picture() {
+    let img = render(&view(false), &scene_with_person());
+    let jpeg = encode_jpeg(&img, 70).unwrap_or_default();
+    let one = super::hub::stamped(jpeg.clone(), 7, 1_790_000_000_123_456);
+    let two = super::hub::stamped(jpeg.clone(), 8, 1_790_000_000_323_456);
+    assert_ne!(one, two, "an unchanged view's frames differ by their stamp");
+    let text = b"frame 7 t=1790000000123456";
+    assert_eq!(&one[..4], &[0xFF, 0xD8, 0xFF, 0xFE]);
+    assert_eq!(
+        usize::from(u16::from_be_bytes([one[4], one[5]])),
+        text.len() + 2
+    );
+    assert_eq!(&one[6..6 + text.len()], text);
+    // A whole segment, and the picture after it byte for byte: what a
+    // decoder skips and what it decodes (the browser test decodes them).
+    assert_eq!(&one[6 + text.len()..], &jpeg[2..]);
+    assert_eq!(one.len(), jpeg.len() + 4 + text.len());
+    // Not a JPEG: left as it is.
+    assert_eq!(super::hub::stamped(vec![1, 2, 3], 1, 0), vec![1, 2, 3]);
+}
+
+#[test]
 fn a_view_from_nowhere_or_with_nonsense_numbers_still_renders() {
     let v = View {
         alt_m: f64::NAN,

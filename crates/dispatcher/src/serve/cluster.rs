@@ -62,6 +62,7 @@ pub(super) async fn run(
             tokens: std::sync::Arc::new(p.tokens.clone()),
             hub,
             web_dir: Some(p.web_dir.clone()),
+            video: dispatch_server::video::Relays::default(),
         });
     }
     let listener = super::listen(args, p.tls.as_ref()).await?;

@@ -8,6 +8,7 @@
 //! The token may come as `?token=`, since an `<img>` cannot set headers.
 
 pub mod multipart;
+pub(crate) mod on_follower;
 pub mod relay;
 
 use std::convert::Infallible;
@@ -72,7 +73,18 @@ pub(crate) async fn respond(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let found = mjpeg_stream(s, id, stream).await?;
-    let mut viewer = s.video.subscribe(&found.uri);
+    relayed(&s.video, &found.uri, id, stop).await
+}
+
+/// `uri`'s MJPEG through `relays` as a multipart answer (once it streams),
+/// until the relay ends or `stop` completes.
+pub(crate) async fn relayed(
+    relays: &Relays,
+    uri: &str,
+    id: &str,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let mut viewer = relays.subscribe(uri);
     first_frame(&mut viewer, id).await?;
     let parts = futures_util::stream::unfold(viewer, next_part);
     let body = Body::from_stream(futures_util::StreamExt::take_until(parts, stop));
@@ -108,16 +120,51 @@ pub(crate) async fn mjpeg_stream(
         .iter()
         .find(|d| d.id.0 == id)
         .ok_or_else(|| ApiError::not_found(format!("unknown drone `{id}`")))?;
-    let camera = drone.camera.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_camera",
-            format!("drone `{id}` has no camera (none answered the camera protocol)"),
-        )
-    })?;
+    let camera = drone.camera.as_ref().ok_or_else(|| no_camera(id))?;
+    let streams: Vec<StreamRef<'_>> = camera
+        .streams
+        .iter()
+        .map(|st| StreamRef {
+            id: st.id,
+            kind: st.kind,
+            uri: &st.uri,
+        })
+        .collect();
+    let (stream, uri) = pick(id, &streams, stream)?;
+    Ok(Found {
+        drone: crate::wire::Drone::from(drone),
+        stream,
+        uri,
+    })
+}
+
+/// One of a camera's streams, as the fleet or the leader's answer gives it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamRef<'a> {
+    pub id: u8,
+    pub kind: &'a str,
+    pub uri: &'a str,
+}
+
+/// The `404` of a drone whose camera never answered.
+pub(crate) fn no_camera(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_camera",
+        format!("drone `{id}` has no camera (none answered the camera protocol)"),
+    )
+}
+
+/// Stream `stream` of drone `id`'s camera (default: its first), if it is
+/// MJPEG: its id and URI; else the error a viewer gets.
+pub(crate) fn pick(
+    id: &str,
+    streams: &[StreamRef<'_>],
+    stream: Option<u8>,
+) -> Result<(u8, String), ApiError> {
     let found = match stream {
-        Some(n) => camera.streams.iter().find(|st| st.id == n),
-        None => camera.streams.first(),
+        Some(n) => streams.iter().find(|st| st.id == n),
+        None => streams.first(),
     }
     .ok_or_else(|| {
         ApiError::new(
@@ -139,11 +186,7 @@ pub(crate) async fn mjpeg_stream(
             ),
         ));
     }
-    Ok(Found {
-        drone: crate::wire::Drone::from(drone),
-        stream: found.id,
-        uri: found.uri.clone(),
-    })
+    Ok((found.id, found.uri.to_owned()))
 }
 
 /// The next whole frame of `uri`'s relay (joining it for that frame).
