@@ -3,7 +3,8 @@
 // own left on screen (each visible text compared with the English
 // catalogue, web/public/js/i18n/en.js; text the server sends, marked
 // `.srv`, stays as sent), the configuration's Chinese names (`name_zh`)
-// on the map, and the 中/EN toggle switching and being remembered. Saves
+// on the map, the 中/EN toggle switching and being remembered, and a
+// shared view of the incident in Chinese. Saves
 // docs/img/map-zh.png.
 //
 // env: as harness.mjs.
@@ -127,6 +128,23 @@ try {
   await until("the page in Chinese again", () => page.evaluate(() =>
     window.dispatchMap?.drones?.size === 15 && document.documentElement.lang === "zh-CN"), 20000);
   check("and back to Chinese", /调度/.test(await page.textContent("header nav")));
+
+  // The shared view of the incident, in the same Chinese browser: its
+  // facts, time line, drone and video, with no English of the page's own.
+  const shared = await page.evaluate(async () => {
+    const r = await fetch("/api/shares", { method: "POST",
+      headers: { Authorization: "Bearer demo-dispatcher", "Content-Type": "application/json" },
+      body: JSON.stringify({ incident: 1 }) });
+    return r.json();
+  });
+  const view = await browser.context.newPage();
+  await view.goto(`${url}${shared.url}`);
+  await until("the shared view", () => view.evaluate(() => window.sharedView?.incident && window.sharedView.markers.length > 0), 20000);
+  await view.waitForTimeout(800);
+  check("the shared view is in Chinese", await view.evaluate(() => document.documentElement.lang) === "zh-CN" &&
+    /共享的事件/.test(await view.textContent("#title")));
+  await noEnglish(view, "a shared view");
+  await view.close();
   check("no script errors in the page", errors.length === 0, errors.join("; "));
 } catch (e) {
   check("Chinese page test", false, e.message);

@@ -212,7 +212,7 @@ function showIncident() {
     `${dt("drone")}<dd>${esc(i.drone ?? t("sv.none"))}</dd>` +
     (i.eta && !isTerminal(i.status) ? `${dt("eta")}<dd>${esc(fmtTime(i.eta))}</dd>` : "");
   document.getElementById("timeline").innerHTML = i.timeline
-    .map((e) => `<li><small>${esc(fmtTime(e.at))}</small> <b>${esc(statusLabel(e.status))}</b> ${esc(e.note)}</li>`).join("");
+    .map((e) => `<li><small>${esc(fmtTime(e.at))}</small> <b>${esc(statusLabel(e.status))}</b> <span class="srv">${esc(e.note)}</span></li>`).join("");
   if (!map) return;
   const latlngs = (line) => (line?.coordinates ?? []).map(([lon, lat]) => [lat, lon]);
   layer.route?.remove();
@@ -227,7 +227,7 @@ function showIncident() {
 function showDrone(d) {
   const list = document.getElementById("drone-facts");
   list.innerHTML = [...view.drones.values()].map((x) =>
-    `<li><b>${esc(x.id)}</b> ${esc(x.state ? droneStateLabel(x.state) : "")}, ${esc(x.mode ?? "")}${x.armed ? esc(t("sv.armed")) : ""}<br>` +
+    `<li><b>${esc(x.id)}</b> ${esc(x.state ? droneStateLabel(x.state) : "")}, <span class="srv">${esc(x.mode ?? "")}</span>${x.armed ? esc(t("sv.armed")) : ""}<br>` +
     `<small>${esc(t("sv.drone_line", { alt: Math.round(x.alt_m ?? 0), speed: (x.ground_speed_mps ?? 0).toFixed(1), battery: Math.round(x.battery_pct ?? 0), link: x.link ? linkLabel(x.link) : "" }))}</small></li>`).join("");
   if (!map || d.lat == null) return;
   const at = [d.lat, d.lon];
