@@ -15,10 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use anyhow::{Context, Result};
+use image::RgbImage;
 use mavlink_link::mav::MavMessage;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use super::jpeg;
 use super::render::{self, Ground, HotKind, HotSpot, Mark, Scene, View};
 use super::server::{self, Feeds, Jpeg};
 use super::{Camera, CameraSpec, Pose, StreamSpec};
@@ -89,10 +91,13 @@ impl Cameras {
         std::thread::Builder::new()
             .name("camera-render".into())
             .spawn(move || {
+                // One frame buffer for every job: each frame draws all of it.
+                let mut frame = RgbImage::new(0, 0);
                 let mut seq = 0u64;
                 while let Ok(job) = rx.recv() {
                     seq += 1;
-                    match render_jpeg(&job.view, &job.scene, seq) {
+                    render::render_into(&mut frame, &job.view, &job.scene);
+                    match encode(&frame, seq) {
                         Some(jpeg) => {
                             worker_stats.frames_rendered.fetch_add(1, Ordering::Relaxed);
                             if let Some((_, tx)) = job.feeds.streams.get(job.stream) {
@@ -265,8 +270,12 @@ impl Cameras {
 }
 
 fn render_jpeg(view: &View, scene: &Scene, seq: u64) -> Option<Jpeg> {
-    let img = render::render(view, scene);
-    let jpeg = render::encode_jpeg(&img, QUALITY).ok()?;
+    encode(&render::render(view, scene), seq)
+}
+
+/// `img` as the JPEG of frame `seq`, stamped with it and the time.
+fn encode(img: &RgbImage, seq: u64) -> Option<Jpeg> {
+    let jpeg = jpeg::encode_jpeg(img, QUALITY).ok()?;
     Some(Jpeg::from(stamped(
         jpeg,
         seq,

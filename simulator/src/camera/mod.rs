@@ -7,12 +7,15 @@
 //! CAMERA_CAPTURE_STATUS and VIDEO_STREAM_INFORMATION, and
 //! MAV_CMD_IMAGE_START_CAPTURE) with the messages to send from component
 //! 100, and says when a still is to be taken. `render` draws a frame from a
-//! vehicle's state, `server` serves the streams and stills, and `hub` ties
-//! them to the runtime: one HTTP port per camera, frames rendered on a
-//! worker thread only for streams somebody watches.
+//! vehicle's state (`farmland` its ground, `raster` the rest), `jpeg`
+//! encodes it, `server` serves the streams and stills, and `hub` ties them
+//! to the runtime: one HTTP port per camera, frames rendered on a worker
+//! thread only for streams somebody watches.
 
+mod farmland;
 mod font;
 pub mod hub;
+pub mod jpeg;
 mod raster;
 pub mod render;
 pub mod scene;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use image::RgbImage;
 
+use super::farmland;
 use super::raster::{self, Rgb};
 
 /// Metres per degree of latitude (spherical, as the rest of the simulator).
@@ -124,47 +125,45 @@ impl Ring {
 
 /// The frame for `view` of `scene`.
 pub fn render(view: &View, scene: &Scene) -> RgbImage {
+    let mut img = RgbImage::new(0, 0);
+    render_into(&mut img, view, scene);
+    img
+}
+
+/// The frame for `view` of `scene`, drawn in `img` (whatever it held:
+/// every pixel is drawn), which is resized to the view's size if it is not
+/// that already, so that a worker reuses one buffer for all its frames.
+pub fn render_into(img: &mut RgbImage, view: &View, scene: &Scene) {
+    let size = (view.width.max(16), view.height.max(16));
+    if img.dimensions() != size {
+        *img = RgbImage::new(size.0, size.1);
+    }
     let cam = Projection::new(view);
     let pal = if view.thermal { &WHITE_HOT } else { &DAYLIGHT };
-    let mut img = RgbImage::new(view.width.max(16), view.height.max(16));
-    cam.ground(&mut img, pal);
+    farmland::fill(img, &cam.layout(), &pal.fields);
     for ring in &scene.ground.water {
         if cam.may_see(ring) {
             let pts = cam.ring(ring);
-            raster::fill_polygon(&mut img, &pts, pal.water, 1.0);
+            raster::fill_polygon(img, &pts, pal.water, 1.0);
             let bank = (3.0 / cam.m_per_px).clamp(1.0, 6.0);
-            stroke(&mut img, &pts, bank, pal.bank);
+            stroke(img, &pts, bank, pal.bank);
         }
     }
     for hs in &scene.hotspots {
-        cam.hotspot(&mut img, pal, hs, view.t_s);
+        cam.hotspot(img, pal, hs, view.t_s);
     }
     for v in &scene.vehicles {
-        cam.vehicle(&mut img, pal, v);
+        cam.vehicle(img, pal, v);
     }
     for z in &scene.ground.zones {
         if cam.may_see(&z.ring) {
             let pts = cam.ring(&z.ring);
             let color = zone_color(z.style);
-            raster::fill_polygon(&mut img, &pts, color, 0.12);
-            stroke(&mut img, &pts, 2.0, color);
+            raster::fill_polygon(img, &pts, color, 0.12);
+            stroke(img, &pts, 2.0, color);
         }
     }
-    osd(&mut img, view);
-    img
-}
-
-/// `img` as a baseline JPEG of `quality` (1..=100), chroma 4:2:0.
-pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let (w, h) = (
-        u16::try_from(img.width()).unwrap_or(u16::MAX),
-        u16::try_from(img.height()).unwrap_or(u16::MAX),
-    );
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    enc.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
-    Ok(out)
+    osd(img, view);
 }
 
 /// Colours of one sensor.
@@ -292,42 +291,18 @@ impl Projection {
             || self.lon > r.max.1 + pad_lon)
     }
 
-    /// Farmland: parcels of 40 x 25 m in a colour of their own, ploughed
-    /// rows 2 m apart across each.
-    fn ground(&self, img: &mut RgbImage, pal: &Palette) {
-        // Absolute ground metres, so that the pattern stays put as the
-        // vehicle moves.
-        let e0 = self.lon * M_PER_DEG * self.cos_lat;
-        let n0 = self.lat * M_PER_DEG;
+    /// Where the frame lies on the ground, for the farmland.
+    fn layout(&self) -> farmland::Layout {
         let m = self.m_per_px;
-        // Ground step per pixel along a row and down a column.
-        let (de_x, dn_x) = (self.cos_h * m, -self.sin_h * m);
-        let (de_y, dn_y) = (-self.sin_h * m, -self.cos_h * m);
-        let w = img.width();
-        for (y, row) in img.rows_mut().enumerate() {
-            let fy = y as f64 + 0.5 - self.cy;
-            let fx = 0.5 - self.cx;
-            let mut e = e0 + fx * de_x + fy * de_y;
-            let mut n = n0 + fx * dn_x + fy * dn_y;
-            for p in row.take(w as usize) {
-                let (pe, pn) = ((e / 40.0).floor() as i64, (n / 25.0).floor() as i64);
-                let h = hash(pe, pn);
-                let base = pal.fields[(h & 3) as usize];
-                let along = if h & 4 == 0 { e } else { n };
-                let shade = if (along / 2.0).floor() as i64 & 1 == 0 {
-                    0
-                } else {
-                    8
-                };
-                let var = ((h >> 3) & 7) as u8;
-                p.0 = [
-                    base[0].saturating_sub(shade).saturating_add(var),
-                    base[1].saturating_sub(shade).saturating_add(var),
-                    base[2].saturating_sub(shade).saturating_add(var),
-                ];
-                e += de_x;
-                n += dn_x;
-            }
+        farmland::Layout {
+            e0: self.lon * M_PER_DEG * self.cos_lat,
+            n0: self.lat * M_PER_DEG,
+            de_x: self.cos_h * m,
+            dn_x: -self.sin_h * m,
+            de_y: -self.sin_h * m,
+            dn_y: -self.cos_h * m,
+            cx: self.cx,
+            cy: self.cy,
         }
     }
 
@@ -434,14 +409,4 @@ fn osd(img: &mut RgbImage, v: &View) {
         1,
         white,
     );
-}
-
-/// A small integer hash (for the fields' pattern), stable across runs.
-fn hash(a: i64, b: i64) -> u32 {
-    let mut x = (a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (b as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    x ^= x >> 29;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 32;
-    x as u32
 }

@@ -9,7 +9,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use super::hub::Cameras;
-use super::render::{Ground, HotKind, HotSpot, Mark, Scene, View, encode_jpeg, render};
+use super::jpeg::encode_jpeg;
+use super::render::{Ground, HotKind, HotSpot, Mark, Scene, View, render, render_into};
 use super::{COMPONENT_CAMERA, Camera, CameraSpec, Pose, scene};
 use crate::vehicle::testing::{HOME, config};
 use crate::vehicle::{Vehicle, VehicleConfig};
@@ -112,6 +113,25 @@ fn a_state_gives_the_same_frame_and_another_state_another() {
         ..view(false)
     };
     assert_ne!(a.as_raw(), render(&higher, &s).as_raw());
+}
+
+#[test]
+fn a_reused_frame_buffer_gives_the_frame_a_fresh_one_does() {
+    let s = scene_with_person();
+    let mut buf = image::RgbImage::new(0, 0);
+    // Last held another sensor's frame, then a frame of another size.
+    render_into(&mut buf, &view(true), &s);
+    assert_eq!(buf.as_raw(), render(&view(true), &s).as_raw());
+    render_into(&mut buf, &view(false), &s);
+    assert_eq!(buf.as_raw(), render(&view(false), &s).as_raw());
+    let small = View {
+        width: 320,
+        height: 180,
+        ..view(false)
+    };
+    render_into(&mut buf, &small, &s);
+    assert_eq!(buf.dimensions(), (320, 180));
+    assert_eq!(buf.as_raw(), render(&small, &s).as_raw());
 }
 
 #[test]
