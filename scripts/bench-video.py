@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -243,6 +244,8 @@ def main():
             if len(withcam) == len(drones) and drones:
                 break
             time.sleep(1)
+        else:
+            raise SystemExit(f"only {len(withcam)} of {len(drones)} drones announced a camera within 60 s")
         for d in withcam:
             s = d["camera"]["streams"][0]
             m = re.match(r"http://([0-9.]+):(\d+)(/.*)", s["uri"])
@@ -258,6 +261,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

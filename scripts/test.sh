@@ -34,6 +34,18 @@ fi
 # The Python and npm packages download while the Rust tests build and run
 # (their output in files, shown if they fail).
 prep="$(mktemp -d)"
+pip_job="" npm_job="" lane_a="" lane_b=""
+# On any exit (a failed build under `set -e` too) this script's background
+# jobs stop before their folder goes (only those: a private nats-server is
+# a background job too, stopped by stop_services).
+stop_jobs() {
+  local jobs=($pip_job $npm_job $lane_a $lane_b)
+  if [ ${#jobs[@]} -gt 0 ]; then
+    kill "${jobs[@]}" 2>/dev/null || true
+    wait "${jobs[@]}" 2>/dev/null || true
+  fi
+}
+trap 'stop_jobs; stop_services; rm -rf "$log" "$prep"' EXIT
 (
   { [ -x .venv/bin/python ] || python3 -m venv .venv; } &&
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sitl/requirements.txt &&
@@ -44,7 +56,6 @@ prep="$(mktemp -d)"
 pip_job=$!
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) >"$prep/npm.log" 2>&1 &
 npm_job=$!
-trap 'stop_services; rm -rf "$log" "$prep"' EXIT
 
 # One build of everything with the test features unified (the binaries the
 # SITL and browser tests run come from it too: no second build of the

@@ -536,3 +536,67 @@ async fn a_share_shows_its_drones_video_in_its_time_zone_until_it_is_revoked() {
     let r = get(format!("/api/share/{token}/drones/hn-1/video?pin=2468")).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incidents_share_shows_its_drones_video_only_while_the_drone_serves_it() {
+    use tower::ServiceExt as _;
+    let h = harness().await;
+    let s = &h.state;
+    let (st, inc) = call(
+        s,
+        "POST",
+        "/api/incidents",
+        Some(DISPATCHER),
+        Some(r#"{"kind": "highrise_fire", "lat": 30.5380, "lon": 120.6880}"#),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{inc}");
+    let (incident, drone) = (inc["id"].as_u64().unwrap_or_default(), inc["drone"].clone());
+    assert_eq!(drone, "hn-1", "{inc}");
+    let (_, token) = share(s, &format!(r#"{{"incident": {incident}}}"#)).await;
+    let get = |uri: String| async move {
+        let req = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        dispatch_server::app(s.clone())
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // The camera is discovered once the link is up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        let r = get(format!("/api/share/{token}/drones/hn-1/video")).await;
+        if r.status() == StatusCode::OK {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no video: {}", r.status());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let mut body = r.into_body();
+    assert_eq!(frames(&mut body, 2, 15.0).await, Ok(2));
+    // The incident ends: its drone's camera is no longer the share's, and
+    // a still without a named drone is refused (the drone may fly another
+    // sortie by now).
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{incident}/cancel"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(frames(&mut body, usize::MAX, 3.0).await, Err("ended"));
+    let r = get(format!("/api/share/{token}/drones/hn-1/video")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (st, v) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{incident}/stills"),
+        Some(DISPATCHER),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+}

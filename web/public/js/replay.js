@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { esc, fmtTime } from "./format.js";
 import { label, t } from "./i18n.js";
 import { getMap } from "./map.js";
-import { stillCaption, stillUrl } from "./stills.js";
+import { stillCaption, stillLinkAttrs, stillUrl } from "./stills.js";
 
 const STEP_MS = 120;
 let layer = null;
@@ -89,7 +89,7 @@ export async function replay(id, box) {
 
 // A still's line: its caption, a link to the picture.
 function stillLink(e) {
-  return `<a class="srv" href="${esc(stillUrl(e.still))}" target="_blank" rel="noopener">${esc(stillCaption(e))}</a>`;
+  return `<a class="srv" ${stillLinkAttrs(e.still)}>${esc(stillCaption(e))}</a>`;
 }
 
 // What an event of the time line is: an incident's status, a drone's

@@ -20,7 +20,7 @@ const token = location.pathname.split("/").filter(Boolean).pop() ?? "";
 const CLOSED = { 4403: "sv.revoked", 4410: "sv.expired", 4404: "sv.gone" };
 const POLL_MS = 5000;
 
-const view = { pin: null, incident: null, drones: new Map(), closed: null, socket: null, poll: null };
+const view = { pin: null, shared: null, incident: null, drones: new Map(), closed: null, socket: null, poll: null };
 let map = null;
 const layer = { route: null, back: null, scene: null, drones: new Map(), trails: new Map() };
 
@@ -103,7 +103,7 @@ function connect() {
     const msg = JSON.parse(m.data);
     if (msg.type === "share") { opened = true; setConn("sv.conn_live", true); show(msg.view); }
     else if (msg.type === "telemetry") msg.drones.forEach(telemetry);
-    else if (msg.type === "incident" && msg.incident?.id != null) { view.incident = msg.incident; showIncident(); }
+    else if (msg.type === "incident" && msg.incident?.id != null) { view.incident = msg.incident; showIncident(); showVideo(); }
     else if (msg.type === "drone") { const d = view.drones.get(msg.drone); if (d) { d.state = msg.state; showDrone(d); } }
   };
   ws.onclose = (ev) => {
@@ -131,6 +131,7 @@ async function refresh() {
 
 function show(v) {
   if (v.time_zone) setTimeZone(v.time_zone);
+  view.shared = v.shared;
   document.getElementById("title").textContent = t(v.shared === "drone" ? "sv.title_drone" : "sv.title_incident");
   document.getElementById("expires").textContent = t("sv.until", { time: fmtTime(v.expires_at) });
   view.incident = v.incident;
@@ -146,12 +147,15 @@ function show(v) {
   showVideo();
 }
 
-// The live video of the first shared drone with a camera (the incident's
-// serving drone, or the shared drone), kept playing across updates.
+// The live video of the shared drone, or of the drone serving the shared
+// incident while it does, when it has a camera; kept playing across updates.
 function showVideo() {
   const box = document.getElementById("share-video");
   if (view.closed) return;
-  const d = [...view.drones.values()].find((x) => x.camera);
+  // An incident's share films with the drone serving it while it does.
+  const i = view.incident;
+  const films = (x) => view.shared === "drone" || (i && !isTerminal(i.status) && i.drone === x.id);
+  const d = [...view.drones.values()].find((x) => x.camera && films(x));
   if (!d) { stopVideo(); return; }
   if (box.dataset.drone === d.id) return;
   stopVideo();
@@ -160,16 +164,17 @@ function showVideo() {
   box.innerHTML = `<img class="video" alt="${esc(t("video.alt", { id: d.id }))}" width="640" height="360">
     <div class="video-caption">${esc(d.id)} &middot; ${esc(t("video.live"))}</div>`;
   const img = box.querySelector("img");
+  const caption = box.querySelector(".video-caption");
+  // An image taken off the page (stopVideo) errors too: not the camera.
   img.addEventListener("error", () => {
-    if (!view.closed) box.querySelector(".video-caption").textContent = t("video.no_answer", { id: d.id });
+    if (!view.closed && img.isConnected) caption.textContent = t("video.no_answer", { id: d.id });
   });
   img.src = `/api/share/${encodeURIComponent(token)}/drones/${encodeURIComponent(d.id)}/video${q}`;
 }
 
 function stopVideo() {
   const box = document.getElementById("share-video");
-  const img = box.querySelector("img");
-  if (img) img.src = "";
+  box.querySelector("img")?.removeAttribute("src");
   box.innerHTML = "";
   delete box.dataset.drone;
 }

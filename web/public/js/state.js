@@ -189,19 +189,31 @@ export function addDroneEvent(drone, entry) {
 
 // A still kept for an incident (from the socket, or the snapshot button's
 // answer: the same still twice is kept once).
+// Stills that came before their incident's list was loaded: the list's
+// GET may have read the log before they were written.
+const earlyStills = new Map();
+const byTime = (a, b) => Date.parse(a.t) - Date.parse(b.t);
+
 export function addStill(s) {
   if (s.incident == null) return;
   const list = data.stills.get(s.incident);
-  if (!list) return; // not loaded yet: the list's GET will bring it
+  if (!list) {
+    earlyStills.set(s.incident, [...(earlyStills.get(s.incident) ?? []), s]);
+    return;
+  }
   if (list.some((x) => x.id === s.id)) return;
   list.push(s);
-  list.sort((a, b) => a.t.localeCompare(b.t));
+  list.sort(byTime);
   emit("stills", s.incident);
 }
 
-// An incident's stills as GET /api/incidents/ID/stills answered.
+// An incident's stills as GET /api/incidents/ID/stills answered, with any
+// that came on the socket meanwhile.
 export function setStills(incident, list) {
-  data.stills.set(incident, [...list].sort((a, b) => a.t.localeCompare(b.t)));
+  const all = [...list];
+  for (const s of earlyStills.get(incident) ?? []) if (!all.some((x) => x.id === s.id)) all.push(s);
+  earlyStills.delete(incident);
+  data.stills.set(incident, all.sort(byTime));
   emit("stills", incident);
 }
 

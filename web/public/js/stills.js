@@ -3,20 +3,50 @@
 // and where it looked) and the strip of an incident's stills in its panel,
 // the automatic one taken on arrival on scene among them. The pictures are
 // <img>s on GET /api/stills/ID, the token in the query as for the video.
-import { api, getBase, getToken } from "./api.js";
+import { api, getBase, getRaw, getToken } from "./api.js";
 import { esc, fmtTime } from "./format.js";
 import { label, t } from "./i18n.js";
 import { addStill, setStills, state, subscribe } from "./state.js";
 
 // Why an incident's stills could not be listed (a server without an event
 // log answers 503 `no_event_log`): shown in the strip's place.
-const failed = new Map();
+// Asked again after RETRY_MS, not on every redraw of the panel.
+const failed = new Map(); // incident -> { message, at }
 const loading = new Set();
+const RETRY_MS = 30000;
 
 export function initStills() {
   subscribe("stills", (_, incident) => {
     for (const el of document.querySelectorAll(`[data-stills="${incident}"]`)) el.innerHTML = stripHtml(incident);
   });
+  // A still's picture opened whole in a tab of its own: fetched with the
+  // Authorization header and shown from memory, so that no address with
+  // the token in it lands in the tab's address bar or history.
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest?.("a[data-open-still]");
+    if (!a) return;
+    ev.preventDefault();
+    openStill(a.dataset.openStill);
+  });
+}
+
+async function openStill(id) {
+  const tab = window.open("", "_blank");
+  try {
+    const r = await getRaw(`/api/stills/${encodeURIComponent(id)}`);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const url = URL.createObjectURL(await r.blob());
+    if (tab) tab.location.href = url;
+    else window.location.assign(url);
+  } catch (e) {
+    tab?.close();
+    console.warn(`still ${id}: ${e.message}`);
+  }
+}
+
+// A link that opens still `id`'s picture (see initStills).
+export function stillLinkAttrs(id) {
+  return `href="#" data-open-still="${esc(id)}"`;
 }
 
 // The picture's URL for an <img> (or a link that opens it whole).
@@ -38,7 +68,8 @@ export function stillCaption(s) {
 // The box for incident `id`'s stills, filled now and on every change; the
 // list is asked of the server the first time.
 export function stillsBox(id) {
-  if (!state.stills.has(id) && !loading.has(id)) load(id);
+  const gaveUp = failed.get(id);
+  if (!state.stills.has(id) && !loading.has(id) && !(gaveUp && Date.now() - gaveUp.at < RETRY_MS)) load(id);
   return `<div class="stills" data-stills="${id}">${stripHtml(id)}</div>`;
 }
 
@@ -49,7 +80,7 @@ async function load(id) {
     failed.delete(id);
     setStills(id, data);
   } catch (e) {
-    failed.set(id, e.message);
+    failed.set(id, { message: e.message, at: Date.now() });
     for (const el of document.querySelectorAll(`[data-stills="${id}"]`)) el.innerHTML = stripHtml(id);
   } finally {
     loading.delete(id);
@@ -57,12 +88,12 @@ async function load(id) {
 }
 
 function stripHtml(id) {
-  if (failed.has(id)) return `<small class="error">${esc(t("still.unavailable", { reason: failed.get(id) }))}</small>`;
+  if (failed.has(id)) return `<small class="error">${esc(t("still.unavailable", { reason: failed.get(id).message }))}</small>`;
   const list = state.stills.get(id) ?? [];
   if (!list.length) return "";
   return `<div class="still-title">${esc(t("still.title", { n: list.length }))}</div><div class="still-strip">${list.map((s) => {
     const caption = stillCaption(s);
-    return `<figure class="still" data-still="${esc(s.id)}"><a href="${esc(stillUrl(s.id))}" target="_blank" rel="noopener"><img src="${esc(stillUrl(s.id))}" alt="${esc(caption)}" width="160" height="90" loading="lazy"></a><figcaption>${esc(caption)}</figcaption></figure>`;
+    return `<figure class="still" data-still="${esc(s.id)}"><a ${stillLinkAttrs(s.id)}><img src="${esc(stillUrl(s.id))}" alt="${esc(caption)}" width="160" height="90" loading="lazy"></a><figcaption>${esc(caption)}</figcaption></figure>`;
   }).join("")}</div>`;
 }
 

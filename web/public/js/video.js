@@ -33,8 +33,10 @@ export function showVideo(holder, d, streamId) {
   holder.innerHTML = `<img class="video" alt="${esc(t("video.alt", { id: d.id }))}" width="${stream.width}" height="${stream.height}">
     <div class="video-caption">${esc(d.id)} &middot; ${esc(stream.name)}${stream.thermal ? ` (${esc(t("video.thermal"))})` : ""} &middot; ${esc(t("video.live"))}</div>`;
   const img = holder.querySelector("img");
+  const caption = holder.querySelector(".video-caption");
+  // An image taken off the page (stopVideo, a redraw) errors too: not the camera.
   img.addEventListener("error", () => {
-    holder.querySelector(".video-caption").textContent = t("video.no_answer", { id: d.id });
+    if (img.isConnected) caption.textContent = t("video.no_answer", { id: d.id });
   });
   img.src = videoUrl(d.id, stream.id);
 }
@@ -66,8 +68,7 @@ export async function refreshCamera(d, then) {
 
 export function stopVideo(holder) {
   if (!holder) return;
-  const img = holder.querySelector("img");
-  if (img) img.src = "";
+  holder.querySelector("img")?.removeAttribute("src");
   holder.innerHTML = "";
   delete holder.dataset.video;
 }

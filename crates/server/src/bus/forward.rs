@@ -49,8 +49,9 @@ pub(crate) const REQUEST_HEADERS: [&str; 5] = [
     "x-forwarded-for",
 ];
 /// The response headers the leader passes back.
-pub(crate) const RESPONSE_HEADERS: [&str; 5] = [
+pub(crate) const RESPONSE_HEADERS: [&str; 6] = [
     "content-type",
+    "cache-control",
     "content-disposition",
     "retry-after",
     "www-authenticate",

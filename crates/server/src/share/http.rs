@@ -222,18 +222,21 @@ pub async fn video(
     // Not an opening of the view (the page's `GET /api/share/{token}` is).
     let grant = open(&s, &token, q.pin, None)?;
     let (_, scope) = view_of(&s, &grant.target, grant.expires_at).await?;
-    if !scope.sees_drone(&id) {
+    if !scope.sees_drone(&id) || !films_for(&s, &grant.target, &id).await {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_shared",
-            format!("this share does not show drone `{id}`"),
+            format!("this share does not show drone `{id}`'s camera now"),
         ));
     }
-    // Ends within a watch period of a revocation or the expiry.
+    // Ends within a watch period of a revocation or the expiry, and within
+    // a second of the drone leaving the share (another sortie, the end).
     let shares = s.shares.clone();
+    let state = s.clone();
+    let drone = id.clone();
     let stop = async move {
         let mut watch = tokio::time::interval(super::socket::WATCH_EVERY);
-        loop {
+        for tick in 0u64.. {
             watch.tick().await;
             if !matches!(
                 shares.handle(Input::Watch { id: grant.id }),
@@ -241,9 +244,26 @@ pub async fn video(
             ) {
                 return;
             }
+            if tick % 4 == 3 && !films_for(&state, &grant.target, &drone).await {
+                return;
+            }
         }
     };
     crate::video::respond(&s, &id, None, stop).await
+}
+
+/// Whether drone `id`'s camera belongs to the share now: a drone's share,
+/// its drone; an incident's, the drone serving it while it does (an ended
+/// incident keeps its drone's name, but not its camera).
+async fn films_for(s: &AppState, target: &Target, id: &str) -> bool {
+    match target {
+        Target::Drone(d) => d.0 == id,
+        Target::Incident(i) => s.fleet.snapshot().await.is_ok_and(|snap| {
+            snap.drones
+                .iter()
+                .any(|d| d.id.0 == id && d.incident == Some(*i))
+        }),
+    }
 }
 
 /// `GET /share/{token}`: the page, with the share's status as its own

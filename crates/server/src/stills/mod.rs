@@ -60,11 +60,18 @@ pub async fn take(
     let view = s.fleet.incident(id).await?;
     let drone = match req.drone {
         Some(d) => DroneId(d),
-        None => view.incident.drone.clone().ok_or_else(|| {
-            ApiError::conflict(format!(
-                "no drone serves incident {id} now: name the drone whose camera to use (`drone`)"
-            ))
-        })?,
+        // An ended incident keeps the name of the drone that served it, which
+        // may be flying another sortie now: only a named drone then.
+        None => view
+            .incident
+            .drone
+            .clone()
+            .filter(|_| !view.incident.status.is_terminal())
+            .ok_or_else(|| {
+                ApiError::conflict(format!(
+                    "no drone serves incident {id} now: name the drone whose camera to use (`drone`)"
+                ))
+            })?,
     };
     let still = keep(
         &s,
