@@ -137,6 +137,12 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The token of a request that may carry it in its query (`?token=`: a
+/// browser's `<img>` and `WebSocket` cannot set headers), else its bearer.
+pub fn query_or_bearer<'a>(query: Option<&'a str>, headers: &'a HeaderMap) -> Option<&'a str> {
+    query.or_else(|| bearer(headers))
+}
+
 async fn require(state: &AppState, need: Role, req: Request, next: Next) -> Response {
     match state.tokens.authorize(bearer(req.headers()), need) {
         Ok(p) => {

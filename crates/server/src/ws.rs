@@ -40,7 +40,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
-use crate::auth::{Role, bearer};
+use crate::auth::{Role, query_or_bearer};
 use crate::wire::{self, WsMessage};
 
 /// Hub settings.
@@ -595,7 +595,7 @@ pub(crate) fn upgrade(
     headers: &HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let token = q.token.as_deref().or_else(|| bearer(headers));
+    let token = query_or_bearer(q.token.as_deref(), headers);
     if let Err(e) = tokens.authorize(token, Role::Viewer) {
         return e.into_response();
     }

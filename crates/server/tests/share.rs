@@ -464,7 +464,6 @@ async fn frames(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_share_shows_its_drones_video_in_its_time_zone_until_it_is_revoked() {
-    use tower::ServiceExt as _;
     let h = harness().await;
     let s = &h.state;
     let (id, token) = share(s, r#"{"drone": "hn-1", "pin": "2468"}"#).await;
@@ -495,15 +494,7 @@ async fn a_share_shows_its_drones_video_in_its_time_zone_until_it_is_revoked() {
         assert!(Instant::now() < deadline, "no camera in the view: {v}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let get = |uri: String| async move {
-        let req = axum::http::Request::get(uri)
-            .body(axum::body::Body::empty())
-            .unwrap_or_else(|e| panic!("{e}"));
-        dispatch_server::app(s.clone())
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let get = |uri: String| async move { get_response(s, &uri).await };
     // Without its PIN, for a drone not shared: refused, and no opening logged.
     let r = get(format!("/api/share/{token}/drones/hn-1/video")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -539,7 +530,6 @@ async fn a_share_shows_its_drones_video_in_its_time_zone_until_it_is_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incidents_share_shows_its_drones_video_only_while_the_drone_serves_it() {
-    use tower::ServiceExt as _;
     let h = harness().await;
     let s = &h.state;
     let (st, inc) = call(
@@ -554,15 +544,7 @@ async fn an_incidents_share_shows_its_drones_video_only_while_the_drone_serves_i
     let (incident, drone) = (inc["id"].as_u64().unwrap_or_default(), inc["drone"].clone());
     assert_eq!(drone, "hn-1", "{inc}");
     let (_, token) = share(s, &format!(r#"{{"incident": {incident}}}"#)).await;
-    let get = |uri: String| async move {
-        let req = axum::http::Request::get(uri)
-            .body(axum::body::Body::empty())
-            .unwrap_or_else(|e| panic!("{e}"));
-        dispatch_server::app(s.clone())
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let get = |uri: String| async move { get_response(s, &uri).await };
     // The camera is discovered once the link is up.
     let deadline = Instant::now() + Duration::from_secs(30);
     let r = loop {

@@ -7,13 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sha2::Digest as _;
-use support::{DISPATCHER, VIEWER, call, code, harness, harness_logged, scenario};
-use tower::ServiceExt;
+use support::{DISPATCHER, VIEWER, call, code, get_response, harness, harness_logged, scenario};
 
 /// A high-rise fire a kilometre from the Haining hangar (thermal cameras).
 const FIRE: &str = r#"{"kind": "highrise_fire", "lat": 30.5380, "lon": 120.6880}"#;
@@ -42,13 +40,7 @@ async fn stills(s: &dispatch_server::AppState, incident: u64) -> Vec<Value> {
 
 /// The raw answer to a GET (the JPEG is no JSON).
 async fn get_raw(s: &dispatch_server::AppState, uri: &str) -> (StatusCode, String, Vec<u8>) {
-    let req = Request::get(uri)
-        .body(Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = dispatch_server::app(s.clone())
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = get_response(s, uri).await;
     let status = resp.status();
     let ctype = resp
         .headers()

@@ -29,6 +29,13 @@ export function onUnreachable(f) {
   unreachable = f;
 }
 
+// An address on the current server with the token in its query, for what
+// cannot send the Authorization header (an <img>: the video, a still).
+export function tokenUrl(path, params = {}) {
+  const q = new URLSearchParams({ token: token ?? "", ...params });
+  return `${base}${path}?${q}`;
+}
+
 // The websocket's URL on the current server.
 export function wsUrl(pathAndQuery) {
   const origin = base || location.origin;

@@ -3,7 +3,7 @@
 // and where it looked) and the strip of an incident's stills in its panel,
 // the automatic one taken on arrival on scene among them. The pictures are
 // <img>s on GET /api/stills/ID, the token in the query as for the video.
-import { api, getBase, getRaw, getToken } from "./api.js";
+import { api, getRaw, tokenUrl } from "./api.js";
 import { esc, fmtTime } from "./format.js";
 import { label, t } from "./i18n.js";
 import { addStill, setStills, state, subscribe } from "./state.js";
@@ -51,7 +51,7 @@ export function stillLinkAttrs(id) {
 
 // The picture's URL for an <img> (or a link that opens it whole).
 export function stillUrl(id) {
-  return `${getBase()}/api/stills/${encodeURIComponent(id)}?${new URLSearchParams({ token: getToken() ?? "" })}`;
+  return tokenUrl(`/api/stills/${encodeURIComponent(id)}`);
 }
 
 // A still's caption: when, which drone, why, where it looked from.

@@ -3,15 +3,13 @@
 // server's MJPEG relay (/api/drones/ID/video). An <img> cannot send the
 // Authorization header, so the token goes in the query, as for the
 // websocket. Closing the panel (the <img> removed) ends the stream.
-import { api, getBase, getToken } from "./api.js";
+import { api, tokenUrl } from "./api.js";
 import { esc } from "./format.js";
 import { t } from "./i18n.js";
 
 // The relay's URL for one of a drone's streams.
 export function videoUrl(droneId, streamId) {
-  const q = new URLSearchParams({ token: getToken() ?? "" });
-  if (streamId != null) q.set("stream", String(streamId));
-  return `${getBase()}/api/drones/${encodeURIComponent(droneId)}/video?${q}`;
+  return tokenUrl(`/api/drones/${encodeURIComponent(droneId)}/video`, streamId != null ? { stream: String(streamId) } : {});
 }
 
 // The camera buttons of a drone with a camera (one per stream), or "".

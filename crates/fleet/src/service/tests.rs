@@ -172,8 +172,8 @@ impl crate::store::Store for Fenceable {
     fn recover(&mut self) -> Result<crate::store::Recovered, crate::store::StoreError> {
         BrokenDisk.recover()
     }
-    fn still(&self, _: &str) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
-        Ok(None)
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        BrokenDisk.still(id)
     }
     fn incident_events(
         &self,
@@ -401,8 +401,8 @@ impl crate::store::Store for Flaky {
     fn recover(&mut self) -> Result<crate::store::Recovered, crate::store::StoreError> {
         BrokenDisk.recover()
     }
-    fn still(&self, _: &str) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
-        Ok(None)
+    fn still(&self, id: &str) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        BrokenDisk.still(id)
     }
     fn incident_events(
         &self,

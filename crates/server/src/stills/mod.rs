@@ -23,7 +23,7 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use crate::api::{parse_incident_id, parse_optional_body};
-use crate::auth::{Principal, Role, bearer};
+use crate::auth::{Principal, Role, query_or_bearer};
 use crate::wire::still::Still;
 use crate::{ApiError, AppState, video, wire};
 
@@ -180,10 +180,8 @@ pub async fn image(
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    s.tokens.authorize(
-        q.token.as_deref().or_else(|| bearer(&headers)),
-        Role::Viewer,
-    )?;
+    s.tokens
+        .authorize(query_or_bearer(q.token.as_deref(), &headers), Role::Viewer)?;
     if id.len() != 16 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(ApiError::not_found(format!(
             "no still `{id}` (an id is 16 hex digits)"

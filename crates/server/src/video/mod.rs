@@ -25,7 +25,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub use relay::Relays;
 use relay::{Upstream, Viewer};
 
-use crate::auth::{Role, bearer};
+use crate::auth::{Role, query_or_bearer};
 use crate::{ApiError, AppState};
 
 /// The boundary of the server's own multipart answer.
@@ -57,10 +57,8 @@ pub async fn video(
     Query(q): Query<VideoQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    s.tokens.authorize(
-        q.token.as_deref().or_else(|| bearer(&headers)),
-        Role::Viewer,
-    )?;
+    s.tokens
+        .authorize(query_or_bearer(q.token.as_deref(), &headers), Role::Viewer)?;
     respond(&s, &id, q.stream, std::future::pending()).await
 }
 

@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use super::{StreamRef, VideoQuery, no_camera, pick, relayed};
 use crate::ApiError;
-use crate::auth::{Role, bearer};
+use crate::auth::{Role, query_or_bearer};
 use crate::standby::Standby;
 
 pub(crate) async fn video(
@@ -28,7 +28,7 @@ pub(crate) async fn video(
     let Some(f) = &s.follower else {
         return crate::standby::refuse_now(&s);
     };
-    let token = q.token.as_deref().or_else(|| bearer(&headers));
+    let token = query_or_bearer(q.token.as_deref(), &headers);
     if let Err(e) = f.tokens.authorize(token, Role::Viewer) {
         return e.into_response();
     }

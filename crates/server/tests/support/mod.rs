@@ -167,6 +167,18 @@ pub async fn call(
     (status, v)
 }
 
+/// The router's answer to a GET with no Authorization header, as it is (a
+/// body that is no JSON: a JPEG, a video stream; a token goes in `uri`).
+pub async fn get_response(state: &AppState, uri: &str) -> axum::response::Response {
+    let req = Request::get(uri)
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("request: {e}"));
+    dispatch_server::app(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("router: {e}"))
+}
+
 /// The error code of an error answer.
 pub fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("<no error code>")
